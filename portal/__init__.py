@@ -1,0 +1,28 @@
+"""The portal: an Enhanced SSO identity provider for associations on iMIS."""
+
+from quart import Quart
+
+from portal import clock, db, errors, health, security
+from portal.settings import Settings, load_settings
+from portal.sso import api as sso_api
+from portal.sso import sessions
+from portal.sso import views as sso_views
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or load_settings()
+    settings.check_can_serve()
+    app = Quart(__name__, template_folder="../templates", static_folder="../static")
+    app.secret_key = settings.signing_key()
+    app.config["PORTAL_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # forms and CSV imports; more is abuse
+    app.jinja_env.globals["association_name"] = settings.association_name
+
+    clock.init_app(app)
+    db.init_app(app, settings)
+    security.init_app(app, settings)
+    sessions.init_app(app, settings)
+    errors.init_app(app)
+    for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,168 @@
+"""The `portal` command (protocol.md §9). Bad input: a one-line reason and a non-zero exit."""
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit, db, members, serve, staff, vendor_secrets, vendors
+from portal.errors import PortalError
+from portal.settings import Settings, SettingsError, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"portal: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(**({"env": "development"} if args.command == "demo" else {}))
+        result: int = args.run(args, settings)
+        return result
+    except (PortalError, SettingsError) as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    serve.add_commands(commands)
+
+    db_cmd = commands.add_parser("db", help="database maintenance")
+    db_sub = db_cmd.add_subparsers(dest="db_command", required=True, parser_class=ArgumentParser)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(run=db_upgrade)
+
+    vendor = commands.add_parser("vendor", help="register and manage vendors")
+    vendor_sub = vendor.add_subparsers(dest="vendor_command", required=True)
+    add = vendor_sub.add_parser("add", help="register a vendor; prints its API secret once")
+    add.add_argument("key")
+    add.add_argument("--name", required=True)
+    add.add_argument("--token-url", required=True)
+    add.add_argument("--domain", action="append", required=True, dest="domains")
+    add.add_argument("--signout-url")
+    add.add_argument("--fields", help="e.g. ImisId,Email=email_address (=: output name)")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(run=vendor_add)
+    rotate = vendor_sub.add_parser("rotate-secret", help="new API secret; the newest old one stays")
+    rotate.add_argument("key")
+    rotate.add_argument("--json", action="store_true")
+    rotate.set_defaults(run=vendor_rotate_secret)
+
+    member = commands.add_parser("member", help="manage members of the local directory")
+    member_add = member.add_subparsers(dest="member_command", required=True).add_parser("add")
+    for option in ("imis-id", "username", "email", "first-name", "last-name", "member-type"):
+        member_add.add_argument(f"--{option}", required=True)
+    for option in ("member-status", "paid-through", "join-date", "company", "title"):
+        member_add.add_argument(f"--{option}")
+    member_add.add_argument("--password-stdin", action="store_true")
+    member_add.add_argument("--json", action="store_true")
+    member_add.set_defaults(run=member_add_command)
+
+    staff_cmd = commands.add_parser("staff", help="manage dashboard accounts")
+    staff_add = staff_cmd.add_subparsers(dest="staff_command", required=True).add_parser("add")
+    staff_add.add_argument("--email", required=True)
+    staff_add.add_argument("--role", required=True, choices=["admin", "viewer"])
+    staff_add.add_argument("--password-stdin", action="store_true", required=True)
+    staff_add.add_argument("--json", action="store_true")
+    staff_add.set_defaults(run=staff_add_command)
+    return parser
+
+
+def read_password(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "password_stdin", False):
+        return None
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise PortalError("--password-stdin: no password on standard input")
+    return line.rstrip("\r\n")
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
+    print(json.dumps(data) if args.json else text)
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    db.upgrade(db.database_url(settings))
+    print("database is up to date")
+    return 0
+
+
+def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
+    fields = vendors.parse_field_spec(args.fields) if args.fields else vendors.DEFAULT_FIELDS
+    new = vendors.NewVendor(
+        key=args.key,
+        name=args.name,
+        token_url=args.token_url,
+        domains=args.domains,
+        signout_url=args.signout_url,
+        fields=fields,
+    )
+
+    async def work(session: AsyncSession) -> str:
+        vendor, secret = await vendors.add_vendor(session, new, development=settings.development)
+        await audit.record(session, "vendor.created", vendor_key=vendor.key, via="cli")
+        return secret
+
+    secret = db.run_in_session(settings, work)
+    text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
+    return emit(args, {"key": args.key, "secret": secret}, text)
+
+
+def vendor_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> str:
+        vendor = await vendors.get_vendor(session, args.key)
+        secret = await vendor_secrets.rotate(session, vendor)
+        await audit.record(session, "vendor.secret_created", vendor_key=vendor.key, via="cli")
+        return secret
+
+    secret = db.run_in_session(settings, work)
+    text = f"new API secret for {args.key} (shown only now): {secret}"
+    return emit(args, {"key": args.key, "secret": secret}, text)
+
+
+def member_add_command(args: argparse.Namespace, settings: Settings) -> int:
+    data = members.parse_member(
+        {
+            key: value
+            for key, value in vars(args).items()
+            if key in members.MemberData.model_fields and value is not None
+        }
+    )
+    password = read_password(args)
+
+    async def work(session: AsyncSession) -> None:
+        member = await members.add_member(session, data, password)
+        await audit.record(
+            session, "member.created", member_id=member.id, username=member.username, via="cli"
+        )
+
+    db.run_in_session(settings, work)
+    text = f"member {data.username} (iMIS ID {data.imis_id}) added"
+    return emit(args, {"imis_id": data.imis_id, "username": data.username}, text)
+
+
+def staff_add_command(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args) or ""
+
+    async def work(session: AsyncSession) -> str:
+        account = await staff.add_staff(session, args.email, args.role, password)
+        await audit.record(session, "staff.created", via="cli", staff=account.email, role=args.role)
+        return account.email
+
+    email = db.run_in_session(settings, work)
+    return emit(args, {"email": email, "role": args.role}, f"staff {email} ({args.role}) added")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

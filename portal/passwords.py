@@ -1,0 +1,47 @@
+"""argon2id password hashing, always off the event loop."""
+
+import asyncio
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from portal.errors import PortalError
+
+# OWASP's argon2id floor: 19 MiB, two passes, one lane.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+MIN_LENGTH = 8
+MAX_LENGTH = 1024  # long enough for any passphrase, short enough not to be a hashing DoS
+
+
+class WeakPassword(PortalError):
+    pass
+
+
+def check_strength(password: str) -> str:
+    """NIST 800-63B: a length floor and nothing else that annoys people into worse passwords."""
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(f"password must be at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"password must be at most {MAX_LENGTH} characters")
+    return password
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(HASHER.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when it matches. With no hash to check, does the same work and answers False, so an
+    unknown account costs exactly what a wrong password costs."""
+    target = password_hash or _dummy_hash()
+    try:
+        await asyncio.to_thread(HASHER.verify, target, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return HASHER.hash("not a password anybody has")

@@ -1,0 +1,91 @@
+"""Every knob of the portal and its default. One object, read from the environment."""
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_KEY_LENGTH = 32
+# Values people copy from examples; a portal signed with them is forgeable by anyone.
+KNOWN_WEAK_SECRET_KEYS = {"changeme", "secret", "development", "dev", "please-change-me"}
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; str() is a one-line reason for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production"] = "production"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "PORTAL_DATABASE_URL")
+    )
+    secret_key: str = ""
+    data_dir: Path = Path("var")
+    association_name: str = "Example Association"
+
+    token_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    throttle_free_failures: int = Field(default=5, ge=1)
+    throttle_base_delay_seconds: int = Field(default=30, ge=1)
+    throttle_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    throttle_lockout_failures: int = Field(default=100, ge=1)
+    throttle_address_failures_per_hour: int = Field(default=100, ge=1)
+
+    api_rate_per_minute: int = Field(default=600, ge=1)
+
+    directory: Literal["local", "imis"] = "local"
+    imis_url: str | None = None
+    imis_username: str | None = None
+    imis_password: str | None = None
+    imis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    def check_can_serve(self) -> None:
+        """Refuse to serve production with a key an attacker could know or guess."""
+        key = self.secret_key
+        if self.env == "production" and (
+            len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in KNOWN_WEAK_SECRET_KEYS
+        ):
+            raise SettingsError(
+                "production needs PORTAL_SECRET_KEY of at least "
+                f"{MIN_SECRET_KEY_LENGTH} random characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+
+    def signing_key(self) -> str:
+        """The key that signs cookies. Development without one gets a key kept in the data
+        directory, so every worker and every restart of `portal demo` agree on it."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "development-secret-key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with `overrides` on top; raises SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not where:
+        return message
+    return f"PORTAL_{where.upper()}: {message}"

@@ -1,0 +1,249 @@
+"""The member-facing flow: /sso/signin, the sign-in page, the token-post page, sign-out."""
+
+from datetime import timedelta
+
+from quart import Blueprint, Response, current_app, redirect, render_template, request, session
+from quart.typing import ResponseReturnValue
+from sqlmodel.ext.asyncio.session import AsyncSession
+from werkzeug.datastructures import MultiDict
+
+from portal import audit, clock, db, members, throttle
+from portal.models import AuthSession, Member, id_of
+from portal.passwords import verify_password
+from portal.security import content_security_policy
+from portal.settings import Settings
+from portal.sso import requests, sessions, tokens
+from portal.sso.requests import SsoRequest
+from portal.sso.return_urls import form_action_sources
+
+blueprint = Blueprint("sso", __name__)
+FRESH_SIGN_IN = "fresh_sign_in"
+
+
+def settings() -> Settings:
+    result: Settings = current_app.config["PORTAL_SETTINGS"]
+    return result
+
+
+async def member_session(db_session: AsyncSession) -> AuthSession | None:
+    policy = sessions.Policy.from_settings(settings())
+    return await sessions.current(db_session, "member", now=clock.now(), policy=policy)
+
+
+async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) -> SsoRequest:
+    """The vendor's request, validated; a bad one is audited (in its own transaction, so the
+    record survives the refusal) and answered with a 400 page by the error handler."""
+    try:
+        return await requests.read(db_session, values, development=settings().development)
+    except requests.BadRequest as exc:
+        event = "return_url.rejected" if exc.reason == "return_url" else "sso.rejected"
+        async with db.session() as audit_session:
+            await audit.record(
+                audit_session,
+                event,
+                "failure",
+                vendor_key=exc.vendor_key or None,
+                client_address=request.remote_addr,
+                reason=exc.reason,
+            )
+        raise
+
+
+@blueprint.get("/sso/signin")
+async def sso_signin() -> ResponseReturnValue:
+    async with db.session() as db_session:
+        sso = await read_request(db_session, request.args)
+        portal_session = await member_session(db_session)
+        if portal_session is not None:
+            return await issue_and_post(db_session, sso, portal_session)
+        if sso.passive:
+            await audit.record(
+                db_session,
+                "sso.passive",
+                "failure",
+                vendor_key=sso.vendor.key,
+                client_address=request.remote_addr,
+                reason="login_required",
+            )
+            return await token_post(sso, error="login_required")
+    return redirect(f"/sign-in?{sso.query()}", 303)
+
+
+async def issue_and_post(
+    db_session: AsyncSession, sso: SsoRequest, portal_session: AuthSession
+) -> Response:
+    ttl = timedelta(seconds=settings().token_ttl_seconds)
+    token = await tokens.issue(db_session, sso.vendor, portal_session, now=clock.now(), ttl=ttl)
+    await audit.record(
+        db_session,
+        "token.issued",
+        vendor_key=sso.vendor.key,
+        member_id=portal_session.member_id,
+        client_address=request.remote_addr,
+        silent=not session.pop(FRESH_SIGN_IN, False),
+    )
+    return await token_post(sso, token=token)
+
+
+async def token_post(
+    sso: SsoRequest, *, token: str | None = None, error: str | None = None
+) -> Response:
+    """Protocol §3: a form that posts itself to the vendor's token_url, and nowhere else."""
+    fields = {"token": token, "error": error, "ReturnURL": sso.return_url, "state": sso.state}
+    page = await render_template(
+        "sso/token_post.html",
+        vendor=sso.vendor,
+        fields={name: value for name, value in fields.items() if value is not None},
+    )
+    response = Response(page)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        form_action=" ".join(form_action_sources(sso.vendor.token_url, sso.domains))
+    )
+    return response
+
+
+@blueprint.get("/sign-in")
+async def sign_in_page() -> ResponseReturnValue:
+    async with db.session() as db_session:
+        sso = await read_request(db_session, request.args) if request.args else None
+        if await member_session(db_session) is not None:
+            return redirect(continuation(sso), 303)
+    return await render_template("sso/sign_in.html", sso=sso, login="", error=None)
+
+
+@blueprint.post("/sign-in")
+async def sign_in() -> ResponseReturnValue:
+    form = await request.form
+    login, password = form.get("username", "").strip()[:254], form.get("password", "")
+    async with db.session() as db_session:
+        vendor_fields = {k: v for k, v in form.items() if k.lower() in requests.PARAMETERS}
+        sso = await read_request(db_session, form) if vendor_fields else None
+        member = await members.select_member_by_login(db_session, login) if login else None
+        verdict, ok = await attempt(db_session, login, password, member)
+        if ok and member is not None:
+            await start_member_session(db_session, member)
+            return redirect(continuation(sso), 303)
+    return await refused(sso, login, verdict)
+
+
+async def attempt(
+    db_session: AsyncSession, login: str, password: str, member: Member | None
+) -> tuple[throttle.Verdict, bool]:
+    """Throttle first (nothing reaches the password check while throttled), then verify."""
+    account = f"member:{member.id}" if member else f"login:{login.lower()}"
+    password_hash = member.password_hash if member is not None and member.enabled else None
+    verdict, ok = await throttle.guarded(
+        db_session,
+        account,
+        request.remote_addr or "unknown",
+        verify=lambda: verify_password(password_hash, password),
+        now=clock.now(),
+        policy=throttle.Policy.from_settings(settings()),
+    )
+    outcome = "success" if ok else "failure"
+    reason = None if ok else ("throttled" if not verdict.allowed else failure_reason(member))
+    await audit.record(
+        db_session,
+        "sign_in",
+        outcome,
+        member_id=member.id if member else None,
+        username=login,
+        client_address=request.remote_addr,
+        reason=reason,
+    )
+    return verdict, ok
+
+
+def failure_reason(member: Member | None) -> str:
+    if member is None:
+        return "unknown_user"
+    return "disabled" if not member.enabled else "wrong_password"
+
+
+async def start_member_session(db_session: AsyncSession, member: Member) -> None:
+    now = clock.now()
+    previous = await member_session(db_session)
+    if previous is not None:  # a new id at every sign-in: the old one is worthless from now on
+        await sessions.end(db_session, previous, now=now, reason="replaced")
+    policy = sessions.Policy.from_settings(settings())
+    await sessions.start(db_session, "member", id_of(member), now=now, policy=policy)
+    session[FRESH_SIGN_IN] = True
+
+
+def continuation(sso: SsoRequest | None) -> str:
+    """Where a sign-in continues: the vendor's request again, or the portal's home. Always a
+    path we build ourselves, never one taken from the request (no open redirect)."""
+    return f"/sso/signin?{sso.query()}" if sso else "/"
+
+
+async def refused(
+    sso: SsoRequest | None, login: str, verdict: throttle.Verdict
+) -> ResponseReturnValue:
+    if verdict.allowed:
+        error, status = "The username or password is not right.", 401
+    elif verdict.locked:
+        error, status = (
+            "Too many failed attempts. This sign-in is locked; "
+            f"please contact {settings().association_name} to unlock it.",
+            429,
+        )
+    else:
+        minutes = max(1, -(-verdict.retry_after // 60))
+        error, status = (
+            f"Too many failed attempts. Please wait {minutes} minute"
+            f"{'s' if minutes > 1 else ''} before trying again.",
+            429,
+        )
+    page = await render_template("sso/sign_in.html", sso=sso, login=login, error=error)
+    headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
+    return page, status, headers
+
+
+@blueprint.get("/sso/signout")
+async def sso_signout() -> ResponseReturnValue:
+    """Protocol §7: always signs out; redirects only to a validated place."""
+    async with db.session() as db_session:
+        await end_member_session(db_session, vendor_key=request.args.get("vendor"))
+        try:
+            sso = await read_request(db_session, request.args)
+        except requests.BadRequest as exc:
+            return await render_template("sso/signed_out.html", notice=str(exc))
+    if sso.return_url:
+        return redirect(sso.return_url, 303)
+    return redirect(sso.vendor.signout_url or "/signed-out", 303)
+
+
+@blueprint.post("/sign-out")
+async def sign_out() -> ResponseReturnValue:
+    async with db.session() as db_session:
+        await end_member_session(db_session, vendor_key=None)
+    return redirect("/signed-out", 303)
+
+
+async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None) -> None:
+    portal_session = await member_session(db_session)
+    if portal_session is not None:
+        await sessions.end(db_session, portal_session, now=clock.now(), reason="sign_out")
+    sessions.forget_cookie("member")
+    await audit.record(
+        db_session,
+        "sign_out",
+        member_id=portal_session.member_id if portal_session else None,
+        vendor_key=(vendor_key or "")[:63] or None,
+        client_address=request.remote_addr,
+        had_session=portal_session is not None,
+    )
+
+
+@blueprint.get("/signed-out")
+async def signed_out() -> ResponseReturnValue:
+    return await render_template("sso/signed_out.html", notice=None)
+
+
+@blueprint.get("/")
+async def home() -> ResponseReturnValue:
+    async with db.session() as db_session:
+        portal_session = await member_session(db_session)
+        member = await db_session.get(Member, portal_session.member_id) if portal_session else None
+    return await render_template("sso/home.html", member=member)

@@ -1,0 +1,173 @@
+"""Vendors: registration, domains, returned fields. Used by the CLI and the dashboard alike."""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import vendor_secrets
+from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
+from portal.errors import Conflict, NotFound, PortalError
+from portal.models import VENDOR_KEY_PATTERN, Vendor, VendorDomain, VendorField, id_of
+from portal.sso.return_urls import (
+    InvalidDomain,
+    InvalidURL,
+    check_return_url,
+    check_vendor_url,
+    normalize_domain,
+)
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    field: str
+    output_name: str | None = None
+
+    @property
+    def output(self) -> str:
+        return self.output_name or self.field
+
+
+DEFAULT_FIELDS = tuple(FieldChoice(field) for field in DEFAULT_SELECTION)
+
+
+def check_key(key: str) -> str:
+    if not re.fullmatch(VENDOR_KEY_PATTERN, key):
+        raise PortalError(
+            "vendor key must be 2-63 characters of a-z, 0-9 and '-', "
+            "starting with a letter or digit"
+        )
+    return key
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise PortalError("vendor name must be 1-200 characters")
+    return name
+
+
+def check_token_url(url: str, *, development: bool) -> str:
+    try:
+        return check_vendor_url(url, development=development)
+    except InvalidURL as exc:
+        raise PortalError(f"token URL: {exc}") from None
+
+
+def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
+    checked: list[str] = []
+    for text in domains:
+        try:
+            domain = normalize_domain(text, development=development)
+        except InvalidDomain as exc:
+            raise PortalError(f"domain {text.strip()[:80]!r}: {exc}") from None
+        if domain not in checked:
+            checked.append(domain)
+    if not checked:
+        raise PortalError("a vendor needs at least one domain")
+    return checked
+
+
+def check_signout_url(url: str | None, domains: Sequence[str], *, development: bool) -> str | None:
+    """A sign-out landing page is a redirect target, so it obeys the ReturnURL rules."""
+    if not url:
+        return None
+    try:
+        return check_return_url(url, domains, development=development)
+    except InvalidURL as exc:
+        raise PortalError(f"sign-out URL: {exc}") from None
+
+
+def parse_field_spec(spec: str) -> list[FieldChoice]:
+    """`ImisId,Email=email_address,MemberType` -> choices; `=` gives an output name."""
+    choices = []
+    for item in spec.split(","):
+        field, _, output_name = item.strip().partition("=")
+        choices.append(FieldChoice(field.strip(), output_name.strip() or None))
+    return check_fields(choices)
+
+
+def check_fields(choices: Sequence[FieldChoice]) -> list[FieldChoice]:
+    if not choices:
+        raise PortalError("choose at least one field")
+    fields: set[str] = set()
+    outputs: set[str] = set()
+    for choice in choices:
+        if choice.field not in CATALOGUE:
+            raise PortalError(f"unknown field {choice.field[:40]!r}; choose from the catalogue")
+        if choice.output_name and not re.fullmatch(OUTPUT_NAME_PATTERN, choice.output_name):
+            raise PortalError(
+                f"output name {choice.output_name[:70]!r} must be 1-64 letters, digits, "
+                "'_', '.' or '-', starting with a letter or '_'"
+            )
+        if choice.field in fields:
+            raise PortalError(f"field {choice.field} is chosen twice")
+        if choice.output in outputs:
+            raise PortalError(f"two fields would both be sent as {choice.output!r}")
+        fields.add(choice.field)
+        outputs.add(choice.output)
+    return list(choices)
+
+
+async def select_vendor_by_key(db: AsyncSession, key: str) -> Vendor | None:
+    return (await db.exec(select(Vendor).where(Vendor.key == key))).first()
+
+
+async def get_vendor(db: AsyncSession, key: str) -> Vendor:
+    vendor = await select_vendor_by_key(db, key)
+    if vendor is None:
+        raise NotFound(f"no vendor with key {key[:63]!r}")
+    return vendor
+
+
+async def select_domains(db: AsyncSession, vendor: Vendor) -> list[str]:
+    query = select(VendorDomain.domain).where(VendorDomain.vendor_id == vendor.id)
+    return list(await db.exec(query.order_by(col(VendorDomain.domain))))
+
+
+async def select_fields(db: AsyncSession, vendor: Vendor) -> list[FieldChoice]:
+    query = select(VendorField).where(VendorField.vendor_id == vendor.id)
+    rows = await db.exec(query.order_by(col(VendorField.position)))
+    return [FieldChoice(row.field, row.output_name) for row in rows]
+
+
+async def replace_fields(db: AsyncSession, vendor: Vendor, choices: Sequence[FieldChoice]) -> None:
+    choices = check_fields(choices)
+    await db.exec(delete(VendorField).where(col(VendorField.vendor_id) == vendor.id))
+    db.add_all(
+        VendorField(vendor_id=id_of(vendor), field=c.field, position=i, output_name=c.output_name)
+        for i, c in enumerate(choices)
+    )
+    await db.flush()
+
+
+@dataclass(frozen=True)
+class NewVendor:
+    key: str
+    name: str
+    token_url: str
+    domains: Sequence[str]
+    signout_url: str | None = None
+    fields: Sequence[FieldChoice] = DEFAULT_FIELDS
+
+
+async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> tuple[Vendor, str]:
+    """Validate everything first, then write; returns the vendor and its first API secret."""
+    key = check_key(new.key)
+    name = check_name(new.name)
+    token_url = check_token_url(new.token_url, development=development)
+    domains = check_domains(new.domains, development=development)
+    signout_url = check_signout_url(new.signout_url, domains, development=development)
+    fields = check_fields(new.fields)
+    if await select_vendor_by_key(db, key) is not None:
+        raise Conflict(f"a vendor with key {key!r} already exists")
+    vendor = Vendor(key=key, name=name, token_url=token_url, signout_url=signout_url)
+    db.add(vendor)
+    await db.flush()
+    db.add_all(VendorDomain(vendor_id=id_of(vendor), domain=domain) for domain in domains)
+    await replace_fields(db, vendor, fields)
+    secret = await vendor_secrets.create(db, vendor)
+    return vendor, secret
