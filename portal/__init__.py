@@ -1,5 +1,6 @@
 """The portal: an Enhanced SSO identity provider for associations on iMIS."""
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
 from portal import clock, db, errors, health, security
@@ -15,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app = Quart(__name__, template_folder="../templates", static_folder="../static")
     app.secret_key = settings.signing_key()
     app.config["PORTAL_SETTINGS"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # the member object keeps the vendor's order
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # forms and CSV imports; more is abuse
     app.jinja_env.globals["association_name"] = settings.association_name
 
@@ -25,4 +27,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     errors.init_app(app)
     for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint):
         app.register_blueprint(blueprint)
+    if settings.proxy_hops:
+        # Only X-Forwarded-* set by our own proxies is believed: the client address feeds the
+        # throttle, so a client must not be able to choose it.
+        app.asgi_app = ProxyFixMiddleware(app.asgi_app, trusted_hops=settings.proxy_hops)  # type: ignore[method-assign]
     return app

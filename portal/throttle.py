@@ -3,7 +3,8 @@ every worker on every host sees the same counters.
 
 Accounts: after `free_failures` consecutive failures each further attempt waits, the delay
 doubling up to `max_delay`; after `lockout_failures` consecutive failures only staff can unlock
-(NIST 800-63B §5.2.2). Addresses: at most `address_failures_per_hour` failures an hour.
+(NIST 800-63B §5.2.2). Addresses: after `address_failures` failures, each within an hour of
+the previous one, the address waits an hour (a pause of an hour starts the count again).
 Unknown usernames are counted exactly like real ones, so a throttled answer reveals nothing."""
 
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,7 @@ class Policy:
     base_delay: timedelta
     max_delay: timedelta
     lockout_failures: int
-    address_failures_per_hour: int
+    address_failures: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Policy":
@@ -36,7 +37,7 @@ class Policy:
             base_delay=timedelta(seconds=settings.throttle_base_delay_seconds),
             max_delay=timedelta(seconds=settings.throttle_max_delay_seconds),
             lockout_failures=settings.throttle_lockout_failures,
-            address_failures_per_hour=settings.throttle_address_failures_per_hour,
+            address_failures=settings.throttle_address_failures,
         )
 
     def account_delay(self, failures: int) -> timedelta:
@@ -80,7 +81,7 @@ async def record_failure(
     failures = await _count_failure(db, "account", account, now=now, window=None)
     await _block(db, "account", account, now + policy.account_delay(failures), now)
     failures = await _count_failure(db, "address", address, now=now, window=HOUR)
-    if failures >= policy.address_failures_per_hour:
+    if failures >= policy.address_failures:
         await _block(db, "address", address, now + HOUR, now)
 
 

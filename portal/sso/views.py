@@ -49,6 +49,15 @@ async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) ->
         raise
 
 
+async def optional_request(
+    db_session: AsyncSession, values: MultiDict[str, str]
+) -> SsoRequest | None:
+    """The sign-in page serves a vendor's request when it carries one, else the portal itself."""
+    if not any(name.lower() in requests.PARAMETERS for name in values):
+        return None
+    return await read_request(db_session, values)
+
+
 @blueprint.get("/sso/signin")
 async def sso_signin() -> ResponseReturnValue:
     async with db.session() as db_session:
@@ -106,7 +115,7 @@ async def token_post(
 @blueprint.get("/sign-in")
 async def sign_in_page() -> ResponseReturnValue:
     async with db.session() as db_session:
-        sso = await read_request(db_session, request.args) if request.args else None
+        sso = await optional_request(db_session, request.args)
         if await member_session(db_session) is not None:
             return redirect(continuation(sso), 303)
     return await render_template("sso/sign_in.html", sso=sso, login="", error=None)
@@ -117,8 +126,7 @@ async def sign_in() -> ResponseReturnValue:
     form = await request.form
     login, password = form.get("username", "").strip()[:254], form.get("password", "")
     async with db.session() as db_session:
-        vendor_fields = {k: v for k, v in form.items() if k.lower() in requests.PARAMETERS}
-        sso = await read_request(db_session, form) if vendor_fields else None
+        sso = await optional_request(db_session, form)
         member = await members.select_member_by_login(db_session, login) if login else None
         verdict, ok = await attempt(db_session, login, password, member)
         if ok and member is not None:
