@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, db, members, serve, staff, vendor_secrets, vendors
+from portal.demo import run as demo_run
 from portal.errors import PortalError
 from portal.settings import Settings, SettingsError, load_settings
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    demo_run.add_command(commands)
     serve.add_commands(commands)
 
     db_cmd = commands.add_parser("db", help="database maintenance")

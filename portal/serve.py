@@ -1,4 +1,4 @@
-"""`portal serve` and `portal demo`: run the portal under Hypercorn."""
+"""`portal serve`: run the portal under Hypercorn (`portal demo` is in portal/demo/run.py)."""
 
 import argparse
 import os
@@ -8,7 +8,6 @@ from hypercorn.config import Config
 from hypercorn.run import run
 
 from portal import db
-from portal.demo import data as demo_data
 from portal.errors import PortalError
 from portal.settings import Settings
 
@@ -23,11 +22,6 @@ def add_commands(commands: Any) -> None:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=serve_command)
 
-    demo = commands.add_parser("demo", help="embedded Postgres + demo data + the portal")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.set_defaults(run=demo_command, workers=1)
-
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     check_bind(args)
@@ -36,15 +30,6 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     os.environ["DATABASE_URL"] = db.prepare_database(settings)
     os.environ["PORTAL_ENV"] = settings.env
     print(f"portal ({settings.env}) on http://{args.host}:{args.port}/", flush=True)
-    return hypercorn(args)
-
-
-def demo_command(args: argparse.Namespace, settings: Settings) -> int:
-    check_bind(args)
-    os.environ["DATABASE_URL"] = db.prepare_database(settings)
-    os.environ["PORTAL_ENV"] = "development"
-    db.run_in_session(settings, demo_data.ensure)
-    print(demo_data.describe(f"http://{args.host}:{args.port}"), flush=True)
     return hypercorn(args)
 
 

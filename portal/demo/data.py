@@ -1,14 +1,15 @@
 """Demo data for `portal demo`: fixed, documented sign-ins. Development mode only."""
 
+from collections.abc import Mapping
 from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import members, staff, vendor_secrets, vendors
 from portal.crypto import digest
+from portal.models import Vendor, VendorSecret
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published in the README, development only
-DEMO_VENDOR_URL = "http://localhost:8001"
 DEMO_MEMBERS = (
     {"imis_id": "101", "username": "ada", "email": "ada@example.org", "first_name": "Ada",
      "last_name": "Lovelace", "member_type": "REG", "company": "Analytical Engines Ltd",
@@ -21,41 +22,71 @@ DEMO_MEMBERS = (
      "join_date": date(2010, 1, 1), "paid_through": date(2024, 12, 31)},
 )  # fmt: skip
 DEMO_STAFF = (("admin@example.org", "admin"), ("viewer@example.org", "viewer"))
+# key, name, theme of the demo vendor app (portal/demo/content.py)
+DEMO_VENDORS = (
+    ("acme-learning", "Acme Learning", "acme"),
+    ("careerhub", "CareerHub Jobs", "careerhub"),
+)
+DEFAULT_SITES = {"acme-learning": "http://localhost:8001", "careerhub": "http://localhost:8002"}
 
 
-async def ensure(db: AsyncSession) -> None:
-    """Create whatever demo data is missing; running it again changes nothing."""
+async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> None:
+    """Create whatever demo data is missing; running it again changes nothing, except that the
+    demo vendors follow `sites` (their origins, e.g. after `--vendor-port` changed)."""
     for values in DEMO_MEMBERS:
         if await members.select_member_by_login(db, str(values["username"])) is None:
             await members.add_member(db, members.parse_member(dict(values)), DEMO_PASSWORD)
     for email, role in DEMO_STAFF:
         if await staff.select_staff_by_email(db, email) is None:
             await staff.add_staff(db, email, role, DEMO_PASSWORD)
-    await ensure_vendor(db, "acme-learning", "Acme Learning", DEMO_VENDOR_URL)
-    await ensure_vendor(db, "careerhub", "CareerHub Jobs", "http://localhost:8002")
+    for key, name, _ in DEMO_VENDORS:
+        await ensure_vendor(db, key, name, sites[key])
 
 
 async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
-    if await vendors.select_vendor_by_key(db, key) is not None:
+    token_url, signout_url = f"{site}/sso/token", f"{site}/"
+    vendor = await vendors.select_vendor_by_key(db, key)
+    if vendor is None:
+        new = vendors.NewVendor(key, name, token_url, ["localhost"], signout_url)
+        vendor, secret = await vendors.add_vendor(db, new, development=True)
+        await pin_demo_secret(db, vendor, secret)
         return
-    new = vendors.NewVendor(key, name, f"{site}/sso/token", ["localhost"], f"{site}/")
-    vendor, _ = await vendors.add_vendor(db, new, development=True)
-    # The demo vendor needs a secret it can know in advance: replace the random one.
-    for row in await vendor_secrets.select_active(db, vendor):
-        row.secret_hash = digest(demo_secret(key))
-        db.add(row)
+    if vendor.token_url != token_url:  # the token URL is matched exactly: it follows the port
+        vendor.token_url = vendors.check_token_url(token_url, development=True)
+        vendor.signout_url = signout_url
+        db.add(vendor)
+    if not any(row.secret_hash == digest(demo_secret(key)) for row in await active(db, vendor)):
+        # Staff rotated or revoked it in the dashboard; the demo vendor knows only this one.
+        await pin_demo_secret(db, vendor, await vendor_secrets.rotate(db, vendor))
+
+
+async def pin_demo_secret(db: AsyncSession, vendor: Vendor, fresh_secret: str) -> None:
+    """The demo vendor needs a secret it knows in advance: replace a fresh random one."""
+    for row in await active(db, vendor):
+        if row.secret_hash == digest(fresh_secret):
+            row.secret_hash = digest(demo_secret(vendor.key))
+            db.add(row)
+
+
+async def active(db: AsyncSession, vendor: Vendor) -> list[VendorSecret]:
+    return await vendor_secrets.select_active(db, vendor)
 
 
 def demo_secret(vendor_key: str) -> str:
     return f"demo-vendor-secret-{vendor_key}"
 
 
-def describe(portal_url: str) -> str:
-    logins = ", ".join(f"{m['username']}" for m in DEMO_MEMBERS)
-    staff_logins = ", ".join(email for email, _ in DEMO_STAFF)
+def describe(portal_url: str, sites: Mapping[str, str]) -> str:
+    names = {key: name for key, name, _ in DEMO_VENDORS}
+    vendor_lines = "".join(f"  {names[key]:<15} {url}/\n" for key, url in sites.items())
+    logins = ", ".join(str(m["username"]) for m in DEMO_MEMBERS)
+    staff_logins = ", ".join(f"{email} ({role})" for email, role in DEMO_STAFF)
     return (
-        f"portal (development): {portal_url}/\n"
-        f"  members: {logins} — password {DEMO_PASSWORD!r}\n"
-        f"  staff:   {staff_logins} — password {DEMO_PASSWORD!r}\n"
-        f"  vendor secrets: demo-vendor-secret-<vendor key>"
+        f"portal (development)  {portal_url}/\n"
+        f"demo vendor sites — start at the first one and click “Sign in”:\n{vendor_lines}"
+        f"sign-ins (demo only, password {DEMO_PASSWORD!r}):\n"
+        f"  members  {logins}\n"
+        f"  staff    {staff_logins}\n"
+        f"vendor API secrets: demo-vendor-secret-<vendor key>\n"
+        "Ctrl-C stops everything (the embedded Postgres too); the data stays for the next run."
     )

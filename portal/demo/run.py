@@ -1,0 +1,136 @@
+"""`portal demo`: the embedded Postgres, the demo data, the portal and the demo vendor sites.
+
+One process, one event loop: Hypercorn serves the portal on 127.0.0.1 and each demo vendor on
+localhost (another origin, so the browser keeps their cookies apart). Ctrl-C stops all of them
+together, and the embedded Postgres stops when this process, its last user, exits."""
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import signal
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from portal import create_app, db
+from portal.demo import data as demo_data
+from portal.demo.vendor import VendorSite, create_vendor_app
+from portal.errors import PortalError
+from portal.serve import ACCESS_LOG_FORMAT
+from portal.settings import Settings
+
+VENDOR_HOST = "localhost"
+
+
+def add_command(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo", help="embedded Postgres + demo data + the portal + the demo vendor sites"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="the portal's address")
+    demo.add_argument("--port", type=int, default=8000, help="the portal's port")
+    demo.add_argument(
+        "--vendor-port",
+        type=int,
+        default=8001,
+        help="Acme Learning's port on localhost; CareerHub Jobs takes the next one",
+    )
+    demo.set_defaults(run=demo_command)
+
+
+def demo_command(args: argparse.Namespace, settings: Settings) -> int:
+    vendor_ports = check_ports(args)
+    url = db.prepare_database(settings)
+    settings = settings.model_copy(update={"env": "development", "database_url": url})
+    portal_url = f"http://{browser_host(args.host)}:{args.port}"
+    origins = {
+        key: f"http://{VENDOR_HOST}:{port}"
+        for (key, _, _), port in zip(demo_data.DEMO_VENDORS, vendor_ports, strict=True)
+    }
+    db.run_in_session(settings, lambda session: demo_data.ensure(session, origins))
+    print(demo_data.describe(portal_url, origins), flush=True)
+    servers = [(create_app(settings), server_config(args.host, args.port, "portal"))]
+    for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
+        servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
+    asyncio.run(serve_until_signalled(servers))
+    return 0
+
+
+def check_ports(args: argparse.Namespace) -> list[int]:
+    """The vendor ports, once every port is known to be valid, distinct and free."""
+    vendor_ports = [args.vendor_port + i for i in range(len(demo_data.DEMO_VENDORS))]
+    if not 0 < args.port < 65536:
+        raise PortalError(f"--port must be 1-65535, not {args.port}")
+    if not 0 < args.vendor_port <= 65536 - len(vendor_ports):
+        last = 65536 - len(vendor_ports)
+        raise PortalError(f"--vendor-port must be 1-{last}, not {args.vendor_port}")
+    if args.port in vendor_ports:
+        raise PortalError(f"--port {args.port} collides with the vendor ports {vendor_ports}")
+    for host, port in [(args.host, args.port)] + [(VENDOR_HOST, p) for p in vendor_ports]:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise PortalError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return vendor_ports
+
+
+def browser_host(host: str) -> str:
+    """The host for links: a wildcard address is reachable at the loopback address."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - compared only
+
+
+def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) -> list[VendorSite]:
+    """The demo vendor apps, configured as each vendor would be: key, secret, portal URL."""
+    signing_key = settings.signing_key().encode()
+    return [
+        VendorSite(
+            key=key,
+            secret=demo_data.demo_secret(key),
+            name=name,
+            site_url=origins[key],
+            portal_url=portal_url,
+            association=settings.association_name,
+            # Stable across restarts (derived from the portal's development key), yet unlike it.
+            cookie_secret=hmac.new(
+                signing_key, f"demo-vendor:{key}".encode(), hashlib.sha256
+            ).hexdigest(),
+            theme=theme,
+        )
+        for key, name, theme in demo_data.DEMO_VENDORS
+    ]
+
+
+def server_config(host: str, port: int, name: str) -> Config:
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = "-"
+    config.access_log_format = f"{name:<13} {ACCESS_LOG_FORMAT}"
+    config.graceful_timeout = 3
+    return config
+
+
+async def serve_until_signalled(servers: Sequence[tuple[Quart, Config]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve_all(servers, stop)
+
+
+async def serve_all(servers: Sequence[tuple[Quart, Config]], stop: asyncio.Event) -> None:
+    """Serve every app until `stop` is set; when one of them fails, the others stop too."""
+    tasks = [
+        asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+        for app, config in servers
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
