@@ -1,0 +1,134 @@
+"""`portal demo` as a newcomer runs it: a real process, the embedded Postgres, Ctrl-C."""
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.demo.browser import Browser
+from tests.flows import free_port, wait_for
+from tests.test_serve import environment, portal
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports on 127.0.0.1."""
+    for _ in range(50):
+        first = free_port()
+        try:
+            with holding_ports(first, count):
+                return first
+        except OSError:
+            continue
+    raise AssertionError("no run of free ports")
+
+
+@contextmanager
+def holding_ports(first: int, count: int) -> Iterator[None]:
+    sockets = []
+    try:
+        for port in range(first, first + count):
+            sock = socket.socket()
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", port))
+        yield
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextmanager
+def running_demo(data_dir: Path, port: int, vendor_port: int) -> Iterator[str]:
+    """`portal demo` until the block ends, then Ctrl-C; yields what it printed."""
+    log = data_dir.parent / f"demo-{vendor_port}.log"
+    argv = ["demo", "--port", str(port), "--vendor-port", str(vendor_port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal.cli", *argv],
+            env=environment(data_dir),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process, log, seconds=90)
+        wait_for(f"http://localhost:{vendor_port}/", process, log)
+        wait_for(f"http://localhost:{vendor_port + 1}/", process, log)
+        yield log.read_text()
+    finally:
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        returncode = process.wait(timeout=30)
+    assert returncode == 0, log.read_text()[-2000:]
+
+
+def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "var"
+    port, vendor_port = free_port(), free_ports(2)
+    with running_demo(data_dir, port, vendor_port) as printed:
+        for url in (
+            f"http://127.0.0.1:{port}/",
+            f"http://localhost:{vendor_port}/",
+            f"http://localhost:{vendor_port + 1}/",
+        ):
+            assert url in printed
+        for sign_in in ("ada, grace, alan", "admin@example.org", "'demo-password'"):
+            assert sign_in in printed
+        with Browser() as visitor:
+            page = visitor.sign_in(f"http://localhost:{vendor_port}/catalogue/event-planning")
+            assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
+            assert visitor.visited[1].startswith(f"http://127.0.0.1:{port}/sso/signin?")
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()  # Postgres stopped too
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", vendor_port))  # the vendor's port is free again
+
+    added = portal(
+        environment(data_dir),
+        *("member", "add", "--imis-id", "201", "--username", "mary", "--email", "m@example.org"),
+        *("--first-name", "Mary", "--last-name", "Somerville", "--member-type", "REG"),
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert added.returncode == 0, added.stderr
+
+    # Again, with the vendors on other ports: same data, and the registration follows the port.
+    other_vendor_port = free_ports(2)
+    with running_demo(data_dir, port, other_vendor_port), Browser() as visitor:
+        page = visitor.sign_in(
+            f"http://localhost:{other_vendor_port}/", "mary", "a long enough password"
+        )
+        assert page.url == f"http://localhost:{other_vendor_port}/"
+        assert 'data-testid="vendor-member">Mary Somerville<' in page.text
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (("--vendor-port", "0"), "--vendor-port must be"),
+        (("--vendor-port", "65535"), "--vendor-port must be"),
+        (("--port", "70000"), "--port must be"),
+        (("--port", "9001", "--vendor-port", "9000"), "collides"),
+    ],
+)
+def test_demo_refuses_bad_ports_in_one_line(
+    tmp_path: Path, argv: tuple[str, ...], reason: str
+) -> None:
+    result = portal(environment(tmp_path), "demo", *argv)
+    assert result.returncode == 1
+    assert reason in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "postgres").exists()  # refused before starting anything
+
+
+def test_demo_says_which_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = portal(environment(tmp_path), "demo", "--port", str(port))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

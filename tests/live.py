@@ -1,0 +1,130 @@
+"""Live servers for tests that need real HTTP: the portal and the demo vendor sites, served by
+Hypercorn exactly as `portal demo` serves them, in a background thread with its own event loop."""
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypercorn.config import Config
+from quart import Quart
+
+from portal import create_app
+from portal.demo import data as demo_data
+from portal.demo.run import demo_sites, serve_all, server_config
+from portal.demo.vendor import VendorSite, create_vendor_app
+from portal.settings import Settings
+from tests.conftest import TEST_SECRET_KEY
+from tests.flows import unit_of_work
+
+ACME, CAREERHUB = "acme-learning", "careerhub"
+
+
+@dataclass(frozen=True)
+class LiveDemo:
+    portal_url: str  # http://127.0.0.1:<port>
+    vendor_urls: dict[str, str]  # vendor key -> http://localhost:<port>
+    sites: dict[str, VendorSite]
+    database_url: str
+
+
+def listening_socket(host: str) -> tuple[str, int]:
+    """A socket bound to a free port, handed to Hypercorn as fd://: no race for the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = int(sock.getsockname()[1])
+    return f"fd://{sock.detach()}", port
+
+
+def bound_config(bind: str, name: str) -> Config:
+    config = server_config("127.0.0.1", 0, name)
+    config.bind = [bind]
+    config.accesslog = None  # keep test output quiet; errors still show
+    config.graceful_timeout = 1
+    return config
+
+
+@contextmanager
+def serving(servers: Sequence[tuple[Quart, Config]], urls: Sequence[str]) -> Iterator[None]:
+    """Serve the apps until the block ends; each of `urls` answers before the block starts."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failure: list[BaseException] = []
+    stop: list[asyncio.Event] = []
+
+    async def main() -> None:
+        stop.append(asyncio.Event())
+        ready.set()
+        await serve_all(servers, stop[0])
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # reported to the test below
+            failure.append(exc)
+            ready.set()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="live-servers", daemon=True)
+    thread.start()
+    try:
+        ready.wait(10)
+        for url in urls:
+            wait_for(url, thread, failure)
+        yield
+    finally:
+        if stop and not loop.is_closed():
+            loop.call_soon_threadsafe(stop[0].set)
+        thread.join(15)
+    assert not thread.is_alive(), "the live servers did not stop"
+
+
+def wait_for(url: str, thread: threading.Thread, failure: list[BaseException]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if failure or not thread.is_alive():
+            raise AssertionError(f"the live servers stopped: {failure!r}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer in 20 s")
+
+
+async def seed(database_url: str, origins: dict[str, str]) -> None:
+    async with unit_of_work(database_url) as session:
+        await demo_data.ensure(session, origins)
+
+
+@contextmanager
+def live_demo(database_url: str, data_dir: Path, **settings: Any) -> Iterator[LiveDemo]:
+    """What `portal demo` runs, on this test's database: the demo data, the portal on
+    127.0.0.1 and the demo vendors on localhost, each on a free port."""
+    portal_bind, portal_port = listening_socket("127.0.0.1")
+    vendor_binds = {key: listening_socket("localhost") for key, _, _ in demo_data.DEMO_VENDORS}
+    portal_url = f"http://127.0.0.1:{portal_port}"
+    origins = {key: f"http://localhost:{port}" for key, (_, port) in vendor_binds.items()}
+    asyncio.run(seed(database_url, origins))
+    config = Settings(
+        env="development",
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key=TEST_SECRET_KEY,
+        **settings,
+    )
+    sites = {site.key: site for site in demo_sites(config, portal_url, origins)}
+    servers = [(create_app(config), bound_config(portal_bind, "portal"))]
+    for key, site in sites.items():
+        servers.append((create_vendor_app(site), bound_config(vendor_binds[key][0], key)))
+    urls = [f"{portal_url}/healthz", *(f"{origin}/" for origin in origins.values())]
+    with serving(servers, urls):
+        yield LiveDemo(portal_url, origins, sites, database_url)
