@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from portal import db
+from tests.flows import off_the_loop
 
 
 async def admin(server_url: str, *statements: str) -> None:
@@ -38,15 +39,23 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def template_database(server_url: str) -> Iterator[str]:
     name = f"portal_template_{uuid.uuid4().hex[:12]}"
-    asyncio.run(admin(server_url, f"CREATE DATABASE {name}"))
-    db.upgrade(database(server_url, name))
+    off_the_loop(lambda: asyncio.run(admin(server_url, f"CREATE DATABASE {name}")))
+    off_the_loop(lambda: db.upgrade(database(server_url, name)))
     yield name
-    asyncio.run(admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    off_the_loop(
+        lambda: asyncio.run(admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    )
 
 
 @pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
     name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template_database}"))
+    off_the_loop(
+        lambda: asyncio.run(
+            admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template_database}")
+        )
+    )
     yield database(server_url, name)
-    asyncio.run(admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    off_the_loop(
+        lambda: asyncio.run(admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    )

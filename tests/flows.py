@@ -8,13 +8,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response as TestHTTPResponseProtocol
@@ -23,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import db, members, vendors
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 ACME_TOKEN_URL = "https://acme-learning.com/sso/token"
 
 
@@ -170,3 +172,10 @@ def live_portal(database_url: str | None, data_dir: Path, workers: int = 1) -> I
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+def off_the_loop(work: Callable[[], T]) -> T:
+    """Run `work` (which may call asyncio.run) in a thread of its own: during the e2e tests
+    Playwright's sync API keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()

@@ -21,7 +21,7 @@ from portal.demo.run import demo_sites, serve_all, server_config
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.flows import unit_of_work
+from tests.flows import off_the_loop, unit_of_work
 
 ACME, CAREERHUB = "acme-learning", "careerhub"
 
@@ -113,7 +113,7 @@ def live_demo(database_url: str, data_dir: Path, **settings: Any) -> Iterator[Li
     vendor_binds = {key: listening_socket("localhost") for key, _, _ in demo_data.DEMO_VENDORS}
     portal_url = f"http://127.0.0.1:{portal_port}"
     origins = {key: f"http://localhost:{port}" for key, (_, port) in vendor_binds.items()}
-    asyncio.run(seed(database_url, origins))
+    off_the_loop(lambda: asyncio.run(seed(database_url, origins)))
     config = Settings(
         env="development",
         database_url=database_url,

@@ -1,0 +1,57 @@
+"""Playwright in Chromium against live Hypercorn servers: the portal on 127.0.0.1 and the demo
+vendor sites on localhost (other origins, so the browser keeps their cookies apart), on this
+test's own database (../conftest.py). Every test leaves a screenshot of its final state in
+e2e/artifacts/; a failing test also leaves a Playwright trace (`playwright show-trace …`)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.live import LiveDemo, live_demo
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT_MS = 10_000
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """The system's Chromium when there is one (CI installs Debian's), else Playwright's own."""
+    quiet = ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    launch = {**browser_type_launch_args, "args": ["--no-sandbox", "--disable-gpu", *quiet]}
+    if SYSTEM_CHROMIUM.exists():
+        launch["executable_path"] = str(SYSTEM_CHROMIUM)
+    return launch
+
+
+@pytest.fixture
+def demo(database_url: str, tmp_path: Path) -> Iterator[LiveDemo]:
+    with live_demo(database_url, tmp_path) as running:
+        yield running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+@pytest.fixture
+def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The test's page; at the end its screenshot, and for a failure a trace too."""
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    context.tracing.start(screenshots=True, snapshots=True)
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = request.node.name.replace("[", "-").replace("]", "")
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    failed = request.node.stash.get(FAILED, False)
+    context.tracing.stop(path=ARTIFACTS / f"{name}.trace.zip" if failed else None)

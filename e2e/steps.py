@@ -1,0 +1,42 @@
+"""What a member does in the browser, as steps the flows share."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from portal.demo.data import DEMO_PASSWORD
+from tests.live import ACME, LiveDemo
+
+ASSOCIATION = "Example Association"
+COURSE = "/catalogue/board-governance"
+
+
+def starts_with(url: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(url))
+
+
+def fill_portal_sign_in(page: Page, username: str = "ada", password: str = DEMO_PASSWORD) -> None:
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def sign_in_at_vendor(page: Page, demo: LiveDemo, vendor: str = ACME, path: str = "/") -> None:
+    """From a vendor page, through the portal's sign-in form, back to that page signed in."""
+    page.goto(demo.vendor_urls[vendor] + path)
+    page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()
+    expect(page).to_have_url(starts_with(f"{demo.portal_url}/sign-in?"))
+    fill_portal_sign_in(page)
+    expect(page).to_have_url(demo.vendor_urls[vendor] + path)
+    expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
+
+
+def record_navigations(page: Page) -> list[str]:
+    """Every URL the page navigates to from now on, each redirect included."""
+    seen: list[str] = []
+    page.on("request", lambda request: request.is_navigation_request() and seen.append(request.url))
+    return seen
+
+
+def portal_forms_shown(seen: list[str], demo: LiveDemo) -> list[str]:
+    return [url for url in seen if url.startswith(f"{demo.portal_url}/sign-in")]
