@@ -3,7 +3,7 @@
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
-from portal import clock, db, errors, health, security
+from portal import clock, db, directory, errors, health, security
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
 from portal.sso import sessions
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # forms and CSV imports; more is abuse
     app.jinja_env.globals["association_name"] = settings.association_name
 
+    app.extensions["directory"] = directory.for_settings(settings)
     clock.init_app(app)
     db.init_app(app, settings)
     security.init_app(app, settings)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     imis_username: str | None = None
     imis_password: str | None = None
     imis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    imis_deadline_seconds: float = Field(default=12.0, gt=0, le=120)
+    imis_field_map: dict[str, str] = Field(default_factory=dict)  # JSON: overrides per field
 
     @property
     def development(self) -> bool:

@@ -10,6 +10,7 @@ Unknown usernames are counted exactly like real ones, so a throttled answer reve
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import case, delete, update
 from sqlalchemy.dialects.postgresql import insert
@@ -20,6 +21,7 @@ from portal.models import RateCounter, SignInThrottle
 from portal.settings import Settings
 
 HOUR = timedelta(hours=1)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -140,20 +142,21 @@ async def guarded(
     account: str,
     address: str,
     *,
-    verify: Callable[[], Awaitable[bool]],
+    verify: Callable[[], Awaitable[T | None]],
     now: datetime,
     policy: Policy,
-) -> tuple[Verdict, bool]:
-    """Check the throttle, and only if allowed run `verify` (the password check) and count the
-    result. Returns the verdict and whether the credentials were right."""
+) -> tuple[Verdict, T | None]:
+    """Check the throttle, and only if allowed run `verify` (the password check) and count its
+    result: something on success, None on failure. Returns the verdict and that result."""
     verdict = await check(db, account, address, now=now, policy=policy)
     if not verdict.allowed:
-        return verdict, False
-    if await verify():
+        return verdict, None
+    result = await verify()
+    if result:
         await record_success(db, account)
-        return verdict, True
+        return verdict, result
     await record_failure(db, account, address, now=now, policy=policy)
-    return verdict, False
+    return verdict, None
 
 
 async def over_rate(db: AsyncSession, bucket: str, *, now: datetime, limit: int) -> int:

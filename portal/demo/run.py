@@ -17,7 +17,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from portal import create_app, db
+from portal import create_app, db, directory
 from portal.demo import data as demo_data
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
@@ -44,6 +44,7 @@ def add_command(commands: Any) -> None:
 
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     vendor_ports = check_ports(args)
+    directory.for_settings(settings)  # a misconfigured directory stops us here, in one line
     url = db.prepare_database(settings)
     settings = settings.model_copy(update={"env": "development", "database_url": url})
     portal_url = f"http://{browser_host(args.host)}:{args.port}"

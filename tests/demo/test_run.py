@@ -83,8 +83,9 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
             assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
             assert visitor.visited[1].startswith(f"http://127.0.0.1:{port}/sso/signin?")
     assert not (data_dir / "postgres" / "postmaster.pid").exists()  # Postgres stopped too
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", vendor_port))  # the vendor's port is free again
+    with socket.socket() as probe:  # the vendor's port is free again (as a server binds it)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", vendor_port))
 
     added = portal(
         environment(data_dir),
