@@ -97,6 +97,16 @@ def signed_in_member() -> dict[str, Any] | None:
     return member
 
 
+@blueprint.before_app_request
+async def canonical_origin() -> ResponseReturnValue | None:
+    """One origin only: our cookies, ReturnURLs and token URL all name it, so a visitor who
+    came in by another name (127.0.0.1 for localhost) is sent there before anything starts."""
+    ours = urlsplit(site().site_url)
+    if request.host != ours.netloc:
+        return redirect(site().site_url + request.full_path.rstrip("?"), 308)
+    return None
+
+
 # Step 1 ------------------------------------------------------------------------------------
 
 

@@ -158,6 +158,17 @@ def test_sign_out_ends_both_sessions_and_returns_to_the_vendor(
     assert again.url.startswith(f"{demo.portal_url}/sign-in?")  # credentials again
 
 
+def test_another_name_for_the_vendor_host_is_sent_to_its_one_origin(
+    demo: LiveDemo, visitor: Browser
+) -> None:
+    acme = demo.vendor_urls[ACME]
+    other_name = acme.replace("localhost", "127.0.0.1")
+    answer = visitor.client.get(f"{other_name}{COURSE}?x=1", follow_redirects=False)
+    assert answer.status_code == 308
+    assert answer.headers["location"] == f"{acme}{COURSE}?x=1"
+    assert "set-cookie" not in answer.headers
+
+
 def test_bad_input_gets_a_clear_4xx(demo: LiveDemo, visitor: Browser) -> None:
     acme = demo.vendor_urls[ACME]
     assert visitor.get(f"{acme}/catalogue/nothing-here").response.status_code == 404
@@ -206,7 +217,8 @@ async def test_a_redemption_the_portal_refuses_is_a_clear_error(
         site = replace(site, portal_url=f"http://127.0.0.1:{free_port()}")
     client = create_vendor_app(site).test_client()
     client.set_cookie("localhost", site.state_cookie, "s")
-    answer = await client.post("/sso/token", form={"state": "s", "token": "t" * 43})
+    host = {"host": urlsplit(site.site_url).netloc}
+    answer = await client.post("/sso/token", form={"state": "s", "token": "t" * 43}, headers=host)
     assert answer.status_code == 502
     assert "portal" in await answer.get_data(as_text=True)
 
