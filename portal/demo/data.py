@@ -3,6 +3,8 @@
 from collections.abc import Mapping
 from datetime import date
 
+from sqlalchemy import delete
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import members, staff, vendor_secrets, vendors
@@ -55,8 +57,11 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
         vendor.token_url = vendors.check_token_url(token_url, development=True)
         vendor.signout_url = signout_url
         db.add(vendor)
-    if not any(row.secret_hash == digest(demo_secret(key)) for row in await active(db, vendor)):
+    wanted = digest(demo_secret(key))
+    if not any(row.secret_hash == wanted for row in await active(db, vendor)):
         # Staff rotated or revoked it in the dashboard; the demo vendor knows only this one.
+        # Its revoked row goes first: a secret's hash is unique, revoked or not.
+        await db.exec(delete(VendorSecret).where(col(VendorSecret.secret_hash) == wanted))
         await pin_demo_secret(db, vendor, await vendor_secrets.rotate(db, vendor))
 
 

@@ -1,0 +1,85 @@
+"""The demo data: created once, kept, and the demo vendors kept working."""
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from portal import vendor_secrets, vendors
+from portal.crypto import digest
+from portal.demo import data
+from portal.models import Member, Staff, Vendor
+from tests.flows import unit_of_work
+
+MOVED = {"acme-learning": "http://localhost:9101", "careerhub": "http://localhost:9102"}
+
+
+async def ensure(database_url: str, sites: dict[str, str] = data.DEFAULT_SITES) -> None:
+    async with unit_of_work(database_url) as session:
+        await data.ensure(session, sites)
+
+
+async def counts(database_url: str) -> tuple[int, int, int]:
+    async with unit_of_work(database_url) as session:
+        found = [
+            (await session.exec(select(func.count()).select_from(table))).one()
+            for table in (Member, Staff, Vendor)
+        ]
+    return found[0], found[1], found[2]
+
+
+async def acme(database_url: str) -> tuple[Vendor, list[str], list[str]]:
+    async with unit_of_work(database_url) as session:
+        vendor = await vendors.get_vendor(session, "acme-learning")
+        domains = await vendors.select_domains(session, vendor)
+        hashes = [row.secret_hash for row in await vendor_secrets.select_active(session, vendor)]
+    return vendor, domains, hashes
+
+
+async def test_ensure_creates_the_demo_data_once(database_url: str) -> None:
+    await ensure(database_url)
+    await ensure(database_url)
+    assert await counts(database_url) == (3, 2, 2)
+    vendor, domains, hashes = await acme(database_url)
+    assert vendor.token_url == "http://localhost:8001/sso/token"
+    assert vendor.signout_url == "http://localhost:8001/"
+    assert domains == ["localhost"]
+    assert hashes == [digest(data.demo_secret("acme-learning"))]
+
+
+async def test_the_registration_follows_the_vendor_sites(database_url: str) -> None:
+    await ensure(database_url)
+    await ensure(database_url, MOVED)
+    vendor, _, hashes = await acme(database_url)
+    assert vendor.token_url == "http://localhost:9101/sso/token"
+    assert vendor.signout_url == "http://localhost:9101/"
+    assert hashes == [digest(data.demo_secret("acme-learning"))]
+    assert await counts(database_url) == (3, 2, 2)
+
+
+async def test_a_revoked_demo_secret_is_restored_and_the_staffs_secret_kept(
+    database_url: str,
+) -> None:
+    await ensure(database_url)
+    async with unit_of_work(database_url) as session:
+        vendor = await vendors.get_vendor(session, "acme-learning")
+        await vendor_secrets.rotate(session, vendor)
+        staffs = await vendor_secrets.rotate(session, vendor)  # the demo secret is revoked now
+    assert digest(data.demo_secret("acme-learning")) not in (await acme(database_url))[2]
+
+    await ensure(database_url)
+    hashes = (await acme(database_url))[2]
+    assert digest(data.demo_secret("acme-learning")) in hashes
+    assert digest(staffs) in hashes
+    assert len(hashes) == 2
+
+
+def test_describe_names_every_url_and_sign_in() -> None:
+    text = data.describe("http://127.0.0.1:8000", data.DEFAULT_SITES)
+    for expected in (
+        "http://127.0.0.1:8000/",
+        "Acme Learning   http://localhost:8001/",
+        "CareerHub Jobs  http://localhost:8002/",
+        "ada, grace, alan",
+        "admin@example.org (admin), viewer@example.org (viewer)",
+        "'demo-password'",
+    ):
+        assert expected in text
