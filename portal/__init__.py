@@ -3,10 +3,14 @@
 from quart import Quart
 
 from portal import clock, db, errors, health, security
+from portal.admin import auth as admin_auth
+from portal.admin import overview as admin_overview
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
 from portal.sso import sessions
 from portal.sso import views as sso_views
+
+ADMIN = (admin_auth.blueprint, admin_overview.blueprint)
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -23,6 +27,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     security.init_app(app, settings)
     sessions.init_app(app, settings)
     errors.init_app(app)
-    for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint):
+    for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint, *ADMIN):
         app.register_blueprint(blueprint)
     return app

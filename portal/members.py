@@ -1,7 +1,7 @@
 """Member records: the one validation of member data (CLI, dashboard, CSV import) and writes."""
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.errors import Conflict, PortalError
+from portal.errors import Conflict, NotFound, PortalError
 from portal.models import Member
 from portal.passwords import check_strength, hash_password
 
@@ -110,3 +110,67 @@ async def add_member(db: AsyncSession, data: MemberData, password: str | None = 
     db.add(member)
     await db.flush()
     return member
+
+
+async def get_member(db: AsyncSession, member_id: int) -> Member:
+    member = await db.get(Member, member_id)
+    if member is None:
+        raise NotFound("no such member")
+    return member
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_members(db: AsyncSession, q: str, *, limit: int, offset: int = 0) -> list[Member]:
+    """Members whose name, email, username or iMIS ID contains every word of `q`."""
+    query = select(Member)
+    for word in q.split()[:8]:
+        pattern = _like(word[:100])
+        query = query.where(
+            or_(
+                col(Member.first_name).ilike(pattern),
+                col(Member.last_name).ilike(pattern),
+                col(Member.full_name).ilike(pattern),
+                col(Member.email).ilike(pattern),
+                col(Member.username).ilike(pattern),
+                col(Member.imis_id).ilike(pattern),
+            )
+        )
+    order = (col(Member.last_name), col(Member.first_name), col(Member.id))
+    return list(await db.exec(query.order_by(*order).offset(offset).limit(limit)))
+
+
+def data_of(member: Member) -> dict[str, object]:
+    """The staff-editable values of a member, keyed like MemberData."""
+    return {name: getattr(member, name) for name in MemberData.model_fields}
+
+
+async def update_member(
+    db: AsyncSession, member: Member, data: MemberData, *, now: datetime
+) -> dict[str, object]:
+    """Apply validated values; returns the values before, for the audit record."""
+    await ensure_unique(db, data, member.id)
+    before = data_of(member)
+    for name, value in data.model_dump().items():
+        setattr(member, name, value)
+    member.updated_at = now
+    db.add(member)
+    await db.flush()
+    return before
+
+
+async def set_enabled(db: AsyncSession, member: Member, enabled: bool, *, now: datetime) -> None:
+    member.enabled = enabled
+    member.updated_at = now
+    db.add(member)
+
+
+async def set_password(db: AsyncSession, member: Member, password: str, *, now: datetime) -> None:
+    if member.source != "local":
+        raise Conflict("this member signs in with iMIS; change the password in iMIS")
+    member.password_hash = await hash_password(check_strength(password))
+    member.updated_at = now
+    db.add(member)

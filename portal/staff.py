@@ -1,11 +1,13 @@
 """Staff accounts: who may open the dashboard, and with which role."""
 
 import re
+from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.errors import Conflict, PortalError
+from portal.errors import Conflict, NotFound, PortalError
 from portal.members import EMAIL_PATTERN
 from portal.models import ROLES, Staff
 from portal.passwords import check_strength, hash_password
@@ -37,3 +39,42 @@ async def add_staff(db: AsyncSession, email: str, role: str, password: str) -> S
     db.add(staff)
     await db.flush()
     return staff
+
+
+async def select_all_staff(db: AsyncSession) -> list[Staff]:
+    return list(await db.exec(select(Staff).order_by(col(Staff.email))))
+
+
+async def get_staff(db: AsyncSession, staff_id: int) -> Staff:
+    account = await db.get(Staff, staff_id)
+    if account is None:
+        raise NotFound("no such staff account")
+    return account
+
+
+async def _keep_an_admin(db: AsyncSession, account: Staff) -> None:
+    """Refuse a change that would leave no enabled admin: nobody could manage staff then."""
+    others = select(func.count()).where(
+        col(Staff.role) == "admin", col(Staff.enabled).is_(True), col(Staff.id) != account.id
+    )
+    if account.role == "admin" and account.enabled and (await db.exec(others)).one() == 0:
+        raise Conflict("this is the last enabled admin; make another admin first")
+
+
+async def change_role(db: AsyncSession, account: Staff, role: str, *, now: datetime) -> str:
+    """Set the role; returns the role before."""
+    role, before = check_role(role), account.role
+    if role != "admin":
+        await _keep_an_admin(db, account)
+    account.role = role
+    account.updated_at = now
+    db.add(account)
+    return before
+
+
+async def set_enabled(db: AsyncSession, account: Staff, enabled: bool, *, now: datetime) -> None:
+    if not enabled:
+        await _keep_an_admin(db, account)
+    account.enabled = enabled
+    account.updated_at = now
+    db.add(account)

@@ -68,3 +68,19 @@ async def matching_secret(db: AsyncSession, vendor: Vendor, secret: str) -> Vend
 async def mark_used(db: AsyncSession, row: VendorSecret, when: datetime) -> None:
     row.last_used_at = when
     db.add(row)
+
+
+async def select_recent(db: AsyncSession, vendor: Vendor, limit: int = 10) -> list[VendorSecret]:
+    """Active secrets first, then the most recently revoked ones."""
+    query = (
+        select(VendorSecret)
+        .where(VendorSecret.vendor_id == vendor.id)
+        .order_by(
+            col(VendorSecret.revoked_at).is_not(None),
+            col(VendorSecret.revoked_at).desc(),
+            col(VendorSecret.created_at).desc(),
+            col(VendorSecret.id).desc(),
+        )
+        .limit(limit)
+    )
+    return list(await db.exec(query))

@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -171,3 +172,83 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     await replace_fields(db, vendor, fields)
     secret = await vendor_secrets.create(db, vendor)
     return vendor, secret
+
+
+async def select_vendors(db: AsyncSession) -> list[Vendor]:
+    return list(await db.exec(select(Vendor).order_by(col(Vendor.name), col(Vendor.key))))
+
+
+async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
+    """{vendor id: its domains, sorted}, for the vendor list."""
+    rows = await db.exec(select(VendorDomain).order_by(col(VendorDomain.domain)))
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.vendor_id, []).append(row.domain)
+    return found
+
+
+def settings_of(vendor: Vendor) -> dict[str, str | None]:
+    return {"name": vendor.name, "token_url": vendor.token_url, "signout_url": vendor.signout_url}
+
+
+async def update_vendor(
+    db: AsyncSession,
+    vendor: Vendor,
+    *,
+    name: str,
+    token_url: str,
+    signout_url: str | None,
+    development: bool,
+    now: datetime,
+) -> dict[str, str | None]:
+    """Change what staff may change (the key is immutable); returns the settings before."""
+    before = settings_of(vendor)
+    vendor.name = check_name(name)
+    vendor.token_url = check_token_url(token_url, development=development)
+    domains = await select_domains(db, vendor)
+    vendor.signout_url = check_signout_url(signout_url, domains, development=development)
+    vendor.updated_at = now
+    db.add(vendor)
+    return before
+
+
+async def set_enabled(db: AsyncSession, vendor: Vendor, enabled: bool, *, now: datetime) -> None:
+    vendor.enabled = enabled
+    vendor.updated_at = now
+    db.add(vendor)
+
+
+async def add_domain(db: AsyncSession, vendor: Vendor, text: str, *, development: bool) -> str:
+    try:
+        domain = normalize_domain(text, development=development)
+    except InvalidDomain as exc:
+        raise PortalError(str(exc)) from None
+    if domain in await select_domains(db, vendor):
+        raise Conflict(f"{domain} is already registered for this vendor")
+    db.add(VendorDomain(vendor_id=id_of(vendor), domain=domain))
+    await db.flush()
+    return domain
+
+
+async def remove_domain(
+    db: AsyncSession, vendor: Vendor, domain: str, *, development: bool
+) -> None:
+    """Refused when it is the last domain, or when the sign-out URL would fall outside."""
+    domains = await select_domains(db, vendor)
+    if domain not in domains:
+        raise NotFound(f"{domain[:253]} is not one of this vendor's domains")
+    remaining = [d for d in domains if d != domain]
+    if not remaining:
+        raise Conflict("a vendor needs at least one domain; add another before removing this one")
+    if vendor.signout_url:
+        try:
+            check_return_url(vendor.signout_url, remaining, development=development)
+        except InvalidURL:
+            raise Conflict(
+                "the sign-out URL is on this domain; change the sign-out URL first"
+            ) from None
+    await db.exec(
+        delete(VendorDomain).where(
+            col(VendorDomain.vendor_id) == vendor.id, col(VendorDomain.domain) == domain
+        )
+    )

@@ -8,7 +8,8 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
-from quart.typing import TestClientProtocol, TestHTTPResponseProtocol
+from quart import Response as TestHTTPResponseProtocol
+from quart.typing import TestClientProtocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import db, members, vendors

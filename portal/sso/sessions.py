@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from quart import Quart, current_app, request
-from quart_auth import AuthUser, QuartAuth
+from quart_auth import Action, AuthUser, QuartAuth
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -79,7 +79,7 @@ async def start(
     )
     db.add(row)
     await db.flush()
-    _auth(kind).login_user(AuthUser(raw))
+    _auth(kind).login_user(AuthUser(raw, Action.WRITE))
     return row
 
 

@@ -1,0 +1,1 @@
+"""The staff dashboard: one blueprint per resource, all under /admin."""
