@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.errors import Conflict, NotFound, PortalError
+from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Member
 from portal.passwords import check_strength, hash_password
 
@@ -77,7 +77,7 @@ def parse_member(values: dict[str, object]) -> MemberData:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "member"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise PortalError(f"{where}: {message}") from None
+        raise InvalidField(where, f"{where}: {message}") from None
 
 
 async def select_member_by_login(db: AsyncSession, login: str) -> Member | None:
@@ -92,15 +92,15 @@ async def select_member_by_login(db: AsyncSession, login: str) -> Member | None:
 
 async def ensure_unique(db: AsyncSession, data: MemberData, member_id: int | None = None) -> None:
     checks = {
-        "iMIS ID": col(Member.imis_id) == data.imis_id,
-        "username": col(Member.username) == data.username,
+        ("imis_id", "iMIS ID"): col(Member.imis_id) == data.imis_id,
+        ("username", "username"): col(Member.username) == data.username,
     }
     if data.email:
-        checks["email"] = col(Member.email) == data.email
-    for label, condition in checks.items():
+        checks["email", "email"] = col(Member.email) == data.email
+    for (field, label), condition in checks.items():
         clash = (await db.exec(select(Member.id).where(condition))).first()
         if clash is not None and clash != member_id:
-            raise Conflict(f"another member already has this {label}")
+            raise InvalidField(field, f"another member already has this {label}", 409)
 
 
 async def add_member(db: AsyncSession, data: MemberData, password: str | None = None) -> Member:

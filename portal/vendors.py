@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
-from portal.errors import Conflict, NotFound, PortalError
+from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import VENDOR_KEY_PATTERN, Vendor, VendorDomain, VendorField, id_of
 from portal.sso.return_urls import (
     InvalidDomain,
@@ -37,9 +37,10 @@ DEFAULT_FIELDS = tuple(FieldChoice(field) for field in DEFAULT_SELECTION)
 
 def check_key(key: str) -> str:
     if not re.fullmatch(VENDOR_KEY_PATTERN, key):
-        raise PortalError(
+        raise InvalidField(
+            "key",
             "vendor key must be 2-63 characters of a-z, 0-9 and '-', "
-            "starting with a letter or digit"
+            "starting with a letter or digit",
         )
     return key
 
@@ -47,7 +48,7 @@ def check_key(key: str) -> str:
 def check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
-        raise PortalError("vendor name must be 1-200 characters")
+        raise InvalidField("name", "vendor name must be 1-200 characters")
     return name
 
 
@@ -55,7 +56,7 @@ def check_token_url(url: str, *, development: bool) -> str:
     try:
         return check_vendor_url(url, development=development)
     except InvalidURL as exc:
-        raise PortalError(f"token URL: {exc}") from None
+        raise InvalidField("token_url", f"token URL: {exc}") from None
 
 
 def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
@@ -64,11 +65,11 @@ def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
         try:
             domain = normalize_domain(text, development=development)
         except InvalidDomain as exc:
-            raise PortalError(f"domain {text.strip()[:80]!r}: {exc}") from None
+            raise InvalidField("domain", f"domain {text.strip()[:80]!r}: {exc}") from None
         if domain not in checked:
             checked.append(domain)
     if not checked:
-        raise PortalError("a vendor needs at least one domain")
+        raise InvalidField("domain", "a vendor needs at least one domain")
     return checked
 
 
@@ -79,7 +80,7 @@ def check_signout_url(url: str | None, domains: Sequence[str], *, development: b
     try:
         return check_return_url(url, domains, development=development)
     except InvalidURL as exc:
-        raise PortalError(f"sign-out URL: {exc}") from None
+        raise InvalidField("signout_url", f"sign-out URL: {exc}") from None
 
 
 def parse_field_spec(spec: str) -> list[FieldChoice]:
@@ -222,9 +223,9 @@ async def add_domain(db: AsyncSession, vendor: Vendor, text: str, *, development
     try:
         domain = normalize_domain(text, development=development)
     except InvalidDomain as exc:
-        raise PortalError(str(exc)) from None
+        raise InvalidField("domain", str(exc)) from None
     if domain in await select_domains(db, vendor):
-        raise Conflict(f"{domain} is already registered for this vendor")
+        raise InvalidField("domain", f"{domain} is already registered for this vendor")
     db.add(VendorDomain(vendor_id=id_of(vendor), domain=domain))
     await db.flush()
     return domain

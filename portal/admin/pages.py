@@ -1,12 +1,14 @@
 """Rendering for the dashboard: the full page, or only the fragment when htmx asks for it."""
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2_fragments.quart import render_block
-from quart import Response, flash, g, make_response, redirect, render_template
+from quart import Blueprint, Response, flash, g, redirect, render_template
 from quart.typing import ResponseReturnValue
 
+from portal import clock
 from portal.admin.access import is_htmx
 
 
@@ -14,12 +16,14 @@ async def render(
     template: str, *, block: str | None = None, status: int = 200, **context: Any
 ) -> Response:
     """`block` is what an htmx request gets; a plain request always gets the whole page."""
-    context.setdefault("staff", g.get("staff"))
+    staff = g.get("staff")
+    context.setdefault("staff", staff)
+    context.setdefault("can_change", staff is not None and staff.role == "admin")
     if block and is_htmx():
         body = await render_block(template, block, **context)
     else:
         body = await render_template(template, **context)
-    response: Response = await make_response(body, status)
+    response = Response(body, status=status)
     response.vary.add("HX-Request")
     return response
 
@@ -42,3 +46,29 @@ def no_store(response: Response) -> Response:
     """For pages that show a secret once: never kept by the browser or a proxy."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+filters = Blueprint("admin_filters", __name__)
+
+
+@filters.app_template_filter("when")
+def when(moment: datetime | None) -> str:
+    """`27 Nov 2026, 14:05` in UTC, the time zone of every dashboard page and export."""
+    return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M") if moment else ""
+
+
+@filters.app_template_filter("ago")
+def ago(moment: datetime | None) -> str:
+    """`5 minutes ago` for the last month, the date before that."""
+    if moment is None:
+        return ""
+    seconds = int((clock.now() - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds >= 30 * 86400:
+        return when(moment)
+    n, unit = next((seconds // size, unit) for unit, size in UNITS if seconds >= size)
+    return f"{n} {unit}{'s' * (n != 1)} ago"
+
+
+UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
