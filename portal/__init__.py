@@ -3,24 +3,61 @@
 from quart import Quart
 
 from portal import clock, db, errors, health, security
-from portal.admin import auth as admin_auth
-from portal.admin import overview as admin_overview
-from portal.admin import pages as admin_pages
-from portal.admin import vendor_domains, vendor_fields, vendor_secrets
-from portal.admin import vendors as admin_vendors
+from portal.admin import (
+    audit as admin_audit,
+)
+from portal.admin import (
+    auth as admin_auth,
+)
+from portal.admin import (
+    member_import as admin_member_import,
+)
+from portal.admin import (
+    members as admin_members,
+)
+from portal.admin import (
+    overview as admin_overview,
+)
+from portal.admin import (
+    pages as admin_pages,
+)
+from portal.admin import (
+    sessions as admin_sessions,
+)
+from portal.admin import (
+    staff as admin_staff,
+)
+from portal.admin import (
+    vendor_domains as admin_vendor_domains,
+)
+from portal.admin import (
+    vendor_fields as admin_vendor_fields,
+)
+from portal.admin import (
+    vendor_secrets as admin_vendor_secrets,
+)
+from portal.admin import (
+    vendors as admin_vendors,
+)
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
 from portal.sso import sessions
 from portal.sso import views as sso_views
 
+# Module names shadow portal's own (portal.vendor_secrets...): imported under admin_ names.
 ADMIN = (
     admin_pages.filters,
     admin_auth.blueprint,
     admin_overview.blueprint,
     admin_vendors.blueprint,
-    vendor_domains.blueprint,
-    vendor_fields.blueprint,
-    vendor_secrets.blueprint,
+    admin_vendor_domains.blueprint,
+    admin_vendor_fields.blueprint,
+    admin_vendor_secrets.blueprint,
+    admin_members.blueprint,
+    admin_member_import.blueprint,
+    admin_sessions.blueprint,
+    admin_audit.blueprint,
+    admin_staff.blueprint,
 )
 
 

@@ -1,6 +1,7 @@
 """Member records: the one validation of member data (CLI, dashboard, CSV import) and writes."""
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.errors import Conflict, InvalidField, NotFound
-from portal.models import Member
+from portal.models import Member, id_of
 from portal.passwords import check_strength, hash_password
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -174,3 +175,20 @@ async def set_password(db: AsyncSession, member: Member, password: str, *, now: 
     member.password_hash = await hash_password(check_strength(password))
     member.updated_at = now
     db.add(member)
+
+
+async def select_members_by_ids(db: AsyncSession, ids: Iterable[int | None]) -> dict[int, Member]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await db.exec(select(Member).where(col(Member.id).in_(wanted)))
+    return {id_of(row): row for row in rows}
+
+
+async def find_member(db: AsyncSession, text: str) -> Member | None:
+    """The member a staff member means by `text`: a username, an email or an iMIS ID."""
+    text = text.strip()[:254]
+    found = await select_member_by_login(db, text) if text else None
+    if found is None and text:
+        found = (await db.exec(select(Member).where(col(Member.imis_id) == text))).first()
+    return found

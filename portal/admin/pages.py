@@ -29,16 +29,19 @@ async def render(
 
 
 async def done(
-    url: str, message: str, fragment: Callable[[], Awaitable[Response]]
+    url: str, message: str, fragment: Callable[[], Awaitable[Response]] | None = None
 ) -> ResponseReturnValue:
-    """After a change: htmx gets the updated fragment plus the message swapped in out of band;
-    a plain form gets a redirect (post/redirect/get) and the message as a flash."""
-    if is_htmx():
+    """After a change: htmx gets the updated fragment plus the message swapped in out of band
+    (or, with no fragment, is sent to `url`); a plain form gets a redirect to `url`
+    (post/redirect/get) and the message as a flash."""
+    if is_htmx() and fragment is not None:
         response = await fragment()
         notice = await render_template("admin/_flash_oob.html", message=message)
         response.set_data(await response.get_data(as_text=True) + notice)
         return response
     await flash(message, "success")
+    if is_htmx():
+        return "", 204, {"HX-Redirect": url}
     return redirect(url, 303)
 
 

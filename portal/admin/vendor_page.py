@@ -72,15 +72,10 @@ class Preview:
 
 
 async def find_member(db_session: AsyncSession, text: str) -> Member | None:
-    """By username, email or iMIS ID; with nothing typed, the first member."""
-    text = text.strip()[:254]
-    if not text:
-        return (await db_session.exec(select(Member).order_by(col(Member.id)).limit(1))).first()
-    found = await members.select_member_by_login(db_session, text)
-    if found is None:
-        query = select(Member).where(col(Member.imis_id) == text)
-        found = (await db_session.exec(query)).first()
-    return found
+    """The member typed in, or with nothing typed, the first member."""
+    if text.strip():
+        return await members.find_member(db_session, text)
+    return (await db_session.exec(select(Member).order_by(col(Member.id)).limit(1))).first()
 
 
 async def preview(
