@@ -24,10 +24,13 @@ from portal.settings import load_settings
 HERE = Path(__file__).resolve().parent
 VENDORS = {"acme-learning": 58, "careerhub": 34, "evently": 21, "ledger-ce": 12}
 PEOPLE = [
-    ("104", "katherine", "Katherine", "Johnson", "FEL"), ("105", "dorothy", "Dorothy", "Vaughan", "REG"),
-    ("106", "mary", "Mary", "Jackson", "REG"), ("107", "hedy", "Hedy", "Lamarr", "STU"),
-    ("108", "radia", "Radia", "Perlman", "FEL"), ("109", "barbara", "Barbara", "Liskov", "REG"),
-]  # fmt: skip
+    ("104", "katherine", "Katherine", "Johnson", "FEL"),
+    ("105", "dorothy", "Dorothy", "Vaughan", "REG"),
+    ("106", "mary", "Mary", "Jackson", "REG"),
+    ("107", "hedy", "Hedy", "Lamarr", "STU"),
+    ("108", "radia", "Radia", "Perlman", "FEL"),
+    ("109", "barbara", "Barbara", "Liskov", "REG"),
+]
 
 
 async def seed(s: AsyncSession) -> None:
@@ -36,9 +39,15 @@ async def seed(s: AsyncSession) -> None:
     await ensure_vendor(s, "evently", "Evently Conferences", "http://localhost:8003")
     await ensure_vendor(s, "ledger-ce", "Ledger CE Credits", "http://localhost:8004")
     for imis_id, username, first, last, kind in PEOPLE:
-        values = {"imis_id": imis_id, "username": username, "email": f"{username}@example.org",
-                  "first_name": first, "last_name": last, "member_type": kind,
-                  "paid_through": date(2030, 12, 31)}  # fmt: skip
+        values = {
+            "imis_id": imis_id,
+            "username": username,
+            "email": f"{username}@example.org",
+            "first_name": first,
+            "last_name": last,
+            "member_type": kind,
+            "paid_through": date(2030, 12, 31),
+        }
         await members.add_member(s, members.parse_member(values), DEMO_PASSWORD)
     now = datetime.now(UTC)
     for day in range(30):
@@ -48,15 +57,37 @@ async def seed(s: AsyncSession) -> None:
             count = int((base + (day * 7 + k * 5) % 11 * (4 - k)) * (0.45 if weekend else 1))
             for i in range(count):
                 at = when.replace(hour=8 + i % 10, minute=(i * 7) % 60)
-                s.add(AuditEvent(event="token.issued", outcome="success", vendor_key=key, occurred_at=at))
-                s.add(AuditEvent(event="token.redeemed", outcome="success", vendor_key=key, occurred_at=at))
+                s.add(
+                    AuditEvent(
+                        event="token.issued", outcome="success", vendor_key=key, occurred_at=at
+                    )
+                )
+                s.add(
+                    AuditEvent(
+                        event="token.redeemed", outcome="success", vendor_key=key, occurred_at=at
+                    )
+                )
             s.add(AuditEvent(event="sign_in", outcome="success", occurred_at=when, username="ada"))
     for i in range(14):
-        s.add(AuditEvent(event="token.rejected", outcome="failure", vendor_key="careerhub",
-                         occurred_at=now - timedelta(hours=i), details={"reason": "expired"}))  # fmt: skip
+        at = now - timedelta(hours=i)
+        reason = {"reason": "expired"}
+        s.add(
+            AuditEvent(
+                event="token.rejected",
+                outcome="failure",
+                vendor_key="careerhub",
+                occurred_at=at,
+                details=reason,
+            )
+        )
     for i in range(6):
-        s.add(AuditEvent(event="sign_in", outcome="failure", username="grace",
-                         occurred_at=now - timedelta(minutes=5 * i), details={"reason": "wrong_password"}))  # fmt: skip
+        at = now - timedelta(minutes=5 * i)
+        reason = {"reason": "wrong_password"}
+        s.add(
+            AuditEvent(
+                event="sign_in", outcome="failure", username="grace", occurred_at=at, details=reason
+            )
+        )
     await live_sessions(s, now)
 
 
@@ -64,26 +95,43 @@ async def live_sessions(s: AsyncSession, now: datetime) -> None:
     everyone = list(await s.exec(select(Member).order_by(col(Member.id))))
     by_key = {v.key: v for v in await s.exec(select(Vendor))}
     for n, member in enumerate(everyone[:7]):
-        row = AuthSession(id_hash=digest(new_secret()), member_id=member.id,
-                          created_at=now - timedelta(minutes=90 - n * 11),
-                          last_seen_at=now - timedelta(minutes=n * 3), expires_at=now + timedelta(hours=10),
-                          client_address=f"203.0.113.{20 + n}", user_agent="Mozilla/5.0 (Macintosh) Firefox/132.0")  # fmt: skip
+        row = AuthSession(
+            id_hash=digest(new_secret()),
+            member_id=member.id,
+            created_at=now - timedelta(minutes=90 - n * 11),
+            last_seen_at=now - timedelta(minutes=n * 3),
+            expires_at=now + timedelta(hours=10),
+            client_address=f"203.0.113.{20 + n}",
+            user_agent="Mozilla/5.0 (Macintosh) Firefox/132.0",
+        )
         s.add(row)
         await s.flush()
         for key in list(VENDORS)[: 1 + n % 3]:
-            s.add(SsoToken(token_hash=digest(new_secret()), vendor_id=by_key[key].id, member_id=member.id,
-                           session_id=row.id, issued_at=now - timedelta(minutes=30),
-                           expires_at=now - timedelta(minutes=29), redeemed_at=now - timedelta(minutes=30)))  # fmt: skip
+            issued = now - timedelta(minutes=30)
+            token = SsoToken(
+                token_hash=digest(new_secret()),
+                vendor_id=by_key[key].id,
+                member_id=member.id,
+                session_id=row.id,
+                issued_at=issued,
+                expires_at=issued + timedelta(minutes=1),
+                redeemed_at=issued,
+            )
+            s.add(token)
     grace = await members.select_member_by_login(s, "grace")
     assert grace is not None
     s.add(SignInThrottle(scope="account", subject=f"member:{grace.id}", consecutive_failures=100))
     acme = await vendors.get_vendor(s, "acme-learning")
-    await vendors.replace_fields(s, acme, [*vendors.DEFAULT_FIELDS[:4], vendors.FieldChoice("IsMember")])
+    await vendors.replace_fields(
+        s, acme, [*vendors.DEFAULT_FIELDS[:4], vendors.FieldChoice("IsMember")]
+    )
 
 
 async def capture(base: str) -> None:
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = await p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.goto(f"{base}/admin/sign-in")
         await page.get_by_label("Email").fill("admin@example.org")

@@ -54,3 +54,8 @@ class Browser:
 
 async def text(response: TestHTTPResponseProtocol) -> str:
     return await response.get_data(as_text=True)
+
+
+def cookie(client: TestClientProtocol, name: str) -> str:
+    assert client.cookie_jar is not None
+    return next(c.value or "" for c in client.cookie_jar if c.name == name)

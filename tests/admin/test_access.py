@@ -15,7 +15,12 @@ from tests.admin.browser import Browser, add_staff
 from tests.conftest import TEST_SECRET_KEY
 from tests.flows import add_member, add_vendor, sign_in, unit_of_work
 
-ADMIN_ONLY_READS = {"/admin/vendors/new", "/admin/members/new", "/admin/members/import", "/admin/staff"}
+ADMIN_ONLY_READS = {
+    "/admin/vendors/new",
+    "/admin/members/new",
+    "/admin/members/import",
+    "/admin/staff",
+}
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,9 @@ async def seed(database_url: str, app: Quart) -> dict[str, str]:
     assert (await sign_in(member_browser)).status_code == 303
     async with unit_of_work(database_url) as s:
         secret = (await s.exec(select(VendorSecret.id))).one()
-        session = (await s.exec(select(AuthSession.id).where(col(AuthSession.member_id).is_not(None)))).one()
+        session = (
+            await s.exec(select(AuthSession.id).where(col(AuthSession.member_id).is_not(None)))
+        ).one()
         event = (await s.exec(select(AuditEvent.id).limit(1))).one()
     return {
         "key": "acme", "domain": "acme-learning.com", "member_id": "1", "secret_id": str(secret),
@@ -127,7 +134,9 @@ async def test_every_state_changing_route_refuses_a_missing_csrf_token(
         assert response.status_code == 403, route
 
 
-async def test_a_wrong_csrf_header_is_refused_for_htmx(app: Quart, database_url: str, admin: Browser) -> None:
+async def test_a_wrong_csrf_header_is_refused_for_htmx(
+    app: Quart, database_url: str, admin: Browser
+) -> None:
     await add_vendor(database_url)
     response = await admin.client.post(
         "/admin/vendors/acme/disable", headers={"HX-Request": "true", "X-CSRF-Token": "nope"}
