@@ -63,6 +63,9 @@ class Report:
 def read_rows(content: bytes) -> list[Row]:
     if len(content) > MAX_BYTES:
         raise FileRefused(f"the file is larger than {MAX_BYTES // 1024} KB; split it into parts")
+    if b"\x00" in content:  # a spreadsheet's own format, or UTF-16: not UTF-8 CSV text
+        line = content[: content.index(b"\x00")].count(b"\n") + 1
+        raise FileRefused(f"line {line}: this is not a readable CSV file (it has NUL bytes)")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
