@@ -146,3 +146,16 @@ async def test_a_wrong_csrf_header_is_refused_for_htmx(
         "/admin/vendors/acme/disable", headers={"HX-Request": "true", "X-CSRF-Token": admin.csrf}
     )
     assert response.status_code == 200
+
+
+async def test_a_nul_character_anywhere_is_a_400_not_a_500(app: Quart, admin: Browser) -> None:
+    assert (await admin.get("/admin/vendors/a%00b")).status_code == 400
+    assert (await admin.get("/admin/members", q="ada\x00")).status_code == 400
+    assert (await admin.get("/admin/audit", event="\x00")).status_code == 400
+    assert (await admin.post("/admin/vendors", {"key": "acme", "name": "A\x00"})).status_code == 400
+    anonymous = Browser(app)
+    await anonymous.open_sign_in()
+    response = await anonymous.post(
+        "/admin/sign-in", {"email": "a\x00@example.org", "password": "x"}
+    )
+    assert response.status_code == 400
