@@ -98,7 +98,7 @@ async def test_the_preview_is_what_the_user_service_sends(
     await add_member(database_url)
     response = await admin.get("/admin/vendors/acme/preview", htmx=True, member="101")
     body = await text(response)
-    assert "<html" not in body and 'id="preview"' in body
+    assert "<html" not in body and "preview-title" in body
     sent = await member_json(app, database_url, vendor)
     assert json.dumps(sent, indent=2).replace('"', "&#34;") in body
 
