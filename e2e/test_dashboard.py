@@ -4,53 +4,25 @@ header, hx-confirm dialogs, the live preview."""
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.admin.browser import STAFF_PASSWORD, add_staff
-from tests.conftest import TEST_SECRET_KEY, database_url, server_url, template_database
-from tests.flows import add_member, add_vendor
+from tests.conftest import database_url, server_url, template_database
+from tests.flows import add_member, add_vendor, live_portal
 
 __all__ = ["database_url", "server_url", "template_database"]  # fixtures used from tests/
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def portal(database_url: str) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "development",
-           "PORTAL_SECRET_KEY": TEST_SECRET_KEY}  # fmt: skip
-    command = [sys.executable, "-m", "hypercorn", "portal.asgi:app", "--bind", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+def portal(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with live_portal(database_url, tmp_path) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The `portal` command (protocol.md §9). Bad input: a one-line reason and a non-zero exit."""
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from typing import Any, NoReturn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, db, members, serve, staff, vendor_secrets, vendors
+from portal.directory import imis, imis_directory
 from portal.errors import PortalError
 from portal.settings import Settings, SettingsError, load_settings
 
@@ -75,6 +77,11 @@ def build_parser() -> ArgumentParser:
     staff_add.add_argument("--password-stdin", action="store_true", required=True)
     staff_add.add_argument("--json", action="store_true")
     staff_add.set_defaults(run=staff_add_command)
+    imis_cmd = commands.add_parser("imis", help="the iMIS member directory")
+    imis_sub = imis_cmd.add_subparsers(dest="imis_command", required=True)
+    imis_check = imis_sub.add_parser("check", help="test connectivity and the service account")
+    imis_check.add_argument("--json", action="store_true")
+    imis_check.set_defaults(run=imis_check_command)
     return parser
 
 
@@ -162,6 +169,15 @@ def staff_add_command(args: argparse.Namespace, settings: Settings) -> int:
 
     email = db.run_in_session(settings, work)
     return emit(args, {"email": email, "role": args.role}, f"staff {email} ({args.role}) added")
+
+
+def imis_check_command(args: argparse.Namespace, settings: Settings) -> int:
+    config = imis_directory.config_from(settings)
+    try:
+        found = asyncio.run(imis.check(config))
+    except imis.ImisUnavailable as exc:
+        raise PortalError(f"iMIS at {config.url} is not usable: {exc}") from None
+    return emit(args, {"url": config.url, "ok": True, "found": found}, "\n".join(found))
 
 
 if __name__ == "__main__":

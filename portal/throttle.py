@@ -3,12 +3,14 @@ every worker on every host sees the same counters.
 
 Accounts: after `free_failures` consecutive failures each further attempt waits, the delay
 doubling up to `max_delay`; after `lockout_failures` consecutive failures only staff can unlock
-(NIST 800-63B §5.2.2). Addresses: at most `address_failures_per_hour` failures an hour.
+(NIST 800-63B §5.2.2). Addresses: after `address_failures` failures, each within an hour of
+the previous one, the address waits an hour (a pause of an hour starts the count again).
 Unknown usernames are counted exactly like real ones, so a throttled answer reveals nothing."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import case, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -19,6 +21,7 @@ from portal.models import RateCounter, SignInThrottle
 from portal.settings import Settings
 
 HOUR = timedelta(hours=1)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Policy:
     base_delay: timedelta
     max_delay: timedelta
     lockout_failures: int
-    address_failures_per_hour: int
+    address_failures: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Policy":
@@ -36,7 +39,7 @@ class Policy:
             base_delay=timedelta(seconds=settings.throttle_base_delay_seconds),
             max_delay=timedelta(seconds=settings.throttle_max_delay_seconds),
             lockout_failures=settings.throttle_lockout_failures,
-            address_failures_per_hour=settings.throttle_address_failures_per_hour,
+            address_failures=settings.throttle_address_failures,
         )
 
     def account_delay(self, failures: int) -> timedelta:
@@ -80,7 +83,7 @@ async def record_failure(
     failures = await _count_failure(db, "account", account, now=now, window=None)
     await _block(db, "account", account, now + policy.account_delay(failures), now)
     failures = await _count_failure(db, "address", address, now=now, window=HOUR)
-    if failures >= policy.address_failures_per_hour:
+    if failures >= policy.address_failures:
         await _block(db, "address", address, now + HOUR, now)
 
 
@@ -139,20 +142,21 @@ async def guarded(
     account: str,
     address: str,
     *,
-    verify: Callable[[], Awaitable[bool]],
+    verify: Callable[[], Awaitable[T | None]],
     now: datetime,
     policy: Policy,
-) -> tuple[Verdict, bool]:
-    """Check the throttle, and only if allowed run `verify` (the password check) and count the
-    result. Returns the verdict and whether the credentials were right."""
+) -> tuple[Verdict, T | None]:
+    """Check the throttle, and only if allowed run `verify` (the password check) and count its
+    result: something on success, None on failure. Returns the verdict and that result."""
     verdict = await check(db, account, address, now=now, policy=policy)
     if not verdict.allowed:
-        return verdict, False
-    if await verify():
+        return verdict, None
+    result = await verify()
+    if result:
         await record_success(db, account)
-        return verdict, True
+        return verdict, result
     await record_failure(db, account, address, now=now, policy=policy)
-    return verdict, False
+    return verdict, None
 
 
 async def over_rate(db: AsyncSession, bucket: str, *, now: datetime, limit: int) -> int:

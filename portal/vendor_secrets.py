@@ -1,7 +1,7 @@
 """Vendor API secrets: at most two active per vendor, so a vendor can rotate without downtime."""
 
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -12,6 +12,7 @@ from portal.errors import Conflict, NotFound
 from portal.models import Vendor, VendorSecret, id_of
 
 SLOTS = (1, 2)
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 async def select_active(db: AsyncSession, vendor: Vendor) -> list[VendorSecret]:
@@ -66,8 +67,10 @@ async def matching_secret(db: AsyncSession, vendor: Vendor, secret: str) -> Vend
 
 
 async def mark_used(db: AsyncSession, row: VendorSecret, when: datetime) -> None:
-    row.last_used_at = when
-    db.add(row)
+    """Record use at minute granularity: a write per API call would cost more than it tells."""
+    if row.last_used_at is None or when - row.last_used_at >= LAST_USED_GRANULARITY:
+        row.last_used_at = when
+        db.add(row)
 
 
 async def select_recent(db: AsyncSession, vendor: Vendor, limit: int = 10) -> list[VendorSecret]:

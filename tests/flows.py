@@ -1,15 +1,23 @@
 """What a browser and a vendor do, over the ASGI test client: the steps the flow tests repeat."""
 
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
-from quart import Response as TestHTTPResponseProtocol
-from quart.typing import TestClientProtocol
+from quart.typing import TestClientProtocol as Client
+from quart.wrappers import Response as TestHTTPResponseProtocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import db, members, vendors
@@ -47,10 +55,15 @@ async def add_vendor(
 
 async def add_member(database_url: str, **values: Any) -> None:
     data = {
-        "imis_id": "101", "username": "ada", "email": "ada@example.org", "first_name": "Ada",
-        "last_name": "Lovelace", "member_type": "REG", "paid_through": date(2030, 12, 31),
+        "imis_id": "101",
+        "username": "ada",
+        "email": "ada@example.org",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "member_type": "REG",
+        "paid_through": date(2030, 12, 31),
         **values,
-    }  # fmt: skip
+    }
     async with unit_of_work(database_url) as session:
         await members.add_member(session, members.parse_member(data), PASSWORD)
 
@@ -89,7 +102,7 @@ async def page(response: TestHTTPResponseProtocol) -> Inputs:
 
 
 async def sign_in(
-    client: TestClientProtocol,
+    client: Client,
     login: str = "ada",
     password: str = PASSWORD,
     address: str = "203.0.113.7",
@@ -102,7 +115,7 @@ async def sign_in(
     return await client.post("/sign-in", form=form, scope_base={"client": (address, 40000)})
 
 
-async def token_for(client: TestClientProtocol, **sso: str) -> str:
+async def token_for(client: Client, **sso: str) -> str:
     """The token from the token-post page of a signed-in browser."""
     response = await client.get("/sso/signin", query_string=sso)
     assert response.status_code == 200, await response.get_data(as_text=True)
@@ -110,8 +123,50 @@ async def token_for(client: TestClientProtocol, **sso: str) -> str:
 
 
 async def redeem(
-    client: TestClientProtocol, vendor: VendorLogin, token: str, secret: str | None = None
+    client: Client, vendor: VendorLogin, token: str, secret: str | None = None
 ) -> TestHTTPResponseProtocol:
     return await client.get(
         "/api/sso/user", query_string={"token": token}, headers=vendor.basic(secret)
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer in {seconds}s: {log.read_text()[-2000:]}")
+
+
+@contextmanager
+def live_portal(database_url: str | None, data_dir: Path, workers: int = 1) -> Iterator[str]:
+    """`portal serve` in development mode on a free 127.0.0.1 port; yields its base URL.
+    Without a database URL it runs on the embedded Postgres under data_dir."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_URL"))}
+    env.update(PORTAL_ENV="development", PORTAL_SECRET_KEY="k" * 48, PORTAL_DATA_DIR=str(data_dir))
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
+    log = data_dir / "portal.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [*command, "--workers", str(workers)], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", server, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)

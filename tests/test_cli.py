@@ -69,8 +69,13 @@ def test_vendor_add_prints_key_and_secret_once(portal: Runner) -> None:
 
 
 def test_vendor_add_stores_domains_and_default_fields(portal: Runner) -> None:
-    code, _, _ = portal(*ACME, "--domain", "Learn.Acme-Learning.com", "--signout-url",
-                        "https://acme-learning.com/bye")  # fmt: skip
+    code, _, _ = portal(
+        *ACME,
+        "--domain",
+        "Learn.Acme-Learning.com",
+        "--signout-url",
+        "https://acme-learning.com/bye",
+    )
     assert code == 0
     domains = portal.scalar("SELECT string_agg(domain, ',' ORDER BY domain) FROM vendor_domain")
     assert domains == "acme-learning.com,learn.acme-learning.com"
@@ -159,10 +164,24 @@ def test_rotate_secret_for_an_unknown_vendor(portal: Runner) -> None:
 
 def test_member_add_reads_the_password_from_stdin(portal: Runner) -> None:
     code, out, _ = portal(
-        "member", "add", "--imis-id", "101", "--username", "Ada", "--email", "Ada@Example.org",
-        "--first-name", "Ada", "--last-name", "Lovelace", "--member-type", "REG",
-        "--password-stdin", "--json", stdin="correct horse battery\n",
-    )  # fmt: skip
+        "member",
+        "add",
+        "--imis-id",
+        "101",
+        "--username",
+        "Ada",
+        "--email",
+        "Ada@Example.org",
+        "--first-name",
+        "Ada",
+        "--last-name",
+        "Lovelace",
+        "--member-type",
+        "REG",
+        "--password-stdin",
+        "--json",
+        stdin="correct horse battery\n",
+    )
     assert code == 0
     assert json.loads(out) == {"imis_id": "101", "username": "ada"}
     stored = str(portal.scalar("SELECT password_hash FROM member"))
@@ -182,8 +201,14 @@ def test_member_add_reads_the_password_from_stdin(portal: Runner) -> None:
 def test_member_add_refuses_bad_input(
     portal: Runner, argv_change: dict[str, str], stdin: str, reason: str
 ) -> None:
-    values = {"--imis-id": "101", "--username": "ada", "--email": "ada@example.org",
-              "--first-name": "Ada", "--last-name": "Lovelace", "--member-type": "REG"}  # fmt: skip
+    values = {
+        "--imis-id": "101",
+        "--username": "ada",
+        "--email": "ada@example.org",
+        "--first-name": "Ada",
+        "--last-name": "Lovelace",
+        "--member-type": "REG",
+    }
     values.update(argv_change)
     argv = [part for pair in values.items() for part in pair]
     code, _, err = portal("member", "add", *argv, "--password-stdin", stdin=stdin)
@@ -193,24 +218,49 @@ def test_member_add_refuses_bad_input(
 
 
 def test_staff_add(portal: Runner) -> None:
-    code, out, _ = portal("staff", "add", "--email", "Boss@Example.org", "--role", "admin",
-                          "--password-stdin", "--json", stdin="a long passphrase\n")  # fmt: skip
+    code, out, _ = portal(
+        "staff",
+        "add",
+        "--email",
+        "Boss@Example.org",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--json",
+        stdin="a long passphrase\n",
+    )
     assert code == 0
     assert json.loads(out) == {"email": "boss@example.org", "role": "admin"}
     assert portal.scalar("SELECT role FROM staff") == "admin"
 
 
 def test_staff_add_refuses_an_unknown_role(portal: Runner) -> None:
-    code, _, err = portal("staff", "add", "--email", "x@example.org", "--role", "owner",
-                          "--password-stdin", stdin="a long passphrase\n")  # fmt: skip
+    code, _, err = portal(
+        "staff",
+        "add",
+        "--email",
+        "x@example.org",
+        "--role",
+        "owner",
+        "--password-stdin",
+        stdin="a long passphrase\n",
+    )
     assert code == 2
     assert err.startswith("portal: ") and "role" in err
     assert portal.scalar("SELECT count(*) FROM staff") == 0
 
 
 def test_secrets_never_come_from_argv(portal: Runner) -> None:
-    code, _, err = portal("staff", "add", "--email", "x@example.org", "--role", "admin",
-                          "--password", "a long passphrase")  # fmt: skip
+    code, _, err = portal(
+        "staff",
+        "add",
+        "--email",
+        "x@example.org",
+        "--role",
+        "admin",
+        "--password",
+        "a long passphrase",
+    )
     assert code == 2
     assert "unrecognized arguments" in err
 

@@ -2,23 +2,14 @@
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-TEST_SECRET_KEY = "k" * 48
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.flows import free_port, live_portal
 
 
 def environment(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -29,8 +20,13 @@ def environment(data_dir: Path, **extra: str) -> dict[str, str]:
 def portal(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "portal.cli", *argv],
-        env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def get(url: str) -> tuple[int, dict[str, str]]:
@@ -39,19 +35,6 @@ def get(url: str) -> tuple[int, dict[str, str]]:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
-
-
-def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.communicate()}")
-        try:
-            get(url)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer in {seconds}s")
 
 
 def test_production_without_a_secret_key_refuses_in_one_line(tmp_path: Path) -> None:
@@ -67,8 +50,12 @@ def test_the_asgi_module_refuses_in_one_line_too(tmp_path: Path) -> None:
     env = environment(tmp_path, PORTAL_ENV="production")
     result = subprocess.run(
         [sys.executable, "-c", "import portal.asgi"],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr == (
         "portal: production needs PORTAL_SECRET_KEY of at least 32 random characters "
@@ -80,28 +67,28 @@ def test_commands_and_server_share_the_embedded_database(tmp_path: Path) -> None
     env = environment(tmp_path / "var")
     assert portal(env, "db", "upgrade").returncode == 0
     assert portal(env, "db", "upgrade").returncode == 0
-    added = portal(env, "vendor", "add", "acme", "--name", "Acme Learning",
-                   "--token-url", "https://acme-learning.com/sso/token",
-                   "--domain", "acme-learning.com", "--json")  # fmt: skip
+    added = portal(
+        env,
+        "vendor",
+        "add",
+        "acme",
+        "--name",
+        "Acme Learning",
+        "--token-url",
+        "https://acme-learning.com/sso/token",
+        "--domain",
+        "acme-learning.com",
+        "--json",
+    )
     assert added.returncode == 0, added.stderr
     assert set(json.loads(added.stdout)) == {"key", "secret"}
     rotated = portal(env, "vendor", "rotate-secret", "acme", "--json")
     assert rotated.returncode == 0, rotated.stderr  # a second process sees the first one's vendor
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--workers", "2"],
-        env={**env, "PORTAL_SECRET_KEY": TEST_SECRET_KEY},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", server)
-        assert get(f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})
-        assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-    assert not (tmp_path / "var" / "postgres" / "postmaster.pid").exists()
+    with live_portal(None, tmp_path / "var", workers=2) as url:
+        assert get(f"{url}/healthz") == (200, {"status": "ok"})
+        assert get(f"{url}/readyz")[0] == 200
+    assert not (tmp_path / "var" / "postgres" / "postmaster.pid").exists()  # Postgres stopped too
 
 
 @pytest.mark.parametrize(

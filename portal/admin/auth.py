@@ -45,7 +45,7 @@ async def attempt(
     """Throttled exactly like member sign-ins: unknown, disabled and wrong all cost the same."""
     key = f"staff:{account.id}" if account else f"staff-login:{email}"
     password_hash = account.password_hash if account is not None and account.enabled else None
-    verdict, ok = await throttle.guarded(
+    verdict, verified = await throttle.guarded(
         db_session,
         key,
         request.remote_addr or "unknown",
@@ -53,6 +53,7 @@ async def attempt(
         now=clock.now(),
         policy=throttle.Policy.from_settings(settings()),
     )
+    ok = bool(verified)
     reason = None
     if not ok:
         reason = "throttled" if not verdict.allowed else failure_reason(account)

@@ -90,35 +90,30 @@ async def authenticate(session: AsyncSession) -> Vendor:
     """HTTP Basic `vendor key : API secret`. Unknown vendor, disabled vendor and wrong secret all
     cost a comparison and get the same answer, so the answer tells nothing about which it was."""
     credentials = request.authorization
-    if credentials is None or credentials.type != "basic":
-        raise ApiError(
-            401,
-            "invalid_client",
-            "HTTP Basic credentials are required.",
-            **{"WWW-Authenticate": REALM},
-        )
-    key, secret = credentials.username or "", credentials.password or ""
-    vendor = await vendors.select_vendor_by_key(session, key[:63])
+    basic = credentials is not None and credentials.type == "basic"
+    key = (credentials.username or "")[:63] if basic and credentials else ""
+    secret = (credentials.password or "") if basic and credentials else ""
+    vendor = await vendors.select_vendor_by_key(session, key) if key else None
     found = await vendor_secrets.matching_secret(session, vendor, secret) if vendor else None
     if vendor is None:
         hmac.compare_digest(UNUSED_DIGEST, digest(secret))
-    if vendor is None or found is None or not vendor.enabled:
-        await audit.record(
-            session,
-            "vendor.auth",
-            "failure",
-            vendor_key=key[:63] or None,
-            client_address=request.remote_addr,
-            reason=auth_failure(vendor),
-        )
-        raise ApiError(
-            401,
-            "invalid_client",
-            "The vendor key or API secret is not right.",
-            **{"WWW-Authenticate": REALM},
-        )
-    await vendor_secrets.mark_used(session, found, clock.now())
-    return vendor
+    if vendor is not None and found is not None and vendor.enabled:
+        await vendor_secrets.mark_used(session, found, clock.now())
+        return vendor
+    await audit.record(
+        session,
+        "vendor.auth",
+        "failure",
+        vendor_key=key or None,
+        client_address=request.remote_addr,
+        reason=auth_failure(vendor) if basic else "no_credentials",
+    )
+    description = (
+        "The vendor key or API secret is not right."
+        if basic
+        else "HTTP Basic credentials (vendor key and API secret) are required."
+    )
+    raise ApiError(401, "invalid_client", description, **{"WWW-Authenticate": REALM})
 
 
 def auth_failure(vendor: Vendor | None) -> str:

@@ -79,7 +79,7 @@ async def start(
     )
     db.add(row)
     await db.flush()
-    _auth(kind).login_user(AuthUser(raw, Action.WRITE))
+    _auth(kind).login_user(AuthUser(raw, Action.WRITE))  # a browser-session cookie
     return row
 
 

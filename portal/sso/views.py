@@ -1,15 +1,16 @@
 """The member-facing flow: /sso/signin, the sign-in page, the token-post page, sign-out."""
 
 from datetime import timedelta
+from functools import partial
 
 from quart import Blueprint, Response, current_app, redirect, render_template, request, session
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, throttle
+from portal import audit, clock, db, throttle
+from portal.directory import Directory, DirectoryUnavailable
 from portal.models import AuthSession, Member, id_of
-from portal.passwords import verify_password
 from portal.security import content_security_policy
 from portal.settings import Settings
 from portal.sso import requests, sessions, tokens
@@ -18,6 +19,11 @@ from portal.sso.return_urls import form_action_sources
 
 blueprint = Blueprint("sso", __name__)
 FRESH_SIGN_IN = "fresh_sign_in"
+WRONG_CREDENTIALS = "The username or password is not right."
+UNAVAILABLE = (
+    "Sign-in is temporarily unavailable: the membership system is not answering. "
+    "Please try again in a few minutes."
+)
 
 
 def settings() -> Settings:
@@ -47,6 +53,15 @@ async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) ->
                 reason=exc.reason,
             )
         raise
+
+
+async def optional_request(
+    db_session: AsyncSession, values: MultiDict[str, str]
+) -> SsoRequest | None:
+    """The sign-in page serves a vendor's request when it carries one, else the portal itself."""
+    if not any(name.lower() in requests.PARAMETERS for name in values):
+        return None
+    return await read_request(db_session, values)
 
 
 @blueprint.get("/sso/signin")
@@ -106,7 +121,7 @@ async def token_post(
 @blueprint.get("/sign-in")
 async def sign_in_page() -> ResponseReturnValue:
     async with db.session() as db_session:
-        sso = await read_request(db_session, request.args) if request.args else None
+        sso = await optional_request(db_session, request.args)
         if await member_session(db_session) is not None:
             return redirect(continuation(sso), 303)
     return await render_template("sso/sign_in.html", sso=sso, login="", error=None)
@@ -117,48 +132,55 @@ async def sign_in() -> ResponseReturnValue:
     form = await request.form
     login, password = form.get("username", "").strip()[:254], form.get("password", "")
     async with db.session() as db_session:
-        vendor_fields = {k: v for k, v in form.items() if k.lower() in requests.PARAMETERS}
-        sso = await read_request(db_session, form) if vendor_fields else None
-        member = await members.select_member_by_login(db_session, login) if login else None
-        verdict, ok = await attempt(db_session, login, password, member)
-        if ok and member is not None:
+        sso = await optional_request(db_session, form)
+        try:
+            verdict, member = await attempt(db_session, login, password)
+        except DirectoryUnavailable:
+            verdict, member = None, None  # audited; leave the block so that the record is kept
+        if member is not None:
             await start_member_session(db_session, member)
             return redirect(continuation(sso), 303)
+    if verdict is None:
+        return await sign_in_page_with(sso, login, UNAVAILABLE, 503)
     return await refused(sso, login, verdict)
 
 
 async def attempt(
-    db_session: AsyncSession, login: str, password: str, member: Member | None
-) -> tuple[throttle.Verdict, bool]:
-    """Throttle first (nothing reaches the password check while throttled), then verify."""
-    account = f"member:{member.id}" if member else f"login:{login.lower()}"
-    password_hash = member.password_hash if member is not None and member.enabled else None
-    verdict, ok = await throttle.guarded(
-        db_session,
-        account,
-        request.remote_addr or "unknown",
-        verify=lambda: verify_password(password_hash, password),
-        now=clock.now(),
-        policy=throttle.Policy.from_settings(settings()),
-    )
-    outcome = "success" if ok else "failure"
-    reason = None if ok else ("throttled" if not verdict.allowed else failure_reason(member))
-    await audit.record(
-        db_session,
-        "sign_in",
-        outcome,
-        member_id=member.id if member else None,
-        username=login,
-        client_address=request.remote_addr,
-        reason=reason,
-    )
-    return verdict, ok
+    db_session: AsyncSession, login: str, password: str
+) -> tuple[throttle.Verdict, Member | None]:
+    """Throttle first (nothing reaches the directory while throttled), then verify."""
+    directory: Directory = current_app.extensions["directory"]
+    known = await directory.find(db_session, login) if login else None
+    account = f"member:{known.id}" if known else f"login:{login.lower()}"
+    record = partial(
+        audit.record, db_session, "sign_in", member_id=known.id if known else None,
+        username=login, client_address=request.remote_addr,
+    )  # fmt: skip
+    try:
+        verdict, member = await throttle.guarded(
+            db_session,
+            account,
+            request.remote_addr or "unknown",
+            verify=lambda: directory.authenticate(db_session, login, password, known),
+            now=clock.now(),
+            policy=throttle.Policy.from_settings(settings()),
+        )
+    except DirectoryUnavailable as exc:
+        await record("failure", reason="directory_unavailable", cause=str(exc))
+        raise
+    if member is not None:
+        await record("success", member_id=member.id)
+    else:
+        await record("failure", reason=failure_reason(known, verdict))
+    return verdict, member
 
 
-def failure_reason(member: Member | None) -> str:
-    if member is None:
+def failure_reason(known: Member | None, verdict: throttle.Verdict) -> str:
+    if not verdict.allowed:
+        return "throttled"
+    if known is None:
         return "unknown_user"
-    return "disabled" if not member.enabled else "wrong_password"
+    return "disabled" if not known.enabled else "wrong_password"
 
 
 async def start_member_session(db_session: AsyncSession, member: Member) -> None:
@@ -181,23 +203,26 @@ async def refused(
     sso: SsoRequest | None, login: str, verdict: throttle.Verdict
 ) -> ResponseReturnValue:
     if verdict.allowed:
-        error, status = "The username or password is not right.", 401
-    elif verdict.locked:
-        error, status = (
+        return await sign_in_page_with(sso, login, WRONG_CREDENTIALS, 401)
+    if verdict.locked:
+        error = (
             "Too many failed attempts. This sign-in is locked; "
-            f"please contact {settings().association_name} to unlock it.",
-            429,
+            f"please contact {settings().association_name} to unlock it."
         )
     else:
         minutes = max(1, -(-verdict.retry_after // 60))
-        error, status = (
-            f"Too many failed attempts. Please wait {minutes} minute"
-            f"{'s' if minutes > 1 else ''} before trying again.",
-            429,
-        )
-    page = await render_template("sso/sign_in.html", sso=sso, login=login, error=error)
+        plural = "s" if minutes > 1 else ""
+        error = f"Too many failed attempts. Please wait {minutes} minute{plural} and try again."
+    page, status = await sign_in_page_with(sso, login, error, 429)
     headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
     return page, status, headers
+
+
+async def sign_in_page_with(
+    sso: SsoRequest | None, login: str, error: str, status: int
+) -> tuple[str, int]:
+    page = await render_template("sso/sign_in.html", sso=sso, login=login, error=error)
+    return page, status
 
 
 @blueprint.get("/sso/signout")

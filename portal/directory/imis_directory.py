@@ -1,0 +1,114 @@
+"""iMIS as the member directory: iMIS checks the password; a local mirror row of the member,
+refreshed at every sign-in, lets tokens, sessions, the audit log, the dashboard and the user
+service work exactly as for local members (the user service answers from that snapshot)."""
+
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import clock
+from portal.catalogue import MEMBER_COLUMNS
+from portal.directory import DirectoryUnavailable
+from portal.directory.imis import (
+    DEFAULT_FIELD_MAP,
+    ImisConfig,
+    ImisProfile,
+    ImisUnavailable,
+    WrongCredentials,
+    sign_in,
+)
+from portal.members import select_member_by_login
+from portal.models import Member
+from portal.settings import Settings, SettingsError
+
+
+def config_from(settings: Settings) -> ImisConfig:
+    if not settings.imis_url:
+        raise SettingsError("PORTAL_DIRECTORY=imis needs PORTAL_IMIS_URL (the iMIS site root)")
+    if not settings.development and not settings.imis_url.startswith("https://"):
+        # Members' passwords travel to this URL.
+        raise SettingsError("PORTAL_IMIS_URL must be https:// in production")
+    try:
+        return ImisConfig(
+            url=settings.imis_url,
+            username=settings.imis_username,
+            password=settings.imis_password,
+            timeout_seconds=settings.imis_timeout_seconds,
+            deadline_seconds=settings.imis_deadline_seconds,
+            field_map={**DEFAULT_FIELD_MAP, **settings.imis_field_map},
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+class ImisDirectory:
+    def __init__(self, config: ImisConfig) -> None:
+        self.config = config
+
+    async def find(self, db: AsyncSession, login: str) -> Member | None:
+        return await select_member_by_login(db, login)
+
+    async def authenticate(
+        self, db: AsyncSession, login: str, password: str, known: Member | None
+    ) -> Member | None:
+        try:
+            profile = await sign_in(self.config, login, password)
+        except WrongCredentials:
+            return None
+        except ImisUnavailable as exc:
+            raise DirectoryUnavailable(f"iMIS: {exc}") from None
+        member = await refresh(db, profile, clock.now())
+        return member if member.enabled else None  # staff may still disable a member here
+
+
+MIRRORED = {field: column for field, column in MEMBER_COLUMNS.items() if field != "ImisId"}
+DATE_COLUMNS = {"join_date", "paid_through"}
+LOWER_COLUMNS = {"username", "email"}
+
+
+def column_values(profile: ImisProfile) -> dict[str, object]:
+    """Member column values from an iMIS profile, cut to what the columns hold."""
+    values: dict[str, object] = {}
+    for field, column in MIRRORED.items():
+        raw = profile.fields.get(field)
+        if column == "username":
+            raw = profile.username
+        values[column] = _column_value(column, raw)
+    values["member_status"] = values["member_status"] or "?"
+    return values
+
+
+def _column_value(column: str, raw: str | None) -> object:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if column in DATE_COLUMNS:
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    if column in LOWER_COLUMNS:
+        text = text.lower()
+    limit = Member.model_fields[column].metadata
+    max_length = next((m.max_length for m in limit if hasattr(m, "max_length")), None)
+    return text[:max_length] if max_length else text
+
+
+async def refresh(db: AsyncSession, profile: ImisProfile, now: datetime) -> Member:
+    """Create or update the mirror row of this iMIS member (keyed by iMIS ID)."""
+    query = select(Member).where(Member.imis_id == profile.imis_id)
+    member = (await db.exec(query)).first() or Member(imis_id=profile.imis_id, username="")
+    for column, value in column_values(profile).items():
+        setattr(member, column, value)
+    member.source, member.refreshed_at, member.updated_at = "imis", now, now
+    member.password_hash = None  # iMIS checks the password; a local copy would be a back door
+    try:
+        async with db.begin_nested():
+            db.add(member)
+    except IntegrityError:
+        raise DirectoryUnavailable(
+            f"iMIS member {profile.imis_id}: another local member has the same username or email"
+        ) from None
+    return member

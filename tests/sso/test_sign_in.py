@@ -1,0 +1,173 @@
+"""The sign-in form: credentials, equal answers for unknown accounts, throttling."""
+
+import re
+import statistics
+import time
+
+import pytest
+from quart import Quart
+from sqlalchemy import text
+
+from portal import clock as portal_clock
+from portal import create_app, throttle
+from portal.settings import Settings
+from tests.conftest import FakeClock
+from tests.flows import VendorLogin, sign_in, unit_of_work
+
+SSO = {"vendor": "acme"}
+pytestmark = pytest.mark.usefixtures("ada", "acme")
+
+
+def comparable(html: str, login: str) -> str:
+    """The page without what legitimately differs: the CSRF token and the echoed login."""
+    html = re.sub(r'name="csrf_token" value="[^"]*"', "", html)
+    return html.replace(f'value="{login}"', 'value="LOGIN"')
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(app: Quart) -> None:
+    wrong = await sign_in(app.test_client(), login="ada", password="not the password", **SSO)
+    unknown = await sign_in(app.test_client(), login="nobody", password="not the password", **SSO)
+    assert wrong.status_code == unknown.status_code == 401
+    assert comparable(await wrong.get_data(as_text=True), "ada") == comparable(
+        await unknown.get_data(as_text=True), "nobody"
+    )
+    assert "not right" in await wrong.get_data(as_text=True)
+
+
+async def test_an_unknown_user_costs_a_password_check_too(app: Quart) -> None:
+    async def median(login: str) -> float:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            await sign_in(app.test_client(), login=login, password="not the password")
+            timings.append(time.perf_counter() - started)
+        return statistics.median(timings)
+
+    known, unknown = await median("ada"), await median("nobody")
+    assert 0.5 < unknown / known < 2  # both pay for one argon2id verification
+
+
+async def test_a_disabled_member_cannot_sign_in(app: Quart, database_url: str) -> None:
+    async with unit_of_work(database_url) as session:
+        await session.execute(text("UPDATE member SET enabled = false"))
+    assert (await sign_in(app.test_client())).status_code == 401
+
+
+async def failures(
+    app: Quart, count: int, login: str = "ada", address: str = "203.0.113.7"
+) -> list[int]:
+    return [
+        (
+            await sign_in(app.test_client(), login=login, password="wrong!", address=address)
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.parametrize("login", ["ada", "nobody"])
+async def test_five_failures_then_the_account_waits(
+    app: Quart, clock: FakeClock, login: str
+) -> None:
+    assert await failures(app, 6, login=login) == [401] * 5 + [429]
+    blocked = await sign_in(app.test_client(), login=login, address="198.51.100.9")
+    assert blocked.status_code == 429  # the right password does not get through either
+    assert blocked.headers["Retry-After"] == "31"
+    assert "wait 1 minute" in await blocked.get_data(as_text=True)
+    clock.advance(seconds=31)
+    assert (await failures(app, 1, login=login)) == [401]
+    assert (await failures(app, 1, login=login)) == [429]  # the next delay is longer
+
+
+async def test_throttled_answers_do_not_reveal_the_account(app: Quart) -> None:
+    await failures(app, 5, login="ada")
+    await failures(app, 5, login="nobody")
+    real = await sign_in(app.test_client(), login="ada", password="x")
+    fake = await sign_in(app.test_client(), login="nobody", password="x")
+    assert real.status_code == fake.status_code == 429
+    assert real.headers["Retry-After"] == fake.headers["Retry-After"]
+    assert comparable(await real.get_data(as_text=True), "ada") == comparable(
+        await fake.get_data(as_text=True), "nobody"
+    )
+
+
+async def test_a_success_resets_the_count(app: Quart) -> None:
+    assert await failures(app, 4) == [401] * 4
+    assert (await sign_in(app.test_client())).status_code == 303
+    assert await failures(app, 4) == [401] * 4
+
+
+async def test_the_delay_grows_and_is_capped() -> None:
+    policy = throttle.Policy.from_settings(Settings(env="development"))
+    delays = [policy.account_delay(n).total_seconds() for n in range(4, 12)]
+    assert delays == [0, 30, 60, 120, 240, 480, 900, 900]
+
+
+@pytest.fixture
+async def strict_app(settings: Settings, clock: FakeClock) -> Quart:
+    strict = settings.model_copy(
+        update={"throttle_lockout_failures": 8, "throttle_address_failures": 12}
+    )
+    app = create_app(strict)
+    portal_clock.init_app(app, clock)
+    return app
+
+
+async def test_after_the_lockout_count_only_staff_can_unlock(
+    strict_app: Quart, clock: FakeClock, database_url: str
+) -> None:
+    async with strict_app.test_app():
+        for _ in range(8):
+            clock.advance(hours=1)
+            await failures(strict_app, 1, address=f"192.0.2.{_}")
+        clock.advance(days=30)
+        locked = await sign_in(strict_app.test_client(), address="192.0.2.99")
+        assert locked.status_code == 429
+        assert "locked" in await locked.get_data(as_text=True)
+        async with unit_of_work(database_url) as session:
+            await throttle.clear(session, "member:1")
+        assert (await sign_in(strict_app.test_client(), address="192.0.2.99")).status_code == 303
+
+
+async def test_one_address_trying_many_accounts_is_throttled(
+    strict_app: Quart, clock: FakeClock
+) -> None:
+    async with strict_app.test_app():
+        statuses = [(await failures(strict_app, 1, login=f"user{n}"))[0] for n in range(13)]
+        assert statuses == [401] * 12 + [429]
+        other = await sign_in(strict_app.test_client(), address="198.51.100.1")
+        assert other.status_code == 303  # another address is not affected
+        clock.advance(hours=1, seconds=1)
+        assert (await sign_in(strict_app.test_client())).status_code == 303
+
+
+async def test_every_attempt_is_audited_without_the_password(app: Quart, database_url: str) -> None:
+    await failures(app, 6)
+    await sign_in(app.test_client(), login="nobody", password="secret-guess-1")
+    async with unit_of_work(database_url) as session:
+        rows = list(
+            await session.execute(
+                text(
+                    "SELECT outcome, username, details->>'reason' FROM audit_event "
+                    "WHERE event = 'sign_in' ORDER BY id"
+                )
+            )
+        )
+        dump = str(list(await session.execute(text("SELECT * FROM audit_event"))))
+    reasons = [row[2] for row in rows]
+    assert reasons == ["wrong_password"] * 5 + ["throttled", "unknown_user"]
+    assert "secret-guess-1" not in dump
+    assert "wrong!" not in dump
+
+
+async def test_the_account_key_is_shared_by_username_and_email(app: Quart) -> None:
+    await failures(app, 3, login="ada")
+    await failures(app, 2, login="ADA@example.org")
+    assert (await sign_in(app.test_client())).status_code == 429
+
+
+async def test_sign_in_through_the_vendor_keeps_working_after_failures(
+    app: Quart, acme: VendorLogin
+) -> None:
+    await failures(app, 2)
+    response = await sign_in(app.test_client(), **SSO)
+    assert (response.status_code, response.headers["Location"]) == (303, "/sso/signin?vendor=acme")

@@ -1,0 +1,79 @@
+"""Single use under real concurrency: many connections, many worker processes, one Postgres."""
+
+import asyncio
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from portal.crypto import digest
+from portal.models import AuthSession, Member, Vendor
+from portal.sso import tokens
+from tests.flows import VendorLogin, live_portal, unit_of_work
+
+pytestmark = pytest.mark.usefixtures("ada")
+ATTEMPTS = 24
+
+
+async def issue_token(database_url: str, vendor_key: str = "acme") -> str:
+    now = datetime.now(UTC)
+    async with unit_of_work(database_url) as session:
+        member = (await session.exec(select(Member))).one()
+        vendor = (await session.exec(select(Vendor).where(Vendor.key == vendor_key))).one()
+        portal_session = AuthSession(
+            id_hash=digest(os.urandom(8).hex()),
+            member_id=member.id,
+            expires_at=now + timedelta(hours=1),
+        )
+        session.add(portal_session)
+        await session.flush()
+        return await tokens.issue(
+            session, vendor, portal_session, now=now, ttl=timedelta(minutes=5)
+        )
+
+
+async def test_concurrent_redemptions_on_many_connections_succeed_once(
+    database_url: str, acme: VendorLogin
+) -> None:
+    raw = await issue_token(database_url)
+
+    async def attempt() -> bool:
+        async with unit_of_work(database_url) as session:
+            vendor = (await session.exec(select(Vendor))).one()
+            return (
+                await tokens.redeem(session, raw, vendor, now=datetime.now(UTC))
+            ).member_id is not None
+
+    results = await asyncio.gather(*(attempt() for _ in range(ATTEMPTS)))
+    assert results.count(True) == 1
+
+
+@pytest.fixture
+def three_workers(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with live_portal(database_url, tmp_path, workers=3) as url:
+        yield url
+
+
+async def test_concurrent_redemptions_across_worker_processes_succeed_once(
+    database_url: str, acme: VendorLogin, three_workers: str
+) -> None:
+    raw = await issue_token(database_url)
+    limits = httpx.Limits(max_connections=ATTEMPTS)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    f"{three_workers}/api/sso/user",
+                    data={"token": raw},
+                    auth=(acme.key, acme.secret),
+                )
+                for _ in range(ATTEMPTS)
+            )
+        )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [400] * (ATTEMPTS - 1)
+    assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_token"}
