@@ -141,8 +141,9 @@ async def capture(base: str) -> None:
         await page.screenshot(path=HERE / "dashboard-overview.png", full_page=True)
         await page.goto(f"{base}/admin/vendors/acme-learning#tab-fields")
         await page.get_by_role("tab", name="Returned fields").click()
+        await page.set_viewport_size({"width": 1280, "height": 1000})
         await page.wait_for_timeout(300)
-        await page.screenshot(path=HERE / "dashboard-vendor.png", full_page=True)
+        await page.screenshot(path=HERE / "dashboard-vendor.png")
         await browser.close()
 
 

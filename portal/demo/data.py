@@ -56,6 +56,6 @@ def describe(portal_url: str) -> str:
     return (
         f"portal (development): {portal_url}/\n"
         f"  members: {logins} — password {DEMO_PASSWORD!r}\n"
-        f"  staff:   {staff_logins} — password {DEMO_PASSWORD!r}\n"
+        f"  staff:   {staff_logins} — password {DEMO_PASSWORD!r}, at {portal_url}/admin/\n"
         f"  vendor secrets: demo-vendor-secret-<vendor key>"
     )
