@@ -20,6 +20,14 @@ class PortalError(Exception):
             self.status = status
 
 
+class InvalidField(PortalError):
+    """Bad input in one named field, so that a form can show the message next to it."""
+
+    def __init__(self, field: str, message: str, status: int | None = None) -> None:
+        super().__init__(message, status)
+        self.field = field
+
+
 class NotFound(PortalError):
     status = 404
 

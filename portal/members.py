@@ -1,7 +1,8 @@
 """Member records: the one validation of member data (CLI, dashboard, CSV import) and writes."""
 
 import re
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -9,8 +10,8 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.errors import Conflict, PortalError
-from portal.models import Member
+from portal.errors import Conflict, InvalidField, NotFound
+from portal.models import Member, id_of
 from portal.passwords import check_strength, hash_password
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -77,7 +78,7 @@ def parse_member(values: dict[str, object]) -> MemberData:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "member"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise PortalError(f"{where}: {message}") from None
+        raise InvalidField(where, f"{where}: {message}") from None
 
 
 async def select_member_by_login(db: AsyncSession, login: str) -> Member | None:
@@ -92,15 +93,15 @@ async def select_member_by_login(db: AsyncSession, login: str) -> Member | None:
 
 async def ensure_unique(db: AsyncSession, data: MemberData, member_id: int | None = None) -> None:
     checks = {
-        "iMIS ID": col(Member.imis_id) == data.imis_id,
-        "username": col(Member.username) == data.username,
+        ("imis_id", "iMIS ID"): col(Member.imis_id) == data.imis_id,
+        ("username", "username"): col(Member.username) == data.username,
     }
     if data.email:
-        checks["email"] = col(Member.email) == data.email
-    for label, condition in checks.items():
+        checks["email", "email"] = col(Member.email) == data.email
+    for (field, label), condition in checks.items():
         clash = (await db.exec(select(Member.id).where(condition))).first()
         if clash is not None and clash != member_id:
-            raise Conflict(f"another member already has this {label}")
+            raise InvalidField(field, f"another member already has this {label}", 409)
 
 
 async def add_member(db: AsyncSession, data: MemberData, password: str | None = None) -> Member:
@@ -110,3 +111,84 @@ async def add_member(db: AsyncSession, data: MemberData, password: str | None = 
     db.add(member)
     await db.flush()
     return member
+
+
+async def get_member(db: AsyncSession, member_id: int) -> Member:
+    member = await db.get(Member, member_id)
+    if member is None:
+        raise NotFound("no such member")
+    return member
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_members(db: AsyncSession, q: str, *, limit: int, offset: int = 0) -> list[Member]:
+    """Members whose name, email, username or iMIS ID contains every word of `q`."""
+    query = select(Member)
+    for word in q.split()[:8]:
+        pattern = _like(word[:100])
+        query = query.where(
+            or_(
+                col(Member.first_name).ilike(pattern),
+                col(Member.last_name).ilike(pattern),
+                col(Member.full_name).ilike(pattern),
+                col(Member.email).ilike(pattern),
+                col(Member.username).ilike(pattern),
+                col(Member.imis_id).ilike(pattern),
+            )
+        )
+    order = (col(Member.last_name), col(Member.first_name), col(Member.id))
+    return list(await db.exec(query.order_by(*order).offset(offset).limit(limit)))
+
+
+def data_of(member: Member) -> dict[str, object]:
+    """The staff-editable values of a member, keyed like MemberData."""
+    return {name: getattr(member, name) for name in MemberData.model_fields}
+
+
+async def update_member(
+    db: AsyncSession, member: Member, data: MemberData, *, now: datetime
+) -> dict[str, object]:
+    """Apply validated values; returns the values before, for the audit record."""
+    await ensure_unique(db, data, member.id)
+    before = data_of(member)
+    for name, value in data.model_dump().items():
+        setattr(member, name, value)
+    member.updated_at = now
+    db.add(member)
+    await db.flush()
+    return before
+
+
+async def set_enabled(db: AsyncSession, member: Member, enabled: bool, *, now: datetime) -> None:
+    member.enabled = enabled
+    member.updated_at = now
+    db.add(member)
+
+
+async def set_password(db: AsyncSession, member: Member, password: str, *, now: datetime) -> None:
+    if member.source != "local":
+        raise Conflict("this member signs in with iMIS; change the password in iMIS")
+    member.password_hash = await hash_password(check_strength(password))
+    member.updated_at = now
+    db.add(member)
+
+
+async def select_members_by_ids(db: AsyncSession, ids: Iterable[int | None]) -> dict[int, Member]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await db.exec(select(Member).where(col(Member.id).in_(wanted)))
+    return {id_of(row): row for row in rows}
+
+
+async def find_member(db: AsyncSession, text: str) -> Member | None:
+    """The member a staff member means by `text`: a username, an email or an iMIS ID."""
+    text = text.strip()[:254]
+    found = await select_member_by_login(db, text) if text else None
+    if found is None and text:
+        found = (await db.exec(select(Member).where(col(Member.imis_id) == text))).first()
+    return found

@@ -6,7 +6,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal.errors import PortalError
+from portal.errors import InvalidField
 
 # OWASP's argon2id floor: 19 MiB, two passes, one lane.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -14,8 +14,9 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024  # long enough for any passphrase, short enough not to be a hashing DoS
 
 
-class WeakPassword(PortalError):
-    pass
+class WeakPassword(InvalidField):
+    def __init__(self, message: str) -> None:
+        super().__init__("password", message)
 
 
 def check_strength(password: str) -> str:

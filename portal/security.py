@@ -46,6 +46,19 @@ async def check_csrf() -> None:
         abort(403, "This form has expired or did not come from this site. Reload and try again.")
 
 
+async def refuse_nul() -> None:
+    """No real input contains U+0000, and PostgreSQL text cannot store it: refuse it here, with
+    a 400, rather than fail deep inside a query with a 500. The API answers (and audits) bad
+    input in its own protocol's terms, so it is left to do that."""
+    if request.path.startswith("/api/"):
+        return
+    texts = [request.path, *(v for _, v in request.args.items(multi=True))]
+    if request.method in UNSAFE_METHODS:
+        texts += (v for _, v in (await request.form).items(multi=True))
+    if any("\x00" in text for text in texts):
+        abort(400, "The request contains a NUL character, which no field accepts.")
+
+
 def init_app(app: Quart, settings: Settings) -> None:
     production = not settings.development
     app.config.update(
@@ -56,6 +69,7 @@ def init_app(app: Quart, settings: Settings) -> None:
         SESSION_COOKIE_PATH="/",
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.before_request(refuse_nul)
     app.before_request(check_csrf)
 
     @app.after_request

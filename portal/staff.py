@@ -1,11 +1,13 @@
 """Staff accounts: who may open the dashboard, and with which role."""
 
 import re
+from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.errors import Conflict, PortalError
+from portal.errors import Conflict, InvalidField, NotFound
 from portal.members import EMAIL_PATTERN
 from portal.models import ROLES, Staff
 from portal.passwords import check_strength, hash_password
@@ -14,13 +16,13 @@ from portal.passwords import check_strength, hash_password
 def check_email(email: str) -> str:
     email = email.strip().lower()
     if len(email) > 254 or not re.fullmatch(EMAIL_PATTERN, email):
-        raise PortalError("staff email is not an email address")
+        raise InvalidField("email", "staff email is not an email address")
     return email
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise PortalError(f"role must be one of: {', '.join(ROLES)}")
+        raise InvalidField("role", f"role must be one of: {', '.join(ROLES)}")
     return role
 
 
@@ -32,8 +34,47 @@ async def add_staff(db: AsyncSession, email: str, role: str, password: str) -> S
     email, role = check_email(email), check_role(role)
     check_strength(password)
     if await select_staff_by_email(db, email) is not None:
-        raise Conflict(f"staff account {email} already exists")
+        raise InvalidField("email", f"staff account {email} already exists", 409)
     staff = Staff(email=email, role=role, password_hash=await hash_password(password))
     db.add(staff)
     await db.flush()
     return staff
+
+
+async def select_all_staff(db: AsyncSession) -> list[Staff]:
+    return list(await db.exec(select(Staff).order_by(col(Staff.email))))
+
+
+async def get_staff(db: AsyncSession, staff_id: int) -> Staff:
+    account = await db.get(Staff, staff_id)
+    if account is None:
+        raise NotFound("no such staff account")
+    return account
+
+
+async def _keep_an_admin(db: AsyncSession, account: Staff) -> None:
+    """Refuse a change that would leave no enabled admin: nobody could manage staff then."""
+    others = select(func.count()).where(
+        col(Staff.role) == "admin", col(Staff.enabled).is_(True), col(Staff.id) != account.id
+    )
+    if account.role == "admin" and account.enabled and (await db.exec(others)).one() == 0:
+        raise Conflict("this is the last enabled admin; make another admin first")
+
+
+async def change_role(db: AsyncSession, account: Staff, role: str, *, now: datetime) -> str:
+    """Set the role; returns the role before."""
+    role, before = check_role(role), account.role
+    if role != "admin":
+        await _keep_an_admin(db, account)
+    account.role = role
+    account.updated_at = now
+    db.add(account)
+    return before
+
+
+async def set_enabled(db: AsyncSession, account: Staff, enabled: bool, *, now: datetime) -> None:
+    if not enabled:
+        await _keep_an_admin(db, account)
+    account.enabled = enabled
+    account.updated_at = now
+    db.add(account)

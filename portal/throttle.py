@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -182,3 +182,41 @@ async def over_rate(db: AsyncSession, bucket: str, *, now: datetime, limit: int)
     if hits <= limit:
         return 0
     return max(1, 60 - now.second)
+
+
+LOCKED = "locked"  # consecutive failures reached the lockout: only staff can unlock
+DELAYED = "delayed"  # waiting out a growing delay; it ends by itself
+
+
+async def account_states(
+    db: AsyncSession, accounts: list[str], *, now: datetime, policy: Policy
+) -> dict[str, str]:
+    """{account: LOCKED or DELAYED} for those of `accounts` that refuse sign-ins right now."""
+    if not accounts:
+        return {}
+    rows = await db.exec(
+        select(SignInThrottle).where(
+            col(SignInThrottle.scope) == "account", col(SignInThrottle.subject).in_(accounts)
+        )
+    )
+    return {row.subject: state for row in rows if (state := _state(row, now, policy))}
+
+
+def _state(row: SignInThrottle, now: datetime, policy: Policy) -> str | None:
+    if row.consecutive_failures >= policy.lockout_failures:
+        return LOCKED
+    if row.blocked_until is not None and row.blocked_until > now:
+        return DELAYED
+    return None
+
+
+async def count_refusing_accounts(db: AsyncSession, *, now: datetime, policy: Policy) -> int:
+    """Accounts (members, staff and unknown names alike) that refuse sign-ins right now."""
+    query = select(func.count()).where(
+        col(SignInThrottle.scope) == "account",
+        or_(
+            col(SignInThrottle.consecutive_failures) >= policy.lockout_failures,
+            col(SignInThrottle.blocked_until) > now,
+        ),
+    )
+    return int((await db.exec(query)).one())

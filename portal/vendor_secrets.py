@@ -71,3 +71,19 @@ async def mark_used(db: AsyncSession, row: VendorSecret, when: datetime) -> None
     if row.last_used_at is None or when - row.last_used_at >= LAST_USED_GRANULARITY:
         row.last_used_at = when
         db.add(row)
+
+
+async def select_recent(db: AsyncSession, vendor: Vendor, limit: int = 10) -> list[VendorSecret]:
+    """Active secrets first, then the most recently revoked ones."""
+    query = (
+        select(VendorSecret)
+        .where(VendorSecret.vendor_id == vendor.id)
+        .order_by(
+            col(VendorSecret.revoked_at).is_not(None),
+            col(VendorSecret.revoked_at).desc(),
+            col(VendorSecret.created_at).desc(),
+            col(VendorSecret.id).desc(),
+        )
+        .limit(limit)
+    )
+    return list(await db.exec(query))

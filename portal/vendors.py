@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -10,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
-from portal.errors import Conflict, NotFound, PortalError
+from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import VENDOR_KEY_PATTERN, Vendor, VendorDomain, VendorField, id_of
 from portal.sso.return_urls import (
     InvalidDomain,
@@ -36,9 +37,10 @@ DEFAULT_FIELDS = tuple(FieldChoice(field) for field in DEFAULT_SELECTION)
 
 def check_key(key: str) -> str:
     if not re.fullmatch(VENDOR_KEY_PATTERN, key):
-        raise PortalError(
+        raise InvalidField(
+            "key",
             "vendor key must be 2-63 characters of a-z, 0-9 and '-', "
-            "starting with a letter or digit"
+            "starting with a letter or digit",
         )
     return key
 
@@ -46,7 +48,7 @@ def check_key(key: str) -> str:
 def check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
-        raise PortalError("vendor name must be 1-200 characters")
+        raise InvalidField("name", "vendor name must be 1-200 characters")
     return name
 
 
@@ -54,7 +56,7 @@ def check_token_url(url: str, *, development: bool) -> str:
     try:
         return check_vendor_url(url, development=development)
     except InvalidURL as exc:
-        raise PortalError(f"token URL: {exc}") from None
+        raise InvalidField("token_url", f"token URL: {exc}") from None
 
 
 def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
@@ -63,11 +65,11 @@ def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
         try:
             domain = normalize_domain(text, development=development)
         except InvalidDomain as exc:
-            raise PortalError(f"domain {text.strip()[:80]!r}: {exc}") from None
+            raise InvalidField("domain", f"domain {text.strip()[:80]!r}: {exc}") from None
         if domain not in checked:
             checked.append(domain)
     if not checked:
-        raise PortalError("a vendor needs at least one domain")
+        raise InvalidField("domain", "a vendor needs at least one domain")
     return checked
 
 
@@ -78,7 +80,7 @@ def check_signout_url(url: str | None, domains: Sequence[str], *, development: b
     try:
         return check_return_url(url, domains, development=development)
     except InvalidURL as exc:
-        raise PortalError(f"sign-out URL: {exc}") from None
+        raise InvalidField("signout_url", f"sign-out URL: {exc}") from None
 
 
 def parse_field_spec(spec: str) -> list[FieldChoice]:
@@ -171,3 +173,83 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     await replace_fields(db, vendor, fields)
     secret = await vendor_secrets.create(db, vendor)
     return vendor, secret
+
+
+async def select_vendors(db: AsyncSession) -> list[Vendor]:
+    return list(await db.exec(select(Vendor).order_by(col(Vendor.name), col(Vendor.key))))
+
+
+async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
+    """{vendor id: its domains, sorted}, for the vendor list."""
+    rows = await db.exec(select(VendorDomain).order_by(col(VendorDomain.domain)))
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.vendor_id, []).append(row.domain)
+    return found
+
+
+def settings_of(vendor: Vendor) -> dict[str, str | None]:
+    return {"name": vendor.name, "token_url": vendor.token_url, "signout_url": vendor.signout_url}
+
+
+async def update_vendor(
+    db: AsyncSession,
+    vendor: Vendor,
+    *,
+    name: str,
+    token_url: str,
+    signout_url: str | None,
+    development: bool,
+    now: datetime,
+) -> dict[str, str | None]:
+    """Change what staff may change (the key is immutable); returns the settings before."""
+    before = settings_of(vendor)
+    vendor.name = check_name(name)
+    vendor.token_url = check_token_url(token_url, development=development)
+    domains = await select_domains(db, vendor)
+    vendor.signout_url = check_signout_url(signout_url, domains, development=development)
+    vendor.updated_at = now
+    db.add(vendor)
+    return before
+
+
+async def set_enabled(db: AsyncSession, vendor: Vendor, enabled: bool, *, now: datetime) -> None:
+    vendor.enabled = enabled
+    vendor.updated_at = now
+    db.add(vendor)
+
+
+async def add_domain(db: AsyncSession, vendor: Vendor, text: str, *, development: bool) -> str:
+    try:
+        domain = normalize_domain(text, development=development)
+    except InvalidDomain as exc:
+        raise InvalidField("domain", str(exc)) from None
+    if domain in await select_domains(db, vendor):
+        raise InvalidField("domain", f"{domain} is already registered for this vendor")
+    db.add(VendorDomain(vendor_id=id_of(vendor), domain=domain))
+    await db.flush()
+    return domain
+
+
+async def remove_domain(
+    db: AsyncSession, vendor: Vendor, domain: str, *, development: bool
+) -> None:
+    """Refused when it is the last domain, or when the sign-out URL would fall outside."""
+    domains = await select_domains(db, vendor)
+    if domain not in domains:
+        raise NotFound(f"{domain[:253]} is not one of this vendor's domains")
+    remaining = [d for d in domains if d != domain]
+    if not remaining:
+        raise Conflict("a vendor needs at least one domain; add another before removing this one")
+    if vendor.signout_url:
+        try:
+            check_return_url(vendor.signout_url, remaining, development=development)
+        except InvalidURL:
+            raise Conflict(
+                "the sign-out URL is on this domain; change the sign-out URL first"
+            ) from None
+    await db.exec(
+        delete(VendorDomain).where(
+            col(VendorDomain.vendor_id) == vendor.id, col(VendorDomain.domain) == domain
+        )
+    )

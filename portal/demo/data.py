@@ -88,6 +88,7 @@ def describe(portal_url: str, sites: Mapping[str, str]) -> str:
     staff_logins = ", ".join(f"{email} ({role})" for email, role in DEMO_STAFF)
     return (
         f"portal (development)  {portal_url}/\n"
+        f"staff dashboard       {portal_url}/admin/\n"
         f"demo vendor sites — start at the first one and click “Sign in”:\n{vendor_lines}"
         f"sign-ins (demo only, password {DEMO_PASSWORD!r}):\n"
         f"  members  {logins}\n"

@@ -1,6 +1,7 @@
 """The user service (protocol.md §4): a vendor swaps a one-time token for the member object."""
 
 import hmac
+import re
 from datetime import date
 
 from quart import Blueprint, Response, current_app, request
@@ -8,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, catalogue, clock, db, throttle, vendor_secrets, vendors
 from portal.crypto import digest
-from portal.models import Member, Vendor
+from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
 from portal.settings import Settings
 from portal.sso import tokens
 
@@ -91,7 +92,9 @@ async def authenticate(session: AsyncSession) -> Vendor:
     cost a comparison and get the same answer, so the answer tells nothing about which it was."""
     credentials = request.authorization
     basic = credentials is not None and credentials.type == "basic"
-    key = (credentials.username or "")[:63] if basic and credentials else ""
+    claimed = (credentials.username or "") if basic and credentials else ""
+    # Only a well-formed key is looked up or logged; anything else is simply not a vendor.
+    key = claimed if re.fullmatch(VENDOR_KEY_PATTERN, claimed) else ""
     secret = (credentials.password or "") if basic and credentials else ""
     vendor = await vendors.select_vendor_by_key(session, key) if key else None
     found = await vendor_secrets.matching_secret(session, vendor, secret) if vendor else None

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from portal import cli, create_app, vendors
 from portal import clock as portal_clock
 from portal.settings import Settings, SettingsError
+from tests.admin.browser import Browser, add_staff
 from tests.conftest import FakeClock
 from tests.fake_imis import FakeImis, date_value, person_data
 from tests.flows import (
@@ -299,3 +300,19 @@ async def test_imis_check_command(
     assert await asyncio.to_thread(cli.main, ["imis", "check"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("portal: iMIS at ") and err.count("\n") == 1
+
+
+async def test_staff_see_where_a_member_came_from_and_when(
+    imis_app: Quart, acme: VendorLogin, database_url: str
+) -> None:
+    await member_object(imis_app, acme)
+    await add_staff(database_url, "admin@example.org", "admin")
+    staff = Browser(imis_app)
+    assert (await staff.sign_in("admin@example.org")).status_code == 303
+    listing = await (await staff.get("/admin/members", q="ada.lovelace")).get_data(as_text=True)
+    assert "iMIS" in listing
+    page = await (await staff.get("/admin/members/1")).get_data(as_text=True)
+    assert "From iMIS" in page
+    assert "last refreshed 2026-11-27 12:00 UTC" in page
+    refused = await staff.post("/admin/members/1/password", {"password": "a local password"})
+    assert refused.status_code == 422

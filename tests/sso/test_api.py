@@ -319,3 +319,15 @@ async def test_no_raw_token_or_secret_lands_in_the_audit_log(
         dump = str(list(await session.execute(text("SELECT * FROM audit_event"))))
     assert token not in dump
     assert acme.secret not in dump
+
+
+@pytest.mark.parametrize("user", ["ac\x00me", "ACME", "x" * 300, "acme\n", "é"])
+async def test_a_malformed_vendor_key_is_an_unknown_vendor(
+    app: Quart, acme: VendorLogin, database_url: str, user: str
+) -> None:
+    response = await app.test_client().get(
+        "/api/sso/user", query_string={"token": "A" * 43}, headers=basic(user, acme.secret)
+    )
+    assert response.status_code == 401
+    assert (await response.get_json())["error"] == "invalid_client"
+    assert await events(database_url) == [("vendor.auth", "failure", "unknown_vendor")]

@@ -1,0 +1,127 @@
+"""Who may use the dashboard: a live staff session, and the role the request needs.
+
+Reads need `viewer`, anything that changes state needs `admin`; the role is inferred from the
+HTTP method so that no state-changing route can forget to ask for it."""
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec
+from urllib.parse import quote
+
+from quart import current_app, g, make_response, redirect, request
+from quart.typing import ResponseReturnValue
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit, clock, db
+from portal.errors import PortalError, error_response
+from portal.models import AuditEvent, Staff
+from portal.security import UNSAFE_METHODS
+from portal.settings import Settings
+from portal.sso import sessions
+
+P = ParamSpec("P")
+SIGN_IN = "/admin/sign-in"
+
+
+def settings() -> Settings:
+    result: Settings = current_app.config["PORTAL_SETTINGS"]
+    return result
+
+
+def session_policy() -> sessions.Policy:
+    return sessions.Policy.from_settings(settings())
+
+
+async def staff_of_session(db_session: AsyncSession) -> Staff | None:
+    """The staff account behind this request's staff cookie, if its session is live. A member
+    session never counts, and a disabled account's session is ended on sight."""
+    now = clock.now()
+    row = await sessions.current(db_session, "staff", now=now, policy=session_policy())
+    if row is None or row.staff_id is None:
+        return None
+    account = await db_session.get(Staff, row.staff_id)
+    if account is None or not account.enabled:
+        await sessions.end(db_session, row, now=now, reason="staff_disabled")
+        return None
+    return account
+
+
+def staff_required(
+    role: str | None = None,
+) -> Callable[
+    [Callable[P, Awaitable[ResponseReturnValue]]], Callable[P, Awaitable[ResponseReturnValue]]
+]:
+    """Guard a dashboard view. role=None: `viewer` for GET, `admin` for state-changing methods;
+    role="admin": admin for every method (the staff pages)."""
+
+    def decorate(
+        view: Callable[P, Awaitable[ResponseReturnValue]],
+    ) -> Callable[P, Awaitable[ResponseReturnValue]]:
+        @wraps(view)
+        async def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            async with db.session() as db_session:
+                account = await staff_of_session(db_session)
+            if account is None:
+                return await not_signed_in()
+            needed = role or ("admin" if request.method in UNSAFE_METHODS else "viewer")
+            if needed == "admin" and account.role != "admin":
+                raise PortalError("Your role lets you look, not change. Ask an admin.", 403)
+            g.staff = account
+            return await view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+async def not_signed_in() -> ResponseReturnValue:
+    """Pages send the browser to the sign-in page (and back afterwards); actions get a 401, and
+    htmx is told to load the sign-in page instead of swapping an error into the page."""
+    target = f"{SIGN_IN}?next={quote(request.full_path.rstrip('?'), safe='/')}"
+    if request.method in UNSAFE_METHODS:
+        response = await make_response(
+            await error_response(401, "Your staff session has ended. Sign in again.")
+        )
+        if is_htmx():
+            response.headers["HX-Redirect"] = SIGN_IN
+        return response
+    if is_htmx():
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def current_staff() -> Staff:
+    account: Staff = g.staff
+    return account
+
+
+async def record(db_session: AsyncSession, event: str, **details: Any) -> AuditEvent:
+    """An audit event for a change made by the signed-in staff member."""
+    return await audit.record(
+        db_session,
+        event,
+        staff_email=current_staff().email,
+        client_address=request.remote_addr,
+        **details,
+    )
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after signing in: a dashboard path we recognise, never another site."""
+    if (
+        path
+        and path.startswith("/admin")
+        and path.isascii()
+        and path.isprintable()
+        and "//" not in path
+        and "\\" not in path
+        and len(path) <= 2000
+    ):
+        return path
+    return "/admin/"

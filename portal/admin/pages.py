@@ -1,0 +1,77 @@
+"""Rendering for the dashboard: the full page, or only the fragment when htmx asks for it."""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2_fragments.quart import render_block
+from quart import Blueprint, Response, flash, g, redirect, render_template
+from quart.typing import ResponseReturnValue
+
+from portal import clock
+from portal.admin.access import is_htmx
+
+
+async def render(
+    template: str, *, block: str | None = None, status: int = 200, **context: Any
+) -> Response:
+    """`block` is what an htmx request gets; a plain request always gets the whole page."""
+    staff = g.get("staff")
+    context.setdefault("staff", staff)
+    context.setdefault("can_change", staff is not None and staff.role == "admin")
+    if block and is_htmx():
+        body = await render_block(template, block, **context)
+    else:
+        body = await render_template(template, **context)
+    response = Response(body, status=status)
+    response.vary.add("HX-Request")
+    return response
+
+
+async def done(
+    url: str, message: str, fragment: Callable[[], Awaitable[Response]] | None = None
+) -> ResponseReturnValue:
+    """After a change: htmx gets the updated fragment plus the message swapped in out of band
+    (or, with no fragment, is sent to `url`); a plain form gets a redirect to `url`
+    (post/redirect/get) and the message as a flash."""
+    if is_htmx() and fragment is not None:
+        response = await fragment()
+        notice = await render_template("admin/_flash_oob.html", message=message)
+        response.set_data(await response.get_data(as_text=True) + notice)
+        return response
+    await flash(message, "success")
+    if is_htmx():
+        return "", 204, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
+def no_store(response: Response) -> Response:
+    """For pages that show a secret once: never kept by the browser or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+filters = Blueprint("admin_filters", __name__)
+
+
+@filters.app_template_filter("when")
+def when(moment: datetime | None) -> str:
+    """`27 Nov 2026, 14:05` in UTC, the time zone of every dashboard page and export."""
+    return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M") if moment else ""
+
+
+@filters.app_template_filter("ago")
+def ago(moment: datetime | None) -> str:
+    """`5 minutes ago` for the last month, the date before that."""
+    if moment is None:
+        return ""
+    seconds = int((clock.now() - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds >= 30 * 86400:
+        return when(moment)
+    n, unit = next((seconds // size, unit) for unit, size in UNITS if seconds >= size)
+    return f"{n} {unit}{'s' * (n != 1)} ago"
+
+
+UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))

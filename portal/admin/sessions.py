@@ -1,0 +1,55 @@
+"""Active member sessions: who is signed in, since when, to which vendors; revoking them."""
+
+from quart import Blueprint, request
+from quart.typing import ResponseReturnValue
+
+from portal import clock, db, members
+from portal.admin.access import record, safe_next, session_policy, staff_required
+from portal.admin.pages import done, render
+from portal.errors import NotFound
+from portal.sso import active_sessions, sessions
+
+blueprint = Blueprint("admin_sessions", __name__)
+
+
+@blueprint.get("/admin/sessions")
+@staff_required()
+async def session_list() -> ResponseReturnValue:
+    member_id = request.args.get("member", type=int)
+    before = request.args.get("before", type=int)
+    async with db.session() as s:
+        member = await members.get_member(s, member_id) if member_id else None
+        found = await active_sessions.member_sessions(
+            s, now=clock.now(), policy=session_policy(), member_id=member_id, before=before
+        )
+    return await render(
+        "admin/sessions/list.html", block="results", page=found, member=member, before=before
+    )
+
+
+@blueprint.post("/admin/sessions/<int:session_id>/revoke")
+@staff_required()
+async def revoke(session_id: int) -> ResponseReturnValue:
+    async with db.session() as s:
+        row = await active_sessions.select_member_session(s, session_id)
+        if row is None or row.member_id is None:
+            raise NotFound("no such member session")
+        await sessions.end(s, row, now=clock.now(), reason="revoked")
+        await record(s, "session.revoked", member_id=row.member_id, session=session_id)
+    back = safe_next((await request.form).get("back") or "/admin/sessions")
+    return await done(back, "Session ended. That browser is signed out.")
+
+
+@blueprint.post("/admin/members/<int:member_id>/sessions/revoke")
+@staff_required()
+async def revoke_member(member_id: int) -> ResponseReturnValue:
+    async with db.session() as s:
+        member = await members.get_member(s, member_id)
+        ended = await active_sessions.end_all(
+            s, "member", member_id, now=clock.now(), reason="revoked"
+        )
+        await record(
+            s, "session.revoked_all", member_id=member_id, username=member.username, ended=ended
+        )
+    message = f"{ended} session{'s' * (ended != 1)} of {member.username} ended."
+    return await done(safe_next((await request.form).get("back") or "/admin/sessions"), message)

@@ -1,0 +1,137 @@
+"""The vendor page's data: settings, domains, returned fields with the live preview, secrets and
+integration. Every vendor view renders this page, or one block of it for htmx."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart import Response, request
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from werkzeug.datastructures import MultiDict
+
+from portal import catalogue, clock, db, members, vendor_secrets, vendors
+from portal.admin import integration
+from portal.admin.pages import render
+from portal.catalogue import CATALOGUE
+from portal.errors import PortalError
+from portal.models import Member
+from portal.vendors import FieldChoice
+
+TEMPLATE = "admin/vendors/detail.html"
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    field: str
+    selected: bool
+    output_name: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The returned-fields form as submitted: the rows to show again, and the selection."""
+
+    rows: list[FieldRow]
+    choices: list[FieldChoice]
+
+
+def saved_rows(choices: list[FieldChoice]) -> list[FieldRow]:
+    """Chosen fields first, in their order; then the rest of the catalogue."""
+    chosen = {c.field for c in choices}
+    rows = [FieldRow(c.field, True, c.output_name or "") for c in choices]
+    return rows + [FieldRow(name, False, "") for name in CATALOGUE if name not in chosen]
+
+
+def read_draft(form: MultiDict[str, str]) -> Draft:
+    """Parse the fields form: `order` lists every row as shown, `fields` the ticked ones,
+    `output_<Field>` the output names, and a `move` button (`up:Field`) reorders one row."""
+    order = list(dict.fromkeys(f for f in form.getlist("order") if f in CATALOGUE))
+    order += [name for name in CATALOGUE if name not in order]
+    direction, _, moved = form.get("move", "").partition(":")
+    if moved in order and direction in ("up", "down"):
+        i = order.index(moved)
+        j = i - 1 if direction == "up" else i + 1
+        if 0 <= j < len(order):
+            order[i], order[j] = order[j], order[i]
+    ticked = form.getlist("fields")
+    rows = [FieldRow(f, f in ticked, form.get(f"output_{f}", "").strip()[:100]) for f in order]
+    unknown = [FieldChoice(f[:40]) for f in ticked if f not in CATALOGUE]
+    choices = [FieldChoice(r.field, r.output_name or None) for r in rows if r.selected]
+    return Draft(rows, choices + unknown)
+
+
+@dataclass
+class Preview:
+    member: Member | None = None
+    json: str | None = None
+    error: str | None = None
+    query: str = ""
+    draft: bool = False
+    options: list[Member] = field(default_factory=list)
+
+
+async def find_member(db_session: AsyncSession, text: str) -> Member | None:
+    """The member typed in, or with nothing typed, the first member."""
+    if text.strip():
+        return await members.find_member(db_session, text)
+    return (await db_session.exec(select(Member).order_by(col(Member.id)).limit(1))).first()
+
+
+async def preview(
+    db_session: AsyncSession, choices: list[FieldChoice], query: str, *, draft: bool
+) -> Preview:
+    """The exact JSON the user service would send: catalogue.member_object, as it uses."""
+    result = Preview(query=query, draft=draft)
+    result.options = list(await db_session.exec(select(Member).order_by(col(Member.id)).limit(20)))
+    result.member = await find_member(db_session, query)
+    if result.member is None:
+        result.error = f"No member matches “{query[:80]}”." if query.strip() else None
+        return result
+    try:
+        checked = vendors.check_fields(choices)
+    except PortalError as exc:
+        result.error = f"This selection cannot be sent: {exc}."
+        return result
+    selection = [(c.field, c.output) for c in checked]
+    member_object = catalogue.member_object(result.member, selection, clock.now().date())
+    result.json = json.dumps(member_object, indent=2, ensure_ascii=False)
+    return result
+
+
+async def context(
+    db_session: AsyncSession, key: str, *, draft: Draft | None = None, member: str = ""
+) -> dict[str, Any]:
+    vendor = await vendors.get_vendor(db_session, key)
+    saved = await vendors.select_fields(db_session, vendor)
+    secrets = await vendor_secrets.select_recent(db_session, vendor)
+    base = request.host_url.rstrip("/")
+    return {
+        "vendor": vendor,
+        "domains": await vendors.select_domains(db_session, vendor),
+        "rows": draft.rows if draft else saved_rows(saved),
+        "preview": await preview(
+            db_session, draft.choices if draft else saved, member, draft=draft is not None
+        ),
+        "secrets": secrets,
+        "active_secrets": sum(1 for s in secrets if s.revoked_at is None),
+        "endpoints": integration.endpoints(base, vendor.key),
+        "samples": integration.samples(base, vendor.key),
+        "errors": {},
+        "values": {},
+        "new_secret": None,
+    }
+
+
+async def render_vendor(
+    key: str,
+    *,
+    block: str | None = None,
+    status: int = 200,
+    draft: Draft | None = None,
+    member: str = "",
+    **extra: Any,
+) -> Response:
+    async with db.session() as db_session:
+        values = await context(db_session, key, draft=draft, member=member)
+    return await render(TEMPLATE, block=block, status=status, **{**values, **extra})

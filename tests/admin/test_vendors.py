@@ -1,0 +1,135 @@
+import json
+
+from sqlmodel import col, select
+
+from portal.models import AuditEvent, Vendor, VendorDomain
+from tests.admin.browser import Browser, text
+from tests.flows import add_vendor, unit_of_work
+
+NEW = {
+    "key": "careerhub",
+    "name": "CareerHub Jobs",
+    "domain": "careerhub.io",
+    "token_url": "https://careerhub.io/sso/token",
+    "signout_url": "https://www.careerhub.io/bye",
+}
+
+
+async def audit_events(database_url: str, name: str) -> list[AuditEvent]:
+    async with unit_of_work(database_url) as s:
+        query = select(AuditEvent).where(col(AuditEvent.event) == name).order_by(col(AuditEvent.id))
+        return list(await s.exec(query))
+
+
+async def test_the_list_shows_each_vendor_with_status_and_domains(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    body = await text(await admin.get("/admin/vendors"))
+    assert "Acme Learning" in body and "acme-learning.com" in body and "Enabled" in body
+    assert "Never" in body  # no activity yet
+
+
+async def test_creating_a_vendor_shows_its_secret_once(admin: Browser, database_url: str) -> None:
+    response = await admin.post("/admin/vendors", NEW)
+    body = await text(response)
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Copy this secret now" in body
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+        domains = list(await s.exec(select(VendorDomain.domain)))
+    assert (vendor.key, vendor.signout_url, domains) == (
+        "careerhub",
+        NEW["signout_url"],
+        ["careerhub.io"],
+    )
+    [event] = await audit_events(database_url, "vendor.created")
+    assert event.staff_email == "admin@example.org"
+    assert event.details["changes"]["token_url"] == {"before": None, "after": NEW["token_url"]}
+    page = await text(await admin.get("/admin/vendors/careerhub"))
+    assert "Copy this secret now" not in page
+
+
+async def test_a_bad_vendor_form_comes_back_with_every_reason(admin: Browser) -> None:
+    bad = {**NEW, "key": "Bad Key", "domain": "co.uk", "token_url": "http://careerhub.io/t"}
+    response = await admin.post("/admin/vendors", bad)
+    body = await text(response)
+    assert response.status_code == 422
+    assert "vendor key must be" in body
+    assert "public suffix" in body
+    assert "token URL" in body
+    assert 'value="Bad Key"' in body
+
+
+async def test_a_taken_key_is_refused(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url, key="careerhub")
+    response = await admin.post("/admin/vendors", NEW)
+    assert response.status_code == 422
+    assert "already exists" in await text(response)
+
+
+async def test_editing_records_before_and_after(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url)
+    form = {
+        "name": "Acme Academy",
+        "token_url": "https://acme-learning.com/sso/v2",
+        "signout_url": "",
+    }
+    response = await admin.post("/admin/vendors/acme", form)
+    assert response.status_code == 303
+    [event] = await audit_events(database_url, "vendor.updated")
+    assert event.details["changes"] == {
+        "name": {"before": "Acme Learning", "after": "Acme Academy"},
+        "token_url": {"before": "https://acme-learning.com/sso/token", "after": form["token_url"]},
+        "signout_url": {"before": "https://acme-learning.com/goodbye", "after": None},
+    }
+    assert "secret" not in json.dumps(event.details)
+
+
+async def test_an_htmx_edit_gets_only_the_fragment_back(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url)
+    form = {"name": "Acme Academy", "token_url": "https://acme-learning.com/sso/token"}
+    response = await admin.post("/admin/vendors/acme", form, htmx=True)
+    body = await text(response)
+    assert response.status_code == 200
+    assert "<html" not in body and 'id="vendor-settings"' in body
+    assert 'hx-swap-oob="true"' in body and "Settings saved." in body
+
+
+async def test_a_bad_edit_is_shown_next_to_its_field(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url)
+    form = {
+        "name": "Acme",
+        "token_url": "https://acme-learning.com/t",
+        "signout_url": "https://evil.example/",
+    }
+    response = await admin.post("/admin/vendors/acme", form, htmx=True)
+    body = await text(response)
+    assert response.status_code == 422
+    assert 'id="field-signout_url-error"' in body and "sign-out URL" in body
+    async with unit_of_work(database_url) as s:
+        assert (await s.exec(select(Vendor.name))).one() == "Acme Learning"
+
+
+async def test_disabling_a_vendor_stops_its_sign_ins(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url)
+    response = await admin.post("/admin/vendors/acme/disable", htmx=True)
+    assert response.status_code == 200
+    assert "Enable vendor" in await text(response)
+    signin = await admin.client.get("/sso/signin", query_string={"vendor": "acme"})
+    assert signin.status_code == 400
+    assert (await admin.post("/admin/vendors/acme/enable")).status_code == 303
+    events = await audit_events(database_url, "vendor.disabled")
+    assert events[0].details["changes"] == {"enabled": {"before": True, "after": False}}
+
+
+async def test_the_disable_button_asks_first(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url)
+    body = await text(await admin.get("/admin/vendors/acme"))
+    assert 'hx-confirm="Disable Acme Learning?' in body
+
+
+async def test_an_unknown_vendor_is_a_404(admin: Browser) -> None:
+    assert (await admin.get("/admin/vendors/nope")).status_code == 404
+    assert (await admin.post("/admin/vendors/nope/disable")).status_code == 404
