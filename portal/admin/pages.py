@@ -20,7 +20,7 @@ async def render(
     context.setdefault("staff", staff)
     context.setdefault("can_change", staff is not None and staff.role == "admin")
     if block and is_htmx():
-        body = await render_block(template, block, **context)
+        body = await render_block(template, block, fragment=True, **context)
     else:
         body = await render_template(template, **context)
     response = Response(body, status=status)

@@ -119,4 +119,9 @@ async def test_an_event_shows_every_detail(admin: Browser, database_url: str) ->
 async def test_htmx_gets_only_the_results(admin: Browser, database_url: str) -> None:
     await add_events(database_url, 3)
     body = await text(await admin.get("/admin/audit", htmx=True, event="token.issued"))
-    assert body.lstrip().startswith('<div id="results">')
+    export, results = body.strip().split("\n", 1)
+    # The export link lives outside #results: it follows the filters out of band.
+    assert export.startswith('<a class="btn btn--secondary" id="audit-export"')
+    assert 'href="/admin/audit.csv?event=token.issued"' in export
+    assert 'hx-swap-oob="true"' in export
+    assert results.lstrip().startswith('<div id="results">')
