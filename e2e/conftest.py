@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.live import LiveDemo, live_demo
 
@@ -44,14 +44,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """The test's page; at the end its screenshot, and for a failure a trace too."""
+    """The test's page (a member's browser, say)."""
+    yield from watched(context, request, "")
+
+
+@pytest.fixture
+def staff_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A second browser, with cookies of its own: the staff member's, beside the member's."""
+    context = browser.new_context()
+    yield from watched(context, request, "-staff")
+    context.close()
+
+
+def watched(context: BrowserContext, request: pytest.FixtureRequest, suffix: str) -> Iterator[Page]:
+    """A page whose final state is saved as a screenshot; for a failure, a trace too."""
     context.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
     context.tracing.start(screenshots=True, snapshots=True)
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm: the staff member says yes
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
-    name = request.node.name.replace("[", "-").replace("]", "")
+    name = request.node.name.replace("[", "-").replace("]", "") + suffix
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
     failed = request.node.stash.get(FAILED, False)
     context.tracing.stop(path=ARTIFACTS / f"{name}.trace.zip" if failed else None)

@@ -2,7 +2,7 @@
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from portal.demo.data import DEMO_PASSWORD
 from tests.live import ACME, LiveDemo
@@ -40,3 +40,23 @@ def record_navigations(page: Page) -> list[str]:
 
 def portal_forms_shown(seen: list[str], demo: LiveDemo) -> list[str]:
     return [url for url in seen if url.startswith(f"{demo.portal_url}/sign-in")]
+
+
+def staff_sign_in(page: Page, demo: LiveDemo, email: str = "admin@example.org") -> None:
+    page.goto(f"{demo.portal_url}/admin/")
+    expect(page.get_by_role("heading", name="Staff sign-in")).to_be_visible()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{demo.portal_url}/admin/")
+
+
+def nav(page: Page, name: str) -> Locator:
+    """A link of the dashboard's main navigation."""
+    return page.get_by_role("navigation", name="Dashboard").get_by_role("link", name=name)
+
+
+def open_vendor(page: Page, demo: LiveDemo, name: str, tab: str) -> None:
+    nav(page, "Vendors").click()
+    page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("tab", name=tab).click()

@@ -1,94 +1,239 @@
-"""The dashboard in Chromium against a live Hypercorn: htmx swaps under the real CSP, the CSRF
-header, hx-confirm dialogs, the live preview."""
+"""Flows 8-13 of issue 5: association staff in the dashboard, and what members and the demo
+vendor see of their changes. htmx swaps run under the portal's real CSP, with its CSRF header
+and its hx-confirm dialogs (accepted by the fixtures)."""
 
-import os
+import csv
+import io
 import re
-import shutil
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+import httpx
+from playwright.sync_api import Page, expect
 
-from tests.admin.browser import STAFF_PASSWORD, add_staff
-from tests.flows import add_member, add_vendor, live_portal
+from e2e.steps import (
+    ASSOCIATION,
+    nav,
+    open_vendor,
+    sign_in_at_vendor,
+    staff_sign_in,
+    starts_with,
+)
+from tests.live import ACME, LiveDemo
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = os.path.exists(CHROMIUM)
-
-
-@pytest.fixture
-def portal(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with live_portal(database_url, tmp_path) as base:
-        yield base
+SECRET = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.skip("no Chromium on this machine")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-async def signed_in(browser: Browser, base: str, email: str) -> Page:
-    page = await browser.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    await page.goto(f"{base}/admin/vendors")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(STAFF_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{base}/admin/vendors")
-    return page
-
-
-async def test_an_admin_manages_a_vendor_in_the_browser(
-    browser: Browser, portal: str, database_url: str
+def test_flow_8_staff_create_a_vendor_add_a_domain_and_choose_its_fields(
+    staff_page: Page, demo: LiveDemo
 ) -> None:
-    await add_vendor(database_url)
-    await add_member(database_url, company="Analytical Engines")
-    await add_staff(database_url, "admin@example.org", "admin")
-    page = await signed_in(browser, portal, "admin@example.org")
-    await page.get_by_role("link", name="Acme Learning").first.click()
+    page = staff_page
+    staff_sign_in(page, demo)
+    nav(page, "Vendors").click()
+    page.get_by_role("link", name="Add vendor").first.click()
+    page.get_by_label("Name").fill("Evently Conferences")
+    page.get_by_label("Key").fill("evently")
+    page.get_by_label("Domain").fill("evently.example.com")
+    page.get_by_label("Token URL").fill("https://evently.example.com/sso/token")
+    page.get_by_role("button", name="Add vendor").click()
+    expect(page.get_by_role("heading", name="Evently Conferences", exact=True)).to_be_visible()
+    expect(page.locator("#new-secret")).to_have_text(SECRET)  # shown once
 
-    await page.get_by_label("Add a domain").fill("co.uk")
-    await page.get_by_role("button", name="Add", exact=True).click()
-    await expect(page.locator("#field-domain-error")).to_contain_text("public suffix")
-    await page.get_by_label("Add a domain").fill("acme.academy")
-    await page.get_by_role("button", name="Add", exact=True).click()
-    await expect(page.locator("#flashes")).to_contain_text("acme.academy added.")
+    page.get_by_label("Add a domain").fill("co.uk")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#field-domain-error")).to_contain_text("public suffix")
+    page.get_by_label("Add a domain").fill("evently.events")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#flashes")).to_contain_text("evently.events added.")
+    expect(page.locator("#domains")).to_contain_text("evently.events")
 
-    await page.get_by_role("tab", name="Returned fields").click()
-    await page.get_by_label("Company", exact=True).check()
-    await page.get_by_label("Output name for Company").fill("org")
-    await expect(page.locator("#preview-json")).to_contain_text('"org": "Analytical Engines"')
-    await expect(page.locator("#preview")).to_contain_text("Unsaved selection")
-    await page.get_by_role("button", name="Save fields").click()
-    await expect(page.locator("#flashes")).to_contain_text("Returned fields saved.")
-    await expect(page.locator("#preview")).to_contain_text("Saved selection")
+    page.get_by_role("tab", name="Returned fields").click()
+    preview = page.locator("#preview-json")
+    expect(preview).to_contain_text('"ImisId": "101"')  # the JSON for the first member, ada
+    page.get_by_label("Company", exact=True).check()
+    page.get_by_label("Output name for Company").fill("org")
+    expect(preview).to_contain_text('"org": "Analytical Engines Ltd"')
+    expect(page.locator("#preview")).to_contain_text("Unsaved selection")
+    page.get_by_role("button", name="Save fields").click()
+    expect(page.locator("#flashes")).to_contain_text("Returned fields saved.")
+    expect(page.locator("#preview")).to_contain_text("Saved selection")
+    expect(preview).to_contain_text(re.compile(r'"MemberType": .*"org": ', re.S))
+    page.get_by_role("button", name="Move Company up").click()  # moving saves the form too
+    expect(preview).to_contain_text(re.compile(r'"Email": .*"org": .*"MemberType": ', re.S))
+    expect(page.locator("#preview")).to_contain_text("Saved selection")
 
-    await page.get_by_role("tab", name="Secrets").click()
-    await page.get_by_role("button", name="Generate a new secret").click()
-    await expect(page.locator("#new-secret")).to_have_text(re.compile(r"^[A-Za-z0-9_-]{43}$"))
-
-    await page.get_by_role("tab", name="Settings").click()
-    await page.get_by_role("button", name="Disable vendor").click()  # hx-confirm, accepted
-    await expect(page.locator("#vendor-status")).to_contain_text("Disabled")
-
-    await page.goto(f"{portal}/admin/audit?vendor=acme")
-    await expect(page.locator("#results")).to_contain_text("vendor.fields_changed")
+    page.get_by_role("tab", name="Settings").click()
+    page.get_by_role("button", name="Disable vendor").click()  # hx-confirm, accepted
+    expect(page.locator("#vendor-status")).to_contain_text("Disabled")
 
 
-async def test_a_viewer_sees_everything_and_can_change_nothing(
-    browser: Browser, portal: str, database_url: str
+def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
+    page: Page, staff_page: Page, demo: LiveDemo
 ) -> None:
-    await add_vendor(database_url)
-    await add_staff(database_url, "viewer@example.org", "viewer")
-    page = await signed_in(browser, portal, "viewer@example.org")
-    await expect(page.get_by_role("link", name="Add vendor")).to_have_count(0)
-    await page.get_by_role("link", name="Acme Learning").first.click()
-    await expect(page.get_by_label("Name", exact=True)).to_be_disabled()
-    await expect(page.get_by_role("button", name="Disable vendor")).to_have_count(0)
-    await expect(page.get_by_role("link", name="Staff")).to_have_count(0)
+    sign_in_at_vendor(page, demo, ACME)
+    received = page.get_by_test_id("received-fields")
+    expect(received.get_by_role("row", name="Email ada@example.org")).to_be_visible()
+
+    staff_sign_in(staff_page, demo)
+    open_vendor(staff_page, demo, "Acme Learning", "Returned fields")
+    staff_page.get_by_label("Email", exact=True).uncheck()
+    staff_page.get_by_label("Company", exact=True).check()
+    staff_page.get_by_label("Output name for Company").fill("organisation")
+    staff_page.get_by_label("IsMember", exact=True).check()
+    staff_page.get_by_role("button", name="Save fields").click()
+    expect(staff_page.locator("#flashes")).to_contain_text("Returned fields saved.")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_at_vendor(page, demo, ACME)
+    expect(received.get_by_role("row", name="organisation Analytical Engines Ltd")).to_be_visible()
+    expect(received.get_by_role("row", name="IsMember True")).to_be_visible()
+    expect(received.get_by_role("row", name=re.compile("^Email"))).to_have_count(0)
+
+
+def test_flow_10_a_rotated_secret_the_old_one_works_until_revoked(
+    page: Page, staff_page: Page, demo: LiveDemo
+) -> None:
+    staff_sign_in(staff_page, demo)
+    open_vendor(staff_page, demo, "Acme Learning", "Secrets")
+    rows = staff_page.get_by_role("row", name=re.compile(r"^Secret #\d+"))
+    expect(rows).to_have_count(1)
+    old_id = re.findall(r"Secret #(\d+)", rows.inner_text())[0]
+    old_row = staff_page.get_by_role("row", name=re.compile(rf"^Secret #{old_id}\b"))
+    staff_page.get_by_role("button", name="Generate a new secret").click()
+    new_secret = staff_page.locator("#new-secret").inner_text()
+    assert SECRET.match(new_secret)
+    expect(staff_page.get_by_text("2 of 2 active")).to_be_visible()
+
+    sign_in_at_vendor(page, demo, ACME)  # the demo vendor still uses the old secret: it works
+    assert user_service_accepts(demo, demo.sites[ACME].secret)
+    assert user_service_accepts(demo, new_secret)
+
+    old_row.get_by_role("button", name="Revoke").click()  # hx-confirm, accepted
+    expect(staff_page.get_by_text("1 of 2 active")).to_be_visible()
+    assert not user_service_accepts(demo, demo.sites[ACME].secret)
+    assert user_service_accepts(demo, new_secret)
+
+    page.get_by_role("button", name="Forget my Acme Learning session").click()
+    page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()  # silent, then refused
+    expect(page.get_by_test_id("vendor-error")).to_have_text(
+        "The association's portal did not confirm the sign-in. Try again later."
+    )
+    expect(page.get_by_test_id("vendor-member")).to_have_count(0)
+
+
+def user_service_accepts(demo: LiveDemo, secret: str) -> bool:
+    """Whether the user service takes these credentials: an unknown token is then refused as
+    invalid_token (400); credentials it does not take are refused first, as invalid_client."""
+    answer = httpx.post(
+        f"{demo.portal_url}/api/sso/user", data={"token": "x" * 43}, auth=(ACME, secret)
+    )
+    assert answer.status_code in (400, 401), answer.text
+    return answer.json()["error"] == "invalid_token"
+
+
+def test_flow_11_the_audit_log_shows_the_flows_filters_by_vendor_and_exports_csv(
+    page: Page, staff_page: Page, demo: LiveDemo
+) -> None:
+    sign_in_at_vendor(page, demo, ACME)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_test_id("vendor-notice")).to_be_visible()
+    staff_sign_in(staff_page, demo)
+    open_vendor(staff_page, demo, "Acme Learning", "Returned fields")
+    staff_page.get_by_label("Phone", exact=True).check()
+    staff_page.get_by_role("button", name="Save fields").click()
+    expect(staff_page.locator("#flashes")).to_contain_text("Returned fields saved.")
+
+    nav(staff_page, "Audit log").click()
+    results = staff_page.locator("#results")
+    for event in ("sign_in", "token.issued", "token.redeemed", "sign_out"):
+        expect(results.get_by_role("cell", name=event, exact=True).first).to_be_visible()
+    expect(results.get_by_role("cell", name="staff.sign_in", exact=True)).to_be_visible()
+
+    staff_page.get_by_label("Vendor").select_option(ACME)
+    staff_page.get_by_role("button", name="Apply").click()
+    expect(staff_page).to_have_url(starts_with(f"{demo.portal_url}/admin/audit?"))
+    expect(results.get_by_role("cell", name="staff.sign_in", exact=True)).to_have_count(0)
+    expect(results.get_by_role("cell", name="vendor.fields_changed", exact=True)).to_be_visible()
+    vendor_cells = results.locator("tbody tr td:nth-child(5)")
+    expect(vendor_cells).not_to_have_count(0)
+    assert set(vendor_cells.all_inner_texts()) == {ACME}
+
+    with staff_page.expect_download() as download:
+        staff_page.get_by_role("link", name="Export this view as CSV").click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert rows and {row["vendor_key"] for row in rows} == {ACME}
+    exported = {row["event"] for row in rows}
+    assert {"token.issued", "token.redeemed", "vendor.fields_changed"} <= exported
+
+
+def test_flow_12_a_viewer_sees_everything_and_can_change_nothing(
+    staff_page: Page, demo: LiveDemo
+) -> None:
+    page = staff_page
+    staff_sign_in(page, demo, "viewer@example.org")
+    expect(nav(page, "Staff")).to_have_count(0)
+
+    nav(page, "Vendors").click()
+    expect(page.get_by_role("link", name="Acme Learning", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Add vendor")).to_have_count(0)
+    page.get_by_role("link", name="Acme Learning", exact=True).click()
+    expect(page.get_by_label("Name", exact=True)).to_be_disabled()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Acme Learning")
+    for button in ("Save changes", "Disable vendor"):
+        expect(page.get_by_role("button", name=button)).to_have_count(0)
+    expect(page.get_by_label("Add a domain")).to_have_count(0)
+    page.get_by_role("tab", name="Returned fields").click()
+    expect(page.get_by_label("Email", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Save fields")).to_have_count(0)
+    expect(page.locator("#preview-json")).to_contain_text('"ImisId": "101"')
+    page.get_by_role("tab", name="Secrets").click()
+    expect(page.get_by_role("row", name=re.compile(r"^Secret #\d+"))).to_have_count(1)
+    for button in ("Generate a new secret", "Revoke"):
+        expect(page.get_by_role("button", name=button)).to_have_count(0)
+
+    nav(page, "Members").click()
+    expect(page.get_by_role("link", name="View ada")).to_be_visible()
+    for link in ("Import CSV", "Add member"):
+        expect(page.get_by_role("link", name=link)).to_have_count(0)
+    nav(page, "Audit log").click()
+    expect(
+        page.locator("#results").get_by_role("cell", name="staff.sign_in", exact=True)
+    ).to_be_visible()
+
+    # The controls are absent; a request made without them is refused all the same.
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    for path in ("/admin/vendors/acme-learning/disable", "/admin/vendors/acme-learning/secrets"):
+        refused = page.request.post(f"{demo.portal_url}{path}", form={"csrf_token": csrf})
+        assert refused.status == 403, path
+    page.goto(f"{demo.portal_url}/admin/vendors/acme-learning")
+    expect(page.locator("#vendor-status")).to_contain_text("Enabled")
+
+
+def test_flow_13_a_members_csv_import_with_one_bad_row(staff_page: Page, demo: LiveDemo) -> None:
+    page = staff_page
+    staff_sign_in(page, demo)
+    nav(page, "Members").click()
+    page.get_by_role("link", name="Import CSV").click()
+    members_csv = (
+        "imis_id,username,email,first_name,last_name,member_type\n"
+        "201,mary,mary@example.org,Mary,Somerville,REG\n"
+        "202,ada2,ada@example.org,Ada,Again,REG\n"
+        "203,emmy,emmy@example.org,Emmy,Noether,FEL\n"
+    )
+    page.get_by_label("CSV file").set_input_files(
+        files=[{"name": "members.csv", "mimeType": "text/csv", "buffer": members_csv.encode()}]
+    )
+    page.get_by_role("button", name="Import").click()
+
+    expect(page.get_by_role("heading", name="Report for members.csv")).to_be_visible()
+    rejected = page.get_by_role("table", name=re.compile("Rejected rows"))
+    expect(rejected.locator("tbody tr")).to_have_count(1)
+    expect(rejected.locator("tbody tr")).to_contain_text("3")  # the file's line 3
+    expect(rejected.locator("tbody tr")).to_contain_text("ada2")
+    expect(rejected.locator("tbody tr")).to_contain_text("email")
+
+    nav(page, "Members").click()
+    search = page.get_by_role("searchbox", name="Search")
+    for query, expected in (("somerville", "mary"), ("noether", "emmy")):
+        search.fill(query)
+        expect(page.get_by_role("link", name=f"Edit {expected}")).to_be_visible()
+    search.fill("ada2")
+    expect(page.get_by_role("link", name=re.compile("^Edit "))).to_have_count(0)
