@@ -84,7 +84,7 @@ def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
     page.get_by_role("button", name="Sign out").click()
     sign_in_at_vendor(page, demo, ACME)
     expect(received.get_by_role("row", name="organisation Analytical Engines Ltd")).to_be_visible()
-    expect(received.get_by_role("row", name="IsMember True")).to_be_visible()
+    expect(received.get_by_role("row", name="IsMember true")).to_be_visible()
     expect(received.get_by_role("row", name=re.compile("^Email"))).to_have_count(0)
 
 

@@ -1,17 +1,19 @@
-"""Regenerate the README's dashboard screenshots.
+"""Regenerate the README's screenshots.
 
-    PORTAL_DATA_DIR=/tmp/shots uv run portal demo --port 8040 &      # demo data + the portal
+    PORTAL_DATA_DIR=/tmp/shots uv run portal demo --port 8040 &   # demo data, portal, vendors
     PORTAL_DATA_DIR=/tmp/shots uv run python docs/screenshots/capture.py http://127.0.0.1:8040
 
 Adds a month of made-up activity to the demo database (once), then signs in as the demo admin
-in Chromium and saves dashboard-overview.png and dashboard-vendor.png next to this file."""
+in Chromium and saves dashboard-overview.png and dashboard-vendor.png next to this file; then
+signs in as ada at the demo vendor (http://localhost:8001) and saves demo-vendor-home.png,
+portal-sign-in.png and demo-vendor-signed-in.png."""
 
 import asyncio
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -144,7 +146,23 @@ async def capture(base: str) -> None:
         await page.set_viewport_size({"width": 1280, "height": 1000})
         await page.wait_for_timeout(300)
         await page.screenshot(path=HERE / "dashboard-vendor.png")
+        await capture_demo(await browser.new_page(viewport={"width": 1100, "height": 760}))
         await browser.close()
+
+
+async def capture_demo(page: Page, vendor: str = "http://localhost:8001") -> None:
+    """A member's first sign-in through the demo vendor, in a browser of its own."""
+    await page.goto(f"{vendor}/")
+    await page.screenshot(path=HERE / "demo-vendor-home.png")
+    await page.get_by_role("link", name="Board governance essentials").click()
+    await page.get_by_role("link", name="Sign in with Example Association").click()
+    await page.get_by_label("Username or email").fill("ada")
+    await page.screenshot(path=HERE / "portal-sign-in.png")
+    await page.get_by_label("Password").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await page.wait_for_url(f"{vendor}/catalogue/board-governance")
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await page.screenshot(path=HERE / "demo-vendor-signed-in.png")
 
 
 def main() -> None:
