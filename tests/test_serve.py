@@ -99,3 +99,12 @@ def test_serve_refuses_bad_arguments(tmp_path: Path, argv: tuple[str, ...], reas
     result = portal(environment(tmp_path, PORTAL_ENV="development"), *argv)
     assert result.returncode == 1
     assert reason in result.stderr
+
+
+def test_an_unusable_data_directory_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = portal(environment(blocker / "var", PORTAL_ENV="development"), "db", "upgrade")
+    assert result.returncode == 1
+    assert result.stderr.startswith("portal: the embedded Postgres in ")
+    assert result.stderr.count("\n") == 1
