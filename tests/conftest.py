@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,11 +44,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[Quart]:
-    app = create_app(settings)
+@asynccontextmanager
+async def running_app(
+    settings: Settings, clock: FakeClock, **changes: object
+) -> AsyncIterator[Quart]:
+    """The portal with these settings changed, started, on the test's clock."""
+    app = create_app(settings.model_copy(update=changes))
     portal_clock.init_app(app, clock)
     async with app.test_app():
+        yield app
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[Quart]:
+    async with running_app(settings, clock) as app:
         yield app
 
 

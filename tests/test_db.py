@@ -1,3 +1,6 @@
+import asyncio
+
+import alembic.command
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -42,8 +45,6 @@ async def test_models_and_migrations_do_not_drift(database_url: str) -> None:
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     config = db.alembic_config(database_url)
-    import alembic.command
-
     alembic.command.downgrade(config, "base")
     assert tables(database_url) == {"alembic_version"}
     alembic.command.upgrade(config, "head")
@@ -53,8 +54,6 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
 
 
 def tables(url: str) -> set[str]:
-    import asyncio
-
     async def names() -> set[str]:
         engine = create_async_engine(url)
         async with engine.connect() as connection:
@@ -69,8 +68,6 @@ def tables(url: str) -> set[str]:
 
 
 def test_an_unmigrated_database_is_refused(database_url: str) -> None:
-    import alembic.command
-
     alembic.command.downgrade(db.alembic_config(database_url), "base")
     with pytest.raises(SettingsError, match="portal db upgrade"):
         db.prepare_database(Settings(env="development", database_url=database_url))

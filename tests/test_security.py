@@ -1,11 +1,9 @@
 from quart import Quart
 from sqlalchemy import text
 
-from portal import clock as portal_clock
-from portal import create_app
 from portal.security import content_security_policy
 from portal.settings import Settings
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, running_app
 from tests.flows import add_member, page, sign_in, unit_of_work
 
 
@@ -37,9 +35,7 @@ async def test_client_addresses_come_from_trusted_proxies_only(
     settings: Settings, clock: FakeClock, database_url: str
 ) -> None:
     for hops, expected in ((1, "198.51.100.5"), (0, "203.0.113.7")):
-        app = create_app(settings.model_copy(update={"proxy_hops": hops}))
-        portal_clock.init_app(app, clock)
-        async with app.test_app():
+        async with running_app(settings, clock, proxy_hops=hops) as app:
             client = app.test_client()
             headers = {"X-Forwarded-For": "6.6.6.6, 198.51.100.5"}
             await client.get(

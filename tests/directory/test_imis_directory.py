@@ -12,10 +12,9 @@ from quart import Quart
 from sqlalchemy import text
 
 from portal import cli, create_app, vendors
-from portal import clock as portal_clock
 from portal.settings import Settings, SettingsError
 from tests.admin.browser import Browser, add_staff
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, running_app
 from tests.fake_imis import FakeImis, date_value, person_data
 from tests.flows import (
     VendorLogin,
@@ -57,9 +56,7 @@ async def imis_app(
     settings: Settings, clock: FakeClock, fake_imis: FakeImis
 ) -> AsyncIterator[Quart]:
     fake_imis.add(ada())
-    app = create_app(imis_settings(settings, fake_imis.url))
-    portal_clock.init_app(app, clock)
-    async with app.test_app():
+    async with running_app(imis_settings(settings, fake_imis.url), clock) as app:
         yield app
 
 
@@ -186,9 +183,7 @@ async def test_an_imis_outage_is_a_clear_503(
 async def test_imis_down(
     settings: Settings, clock: FakeClock, acme: VendorLogin, imis_down_url: str
 ) -> None:
-    app = create_app(imis_settings(settings, imis_down_url))
-    portal_clock.init_app(app, clock)
-    async with app.test_app():
+    async with running_app(imis_settings(settings, imis_down_url), clock) as app:
         response = await sign_in(app.test_client(), login="ada.lovelace", password="x", **SSO)
         assert response.status_code == 503
         assert (await app.test_client().get("/healthz")).status_code == 200

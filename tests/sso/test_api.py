@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from portal import vendor_secrets, vendors
 from portal.settings import Settings
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, running_app
 from tests.flows import (
     VendorLogin,
     add_member,
@@ -169,12 +169,7 @@ async def test_a_token_is_good_until_its_last_second(
 async def test_the_lifetime_is_a_setting(
     settings: Settings, acme: VendorLogin, clock: FakeClock, ttl: int
 ) -> None:
-    from portal import clock as portal_clock
-    from portal import create_app
-
-    app = create_app(settings.model_copy(update={"token_ttl_seconds": ttl}))
-    portal_clock.init_app(app, clock)
-    async with app.test_app():
+    async with running_app(settings, clock, token_ttl_seconds=ttl) as app:
         client, token = await signed_in_token(app)
         client2, token2 = await signed_in_token(app)
         clock.advance(seconds=ttl - 1)
@@ -208,12 +203,7 @@ async def test_a_token_issued_to_another_vendor_is_invalid(
 async def test_429_when_a_vendor_exceeds_its_rate(
     settings: Settings, acme: VendorLogin, clock: FakeClock, database_url: str
 ) -> None:
-    from portal import clock as portal_clock
-    from portal import create_app
-
-    app = create_app(settings.model_copy(update={"api_rate_per_minute": 3}))
-    portal_clock.init_app(app, clock)
-    async with app.test_app():
+    async with running_app(settings, clock, api_rate_per_minute=3) as app:
         client = app.test_client()
         statuses = [(await redeem(client, acme, "A" * 43)).status_code for _ in range(4)]
         assert statuses == [400, 400, 400, 429]

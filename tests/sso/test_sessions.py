@@ -4,10 +4,8 @@ import pytest
 from quart import Quart
 from sqlalchemy import text
 
-from portal import clock as portal_clock
-from portal import create_app
 from portal.settings import Settings
-from tests.conftest import TEST_SECRET_KEY, FakeClock
+from tests.conftest import TEST_SECRET_KEY, FakeClock, running_app
 from tests.flows import PASSWORD, VendorLogin, page, redeem, sign_in, token_for, unit_of_work
 
 SSO = {"vendor": "acme"}
@@ -54,11 +52,8 @@ async def test_development_cookie_flags(app: Quart) -> None:
 async def test_production_cookie_is_secure_and_host_prefixed(
     settings: Settings, clock: FakeClock
 ) -> None:
-    app = create_app(
-        settings.model_copy(update={"env": "production", "secret_key": TEST_SECRET_KEY})
-    )
-    portal_clock.init_app(app, clock)
-    async with app.test_app():
+    production = {"env": "production", "secret_key": TEST_SECRET_KEY}
+    async with running_app(settings, clock, **production) as app:
         client = app.test_client()
         response = await sign_in(client)
         cookies = set_cookies(response)

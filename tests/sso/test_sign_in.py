@@ -3,15 +3,15 @@
 import re
 import statistics
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
 from sqlalchemy import text
 
-from portal import clock as portal_clock
-from portal import create_app, throttle
+from portal import throttle
 from portal.settings import Settings
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, running_app
 from tests.flows import VendorLogin, sign_in, unit_of_work
 
 SSO = {"vendor": "acme"}
@@ -103,41 +103,36 @@ async def test_the_delay_grows_and_is_capped() -> None:
 
 
 @pytest.fixture
-async def strict_app(settings: Settings, clock: FakeClock) -> Quart:
-    strict = settings.model_copy(
-        update={"throttle_lockout_failures": 8, "throttle_address_failures": 12}
-    )
-    app = create_app(strict)
-    portal_clock.init_app(app, clock)
-    return app
+async def strict_app(settings: Settings, clock: FakeClock) -> AsyncIterator[Quart]:
+    strict = {"throttle_lockout_failures": 8, "throttle_address_failures": 12}
+    async with running_app(settings, clock, **strict) as app:
+        yield app
 
 
 async def test_after_the_lockout_count_only_staff_can_unlock(
     strict_app: Quart, clock: FakeClock, database_url: str
 ) -> None:
-    async with strict_app.test_app():
-        for _ in range(8):
-            clock.advance(hours=1)
-            await failures(strict_app, 1, address=f"192.0.2.{_}")
-        clock.advance(days=30)
-        locked = await sign_in(strict_app.test_client(), address="192.0.2.99")
-        assert locked.status_code == 429
-        assert "locked" in await locked.get_data(as_text=True)
-        async with unit_of_work(database_url) as session:
-            await throttle.clear(session, "member:1")
-        assert (await sign_in(strict_app.test_client(), address="192.0.2.99")).status_code == 303
+    for _ in range(8):
+        clock.advance(hours=1)
+        await failures(strict_app, 1, address=f"192.0.2.{_}")
+    clock.advance(days=30)
+    locked = await sign_in(strict_app.test_client(), address="192.0.2.99")
+    assert locked.status_code == 429
+    assert "locked" in await locked.get_data(as_text=True)
+    async with unit_of_work(database_url) as session:
+        await throttle.clear(session, "member:1")
+    assert (await sign_in(strict_app.test_client(), address="192.0.2.99")).status_code == 303
 
 
 async def test_one_address_trying_many_accounts_is_throttled(
     strict_app: Quart, clock: FakeClock
 ) -> None:
-    async with strict_app.test_app():
-        statuses = [(await failures(strict_app, 1, login=f"user{n}"))[0] for n in range(13)]
-        assert statuses == [401] * 12 + [429]
-        other = await sign_in(strict_app.test_client(), address="198.51.100.1")
-        assert other.status_code == 303  # another address is not affected
-        clock.advance(hours=1, seconds=1)
-        assert (await sign_in(strict_app.test_client())).status_code == 303
+    statuses = [(await failures(strict_app, 1, login=f"user{n}"))[0] for n in range(13)]
+    assert statuses == [401] * 12 + [429]
+    other = await sign_in(strict_app.test_client(), address="198.51.100.1")
+    assert other.status_code == 303  # another address is not affected
+    clock.advance(hours=1, seconds=1)
+    assert (await sign_in(strict_app.test_client())).status_code == 303
 
 
 async def test_every_attempt_is_audited_without_the_password(app: Quart, database_url: str) -> None:
