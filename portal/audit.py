@@ -10,12 +10,15 @@ from sqlalchemy import ColumnElement, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import rate_limits
 from portal.models import AuditEvent
+from portal.rate_limits import client_network
 
 OUTCOMES = ("success", "failure")
 # Keys that could carry a credential; refusing them here keeps secrets out of the log for good.
 FORBIDDEN_DETAIL_WORDS = ("password", "secret", "token")
 PAGE_SIZE = 50
+ANONYMOUS_PER_MINUTE = 20
 EXPORT_BATCH = 1000
 CSV_COLUMNS = (
     "id",
@@ -62,6 +65,33 @@ async def record(
     )
     db.add(row)
     return row
+
+
+async def record_anonymous(
+    db: AsyncSession,
+    event: str,
+    outcome: str = "failure",
+    *,
+    now: datetime,
+    client_address: str | None,
+    **fields: Any,
+) -> None:
+    """Record what a request nobody authenticated caused, at most ANONYMOUS_PER_MINUTE events per
+    client network a minute, then one `audit.suppressed` marker: anyone can send requests without
+    limit, but nobody may grow the audit log (or the overview's figures) without limit."""
+    hits = await rate_limits.hit(db, f"audit:{client_network(client_address)}", now=now)
+    if hits <= ANONYMOUS_PER_MINUTE:
+        await record(db, event, outcome, client_address=client_address, **fields)
+    elif hits == ANONYMOUS_PER_MINUTE + 1:
+        await record(
+            db,
+            "audit.suppressed",
+            "failure",
+            client_address=client_address,
+            reason="too_many_requests",
+            first_suppressed=event,
+            per_minute=ANONYMOUS_PER_MINUTE,
+        )
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

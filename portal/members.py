@@ -60,6 +60,9 @@ class MemberData(BaseModel):
     def _username(cls, value: str) -> str:
         if re.search(r"\s", value):
             raise ValueError("must not contain spaces")
+        # Members sign in with their email too: a username must not look like one.
+        if "@" in value:
+            raise ValueError("must not contain @ (members can sign in with their email instead)")
         return value.lower()
 
     @field_validator("email")
@@ -82,13 +85,17 @@ def parse_member(values: dict[str, object]) -> MemberData:
 
 
 async def select_member_by_login(db: AsyncSession, login: str) -> Member | None:
-    """The member whose username or email is `login` (case-insensitive); username wins a tie."""
+    """The member who signs in as `login` (case-insensitive): an email when it has an `@`, else a
+    username. Local usernames never hold an `@` (the database refuses one), so no login name can
+    name two members. iMIS usernames may hold one; a login with an `@` finds them only when no
+    member has that email."""
     login = login.strip().lower()
-    rows = await db.exec(
-        select(Member).where(or_(col(Member.username) == login, col(Member.email) == login))
-    )
-    matches = list(rows)
-    return next((m for m in matches if m.username == login), matches[0] if matches else None)
+    if "@" not in login:
+        return (await db.exec(select(Member).where(col(Member.username) == login))).first()
+    by_email = (await db.exec(select(Member).where(col(Member.email) == login))).first()
+    if by_email is not None:
+        return by_email
+    return (await db.exec(select(Member).where(col(Member.username) == login))).first()
 
 
 async def ensure_unique(db: AsyncSession, data: MemberData, member_id: int | None = None) -> None:

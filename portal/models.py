@@ -75,6 +75,9 @@ class Member(SQLModel, table=True):
         CheckConstraint(_in("source", SOURCES), name="source_known"),
         # Members from iMIS authenticate against iMIS; a local password would be a back door.
         CheckConstraint("source = 'local' OR password_hash IS NULL", name="imis_no_password"),
+        # Members sign in with their username or their email: a local username that looked like
+        # an email could take over another member's email sign-in.
+        CheckConstraint("source <> 'local' OR strpos(username, '@') = 0", name="username_no_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -219,6 +222,9 @@ class AuthSession(SQLModel, table=True):
     end_reason: str | None = Field(default=None, max_length=32)
     client_address: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=400)
+    # Set by a sign-in made for a vendor's request; the first token issued clears it, so only
+    # that token is audited as not silent.
+    fresh_sign_in: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class SsoToken(SQLModel, table=True):

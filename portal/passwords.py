@@ -32,12 +32,20 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(HASHER.hash, password)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when it matches. With no hash to check, does the same work and answers False, so an
-    unknown account costs exactly what a wrong password costs."""
-    target = password_hash or _dummy_hash()
+async def verify_and_upgrade(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """(matches, a new hash of the same password when the stored one was made with other
+    parameters than HASHER's, so that raising the parameters upgrades hashes as people sign in).
+    With no hash to check it does the same work and answers False, so an unknown account costs
+    exactly what a wrong password costs."""
+    matches = await asyncio.to_thread(_verify, password_hash, password)
+    if not matches or password_hash is None or not HASHER.check_needs_rehash(password_hash):
+        return matches, None
+    return True, await hash_password(password)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        await asyncio.to_thread(HASHER.verify, target, password)
+        HASHER.verify(password_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return password_hash is not None

@@ -36,6 +36,12 @@ def csrf_token() -> str:
     return token
 
 
+def rotate_csrf() -> None:
+    """A new CSRF token at every sign-in: a token seen before it (say, planted by someone who
+    used the browser earlier) is worthless afterwards."""
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+
+
 async def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS or request.path.startswith("/api/"):
         return  # the API authenticates with HTTP Basic, not cookies: nothing to forge

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     throttle_address_failures: int = Field(default=100, ge=1)
 
     api_rate_per_minute: int = Field(default=600, ge=1)
+    api_failed_auth_per_minute: int = Field(default=30, ge=1)  # per client network
     proxy_hops: int = Field(default=0, ge=0, le=5)
 
     directory: Literal["local", "imis"] = "local"
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     imis_password: str | None = None
     imis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     imis_deadline_seconds: float = Field(default=12.0, gt=0, le=120)
+    imis_max_concurrent: int = Field(default=20, ge=1, le=1000)  # per worker process
     imis_field_map: dict[str, str] = Field(default_factory=dict)  # JSON: overrides per field
 
     @property

@@ -2,11 +2,14 @@
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.directory import Account
+from portal.directory.local import account_of, check_password, settle_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.members import EMAIL_PATTERN
 from portal.models import ROLES, Staff
@@ -28,6 +31,27 @@ def check_role(role: str) -> str:
 
 async def select_staff_by_email(db: AsyncSession, email: str) -> Staff | None:
     return (await db.exec(select(Staff).where(Staff.email == email.strip().lower()))).first()
+
+
+class StaffDirectory:
+    """Staff sign in with their email and a password kept here, through the same attempt as
+    members (throttle, device cookie, audit)."""
+
+    kind = "staff"
+
+    async def lookup(self, db: AsyncSession, login: str) -> Account | None:
+        return account_of(await select_staff_by_email(db, login))
+
+    async def verify(self, login: str, password: str, account: Account | None) -> Any:
+        return await check_password(account, password)
+
+    async def settle(self, db: AsyncSession, proof: Any, now: datetime) -> Account | None:
+        row = await settle_password(db, Staff, proof, now)
+        if row is None:
+            return None
+        row.last_sign_in_at = now
+        db.add(row)
+        return account_of(row)
 
 
 async def add_staff(db: AsyncSession, email: str, role: str, password: str) -> Staff:

@@ -4,10 +4,14 @@ from quart import Blueprint, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, staff, throttle
+from portal import audit, clock, db, device_cookies, staff
 from portal.admin.access import safe_next, session_policy, settings, staff_of_session
-from portal.models import Staff, id_of
-from portal.passwords import verify_password
+from portal.auth import sign_in as auth_sign_in
+from portal.auth import throttle
+from portal.auth.sign_in import Attempt
+from portal.directory import Account
+from portal.models import Staff
+from portal.security import rotate_csrf
 from portal.sso import sessions
 
 blueprint = Blueprint("admin_auth", __name__)
@@ -29,59 +33,26 @@ async def sign_in() -> ResponseReturnValue:
     form = await request.form
     email = form.get("email", "").strip().lower()[:254]
     password, next_path = form.get("password", ""), safe_next(form.get("next"))
-    async with db.session() as db_session:
-        account = await staff.select_staff_by_email(db_session, email) if email else None
-        verdict, ok = await attempt(db_session, email, password, account)
-        if ok and account is not None:
-            await start_session(db_session, account)
-    if ok:
-        return redirect(next_path, 303)
-    return await refused(email, next_path, verdict)
-
-
-async def attempt(
-    db_session: AsyncSession, email: str, password: str, account: Staff | None
-) -> tuple[throttle.Verdict, bool]:
-    """Throttled exactly like member sign-ins: unknown, disabled and wrong all cost the same."""
-    key = f"staff:{account.id}" if account else f"staff-login:{email}"
-    password_hash = account.password_hash if account is not None and account.enabled else None
-    verdict, verified = await throttle.guarded(
-        db_session,
-        key,
-        request.remote_addr or "unknown",
-        verify=lambda: verify_password(password_hash, password),
+    outcome = await auth_sign_in.sign_in(
+        db.session,
+        staff.StaffDirectory(),
+        Attempt(email, password, request.remote_addr, device_cookies.presented("staff")),
         now=clock.now(),
         policy=throttle.Policy.from_settings(settings()),
+        on_success=start_session,
     )
-    ok = bool(verified)
-    reason = None
-    if not ok:
-        reason = "throttled" if not verdict.allowed else failure_reason(account)
-    await audit.record(
-        db_session,
-        "staff.sign_in",
-        "success" if ok else "failure",
-        staff_email=email or None,
-        client_address=request.remote_addr,
-        reason=reason,
-    )
-    return verdict, ok
+    if outcome.account is None:
+        return await refused(email, next_path, outcome.verdict)
+    return device_cookies.remember(redirect(next_path, 303), "staff", outcome.account.id)
 
 
-def failure_reason(account: Staff | None) -> str:
-    if account is None:
-        return "unknown_user"
-    return "disabled" if not account.enabled else "wrong_password"
-
-
-async def start_session(db_session: AsyncSession, account: Staff) -> None:
+async def start_session(db_session: AsyncSession, account: Account) -> None:
     now = clock.now()
     previous = await sessions.current(db_session, "staff", now=now, policy=session_policy())
     if previous is not None:  # a new session id at every sign-in
         await sessions.end(db_session, previous, now=now, reason="replaced")
-    await sessions.start(db_session, "staff", id_of(account), now=now, policy=session_policy())
-    account.last_sign_in_at = now
-    db_session.add(account)
+    await sessions.start(db_session, "staff", account.id, now=now, policy=session_policy())
+    rotate_csrf()
 
 
 async def refused(email: str, next_path: str, verdict: throttle.Verdict) -> ResponseReturnValue:
@@ -90,8 +61,7 @@ async def refused(email: str, next_path: str, verdict: throttle.Verdict) -> Resp
     elif verdict.locked:
         error, status = "Too many failed attempts. Ask another admin to unlock this account.", 429
     else:
-        minutes = max(1, -(-verdict.retry_after // 60))
-        error = f"Too many failed attempts. Wait {minutes} minute{'s' * (minutes > 1)} and retry."
+        error = f"Too many failed attempts. Wait {verdict.wait_in_words()} and retry."
         status = 429
     page = await render_template(TEMPLATE, email=email, next=next_path, error=error)
     headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}

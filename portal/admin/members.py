@@ -7,9 +7,10 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, throttle
+from portal import audit, clock, db, members
 from portal.admin.access import record, session_policy, settings, staff_required
 from portal.admin.pages import done, render
+from portal.auth import throttle
 from portal.errors import InvalidField, NotFound, PortalError
 from portal.members import MemberData
 from portal.models import Member, id_of
@@ -36,9 +37,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
 ]  # fmt: skip
 
 
-def account(member_id: int) -> str:
-    """The throttle's key for a member (the sign-in page counts failures under it)."""
-    return f"member:{member_id}"
+def throttle_keys(member: Member) -> list[str]:
+    return throttle.member_keys(member.username, member.email)
 
 
 def read_form(form: MultiDict[str, str]) -> dict[str, str]:
@@ -63,13 +63,16 @@ async def member_list() -> ResponseReturnValue:
     async with db.session() as s:
         found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset)
         locks = await throttle.account_states(
-            s, [account(id_of(m)) for m in found], now=clock.now(), policy=throttle_policy()
+            s,
+            {id_of(m): throttle_keys(m) for m in found},
+            now=clock.now(),
+            policy=throttle_policy(),
         )
     return await render(
         "admin/members/list.html",
         block="results",
         members=found[:PAGE_SIZE],
-        locks={m.id: locks.get(account(id_of(m))) for m in found},
+        locks=locks,
         q=q,
         page=page,
         more=len(found) > PAGE_SIZE,
@@ -114,7 +117,7 @@ async def create_member() -> ResponseReturnValue:
 async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
     member_id, now = id_of(member), clock.now()
     locks = await throttle.account_states(
-        s, [account(member_id)], now=now, policy=throttle_policy()
+        s, {member_id: throttle_keys(member)}, now=now, policy=throttle_policy()
     )
     live = await active_sessions.member_sessions(
         s, now=now, policy=session_policy(), member_id=member_id
@@ -122,7 +125,7 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
     events = await audit.page(s, audit.EventFilter(member_id=member_id), size=8)
     return {
         "member": member,
-        "lock": locks.get(account(member_id)),
+        "lock": locks.get(member_id),
         "sessions": live.sessions,
         "events": events.events,
         "sections": SECTIONS,
@@ -242,7 +245,7 @@ async def set_password(member_id: int) -> ResponseReturnValue:
 async def unlock(member_id: int) -> ResponseReturnValue:
     async with db.session() as s:
         member = await members.get_member(s, member_id)
-        await throttle.clear(s, account(member_id))
+        await throttle.unlock(s, "member", member_id, throttle_keys(member))
         await record(s, "member.unlocked", member_id=member_id, username=member.username)
     return await done(
         f"/admin/members/{member_id}",

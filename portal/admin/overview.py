@@ -8,9 +8,10 @@ from typing import Any
 from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
-from portal import audit, clock, db, throttle, vendors
+from portal import audit, clock, db, vendors
 from portal.admin.access import session_policy, settings, staff_required
 from portal.admin.pages import render
+from portal.auth import throttle
 from portal.sso import active_sessions
 
 blueprint = Blueprint("admin_overview", __name__)

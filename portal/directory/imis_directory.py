@@ -2,15 +2,16 @@
 refreshed at every sign-in, lets tokens, sessions, the audit log, the dashboard and the user
 service work exactly as for local members (the user service answers from that snapshot)."""
 
+import asyncio
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import clock
 from portal.catalogue import MEMBER_COLUMNS
-from portal.directory import DirectoryUnavailable
+from portal.directory import Account, DirectoryUnavailable
 from portal.directory.imis import (
     DEFAULT_FIELD_MAP,
     ImisConfig,
@@ -19,6 +20,7 @@ from portal.directory.imis import (
     WrongCredentials,
     sign_in,
 )
+from portal.directory.local import account_of
 from portal.members import select_member_by_login
 from portal.models import Member
 from portal.settings import Settings, SettingsError
@@ -44,23 +46,35 @@ def config_from(settings: Settings) -> ImisConfig:
 
 
 class ImisDirectory:
-    def __init__(self, config: ImisConfig) -> None:
+    kind = "member"
+
+    def __init__(self, config: ImisConfig, max_concurrent: int = 20) -> None:
         self.config = config
+        # Bounds this process's calls to iMIS: when iMIS is slow, sign-ins queue here (and give
+        # up after one call's timeout) instead of piling up without limit.
+        self.slots = asyncio.Semaphore(max_concurrent)
 
-    async def find(self, db: AsyncSession, login: str) -> Member | None:
-        return await select_member_by_login(db, login)
+    async def lookup(self, db: AsyncSession, login: str) -> Account | None:
+        return account_of(await select_member_by_login(db, login))
 
-    async def authenticate(
-        self, db: AsyncSession, login: str, password: str, known: Member | None
-    ) -> Member | None:
+    async def verify(self, login: str, password: str, account: Account | None) -> Any:
         try:
-            profile = await sign_in(self.config, login, password)
+            async with asyncio.timeout(self.config.timeout_seconds):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise DirectoryUnavailable("iMIS: too many sign-ins waiting for iMIS") from None
+        try:
+            return await sign_in(self.config, login, password)
         except WrongCredentials:
             return None
         except ImisUnavailable as exc:
             raise DirectoryUnavailable(f"iMIS: {exc}") from None
-        member = await refresh(db, profile, clock.now())
-        return member if member.enabled else None  # staff may still disable a member here
+        finally:
+            self.slots.release()
+
+    async def settle(self, db: AsyncSession, proof: Any, now: datetime) -> Account | None:
+        member = await refresh(db, proof, now)
+        return account_of(member) if member.enabled else None  # staff may disable a member here
 
 
 MIRRORED = {field: column for field, column in MEMBER_COLUMNS.items() if field != "ImisId"}

@@ -1,21 +1,32 @@
-"""The user service (protocol.md §4): a vendor swaps a one-time token for the member object."""
+"""The user service (protocol.md §4): a vendor swaps a one-time token for the member object.
+
+The body is read before the database is touched (a client that never finishes its body holds no
+connection and no lock), authentication comes before any budget is spent, and each step is its
+own short transaction, so a rate counter's row lock lasts one statement and a commit."""
 
 import hmac
 import re
-from datetime import date
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import TypeVar
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, current_app, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, catalogue, clock, db, throttle, vendor_secrets, vendors
+from portal import audit, catalogue, clock, db, rate_limits, vendor_secrets, vendors
 from portal.crypto import digest
 from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
+from portal.rate_limits import client_network
 from portal.settings import Settings
 from portal.sso import tokens
 
 blueprint = Blueprint("sso_api", __name__)
+PATH = "/api/sso/user"
+METHODS = ("GET", "POST")
 REALM = 'Basic realm="portal user service", charset="UTF-8"'
 UNUSED_DIGEST = digest("no vendor has this secret")
+INVALID_TOKEN = "The token is unknown, expired or already used."  # noqa: S105 - a message
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -24,93 +35,98 @@ class ApiError(Exception):
         self.status, self.error, self.headers = status, error, headers
 
 
-@blueprint.after_request
-async def never_cache(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
-
-
-@blueprint.errorhandler(ApiError)
+@blueprint.app_errorhandler(ApiError)
 async def api_error(error: ApiError) -> tuple[dict[str, str], int, dict[str, str]]:
     body = {"error": error.error, "error_description": str(error)}
-    return body, error.status, error.headers
+    return body, error.status, {**error.headers, "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-@blueprint.route("/api/sso/user", methods=["GET", "POST"])
-async def user() -> tuple[dict[str, object], int]:
+@blueprint.before_app_request
+async def only_get_and_post() -> None:
+    """Only GET and POST exist here. HEAD would otherwise run the GET view and spend the token,
+    so that the vendor's real GET then counted as a replay; every other method, OPTIONS and
+    unknown ones included, is refused before anything is read or written."""
+    if request.path == PATH and request.method not in METHODS:
+        raise ApiError(
+            405,
+            "invalid_request",
+            "Only GET and POST are allowed here.",
+            Allow=", ".join(METHODS),
+        )
+
+
+@blueprint.route(PATH, methods=list(METHODS))
+async def user() -> tuple[dict[str, object], int, dict[str, str]]:
+    given = request.args.getlist("token") + (await request.form).getlist("token")
+    now = clock.now()
+    vendor = await committed(lambda s: authenticate(s, now))
+    member = await committed(lambda s: redeem(s, vendor, given, now))
+    return member, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+async def committed(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one step in its own transaction; a refusal still commits what the step recorded
+    (its audit event, its counter)."""
     async with db.session() as session:
         try:
-            return await answer(session)
+            return await work(session)
         except ApiError as error:
-            refusal = error  # leave the block normally: the audit and counters are committed
+            refusal = error
     raise refusal
 
 
-async def answer(session: AsyncSession) -> tuple[dict[str, object], int]:
-    settings: Settings = current_app.config["PORTAL_SETTINGS"]
-    now, address = clock.now(), request.remote_addr or "unknown"
-    await limit(session, f"address:{address}", settings.api_rate_per_minute)
-    vendor = await authenticate(session)
-    await limit(session, f"vendor:{vendor.key}", settings.api_rate_per_minute)
-    raw = await token_parameter(session, vendor)
-    redemption = await tokens.redeem(session, raw, vendor, now=now)
-    member = await session.get(Member, redemption.member_id) if redemption.member_id else None
-    if member is None or not member.enabled:
-        await rejected(session, vendor, redemption)
-        raise ApiError(400, "invalid_token", "The token is unknown, expired or already used.")
-    await audit.record(
-        session,
-        "token.redeemed",
-        vendor_key=vendor.key,
-        member_id=member.id,
-        client_address=address,
-    )
-    return await member_object(session, vendor, member, now.date()), 200
+def settings() -> Settings:
+    result: Settings = current_app.config["PORTAL_SETTINGS"]
+    return result
 
 
-async def limit(session: AsyncSession, bucket: str, per_minute: int) -> None:
-    retry_after = await throttle.over_rate(session, bucket, now=clock.now(), limit=per_minute)
-    if retry_after:
-        await audit.record(
-            session,
-            "api.rate_limited",
-            "failure",
-            client_address=request.remote_addr,
-            bucket=bucket,
-        )
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many requests; slow down.",
-            **{"Retry-After": str(retry_after)},
-        )
-
-
-async def authenticate(session: AsyncSession) -> Vendor:
-    """HTTP Basic `vendor key : API secret`. Unknown vendor, disabled vendor and wrong secret all
-    cost a comparison and get the same answer, so the answer tells nothing about which it was."""
-    credentials = request.authorization
-    basic = credentials is not None and credentials.type == "basic"
-    claimed = (credentials.username or "") if basic and credentials else ""
-    # Only a well-formed key is looked up or logged; anything else is simply not a vendor.
-    key = claimed if re.fullmatch(VENDOR_KEY_PATTERN, claimed) else ""
-    secret = (credentials.password or "") if basic and credentials else ""
+async def authenticate(session: AsyncSession, now: datetime) -> Vendor:
+    """HTTP Basic `vendor key : API secret`. Unknown vendor and wrong secret cost a comparison
+    and get the same answer. Only a vendor that authenticated spends its own budget; failures
+    spend a budget of their client network's, so garbage from a shared address cannot use up a
+    vendor's calls."""
+    key, secret = credentials() or ("", "")
     vendor = await vendors.select_vendor_by_key(session, key) if key else None
     found = await vendor_secrets.matching_secret(session, vendor, secret) if vendor else None
     if vendor is None:
         hmac.compare_digest(UNUSED_DIGEST, digest(secret))
     if vendor is not None and found is not None and vendor.enabled:
-        await vendor_secrets.mark_used(session, found, clock.now())
+        await vendor_secrets.mark_used(session, found, now)
+        await spend(session, f"vendor:{vendor.key}", settings().api_rate_per_minute, now, vendor)
         return vendor
-    await audit.record(
+    return await refuse_authentication(session, vendor, key, now)
+
+
+def credentials() -> tuple[str, str] | None:
+    """(key, secret) from HTTP Basic, None without Basic credentials. A key that is not
+    well-formed is no key at all: nothing else is looked up or logged."""
+    given = request.authorization
+    if given is None or given.type != "basic":
+        return None
+    claimed = given.username or ""
+    key = claimed if re.fullmatch(VENDOR_KEY_PATTERN, claimed) else ""
+    return key, given.password or ""
+
+
+async def refuse_authentication(
+    session: AsyncSession, vendor: Vendor | None, key: str, now: datetime
+) -> Vendor:
+    address = request.remote_addr
+    basic = credentials() is not None
+    await spend(
         session,
-        "vendor.auth",
-        "failure",
-        vendor_key=key or None,
-        client_address=request.remote_addr,
-        reason=auth_failure(vendor) if basic else "no_credentials",
+        f"api-auth-failure:{client_network(address)}",
+        settings().api_failed_auth_per_minute,
+        now,
     )
+    reason = "no_credentials" if not basic else auth_failure(vendor)
+    # Unknown keys are the caller's words, not a vendor: they never land in the vendor column.
+    vendor_key = vendor.key if vendor else None
+    details = {"claimed_key": key} if key and vendor is None else {}
+    await audit.record_anonymous(
+        session, "vendor.auth", now=now, vendor_key=vendor_key, client_address=address,
+        reason=reason, **details,
+    )  # fmt: skip
     description = (
         "The vendor key or API secret is not right."
         if basic
@@ -125,9 +141,51 @@ def auth_failure(vendor: Vendor | None) -> str:
     return "disabled" if not vendor.enabled else "wrong_secret"
 
 
-async def token_parameter(session: AsyncSession, vendor: Vendor) -> str:
+async def spend(
+    session: AsyncSession, bucket: str, per_minute: int, now: datetime, vendor: Vendor | None = None
+) -> None:
+    """One call from `bucket`'s budget for this minute; over it, a 429 (audited once a window)."""
+    hits = await rate_limits.hit(session, bucket, now=now)
+    if hits <= per_minute:
+        return
+    if hits == per_minute + 1:
+        await audit.record(
+            session,
+            "api.rate_limited",
+            "failure",
+            vendor_key=vendor.key if vendor else None,
+            client_address=request.remote_addr,
+            bucket=bucket.split(":", 1)[0],
+        )
+    raise ApiError(
+        429,
+        "rate_limited",
+        "Too many requests; slow down.",
+        **{"Retry-After": str(rate_limits.retry_after(now))},
+    )
+
+
+async def redeem(
+    session: AsyncSession, vendor: Vendor, given: list[str], now: datetime
+) -> dict[str, object]:
+    raw = await token_parameter(session, vendor, given)
+    redemption = await tokens.redeem(session, raw, vendor, now=now)
+    member = await session.get(Member, redemption.member_id) if redemption.member_id else None
+    if member is None or not member.enabled:
+        await rejected(session, vendor, redemption)
+        raise ApiError(400, "invalid_token", INVALID_TOKEN)
+    await audit.record(
+        session,
+        "token.redeemed",
+        vendor_key=vendor.key,
+        member_id=member.id,
+        client_address=request.remote_addr,
+    )
+    return await member_object(session, vendor, member, now.date())
+
+
+async def token_parameter(session: AsyncSession, vendor: Vendor, values: list[str]) -> str:
     """The token from the query string or the form body, exactly once."""
-    values: list[str] = request.args.getlist("token") + (await request.form).getlist("token")
     problem = None
     if not values:
         problem = "The token parameter is missing."

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, SsoToken
+from portal.models import AuthSession, SsoToken, Staff
 from portal.settings import Settings
 
 Kind = Literal["member", "staff"]
@@ -63,7 +63,13 @@ def _auth(kind: Kind) -> QuartAuth:
 
 
 async def start(
-    db: AsyncSession, kind: Kind, subject_id: int, *, now: datetime, policy: Policy
+    db: AsyncSession,
+    kind: Kind,
+    subject_id: int,
+    *,
+    now: datetime,
+    policy: Policy,
+    fresh_sign_in: bool = False,
 ) -> AuthSession:
     """A fresh session (a new id at every sign-in, so a planted id is worthless) and its cookie."""
     raw = new_secret()
@@ -76,6 +82,7 @@ async def start(
         expires_at=now + policy.absolute,
         client_address=request.remote_addr,
         user_agent=(request.headers.get("User-Agent") or "")[:400] or None,
+        fresh_sign_in=fresh_sign_in,
     )
     db.add(row)
     await db.flush()
@@ -96,10 +103,12 @@ async def current(
     expiry = _expiry(row, now, policy)
     if expiry is not None:
         await end(db, row, now=now, reason=expiry)
+        staff = await db.get(Staff, row.staff_id) if row.staff_id is not None else None
         await audit.record(
             db,
             "session.expired",
             member_id=row.member_id,
+            staff_email=staff.email if staff else None,
             client_address=request.remote_addr,
             reason=expiry,
             kind=kind,
@@ -133,6 +142,20 @@ async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str)
         )
         .values(voided_at=now)
     )
+
+
+async def take_fresh_sign_in(db: AsyncSession, row: AuthSession) -> bool:
+    """True once: for the first token after a sign-in made for a vendor's request (the password
+    was typed for it); every later token of the session is a silent re-issue."""
+    if not row.fresh_sign_in:
+        return False
+    taken = await db.exec(
+        update(AuthSession)
+        .where(col(AuthSession.id) == row.id, col(AuthSession.fresh_sign_in).is_(True))
+        .values(fresh_sign_in=False)
+        .returning(col(AuthSession.id))
+    )
+    return taken.first() is not None
 
 
 def forget_cookie(kind: Kind) -> None:

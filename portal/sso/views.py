@@ -1,24 +1,25 @@
 """The member-facing flow: /sso/signin, the sign-in page, the token-post page, sign-out."""
 
 from datetime import timedelta
-from functools import partial
 
-from quart import Blueprint, Response, current_app, redirect, render_template, request, session
+from quart import Blueprint, Response, current_app, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, throttle
-from portal.directory import Directory, DirectoryUnavailable
-from portal.models import AuthSession, Member, id_of
-from portal.security import content_security_policy
+from portal import audit, clock, db, device_cookies
+from portal.auth import sign_in as auth_sign_in
+from portal.auth import throttle
+from portal.auth.sign_in import Attempt
+from portal.directory import Account
+from portal.models import AuthSession, Member
+from portal.security import content_security_policy, rotate_csrf
 from portal.settings import Settings
 from portal.sso import requests, sessions, tokens
 from portal.sso.requests import SsoRequest
 from portal.sso.return_urls import form_action_sources
 
 blueprint = Blueprint("sso", __name__)
-FRESH_SIGN_IN = "fresh_sign_in"
 WRONG_CREDENTIALS = "The username or password is not right."
 UNAVAILABLE = (
     "Sign-in is temporarily unavailable: the membership system is not answering. "
@@ -95,7 +96,7 @@ async def issue_and_post(
         vendor_key=sso.vendor.key,
         member_id=portal_session.member_id,
         client_address=request.remote_addr,
-        silent=not session.pop(FRESH_SIGN_IN, False),
+        silent=not await sessions.take_fresh_sign_in(db_session, portal_session),
     )
     return await token_post(sso, token=token)
 
@@ -133,64 +134,39 @@ async def sign_in() -> ResponseReturnValue:
     login, password = form.get("username", "").strip()[:254], form.get("password", "")
     async with db.session() as db_session:
         sso = await optional_request(db_session, form)
-        try:
-            verdict, member = await attempt(db_session, login, password)
-        except DirectoryUnavailable:
-            verdict, member = None, None  # audited; leave the block so that the record is kept
-        if member is not None:
-            await start_member_session(db_session, member)
-            return redirect(continuation(sso), 303)
-    if verdict is None:
+    attempt = Attempt(login, password, request.remote_addr, device_cookies.presented("member"))
+
+    async def start_session(db_session: AsyncSession, account: Account) -> None:
+        await start_member_session(db_session, account.id, for_vendor=sso is not None)
+
+    outcome = await auth_sign_in.sign_in(
+        db.session,
+        current_app.extensions["directory"],
+        attempt,
+        now=clock.now(),
+        policy=throttle.Policy.from_settings(settings()),
+        on_success=start_session,
+    )
+    if outcome.account is not None:
+        response = redirect(continuation(sso), 303)
+        return device_cookies.remember(response, "member", outcome.account.id)
+    if outcome.unavailable:
         return await sign_in_page_with(sso, login, UNAVAILABLE, 503)
-    return await refused(sso, login, verdict)
+    return await refused(sso, login, outcome.verdict)
 
 
-async def attempt(
-    db_session: AsyncSession, login: str, password: str
-) -> tuple[throttle.Verdict, Member | None]:
-    """Throttle first (nothing reaches the directory while throttled), then verify."""
-    directory: Directory = current_app.extensions["directory"]
-    known = await directory.find(db_session, login) if login else None
-    account = f"member:{known.id}" if known else f"login:{login.lower()}"
-    record = partial(
-        audit.record, db_session, "sign_in", member_id=known.id if known else None,
-        username=login, client_address=request.remote_addr,
-    )  # fmt: skip
-    try:
-        verdict, member = await throttle.guarded(
-            db_session,
-            account,
-            request.remote_addr or "unknown",
-            verify=lambda: directory.authenticate(db_session, login, password, known),
-            now=clock.now(),
-            policy=throttle.Policy.from_settings(settings()),
-        )
-    except DirectoryUnavailable as exc:
-        await record("failure", reason="directory_unavailable", cause=str(exc))
-        raise
-    if member is not None:
-        await record("success", member_id=member.id)
-    else:
-        await record("failure", reason=failure_reason(known, verdict))
-    return verdict, member
-
-
-def failure_reason(known: Member | None, verdict: throttle.Verdict) -> str:
-    if not verdict.allowed:
-        return "throttled"
-    if known is None:
-        return "unknown_user"
-    return "disabled" if not known.enabled else "wrong_password"
-
-
-async def start_member_session(db_session: AsyncSession, member: Member) -> None:
+async def start_member_session(
+    db_session: AsyncSession, member_id: int, *, for_vendor: bool
+) -> None:
     now = clock.now()
     previous = await member_session(db_session)
     if previous is not None:  # a new id at every sign-in: the old one is worthless from now on
         await sessions.end(db_session, previous, now=now, reason="replaced")
     policy = sessions.Policy.from_settings(settings())
-    await sessions.start(db_session, "member", id_of(member), now=now, policy=policy)
-    session[FRESH_SIGN_IN] = True
+    await sessions.start(
+        db_session, "member", member_id, now=now, policy=policy, fresh_sign_in=for_vendor
+    )
+    rotate_csrf()
 
 
 def continuation(sso: SsoRequest | None) -> str:
@@ -210,9 +186,7 @@ async def refused(
             f"please contact {settings().association_name} to unlock it."
         )
     else:
-        minutes = max(1, -(-verdict.retry_after // 60))
-        plural = "s" if minutes > 1 else ""
-        error = f"Too many failed attempts. Please wait {minutes} minute{plural} and try again."
+        error = f"Too many failed attempts. Please wait {verdict.wait_in_words()} and try again."
     page, status = await sign_in_page_with(sso, login, error, 429)
     headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
     return page, status, headers

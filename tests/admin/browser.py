@@ -33,8 +33,14 @@ class Browser:
         return response
 
     async def sign_in(self, email: str, password: str = STAFF_PASSWORD) -> TestHTTPResponseProtocol:
+        """Sign in and open the page it leads to, as a browser does: the CSRF token is a new one
+        after a sign-in."""
         await self.open_sign_in()
-        return await self.post("/admin/sign-in", {"email": email, "password": password})
+        response = await self.post("/admin/sign-in", {"email": email, "password": password})
+        if response.status_code == 303:
+            landing = await self.client.get(response.headers["Location"])
+            self.csrf = Inputs(await landing.get_data(as_text=True)).hidden["csrf_token"]
+        return response
 
     async def get(self, path: str, htmx: bool = False, **query: str) -> TestHTTPResponseProtocol:
         headers = {"HX-Request": "true"} if htmx else {}

@@ -127,12 +127,14 @@ async def test_unlocking_a_locked_member(app: Quart, admin: Browser, database_ur
     await add_member(database_url)
     ada = await member_id(database_url)
     async with unit_of_work(database_url) as s:
-        s.add(SignInThrottle(scope="account", subject=f"member:{ada}", consecutive_failures=100))
+        for name in ("member:ada", "member:ada@example.org"):
+            s.add(SignInThrottle(scope="account", subject=name, consecutive_failures=100))
     assert (await sign_in(app.test_client())).status_code == 429
     assert "Locked" in await text(await admin.get("/admin/members", q="ada"))
     response = await admin.post(f"/admin/members/{ada}/unlock", htmx=True)
     assert response.status_code == 200 and "can sign in again" in await text(response)
     assert (await sign_in(app.test_client())).status_code == 303
+    assert (await sign_in(app.test_client(), login="ada@example.org")).status_code == 303
     assert len(await audit_events(database_url, "member.unlocked")) == 1
 
 

@@ -1,0 +1,124 @@
+"""The one sign-in attempt, for members and staff alike: throttle, directory, audit, session.
+
+Three short transactions, and none of them open while the password is checked: reserve the
+attempt with the throttle (counted as a failure until proven otherwise), verify (argon2id in a
+thread, or iMIS over the network) with no database connection held, then settle — the session
+starts and the throttle forgets, or the failure stands. Front ends pass in what they know of
+the request; nothing here reads a request."""
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit
+from portal.auth import throttle
+from portal.auth.devices import Device
+from portal.directory import Account, Directory, DirectoryUnavailable
+
+Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+OnSuccess = Callable[[AsyncSession, Account], Awaitable[None]]
+EVENTS = {"member": "sign_in", "staff": "staff.sign_in"}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    login: str
+    password: str
+    client_address: str | None
+    device: Device | None  # what the browser's device cookie says, if it has a valid one
+
+
+@dataclass(frozen=True)
+class Outcome:
+    account: Account | None  # set when signed in
+    verdict: throttle.Verdict
+    unavailable: bool = False  # the directory could not tell (iMIS down): not the member's fault
+
+
+async def sign_in(
+    unit: Unit,
+    directory: Directory,
+    attempt: Attempt,
+    *,
+    now: datetime,
+    policy: throttle.Policy,
+    on_success: OnSuccess,
+) -> Outcome:
+    """Run one attempt; `on_success` starts the session in the transaction that settles it."""
+    async with unit() as db:
+        account = await directory.lookup(db, attempt.login) if attempt.login else None
+        trusted = _trusted_device(attempt.device, account)
+        key = (
+            throttle.device_key(directory.kind, trusted)
+            if trusted
+            else throttle.name_key(directory.kind, attempt.login)
+        )
+        address = None if trusted else attempt.client_address or "unknown"
+        verdict, reservation = await throttle.reserve(db, key, address, now=now, policy=policy)
+        if reservation is None:
+            await audit.record_anonymous(
+                db, EVENTS[directory.kind], now=now, reason="throttled",
+                client_address=attempt.client_address, **_who(directory, attempt, account),
+            )  # fmt: skip
+            return Outcome(None, verdict)
+    try:
+        proof = await directory.verify(attempt.login, attempt.password, account)
+        async with unit() as db:
+            signed_in = await directory.settle(db, proof, now) if proof else None
+            if signed_in is not None:
+                await throttle.succeeded(db, reservation, policy)
+                await _record(db, directory, attempt, signed_in, "success")
+                await on_success(db, signed_in)
+                return Outcome(signed_in, verdict)
+            await _record(db, directory, attempt, account, "failure", reason=_why(account))
+            return Outcome(None, verdict)
+    except DirectoryUnavailable as exc:
+        async with unit() as db:
+            await throttle.refund(db, reservation, policy)
+            await _record(
+                db, directory, attempt, account, "failure",
+                reason="directory_unavailable", cause=str(exc),
+            )  # fmt: skip
+        return Outcome(None, verdict, unavailable=True)
+
+
+def _trusted_device(device: Device | None, account: Account | None) -> Device | None:
+    """The device cookie counts only for the account it was issued for."""
+    if device is not None and account is not None and device.subject_id == account.id:
+        return device
+    return None
+
+
+def _why(account: Account | None) -> str:
+    if account is None:
+        return "unknown_user"
+    return "disabled" if not account.enabled else "wrong_password"
+
+
+def _who(directory: Directory, attempt: Attempt, account: Account | None) -> dict[str, Any]:
+    """The audit fields that say whose sign-in it was: staff by email, members by id and name."""
+    if directory.kind == "staff":
+        return {"staff_email": attempt.login or None}
+    return {"member_id": account.id if account else None, "username": attempt.login}
+
+
+async def _record(
+    db: AsyncSession,
+    directory: Directory,
+    attempt: Attempt,
+    account: Account | None,
+    outcome: str,
+    **details: Any,
+) -> None:
+    await audit.record(
+        db,
+        EVENTS[directory.kind],
+        outcome,
+        client_address=attempt.client_address,
+        **_who(directory, attempt, account),
+        **details,
+    )
