@@ -73,12 +73,17 @@ def build_parser() -> ArgumentParser:
     member_add.set_defaults(run=member_add_command)
 
     staff_cmd = commands.add_parser("staff", help="manage dashboard accounts")
-    staff_add = staff_cmd.add_subparsers(dest="staff_command", required=True).add_parser("add")
+    staff_sub = staff_cmd.add_subparsers(dest="staff_command", required=True)
+    staff_add = staff_sub.add_parser("add")
     staff_add.add_argument("--email", required=True)
     staff_add.add_argument("--role", required=True, choices=["admin", "viewer"])
     staff_add.add_argument("--password-stdin", action="store_true", required=True)
     staff_add.add_argument("--json", action="store_true")
     staff_add.set_defaults(run=staff_add_command)
+    staff_unlock = staff_sub.add_parser("unlock", help="let a locked-out staff account sign in")
+    staff_unlock.add_argument("email")
+    staff_unlock.add_argument("--json", action="store_true")
+    staff_unlock.set_defaults(run=staff_unlock_command)
     imis_cmd = commands.add_parser("imis", help="the iMIS member directory")
     imis_sub = imis_cmd.add_subparsers(dest="imis_command", required=True)
     imis_check = imis_sub.add_parser("check", help="test connectivity and the service account")
@@ -171,6 +176,19 @@ def staff_add_command(args: argparse.Namespace, settings: Settings) -> int:
 
     email = db.run_in_session(settings, work)
     return emit(args, {"email": email, "role": args.role}, f"staff {email} ({args.role}) added")
+
+
+def staff_unlock_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> str:
+        account = await staff.select_staff_by_email(session, args.email)
+        if account is None:
+            raise PortalError(f"no staff account {args.email.strip()[:254]!r}")
+        await staff.unlock(session, account)
+        await audit.record(session, "staff.unlocked", via="cli", staff=account.email)
+        return account.email
+
+    email = db.run_in_session(settings, work)
+    return emit(args, {"email": email, "unlocked": True}, f"staff {email} can sign in again")
 
 
 def imis_check_command(args: argparse.Namespace, settings: Settings) -> int:

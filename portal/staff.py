@@ -8,12 +8,15 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.auth import throttle
 from portal.directory import Account
 from portal.directory.local import account_of, check_password, settle_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.members import EMAIL_PATTERN
-from portal.models import ROLES, Staff
+from portal.models import ROLES, Staff, id_of
 from portal.passwords import check_strength, hash_password
+
+ADMINS_LOCK = 7_100_001  # pg advisory lock id: "who may still manage staff" changes
 
 
 def check_email(email: str) -> str:
@@ -77,7 +80,10 @@ async def get_staff(db: AsyncSession, staff_id: int) -> Staff:
 
 
 async def _keep_an_admin(db: AsyncSession, account: Staff) -> None:
-    """Refuse a change that would leave no enabled admin: nobody could manage staff then."""
+    """Refuse a change that would leave no enabled admin: nobody could manage staff then.
+    Changes to admins take turns (a transaction-scoped lock), so two admins disabling each other
+    at the same moment cannot both see the other one as the admin who remains."""
+    await db.exec(select(func.pg_advisory_xact_lock(ADMINS_LOCK)))
     others = select(func.count()).where(
         col(Staff.role) == "admin", col(Staff.enabled).is_(True), col(Staff.id) != account.id
     )
@@ -102,3 +108,12 @@ async def set_enabled(db: AsyncSession, account: Staff, enabled: bool, *, now: d
     account.enabled = enabled
     account.updated_at = now
     db.add(account)
+
+
+def throttle_keys(account: Staff) -> list[str]:
+    return throttle.staff_keys(account.email)
+
+
+async def unlock(db: AsyncSession, account: Staff) -> None:
+    """Forget the account's failed sign-ins (its email's and its browsers'), so it can sign in."""
+    await throttle.unlock(db, "staff", id_of(account), throttle_keys(account))

@@ -47,6 +47,15 @@ class Runner:
 
         return asyncio.run(query())
 
+    def execute(self, sql: str) -> None:
+        async def run() -> None:
+            engine = create_async_engine(self.url)
+            async with engine.begin() as connection:
+                await connection.execute(text(sql))
+            await engine.dispose()
+
+        asyncio.run(run())
+
 
 ACME = (
     *("vendor", "add", "acme", "--name", "Acme Learning"),
@@ -277,3 +286,26 @@ def test_an_unreachable_database_is_one_line(
     code, _, err = portal(*ACME)
     assert code == 1
     assert err.count("\n") == 1 and "database" in err
+
+
+def test_staff_unlock_lets_a_locked_out_admin_sign_in_again(portal: Runner) -> None:
+    portal("staff", "add", "--email", "jo@example.org", "--role", "admin", "--password-stdin",
+           stdin="a long staff password\n")  # fmt: skip
+    portal.execute(
+        "INSERT INTO sign_in_throttle (scope, subject, consecutive_failures) "
+        "VALUES ('account', 'staff:jo@example.org', 100), "
+        "('account', 'device:staff:1:abc', 100), ('account', 'staff:other@example.org', 100)"
+    )
+    code, out, err = portal("staff", "unlock", "JO@example.org", "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"email": "jo@example.org", "unlocked": True}
+    assert portal.scalar("SELECT array_agg(subject) FROM sign_in_throttle") == [
+        "staff:other@example.org"
+    ]
+    assert portal.scalar("SELECT count(*) FROM audit_event WHERE event = 'staff.unlocked'") == 1
+
+
+def test_staff_unlock_of_an_unknown_account_is_one_line(portal: Runner) -> None:
+    code, out, err = portal("staff", "unlock", "nobody@example.org")
+    assert (code, out) == (1, "")
+    assert err == "portal: no staff account 'nobody@example.org'\n"

@@ -6,10 +6,11 @@ from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
 
 from portal import audit, clock, db, staff
-from portal.admin.access import current_staff, record, staff_required
+from portal.admin.access import current_staff, record, settings, staff_required
 from portal.admin.pages import done, render
+from portal.auth import throttle
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
-from portal.models import ROLES
+from portal.models import ROLES, id_of
 from portal.sso import active_sessions
 
 blueprint = Blueprint("admin_staff", __name__)
@@ -18,7 +19,20 @@ blueprint = Blueprint("admin_staff", __name__)
 async def staff_page(*, status: int = 200, **extra: Any) -> Response:
     async with db.session() as s:
         accounts = await staff.select_all_staff(s)
-    context = {"accounts": accounts, "roles": ROLES, "values": {}, "errors": {}, **extra}
+        locks = await throttle.account_states(
+            s,
+            {id_of(a): staff.throttle_keys(a) for a in accounts},
+            now=clock.now(),
+            policy=throttle.Policy.from_settings(settings()),
+        )
+    context = {
+        "accounts": accounts,
+        "locks": locks,
+        "roles": ROLES,
+        "values": {},
+        "errors": {},
+        **extra,
+    }
     return await render("admin/staff/list.html", block="accounts", status=status, **context)
 
 
@@ -108,3 +122,13 @@ async def disable(staff_id: int) -> ResponseReturnValue:
 @staff_required("admin")
 async def enable(staff_id: int) -> ResponseReturnValue:
     return await set_enabled(staff_id, True)
+
+
+@blueprint.post("/admin/staff/<int:staff_id>/unlock")
+@staff_required("admin")
+async def unlock(staff_id: int) -> ResponseReturnValue:
+    async with db.session() as s:
+        account = await staff.get_staff(s, staff_id)
+        await staff.unlock(s, account)
+        await record(s, "staff.unlocked", staff=account.email)
+    return await done("/admin/staff", f"{account.email} can sign in again.", staff_page)

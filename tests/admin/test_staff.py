@@ -1,9 +1,15 @@
+from collections.abc import AsyncIterator
+
+import pytest
 from quart import Quart
+from sqlalchemy import text as sql
 from sqlmodel import select
 
 from portal.models import Staff
+from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, text
 from tests.admin.test_vendors import audit_events
+from tests.conftest import FakeClock, running_app
 from tests.flows import unit_of_work
 
 
@@ -74,3 +80,42 @@ async def test_an_admin_cannot_change_their_own_account(admin: Browser, database
         assert response.status_code == 422
         assert "ask another admin" in await text(response)
     assert (await admin.get("/admin/")).status_code == 200
+
+
+@pytest.fixture
+async def strict_app(settings: Settings, clock: FakeClock) -> AsyncIterator[Quart]:
+    async with running_app(settings, clock, throttle_lockout_failures=3) as app:
+        yield app
+
+
+async def test_a_locked_out_admin_is_unlocked_by_another(
+    strict_app: Quart, clock: FakeClock, database_url: str
+) -> None:
+    jo = await add_staff(database_url, "jo@example.org", "admin")
+    await add_staff(database_url, "admin@example.org", "admin")
+    for _ in range(3):
+        clock.advance(hours=1)
+        await Browser(strict_app).sign_in("jo@example.org", "wrong password")
+    refused = await Browser(strict_app).sign_in("jo@example.org")
+    assert refused.status_code == 429 and "unlock" in await text(refused)
+    admin = Browser(strict_app)
+    await admin.sign_in("admin@example.org")
+    listed = await text(await admin.get("/admin/staff"))
+    assert "Locked" in listed and f"/admin/staff/{jo}/unlock" in listed
+    response = await admin.post(f"/admin/staff/{jo}/unlock", htmx=True)
+    assert "jo@example.org can sign in again." in await text(response)
+    assert (await Browser(strict_app).sign_in("jo@example.org")).status_code == 303
+    [event] = await audit_events(database_url, "staff.unlocked")
+    assert event.staff_email == "admin@example.org" and event.details["staff"] == "jo@example.org"
+
+
+async def test_a_staff_session_ends_when_the_account_is_disabled_by_any_means(
+    admin: Browser, database_url: str
+) -> None:
+    """Not only through the Staff page: a session is refused once its account is disabled."""
+    async with unit_of_work(database_url) as s:
+        await s.execute(sql("UPDATE staff SET enabled = false"))
+    assert (await admin.get("/admin/")).status_code == 303
+    async with unit_of_work(database_url) as s:
+        reasons = (await s.execute(sql("SELECT end_reason FROM auth_session"))).scalars()
+        assert list(reasons) == ["staff_disabled"]
