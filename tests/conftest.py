@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import clock as portal_clock
 from portal import create_app, db
 from portal.settings import Settings
+from tests.flows import VendorLogin, add_member, add_vendor
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
 
@@ -67,3 +68,13 @@ async def session(database_url: str) -> AsyncIterator[AsyncSession]:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         yield session
     await engine.dispose()
+
+
+@pytest.fixture
+async def acme(database_url: str) -> VendorLogin:
+    return await add_vendor(database_url)
+
+
+@pytest.fixture
+async def ada(database_url: str) -> None:
+    await add_member(database_url)
