@@ -16,11 +16,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from quart import Quart, current_app
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.errors import PortalError
+from portal.errors import DatabaseUnavailable, PortalError
 from portal.settings import Settings, SettingsError
 
 EMBEDDED_DATABASE = "portal"
@@ -98,10 +99,33 @@ class _PgserverProblems(logging.Handler):
             logger.removeHandler(self)
 
 
+# A request that cannot get a connection within this time gets a 503 rather than waiting on: a
+# stalled database or a full pool must not hold every request (and the client) for long.
+POOL_TIMEOUT_SECONDS = 3
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": 10}
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database is out of reach (not that a query was wrong): the
+    server refuses or drops connections, is shutting down or starting, or the pool is full."""
+    if isinstance(error, OSError | PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError):
+        code = str(getattr(error.orig, "sqlstate", "") or "")
+        # 08: connection exceptions; 57P: the server is shutting down or not yet accepting.
+        return error.connection_invalidated or code.startswith(("08", "57P"))
+    return False
 
 
 @contextmanager
@@ -138,10 +162,16 @@ def engine() -> AsyncEngine:
 
 @asynccontextmanager
 async def session() -> AsyncIterator[AsyncSession]:
-    """A unit of work: commits when the block ends without error, rolls back otherwise."""
+    """A unit of work: commits when the block ends without error, rolls back otherwise. A
+    database out of reach is DatabaseUnavailable, which the error handler answers with a 503."""
     factory: async_sessionmaker[AsyncSession] = current_app.extensions["db_sessions"]
-    async with factory() as db, db.begin():
-        yield db
+    try:
+        async with factory() as db, db.begin():
+            yield db
+    except Exception as error:
+        if unreachable(error):
+            raise DatabaseUnavailable(type(error).__name__) from error
+        raise
 
 
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"

@@ -20,6 +20,13 @@ class PortalError(Exception):
             self.status = status
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, or every connection is busy: a 503, never a 500."""
+
+
+RETRY_AFTER_SECONDS = 10
+
+
 class InvalidField(PortalError):
     """Bad input in one named field, so that a form can show the message next to it."""
 
@@ -45,6 +52,11 @@ def init_app(app: Quart) -> None:
     async def http_error(error: HTTPException) -> ResponseReturnValue:
         return await error_response(error.code or 500, error.description or "")
 
+    @app.errorhandler(DatabaseUnavailable)
+    async def database_unavailable(error: DatabaseUnavailable) -> ResponseReturnValue:
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        return await unavailable(DATABASE_DOWN)
+
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> ResponseReturnValue:
         log.exception("unexpected error on %s %s", request.method, request.path)
@@ -62,6 +74,22 @@ TITLES = {
     500: "Something went wrong",
     503: "Temporarily unavailable",
 }
+
+
+DATABASE_DOWN = "The portal cannot reach its database just now. Please try again in a minute."
+
+
+async def unavailable(message: str) -> ResponseReturnValue:
+    """503 with Retry-After: the API in its JSON, the dashboard in its own look, members a page."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if request.path.startswith("/api/"):
+        return {"error": "temporarily_unavailable", "error_description": message}, 503, headers
+    if request.path.startswith("/admin"):
+        return await render_template("admin/unavailable.html", message=message), 503, headers
+    page = await render_template(
+        "errors/error.html", status=503, title=TITLES[503], message=message
+    )
+    return page, 503, headers
 
 
 async def error_response(status: int, message: str) -> ResponseReturnValue:

@@ -132,6 +132,18 @@ async def redeem(
     )
 
 
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's forms, as a browser would post it back."""
+    found = Inputs(html).hidden.get("csrf_token")
+    assert found, "the page has no CSRF token"
+    return found
+
+
+def token_value(html: str) -> str:
+    """The one-time token on a token-post page."""
+    return Inputs(html).hidden["token"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,7 +2,6 @@
 same moment, through a real server with two worker processes."""
 
 import asyncio
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.admin.browser import STAFF_PASSWORD, add_staff
-from tests.flows import live_portal, unit_of_work
+from tests.flows import csrf_of, live_portal, unit_of_work
 
 ROUNDS = 8
 
@@ -20,12 +19,6 @@ ROUNDS = 8
 def two_workers(database_url: str, tmp_path: Path) -> Iterator[str]:
     with live_portal(database_url, tmp_path, workers=2) as url:
         yield url
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 async def signed_in(url: str, email: str) -> tuple[httpx.AsyncClient, str]:

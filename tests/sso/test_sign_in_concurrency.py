@@ -2,7 +2,6 @@
 N concurrent wrong passwords get exactly the verifications the policy allows, members and staff."""
 
 import asyncio
-import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from tests.admin.browser import add_staff
-from tests.flows import live_portal
+from tests.flows import csrf_of, live_portal
 
 FREE_FAILURES = 5  # the default policy
 
@@ -26,10 +25,8 @@ async def guess_in_parallel(url: str, form_path: str, fields: dict[str, str], n:
     """n concurrent wrong-password POSTs from one browser (one CSRF cookie and token)."""
     limits = httpx.Limits(max_connections=n)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        form_page = await client.get(form_path)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form_page.text)
-        assert csrf is not None
-        form = {"csrf_token": csrf.group(1), "password": "not the password", **fields}
+        csrf = csrf_of((await client.get(form_path)).text)
+        form = {"csrf_token": csrf, "password": "not the password", **fields}
         answers = await asyncio.gather(*(client.post(form_path, data=form) for _ in range(n)))
     return [answer.status_code for answer in answers]
 
