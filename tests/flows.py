@@ -12,16 +12,20 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
 
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response as TestHTTPResponseProtocol
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import db, members, vendors
+from portal.crypto import digest
+from portal.models import AuthSession, Member, Vendor
+from portal.sso import tokens
 
 PASSWORD = "correct horse battery"
 T = TypeVar("T")
@@ -79,6 +83,24 @@ async def unit_of_work(database_url: str) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         await engine.dispose()
+
+
+async def issue_token(database_url: str, vendor_key: str = "acme") -> str:
+    """A token for the only member, issued to this vendor now, as if through a sign-in."""
+    now = datetime.now(UTC)
+    async with unit_of_work(database_url) as session:
+        member = (await session.exec(select(Member))).one()
+        vendor = (await session.exec(select(Vendor).where(Vendor.key == vendor_key))).one()
+        portal_session = AuthSession(
+            id_hash=digest(os.urandom(8).hex()),
+            member_id=member.id,
+            expires_at=now + timedelta(hours=1),
+        )
+        session.add(portal_session)
+        await session.flush()
+        return await tokens.issue(
+            session, vendor, portal_session, now=now, ttl=timedelta(minutes=5)
+        )
 
 
 class Inputs(HTMLParser):

@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.flows import VendorLogin, live_portal
-from tests.sso.test_tokens import issue_token
+from tests.flows import VendorLogin, issue_token, live_portal
 
 SLOW_CLIENTS = 30  # more than the pool's 20 connections
 

@@ -1,39 +1,20 @@
 """Single use under real concurrency: many connections, many worker processes, one Postgres."""
 
 import asyncio
-import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlmodel import select
 
-from portal.crypto import digest
-from portal.models import AuthSession, Member, Vendor
+from portal.models import Vendor
 from portal.sso import tokens
-from tests.flows import VendorLogin, live_portal, unit_of_work
+from tests.flows import VendorLogin, issue_token, live_portal, unit_of_work
 
 pytestmark = pytest.mark.usefixtures("ada")
 ATTEMPTS = 24
-
-
-async def issue_token(database_url: str, vendor_key: str = "acme") -> str:
-    now = datetime.now(UTC)
-    async with unit_of_work(database_url) as session:
-        member = (await session.exec(select(Member))).one()
-        vendor = (await session.exec(select(Vendor).where(Vendor.key == vendor_key))).one()
-        portal_session = AuthSession(
-            id_hash=digest(os.urandom(8).hex()),
-            member_id=member.id,
-            expires_at=now + timedelta(hours=1),
-        )
-        session.add(portal_session)
-        await session.flush()
-        return await tokens.issue(
-            session, vendor, portal_session, now=now, ttl=timedelta(minutes=5)
-        )
 
 
 async def test_concurrent_redemptions_on_many_connections_succeed_once(
