@@ -18,7 +18,8 @@ PASSIVE = {"1": True, "true": True, "0": False, "false": False, "": False}
 
 
 class BadRequest(PortalError):
-    """str() is what the member is told; `reason` is the short code kept in the audit log."""
+    """str() is what the member is told; `reason` is the short code kept in the audit log;
+    `vendor_key` is set only for a registered vendor, never for a key someone made up."""
 
     def __init__(self, message: str, reason: str, vendor_key: str | None = None) -> None:
         super().__init__(message, 400)
@@ -62,7 +63,8 @@ async def read(db: AsyncSession, args: MultiDict[str, str], *, development: bool
     vendor = await vendors.select_vendor_by_key(db, key) if key else None
     if vendor is None or not vendor.enabled:
         shown = key[:63] or "(none)"
-        raise BadRequest(f"There is no active vendor called “{shown}”.", "unknown_vendor", key[:63])
+        known = vendor.key if vendor is not None else None  # a disabled one is still a vendor
+        raise BadRequest(f"There is no active vendor called “{shown}”.", "unknown_vendor", known)
     domains = await vendors.select_domains(db, vendor)
     return SsoRequest(
         vendor=vendor,

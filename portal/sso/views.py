@@ -45,11 +45,11 @@ async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) ->
     except requests.BadRequest as exc:
         event = "return_url.rejected" if exc.reason == "return_url" else "sso.rejected"
         async with db.session() as audit_session:
-            await audit.record(
+            await audit.record_anonymous(
                 audit_session,
                 event,
-                "failure",
-                vendor_key=exc.vendor_key or None,
+                now=clock.now(),
+                vendor_key=exc.vendor_key,
                 client_address=request.remote_addr,
                 reason=exc.reason,
             )
@@ -73,10 +73,10 @@ async def sso_signin() -> ResponseReturnValue:
         if portal_session is not None:
             return await issue_and_post(db_session, sso, portal_session)
         if sso.passive:
-            await audit.record(
+            await audit.record_anonymous(
                 db_session,
                 "sso.passive",
-                "failure",
+                now=clock.now(),
                 vendor_key=sso.vendor.key,
                 client_address=request.remote_addr,
                 reason="login_required",
@@ -203,11 +203,12 @@ async def sign_in_page_with(
 async def sso_signout() -> ResponseReturnValue:
     """Protocol §7: always signs out; redirects only to a validated place."""
     async with db.session() as db_session:
-        await end_member_session(db_session, vendor_key=request.args.get("vendor"))
         try:
             sso = await read_request(db_session, request.args)
         except requests.BadRequest as exc:
+            await end_member_session(db_session, vendor_key=exc.vendor_key)
             return await render_template("sso/signed_out.html", notice=str(exc))
+        await end_member_session(db_session, vendor_key=sso.vendor.key)
     if sso.return_url:
         return redirect(sso.return_url, 303)
     return redirect(sso.vendor.signout_url or "/signed-out", 303)
@@ -221,17 +222,25 @@ async def sign_out() -> ResponseReturnValue:
 
 
 async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None) -> None:
+    """Sign out; a sign-out without a session changes nothing, so it is audited with the cap on
+    anonymous requests."""
+    now = clock.now()
     portal_session = await member_session(db_session)
-    if portal_session is not None:
-        await sessions.end(db_session, portal_session, now=clock.now(), reason="sign_out")
     sessions.forget_cookie("member")
+    if portal_session is None:
+        await audit.record_anonymous(
+            db_session, "sign_out", "success", now=now, vendor_key=vendor_key,
+            client_address=request.remote_addr, had_session=False,
+        )  # fmt: skip
+        return
+    await sessions.end(db_session, portal_session, now=now, reason="sign_out")
     await audit.record(
         db_session,
         "sign_out",
-        member_id=portal_session.member_id if portal_session else None,
-        vendor_key=(vendor_key or "")[:63] or None,
+        member_id=portal_session.member_id,
+        vendor_key=vendor_key,
         client_address=request.remote_addr,
-        had_session=portal_session is not None,
+        had_session=True,
     )
 
 
