@@ -116,17 +116,86 @@ async def test_absolute_timeout(app: Quart, clock: FakeClock) -> None:
     assert not await still_signed_in(client)
 
 
-async def test_an_ended_session_voids_its_tokens_but_not_redeemed_ones(
-    app: Quart, acme: VendorLogin, clock: FakeClock
+async def token_states(database_url: str) -> list[tuple[bool, bool]]:
+    """(redeemed, voided) of every token, oldest first."""
+    async with unit_of_work(database_url) as session:
+        rows = await session.execute(
+            text("SELECT redeemed_at IS NOT NULL, voided_at IS NOT NULL FROM sso_token ORDER BY id")
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_signing_out_voids_unredeemed_tokens_but_not_redeemed_ones(
+    app: Quart, acme: VendorLogin, database_url: str
 ) -> None:
     client = await signed_in(app)
-    token = await token_for(client, **SSO)
-    clock.advance(minutes=31)
-    assert not await still_signed_in(client)  # expiry ends the session and voids the token
-    assert (await redeem(client, acme, token)).status_code == 400
+    redeemed = await token_for(client, **SSO)
+    assert (await redeem(client, acme, redeemed)).status_code == 200
+    pending = await token_for(client, **SSO)
+    await client.get("/sso/signout", query_string=SSO)  # type: ignore[attr-defined]
+    assert (await redeem(client, acme, pending)).status_code == 400  # well within its lifetime
+    assert await token_states(database_url) == [(True, False), (False, True)]
 
 
-async def test_a_members_session_never_opens_staff_pages(app: Quart) -> None:
+async def test_an_idle_timeout_voids_tokens_that_have_not_expired(
+    settings: Settings, clock: FakeClock, acme: VendorLogin
+) -> None:
+    """The session times out long before the token would (1 minute idle, 10-minute tokens)."""
+    changes = {"session_idle_minutes": 1, "token_ttl_seconds": 600}
+    async with running_app(settings, clock, **changes) as app:
+        client = await signed_in(app)
+        token = await token_for(client, **SSO)
+        clock.advance(minutes=2)
+        assert not await still_signed_in(client)  # noticed here: the session ends
+        assert (await redeem(client, acme, token)).status_code == 400
+
+
+async def test_a_members_session_is_no_staff_session(app: Quart) -> None:
+    """The member's own session id, in a staff cookie signed with the right key, opens nothing."""
     client = await signed_in(app)
-    cookies = {c.name for c in client.cookie_jar}  # type: ignore[attr-defined]
-    assert "portal_staff" not in cookies
+    member_cookie = next(c.value for c in client.cookie_jar if c.name == "portal_member")  # type: ignore[attr-defined]
+    raw_id = app.extensions["member_auth"].load_token(member_cookie, app)
+    staff_cookie = app.extensions["staff_auth"].dump_token(raw_id, app)
+    client.set_cookie("localhost", "portal_staff", staff_cookie)  # type: ignore[attr-defined]
+    response = await client.get("/admin/")  # type: ignore[attr-defined]
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/admin/sign-in")
+
+
+async def test_only_the_first_token_after_a_sign_in_for_a_vendor_is_not_silent(
+    app: Quart, clock: FakeClock, database_url: str
+) -> None:
+    at_home = app.test_client()
+    assert (await sign_in(at_home)).status_code == 303  # at the portal itself: no vendor
+    for _ in range(9):  # three hours on the portal's pages
+        clock.advance(minutes=20)
+        await at_home.get("/")
+    await token_for(at_home, **SSO)
+    for_vendor = app.test_client()
+    assert (await sign_in(for_vendor, **SSO)).status_code == 303
+    await token_for(for_vendor, **SSO)
+    await token_for(for_vendor, **SSO)
+    async with unit_of_work(database_url) as session:
+        rows = await session.execute(
+            text("SELECT details->>'silent' FROM audit_event WHERE event = 'token.issued'")
+        )
+        assert [row[0] for row in rows] == ["true", "false", "true"]
+
+
+async def test_a_csrf_token_from_before_the_sign_in_is_worthless_after_it(app: Quart) -> None:
+    client = app.test_client()
+    old = (await page(await client.get("/sign-in"))).hidden["csrf_token"]
+    form = {"csrf_token": old, "username": "ada", "password": PASSWORD}
+    assert (await client.post("/sign-in", form=form)).status_code == 303
+    assert (await client.post("/sign-out", form={"csrf_token": old})).status_code == 403
+    new = (await page(await client.get("/"))).hidden["csrf_token"]
+    assert new != old
+    assert (await client.post("/sign-out", form={"csrf_token": new})).status_code == 303
+
+
+async def test_a_form_posted_without_any_cookie_is_refused(app: Quart) -> None:
+    client = app.test_client()
+    token = (await page(await client.get("/sign-in"))).hidden["csrf_token"]
+    cookieless = app.test_client()  # the token alone, as a cross-site form would send it
+    form = {"csrf_token": token, "username": "ada", "password": PASSWORD}
+    assert (await cookieless.post("/sign-in", form=form)).status_code == 403
