@@ -123,11 +123,16 @@ async def test_signing_out_ends_the_session_on_the_server(admin: Browser) -> Non
     assert (await admin.get("/admin/")).status_code == 303
 
 
-async def test_an_idle_session_times_out(admin: Browser, clock: FakeClock) -> None:
+async def test_an_idle_session_times_out(
+    admin: Browser, clock: FakeClock, database_url: str
+) -> None:
     clock.advance(minutes=29)
     assert (await admin.get("/admin/")).status_code == 200
     clock.advance(minutes=31)
     assert (await admin.get("/admin/")).status_code == 303
+    [expired] = await events(database_url, "session.expired")
+    assert expired.staff_email == "admin@example.org"  # whose session it was
+    assert expired.details == {"reason": "idle_timeout", "kind": "staff"}
 
 
 async def test_a_new_sign_in_replaces_the_old_session(admin: Browser, database_url: str) -> None:
