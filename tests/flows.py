@@ -186,12 +186,16 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: flo
 
 
 @contextmanager
-def live_portal(database_url: str | None, data_dir: Path, workers: int = 1) -> Iterator[str]:
+def live_portal(
+    database_url: str | None, data_dir: Path, workers: int = 1, **settings: str
+) -> Iterator[str]:
     """`portal serve` in development mode on a free 127.0.0.1 port; yields its base URL.
-    Without a database URL it runs on the embedded Postgres under data_dir."""
+    Without a database URL it runs on the embedded Postgres under data_dir. `settings` are
+    more environment variables (PORTAL_DIRECTORY="imis", say)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_URL"))}
     env.update(PORTAL_ENV="development", PORTAL_SECRET_KEY="k" * 48, PORTAL_DATA_DIR=str(data_dir))
+    env.update(settings)
     if database_url:
         env["DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
