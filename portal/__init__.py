@@ -3,7 +3,7 @@
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
-from portal import admin, clock, db, directory, errors, health, security
+from portal import admin, clock, db, directory, errors, health, ids, security
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
 from portal.sso import sessions
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     security.init_app(app, settings)
     sessions.init_app(app, settings)
     errors.init_app(app)
+    ids.init_app(app)
     for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint, *admin.BLUEPRINTS):
         app.register_blueprint(blueprint)
     if settings.proxy_hops:

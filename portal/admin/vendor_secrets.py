@@ -28,7 +28,7 @@ async def generate(key: str) -> ResponseReturnValue:
     return no_store(page)
 
 
-@blueprint.post("/admin/vendors/<key>/secrets/<int:secret_id>/revoke")
+@blueprint.post("/admin/vendors/<key>/secrets/<id:secret_id>/revoke")
 @staff_required()
 async def revoke(key: str, secret_id: int) -> ResponseReturnValue:
     async with db.session() as s:

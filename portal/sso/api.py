@@ -7,7 +7,7 @@ from datetime import date
 from quart import Blueprint, Response, current_app, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, catalogue, clock, db, throttle, vendor_secrets, vendors
+from portal import audit, basic_auth, catalogue, clock, db, throttle, vendor_secrets, vendors
 from portal.crypto import digest
 from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
 from portal.settings import Settings
@@ -90,7 +90,7 @@ async def limit(session: AsyncSession, bucket: str, per_minute: int) -> None:
 async def authenticate(session: AsyncSession) -> Vendor:
     """HTTP Basic `vendor key : API secret`. Unknown vendor, disabled vendor and wrong secret all
     cost a comparison and get the same answer, so the answer tells nothing about which it was."""
-    credentials = request.authorization
+    credentials = basic_auth.authorization(request.headers.get("Authorization"))
     basic = credentials is not None and credentials.type == "basic"
     claimed = (credentials.username or "") if basic and credentials else ""
     # Only a well-formed key is looked up or logged; anything else is simply not a vendor.
