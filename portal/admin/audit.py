@@ -126,10 +126,7 @@ async def export_csv() -> ResponseReturnValue:
                 yield csv_text([audit.csv_row(e) for e in batch])
 
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    headers = {
-        "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
-        "Cache-Control": "no-store",
-    }
+    headers = {"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'}
     return Response(lines(), mimetype="text/csv", headers=headers)
 
 
