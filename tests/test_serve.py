@@ -60,8 +60,8 @@ def test_the_asgi_module_refuses_in_one_line_too(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr == (
-        "portal: production needs PORTAL_SECRET_KEY of at least 32 random characters "
-        "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)\n"
+        "portal: production needs PORTAL_SECRET_KEY of at least 32 random characters with 128 "
+        "bits of entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)\n"
     )
 
 
