@@ -6,8 +6,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from portal.sso.return_urls import InvalidURL, check_portal_url
 
 MIN_SECRET_KEY_LENGTH = 32
 # Cookies signed with a key that can be guessed can be forged: 128 bits is out of reach.
@@ -26,6 +28,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "PORTAL_DATABASE_URL")
     )
     secret_key: str = ""
+    # The origin members and vendors use (https://sso.example.org): every link to the portal.
+    public_url: str | None = None
     data_dir: Path = Path("var")
     association_name: str = "Example Association"
 
@@ -50,9 +54,26 @@ class Settings(BaseSettings):
     imis_deadline_seconds: float = Field(default=12.0, gt=0, le=120)
     imis_field_map: dict[str, str] = Field(default_factory=dict)  # JSON: overrides per field
 
+    @model_validator(mode="after")
+    def _public_url_is_an_origin(self) -> "Settings":
+        try:
+            self.public_url = (
+                check_portal_url(self.public_url, development=self.development)
+                if self.public_url
+                else None
+            )
+        except InvalidURL as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    def public_origin(self, request_origin: str) -> str:
+        """The portal's address as members and vendors use it: PORTAL_PUBLIC_URL, which
+        production requires; in development without it, the address the request came to."""
+        return self.public_url or request_origin
 
     def check_can_serve(self) -> None:
         """Refuse to serve production with a key an attacker could know or guess."""
@@ -64,6 +85,12 @@ class Settings(BaseSettings):
                 "production needs PORTAL_SECRET_KEY of at least "
                 f"{MIN_SECRET_KEY_LENGTH} random characters with {MIN_SECRET_KEY_BITS} bits of "
                 "entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        # Links in the dashboard (and what vendors are told) must not follow a request's Host.
+        if self.env == "production" and not self.public_url:
+            raise SettingsError(
+                "production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
+                "(e.g. https://sso.example.org)"
             )
 
     def signing_key(self) -> str:

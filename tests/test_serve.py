@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -155,3 +156,20 @@ def test_no_answer_names_the_server(database_url: str, tmp_path: Path) -> None:
             head = raw_request(url, path.encode(), b"test").lower()
             assert b"\r\nserver:" not in head, path
             assert b"\r\ndate:" in head  # the other header Hypercorn adds is still there
+
+
+def test_production_without_a_public_url_refuses_in_one_line(tmp_path: Path) -> None:
+    key = secrets.token_urlsafe(48)
+    env = environment(tmp_path, PORTAL_ENV="production", PORTAL_SECRET_KEY=key)
+    result = portal(env, "serve", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "portal: production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
+        "(e.g. https://sso.example.org)\n"
+    )
+    assert not (tmp_path / "postgres").exists()
+    env["PORTAL_PUBLIC_URL"] = "https://sso.example.org/portal"
+    result = portal(env, "serve", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr.startswith("portal: PORTAL_PUBLIC_URL must be an origin")
+    assert result.stderr.count("\n") == 1

@@ -83,6 +83,23 @@ def check_vendor_url(url: str, *, development: bool) -> str:
     return url
 
 
+def check_portal_url(url: str, *, development: bool) -> str:
+    """PORTAL_PUBLIC_URL, the portal's own address: a token URL's rules (in production https,
+    a public DNS name, port 443) for an origin, with nothing after the host but "/". Returned
+    as scheme://host[:port] in lower case, the one spelling every link to the portal uses."""
+    what = "PORTAL_PUBLIC_URL"
+    origin = _parse(url, what, development=development)
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or "?" in url or "#" in url:
+        raise InvalidURL(
+            f"{what} must be an origin such as https://sso.example.org, "
+            "with no path, query or fragment"
+        )
+    default = "443" if origin.scheme == "https" else "80"
+    port = "" if origin.port in (None, default) else f":{origin.port}"
+    return f"{origin.scheme}://{origin.host}{port}"
+
+
 def normalize_domain(text: str, *, development: bool) -> str:
     """Validate a domain staff want to register for a vendor (protocol §1); return it stripped
     and lower-cased, or raise InvalidDomain with a reason staff can act on."""
