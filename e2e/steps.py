@@ -2,7 +2,7 @@
 
 import re
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Error, Locator, Page, expect
 
 from portal.demo.data import DEMO_PASSWORD
 from tests.live import ACME, LiveDemo
@@ -60,3 +60,32 @@ def open_vendor(page: Page, demo: LiveDemo, name: str, tab: str) -> None:
     nav(page, "Vendors").click()
     page.get_by_role("link", name=name, exact=True).click()
     page.get_by_role("tab", name=tab).click()
+
+
+def back_to_the_start(page: Page, demo: LiveDemo, limit: int = 20) -> list[str]:
+    """Press Back until the start of the history; returns where each press landed. Every stop
+    must be a page of the portal or a demo vendor that loaded without a server error: never a
+    redirect loop (ERR_TOO_MANY_REDIRECTS) or another browser error page. The one exception is
+    the browser's "Confirm Form Resubmission" (ERR_CACHE_MISS) for an answer to a POST, which
+    by design is never kept."""
+    origins = (demo.portal_url, *demo.vendor_urls.values())
+    stops: list[str] = []
+    for _ in range(limit):
+        if page.url == "about:blank":
+            return stops
+        page.evaluate("window.beforeBack = true")
+        try:
+            response = page.go_back(wait_until="load")
+        except Error as exc:
+            if "net::ERR_CACHE_MISS" not in exc.message:
+                raise AssertionError(f"Back after {stops}: {exc.message}") from None
+            stops.append(f"resubmit? {page.url}")
+            continue
+        if response is None and page.url != "about:blank":
+            # A URL htmx pushed: with no history cache, htmx reloads it. Wait for the new page.
+            page.wait_for_function("() => window.beforeBack === undefined")
+            page.wait_for_load_state("load")
+        stops.append(f"{response.status if response else '-'} {page.url}")
+        assert page.url == "about:blank" or page.url.startswith(origins), stops
+        assert response is None or response.status < 500, stops
+    raise AssertionError(f"Back never reached the start of the history: {stops}")

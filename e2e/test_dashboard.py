@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.steps import (
     ASSOCIATION,
+    back_to_the_start,
     nav,
     open_vendor,
     sign_in_at_vendor,
@@ -63,6 +64,7 @@ def test_flow_8_staff_create_a_vendor_add_a_domain_and_choose_its_fields(
     page.get_by_role("tab", name="Settings").click()
     page.get_by_role("button", name="Disable vendor").click()  # hx-confirm, accepted
     expect(page.locator("#vendor-status")).to_contain_text("Disabled")
+    back_to_the_start(page, demo)
 
 
 def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
@@ -86,6 +88,8 @@ def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
     expect(received.get_by_role("row", name="organisation Analytical Engines Ltd")).to_be_visible()
     expect(received.get_by_role("row", name="IsMember true")).to_be_visible()
     expect(received.get_by_role("row", name=re.compile("^Email"))).to_have_count(0)
+    back_to_the_start(page, demo)
+    back_to_the_start(staff_page, demo)
 
 
 def test_flow_10_a_rotated_secret_the_old_one_works_until_revoked(
@@ -117,6 +121,8 @@ def test_flow_10_a_rotated_secret_the_old_one_works_until_revoked(
         "The association's portal did not confirm the sign-in. Try again later."
     )
     expect(page.get_by_test_id("vendor-member")).to_have_count(0)
+    back_to_the_start(page, demo)
+    back_to_the_start(staff_page, demo)
 
 
 def user_service_accepts(demo: LiveDemo, secret: str) -> bool:
@@ -162,6 +168,8 @@ def test_flow_11_the_audit_log_shows_the_flows_filters_by_vendor_and_exports_csv
     assert rows and {row["vendor_key"] for row in rows} == {ACME}
     exported = {row["event"] for row in rows}
     assert {"token.issued", "token.redeemed", "vendor.fields_changed"} <= exported
+    back_to_the_start(page, demo)
+    back_to_the_start(staff_page, demo)
 
 
 def test_flow_12_a_viewer_sees_everything_and_can_change_nothing(
@@ -205,6 +213,7 @@ def test_flow_12_a_viewer_sees_everything_and_can_change_nothing(
         assert refused.status == 403, path
     page.goto(f"{demo.portal_url}/admin/vendors/acme-learning")
     expect(page.locator("#vendor-status")).to_contain_text("Enabled")
+    back_to_the_start(page, demo)
 
 
 def test_flow_13_a_members_csv_import_with_one_bad_row(staff_page: Page, demo: LiveDemo) -> None:
@@ -237,3 +246,4 @@ def test_flow_13_a_members_csv_import_with_one_bad_row(staff_page: Page, demo: L
         expect(page.get_by_role("link", name=f"Edit {expected}")).to_be_visible()
     search.fill("ada2")
     expect(page.get_by_role("link", name=re.compile("^Edit "))).to_have_count(0)
+    back_to_the_start(page, demo)

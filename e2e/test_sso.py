@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 from e2e.steps import (
     ASSOCIATION,
     COURSE,
+    back_to_the_start,
     fill_portal_sign_in,
     portal_forms_shown,
     record_navigations,
@@ -36,6 +37,7 @@ def test_flow_1_sign_in_from_the_vendor_returns_to_the_deep_link(
     fields = page.get_by_test_id("received-fields")
     expect(fields.get_by_role("row", name="ImisId 101")).to_be_visible()
     expect(fields.get_by_role("row", name="Email ada@example.org")).to_be_visible()
+    back_to_the_start(page, demo)
 
 
 def test_flow_2_a_vendor_that_lost_its_session_gets_the_member_back_silently(
@@ -52,6 +54,7 @@ def test_flow_2_a_vendor_that_lost_its_session_gets_the_member_back_silently(
     expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
     assert any(url.startswith(f"{demo.portal_url}/sso/signin?") for url in seen)  # via the portal
     assert portal_forms_shown(seen, demo) == []  # and no sign-in form on the way
+    back_to_the_start(page, demo)
 
 
 def test_flow_3_sso_into_a_second_vendor_without_signing_in_again(
@@ -70,6 +73,7 @@ def test_flow_3_sso_into_a_second_vendor_without_signing_in_again(
     expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
     expect(page.get_by_test_id("item-welcome")).to_be_visible()
     assert portal_forms_shown(seen, demo) == []
+    back_to_the_start(page, demo)
 
 
 def test_flow_4_passive_check_with_and_without_a_portal_session(page: Page, demo: LiveDemo) -> None:
@@ -93,6 +97,7 @@ def test_flow_4_passive_check_with_and_without_a_portal_session(page: Page, demo
     )
     expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
     assert portal_forms_shown(seen, demo) == []
+    back_to_the_start(page, demo)
 
 
 def test_flow_5_sign_out_from_the_vendor_signs_out_of_both(page: Page, demo: LiveDemo) -> None:
@@ -112,6 +117,7 @@ def test_flow_5_sign_out_from_the_vendor_signs_out_of_both(page: Page, demo: Liv
     page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()
     expect(page).to_have_url(starts_with(f"{demo.portal_url}/sign-in?"))
     expect(page.get_by_label("Password")).to_be_visible()  # credentials are asked again
+    back_to_the_start(page, demo)
 
 
 def test_flow_6_a_bad_return_url_gets_the_portal_error_page_and_no_redirect(
@@ -128,6 +134,7 @@ def test_flow_6_a_bad_return_url_gets_the_portal_error_page_and_no_redirect(
     expect(page).to_have_url(url)
     expect(page.get_by_role("heading", name="That request can't be used")).to_be_visible()
     expect(page.get_by_text("The ReturnURL is not allowed for Acme Learning")).to_be_visible()
+    back_to_the_start(page, demo)
 
 
 def test_flow_7_wrong_passwords_then_a_throttle_that_does_not_reveal_the_account(
@@ -151,3 +158,4 @@ def test_flow_7_wrong_passwords_then_a_throttle_that_does_not_reveal_the_account
     fill_portal_sign_in(page, "ada")  # even the right password waits
     expect(alert).to_have_text(messages["ada"])
     expect(page).to_have_url(starts_with(f"{demo.portal_url}/sign-in"))
+    back_to_the_start(page, demo)

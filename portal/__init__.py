@@ -3,7 +3,7 @@
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
-from portal import admin, clock, db, directory, errors, health, security
+from portal import admin, clock, db, directory, errors, health, ids, query_strings, security
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
 from portal.sso import sessions
@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or load_settings()
     settings.check_can_serve()
     app = Quart(__name__, template_folder="../templates", static_folder="../static")
+    app.request_class = query_strings.Request
     app.secret_key = settings.signing_key()
     app.config["PORTAL_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the member object keeps the vendor's order
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     security.init_app(app, settings)
     sessions.init_app(app, settings)
     errors.init_app(app)
+    ids.init_app(app)
     for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint, *admin.BLUEPRINTS):
         app.register_blueprint(blueprint)
     if settings.proxy_hops:

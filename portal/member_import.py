@@ -5,6 +5,7 @@ ever half-written. Problems with the file as a whole refuse the whole file."""
 import _csv
 import csv
 import io
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +40,9 @@ COLUMN_NAMES: dict[str, str] = {
     **{_squash(catalogue): column for catalogue, column in MEMBER_COLUMNS.items()},
     **{_squash(column): column for column in MemberData.model_fields},
 }
+FIELDS = frozenset(COLUMN_NAMES.values())
+# Room for a few mistakes, which are then named; beyond it a header cannot be a member list.
+MAX_COLUMNS = len(FIELDS) + 10
 
 
 @dataclass(frozen=True)
@@ -89,19 +93,31 @@ def read_rows(content: bytes) -> list[Row]:
 def _columns(header: list[str]) -> list[str]:
     if not any(cell.strip() for cell in header):
         raise FileRefused("the file is empty; the first line must name the columns")
+    # Every check below is linear, and an absurd header is refused before any of them runs: a
+    # megabyte of one column repeated cost 13 s of quadratic checking.
+    if len(header) > MAX_COLUMNS:
+        raise FileRefused(
+            f"the first line names {len(header)} columns, but a member has only "
+            f"{len(FIELDS)} fields; see the list of columns below"
+        )
     columns = [COLUMN_NAMES.get(_squash(cell), "") for cell in header]
     unknown = [
         cell.strip()[:40] for cell, column in zip(header, columns, strict=True) if not column
     ]
     if unknown:
-        raise FileRefused(f"unknown columns: {', '.join(unknown)}; see the list of columns below")
-    doubled = sorted({c for c in columns if columns.count(c) > 1})
+        raise FileRefused(f"unknown columns: {_some(unknown)}; see the list of columns below")
+    doubled = sorted(column for column, n in Counter(columns).items() if n > 1)
     if doubled:
         raise FileRefused(f"columns given twice: {', '.join(doubled)}")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise FileRefused(f"required columns missing: {', '.join(missing)}")
     return columns
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _rows(reader: "_csv.Reader", columns: list[str]) -> list[Row]:

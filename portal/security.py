@@ -1,4 +1,5 @@
-"""Security headers on every response, and CSRF protection for every form."""
+"""Security headers on every response (no-store on all but static files), and CSRF protection
+for every form."""
 
 import hmac
 import secrets
@@ -87,6 +88,11 @@ def init_app(app: Quart, settings: Settings) -> None:
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint != "static":
+            # Every other answer is personal or a step of a sign-in: a kept dashboard page is
+            # shown again on Back after sign-out, and a kept 303 between /sign-in and
+            # /sso/signin sends Back round in a loop. Static files keep their caching.
+            headers["Cache-Control"] = "no-store"
         if production:
             # Browsers then refuse plain http to the portal for a year.
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -8,6 +8,7 @@ from hypercorn.config import Config
 from hypercorn.run import run
 
 from portal import db, directory
+from portal.access_log import AccessLogger
 from portal.errors import PortalError
 from portal.settings import Settings
 
@@ -42,10 +43,19 @@ def check_bind(args: argparse.Namespace) -> None:
 
 
 def hypercorn(args: argparse.Namespace) -> int:
-    config = Config()
+    config = base_config()
     config.application_path = "portal.asgi:app"
     config.bind = [f"{args.host}:{args.port}"]
     config.workers = args.workers
+    return run(config)
+
+
+def base_config() -> Config:
+    """What every Hypercorn server of ours shares: `portal serve`, `portal demo`, the tests'."""
+    config = Config()
     config.accesslog = "-"
     config.access_log_format = ACCESS_LOG_FORMAT
-    return run(config)
+    config.logger_class = AccessLogger  # a request cannot forge a log line
+    # A Server header only tells an attacker which advisories to try.
+    config.include_server_header = False
+    return config

@@ -1,15 +1,19 @@
 """Every knob of the portal and its default. One object, read from the environment."""
 
+import math
 import secrets
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from portal.sso.return_urls import InvalidURL, check_portal_url
+
 MIN_SECRET_KEY_LENGTH = 32
-# Values people copy from examples; a portal signed with them is forgeable by anyone.
-KNOWN_WEAK_SECRET_KEYS = {"changeme", "secret", "development", "dev", "please-change-me"}
+# Cookies signed with a key that can be guessed can be forged: 128 bits is out of reach.
+MIN_SECRET_KEY_BITS = 128
 
 
 class SettingsError(Exception):
@@ -24,6 +28,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "PORTAL_DATABASE_URL")
     )
     secret_key: str = ""
+    # The origin members and vendors use (https://sso.example.org): every link to the portal.
+    public_url: str | None = None
     data_dir: Path = Path("var")
     association_name: str = "Example Association"
 
@@ -50,20 +56,43 @@ class Settings(BaseSettings):
     imis_max_concurrent: int = Field(default=20, ge=1, le=1000)  # per worker process
     imis_field_map: dict[str, str] = Field(default_factory=dict)  # JSON: overrides per field
 
+    @model_validator(mode="after")
+    def _public_url_is_an_origin(self) -> "Settings":
+        try:
+            self.public_url = (
+                check_portal_url(self.public_url, development=self.development)
+                if self.public_url
+                else None
+            )
+        except InvalidURL as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    def public_origin(self, request_origin: str) -> str:
+        """The portal's address as members and vendors use it: PORTAL_PUBLIC_URL, which
+        production requires; in development without it, the address the request came to."""
+        return self.public_url or request_origin
 
     def check_can_serve(self) -> None:
         """Refuse to serve production with a key an attacker could know or guess."""
         key = self.secret_key
         if self.env == "production" and (
-            len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in KNOWN_WEAK_SECRET_KEYS
+            len(key) < MIN_SECRET_KEY_LENGTH or entropy_bits(key) < MIN_SECRET_KEY_BITS
         ):
             raise SettingsError(
                 "production needs PORTAL_SECRET_KEY of at least "
-                f"{MIN_SECRET_KEY_LENGTH} random characters "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                f"{MIN_SECRET_KEY_LENGTH} random characters with {MIN_SECRET_KEY_BITS} bits of "
+                "entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        # Links in the dashboard (and what vendors are told) must not follow a request's Host.
+        if self.env == "production" and not self.public_url:
+            raise SettingsError(
+                "production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
+                "(e.g. https://sso.example.org)"
             )
 
     def signing_key(self) -> str:
@@ -77,6 +106,16 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+
+def entropy_bits(text: str) -> float:
+    """An estimate of how many bits it takes to guess `text`: the Shannon entropy of its
+    characters times their number, over the shortest part it repeats (a key written twice
+    is no harder to guess than once). A 64-character `token_urlsafe(48)` scores about 330;
+    "a" * 32 scores 0, "ab" * 20 scores 2."""
+    unit = text[: (text + text).find(text, 1)] if text else ""
+    counts = Counter(unit)
+    return sum(n * math.log2(len(unit) / n) for n in counts.values())
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -2,7 +2,14 @@ import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.member_import import MAX_BYTES, MAX_ROWS, FileRefused, import_rows, read_rows
+from portal.member_import import (
+    COLUMN_NAMES,
+    MAX_BYTES,
+    MAX_ROWS,
+    FileRefused,
+    import_rows,
+    read_rows,
+)
 from portal.models import Member
 from tests.flows import add_member, unit_of_work
 
@@ -33,6 +40,8 @@ def test_a_byte_order_mark_and_other_column_spellings_are_fine() -> None:
         ("imis_id,username\n201,gr\xe2ce\n".encode("latin-1"), "not UTF-8 text (line 2)"),
         (b"imis_id,username,password\n201,grace,secret\n", "unknown columns: password"),
         (b"imis_id,username,username\n", "columns given twice: username"),
+        (b"email,imis_id,username,email,Email,user name\n", "columns given twice: email, username"),
+        (("imis_id,username," + ",".join(f"c{i}" for i in range(20))).encode(), "c4 and 15 more"),
         (b"imis_id,email\n201,g@example.org\n", "required columns missing: username"),
         (b"imis_id,username\n201,grace,extra\n", "line 2 has 3 cells"),
         (b"imis_id,username\n201,gr\x00ace\n", "not a readable CSV file"),
@@ -43,6 +52,19 @@ def test_a_byte_order_mark_and_other_column_spellings_are_fine() -> None:
 def test_a_file_that_cannot_be_read_is_refused_whole(content: bytes, reason: str) -> None:
     with pytest.raises(FileRefused, match=reason.replace("(", r"\(").replace(")", r"\)")):
         read_rows(content)
+
+
+def test_a_megabyte_of_header_repeating_one_column_is_refused_by_its_width() -> None:
+    """Refused for its width before any cell is compared: a 1 MB header of one column repeated
+    took 13 s of quadratic checking (on the event loop) before it was refused as repeated."""
+    header = b"imis_id," * (MAX_BYTES // 8 - 2) + b"username\n"
+    fields = len(set(COLUMN_NAMES.values()))
+    with pytest.raises(FileRefused) as refused:
+        read_rows(header)
+    assert str(refused.value) == (
+        f"the first line names {MAX_BYTES // 8 - 1} columns, but a member has only {fields} "
+        "fields; see the list of columns below"
+    )
 
 
 async def test_good_rows_are_kept_and_bad_rows_say_why(database_url: str) -> None:

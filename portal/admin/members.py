@@ -12,12 +12,14 @@ from portal.admin.access import record, session_policy, settings, staff_required
 from portal.admin.pages import done, render
 from portal.auth import throttle
 from portal.errors import InvalidField, NotFound, PortalError
+from portal.ids import int_argument
 from portal.members import MemberData
 from portal.models import Member, id_of
 from portal.sso import active_sessions
 
 blueprint = Blueprint("admin_members", __name__)
 PAGE_SIZE = 50
+MAX_PAGE = 10_000  # 500,000 members deep: further is a search, not a page
 DETAIL = "admin/members/detail.html"
 # The member form, section by section: (field, label, input type).
 SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
@@ -58,7 +60,7 @@ def throttle_policy() -> throttle.Policy:
 @staff_required()
 async def member_list() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:200]
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    page = int_argument(request.args, "page", maximum=MAX_PAGE) or 1
     offset = (page - 1) * PAGE_SIZE
     async with db.session() as s:
         found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset)
@@ -142,13 +144,13 @@ async def member_page(
     return await render(DETAIL, block=block, status=status, **{**context, **extra})
 
 
-@blueprint.get("/admin/members/<int:member_id>")
+@blueprint.get("/admin/members/<id:member_id>")
 @staff_required()
 async def member_detail(member_id: int) -> ResponseReturnValue:
     return await member_page(member_id)
 
 
-@blueprint.post("/admin/members/<int:member_id>")
+@blueprint.post("/admin/members/<id:member_id>")
 @staff_required()
 async def edit_member(member_id: int) -> ResponseReturnValue:
     values = read_form(await request.form)
@@ -206,19 +208,19 @@ async def set_enabled(member_id: int, enabled: bool) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/admin/members/<int:member_id>/disable")
+@blueprint.post("/admin/members/<id:member_id>/disable")
 @staff_required()
 async def disable_member(member_id: int) -> ResponseReturnValue:
     return await set_enabled(member_id, False)
 
 
-@blueprint.post("/admin/members/<int:member_id>/enable")
+@blueprint.post("/admin/members/<id:member_id>/enable")
 @staff_required()
 async def enable_member(member_id: int) -> ResponseReturnValue:
     return await set_enabled(member_id, True)
 
 
-@blueprint.post("/admin/members/<int:member_id>/password")
+@blueprint.post("/admin/members/<id:member_id>/password")
 @staff_required()
 async def set_password(member_id: int) -> ResponseReturnValue:
     password = (await request.form).get("password", "")
@@ -240,7 +242,7 @@ async def set_password(member_id: int) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/admin/members/<int:member_id>/unlock")
+@blueprint.post("/admin/members/<id:member_id>/unlock")
 @staff_required()
 async def unlock(member_id: int) -> ResponseReturnValue:
     async with db.session() as s:

@@ -45,12 +45,6 @@ async def done(
     return redirect(url, 303)
 
 
-def no_store(response: Response) -> Response:
-    """For pages that show a secret once: never kept by the browser or a proxy."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 filters = Blueprint("admin_filters", __name__)
 
 

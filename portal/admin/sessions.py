@@ -7,6 +7,7 @@ from portal import clock, db, members
 from portal.admin.access import record, safe_next, session_policy, staff_required
 from portal.admin.pages import done, render
 from portal.errors import NotFound
+from portal.ids import int_argument
 from portal.sso import active_sessions, sessions
 
 blueprint = Blueprint("admin_sessions", __name__)
@@ -15,8 +16,8 @@ blueprint = Blueprint("admin_sessions", __name__)
 @blueprint.get("/admin/sessions")
 @staff_required()
 async def session_list() -> ResponseReturnValue:
-    member_id = request.args.get("member", type=int)
-    before = request.args.get("before", type=int)
+    member_id = int_argument(request.args, "member")
+    before = int_argument(request.args, "before")
     async with db.session() as s:
         member = await members.get_member(s, member_id) if member_id else None
         found = await active_sessions.member_sessions(
@@ -27,7 +28,7 @@ async def session_list() -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/admin/sessions/<int:session_id>/revoke")
+@blueprint.post("/admin/sessions/<id:session_id>/revoke")
 @staff_required()
 async def revoke(session_id: int) -> ResponseReturnValue:
     async with db.session() as s:
@@ -40,7 +41,7 @@ async def revoke(session_id: int) -> ResponseReturnValue:
     return await done(back, "Session ended. That browser is signed out.")
 
 
-@blueprint.post("/admin/members/<int:member_id>/sessions/revoke")
+@blueprint.post("/admin/members/<id:member_id>/sessions/revoke")
 @staff_required()
 async def revoke_member(member_id: int) -> ResponseReturnValue:
     async with db.session() as s:

@@ -66,7 +66,7 @@ def refuse_self(staff_id: int) -> None:
         raise Conflict("You cannot change your own account here; ask another admin.")
 
 
-@blueprint.post("/admin/staff/<int:staff_id>/role")
+@blueprint.post("/admin/staff/<id:staff_id>/role")
 @staff_required("admin")
 async def change_role(staff_id: int) -> ResponseReturnValue:
     role = (await request.form).get("role", "")
@@ -112,19 +112,19 @@ async def set_enabled(staff_id: int, enabled: bool) -> ResponseReturnValue:
     return await done("/admin/staff", message, staff_page)
 
 
-@blueprint.post("/admin/staff/<int:staff_id>/disable")
+@blueprint.post("/admin/staff/<id:staff_id>/disable")
 @staff_required("admin")
 async def disable(staff_id: int) -> ResponseReturnValue:
     return await set_enabled(staff_id, False)
 
 
-@blueprint.post("/admin/staff/<int:staff_id>/enable")
+@blueprint.post("/admin/staff/<id:staff_id>/enable")
 @staff_required("admin")
 async def enable(staff_id: int) -> ResponseReturnValue:
     return await set_enabled(staff_id, True)
 
 
-@blueprint.post("/admin/staff/<int:staff_id>/unlock")
+@blueprint.post("/admin/staff/<id:staff_id>/unlock")
 @staff_required("admin")
 async def unlock(staff_id: int) -> ResponseReturnValue:
     async with db.session() as s:

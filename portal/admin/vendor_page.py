@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal import catalogue, clock, db, members, vendor_secrets, vendors
 from portal.admin import integration
+from portal.admin.access import settings
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
@@ -105,7 +106,8 @@ async def context(
     vendor = await vendors.get_vendor(db_session, key)
     saved = await vendors.select_fields(db_session, vendor)
     secrets = await vendor_secrets.select_recent(db_session, vendor)
-    base = request.host_url.rstrip("/")
+    # Never the request's Host, which any client chooses: what the vendor is told to call.
+    base = settings().public_origin(request.host_url.rstrip("/"))
     return {
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),

@@ -5,7 +5,7 @@ from quart.typing import ResponseReturnValue
 
 from portal import db, vendor_secrets, vendors
 from portal.admin.access import record, staff_required
-from portal.admin.pages import done, no_store
+from portal.admin.pages import done
 from portal.admin.vendor_page import render_vendor
 from portal.errors import Conflict
 
@@ -15,7 +15,8 @@ blueprint = Blueprint("admin_vendor_secrets", __name__)
 @blueprint.post("/admin/vendors/<key>/secrets")
 @staff_required()
 async def generate(key: str) -> ResponseReturnValue:
-    """The answer is the only place the secret ever appears: no redirect, never cached."""
+    """The answer is the only place the secret ever appears: no redirect, and like every
+    answer of the portal, never kept by the browser (portal.security)."""
     try:
         async with db.session() as s:
             vendor = await vendors.get_vendor(s, key)
@@ -24,11 +25,10 @@ async def generate(key: str) -> ResponseReturnValue:
             await record(s, "vendor.secret_created", vendor_key=key, active=len(active))
     except Conflict as exc:
         return await render_vendor(key, block="secrets", status=422, errors={"secrets": str(exc)})
-    page = await render_vendor(key, block="secrets", status=201, new_secret=secret)
-    return no_store(page)
+    return await render_vendor(key, block="secrets", status=201, new_secret=secret)
 
 
-@blueprint.post("/admin/vendors/<key>/secrets/<int:secret_id>/revoke")
+@blueprint.post("/admin/vendors/<key>/secrets/<id:secret_id>/revoke")
 @staff_required()
 async def revoke(key: str, secret_id: int) -> ResponseReturnValue:
     async with db.session() as s:

@@ -7,7 +7,7 @@ from quart.typing import ResponseReturnValue
 
 from portal import audit, clock, db, vendors
 from portal.admin.access import record, settings, staff_required
-from portal.admin.pages import done, no_store, render
+from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
 from portal.catalogue import DEFAULT_SELECTION
 from portal.errors import InvalidField, PortalError
@@ -86,8 +86,8 @@ async def create_vendor() -> ResponseReturnValue:
             errors=errors,
             fields=DEFAULT_SELECTION,
         )
-    page = await render_vendor(vendor.key, status=201, new_secret=secret, created=True)
-    return no_store(page)
+    # The only answer that shows the secret: no redirect; never kept (portal.security).
+    return await render_vendor(vendor.key, status=201, new_secret=secret, created=True)
 
 
 @blueprint.get("/admin/vendors/<key>")

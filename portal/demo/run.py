@@ -21,7 +21,7 @@ from portal import create_app, db, directory
 from portal.demo import data as demo_data
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
-from portal.serve import ACCESS_LOG_FORMAT
+from portal.serve import ACCESS_LOG_FORMAT, base_config
 from portal.settings import Settings
 
 VENDOR_HOST = "localhost"
@@ -108,9 +108,8 @@ def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) 
 
 
 def server_config(host: str, port: int, name: str) -> Config:
-    config = Config()
+    config = base_config()
     config.bind = [f"{host}:{port}"]
-    config.accesslog = "-"
     config.access_log_format = f"{name:<13} {ACCESS_LOG_FORMAT}"
     config.graceful_timeout = 3
     return config

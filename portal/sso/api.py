@@ -13,7 +13,7 @@ from typing import TypeVar
 from quart import Blueprint, current_app, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, catalogue, clock, db, rate_limits, vendor_secrets, vendors
+from portal import audit, basic_auth, catalogue, clock, db, rate_limits, vendor_secrets, vendors
 from portal.crypto import digest
 from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
 from portal.rate_limits import client_network
@@ -100,7 +100,7 @@ async def authenticate(session: AsyncSession, now: datetime) -> Vendor:
 def credentials() -> tuple[str, str] | None:
     """(key, secret) from HTTP Basic, None without Basic credentials. A key that is not
     well-formed is no key at all: nothing else is looked up or logged."""
-    given = request.authorization
+    given = basic_auth.authorization(request.headers.get("Authorization"))
     if given is None or given.type != "basic":
         return None
     claimed = given.username or ""

@@ -13,8 +13,14 @@ Decisions beyond the letter of protocol §6:
 - In development mode a ``localhost`` or ``127.0.0.1`` domain matches that exact host only, with
   http or https and any port; ``*.localhost`` is not accepted, because not every resolver sends
   those names to the loopback interface.
+- Production accepts only hosts the internet can reach: at least two labels, and a top-level
+  domain of the Public Suffix List's ICANN section other than ``onion`` and ``arpa`` (which
+  the list has, yet are never a public web site). ``.local``, ``.internal``, ``.test``,
+  ``.lan`` and the like are refused; development accepts them for test set-ups.
+- A punycode label (``xn--``) must decode to the IDNA name it encodes, in every mode.
 """
 
+import encodings.idna
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +40,9 @@ _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # as an IPv4 address: 2130706433, 0x7f.1 and 127.1 all mean 127.0.0.1 to a browser.
 _NUMBER_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _PORT = re.compile(r"[1-9][0-9]{0,4}")
+# In the Public Suffix List's ICANN section, yet never a public site: Tor (RFC 7686), and the
+# infrastructure zone of home networks and reverse DNS (RFC 8375, RFC 3172).
+_SPECIAL_USE_TLDS = frozenset({"onion", "arpa"})
 _BARE_DOMAIN_HINT = (
     "enter a bare domain such as acme-learning.com, without https://, a port or a path"
 )
@@ -74,6 +83,23 @@ def check_vendor_url(url: str, *, development: bool) -> str:
     return url
 
 
+def check_portal_url(url: str, *, development: bool) -> str:
+    """PORTAL_PUBLIC_URL, the portal's own address: a token URL's rules (in production https,
+    a public DNS name, port 443) for an origin, with nothing after the host but "/". Returned
+    as scheme://host[:port] in lower case, the one spelling every link to the portal uses."""
+    what = "PORTAL_PUBLIC_URL"
+    origin = _parse(url, what, development=development)
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or "?" in url or "#" in url:
+        raise InvalidURL(
+            f"{what} must be an origin such as https://sso.example.org, "
+            "with no path, query or fragment"
+        )
+    default = "443" if origin.scheme == "https" else "80"
+    port = "" if origin.port in (None, default) else f":{origin.port}"
+    return f"{origin.scheme}://{origin.host}{port}"
+
+
 def normalize_domain(text: str, *, development: bool) -> str:
     """Validate a domain staff want to register for a vendor (protocol §1); return it stripped
     and lower-cased, or raise InvalidDomain with a reason staff can act on."""
@@ -99,6 +125,9 @@ def normalize_domain(text: str, *, development: bool) -> str:
             f"{domain} is a top-level name, not a site; "
             "enter a full domain such as acme-learning.com"
         )
+    problem = None if development else _public_name_problem(domain)
+    if problem:
+        raise InvalidDomain(f"{domain} {problem}; register the vendor's public domain")
     # A public suffix is shared by unrelated owners: registering it would admit all of their sites.
     if _PUBLIC_SUFFIXES.is_public(domain):
         raise InvalidDomain(
@@ -162,6 +191,9 @@ def _parse(url: str, what: str, *, development: bool) -> _Origin:
     # RFC 6761 reserves *.localhost for loopback: never a vendor's site in production.
     if origin.host == "localhost" or origin.host.endswith(".localhost"):
         raise InvalidURL(f"{what} may use localhost only in development mode")
+    problem = None if development else _public_name_problem(origin.host)
+    if problem:
+        raise InvalidURL(f"{what} host {problem}")
     # Over http a token or redirect target can be read and rewritten on the network.
     if origin.scheme != "https":
         raise InvalidURL(f"{what} must use https")
@@ -221,4 +253,27 @@ def _dns_name_problem(name: str) -> str | None:
             "must be a valid domain name: labels of letters, digits and inner hyphens, "
             "separated by single dots"
         )
+    if not all(_is_idna(label) for label in labels if label.startswith("xn--")):
+        return "has a punycode label (xn--) that is not a valid international name"
+    return None
+
+
+def _is_idna(label: str) -> bool:
+    """Whether an xn-- label is the IDNA encoding of a name: browsers refuse the others, and
+    two spellings of one name must not pass as two names."""
+    try:
+        name = label[4:].encode("ascii").decode("punycode")
+        return not name.isascii() and encodings.idna.ToASCII(name).decode("ascii") == label
+    except UnicodeError:
+        return False
+
+
+def _public_name_problem(name: str) -> str | None:
+    """Why a valid DNS name cannot be a site on the public internet, or None if it can be."""
+    if "." not in name:
+        return "must be a full domain name such as vendor.com, not a local name"
+    if name.rsplit(".", 1)[1] in _SPECIAL_USE_TLDS:
+        return "must be a public domain name, not a special-use one such as .onion or .arpa"
+    if _PUBLIC_SUFFIXES.publicsuffix(name, accept_unknown=False) is None:
+        return "must end in a public top-level domain (not .local, .internal, .test, .lan…)"
     return None

@@ -1,12 +1,19 @@
+import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 from sqlmodel import select
 from werkzeug.datastructures import FileStorage
 
+from portal.member_import import MAX_BYTES, MAX_ROWS
 from portal.models import Member
-from tests.admin.browser import Browser, text
+from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff, text
 from tests.admin.test_vendors import audit_events
-from tests.flows import add_member, unit_of_work
+from tests.flows import Inputs, add_member, live_portal, off_the_loop, unit_of_work
+
+NEW = 200  # members the big import adds; its other rows repeat the last one
 
 
 async def upload(admin: Browser, content: bytes, name: str = "members.csv") -> tuple[int, str]:
@@ -49,6 +56,7 @@ async def test_a_file_refused_whole_writes_nothing(admin: Browser, database_url:
         (b"imis_id,username,pin\n201,grace,1\n", "unknown columns: pin"),
         (b"PK\x03\x04\x00\x00binary", "not a readable CSV file"),
         (b"imis_id,username\n201,grace\n" + b"#" * 1024 * 1024, "larger than 1024 KB"),
+        (b"imis_id," * (MAX_BYTES // 8 - 2) + b"username\n", "but a member has only 22 fields"),
     ]:
         status, body = await upload(admin, content)
         assert status == 422, reason
@@ -67,3 +75,39 @@ async def test_more_than_the_request_limit_is_refused_before_reading(admin: Brow
     status, body = await upload(admin, b"x" * (3 * 1024 * 1024))
     assert status == 413
     assert "Too large" in body
+
+
+def test_healthz_keeps_answering_while_a_big_import_runs(database_url: str, tmp_path: Path) -> None:
+    """Through `portal serve`, a file at the size and row limits: it is parsed in a thread, so
+    the event loop answers /healthz meanwhile. Answers are counted, never timed."""
+    off_the_loop(lambda: asyncio.run(add_staff(database_url, "admin@example.org", "admin")))
+    header = "imis_id,username,email,first_name,last_name,company\n"
+    width = (MAX_BYTES - len(header)) // MAX_ROWS - 1
+    rows = [f"{1000 + min(i, NEW - 1)},m{min(i, NEW - 1)},,Mary,S," for i in range(MAX_ROWS)]
+    content = (header + "".join(row.ljust(width, "x") + "\n" for row in rows)).encode()
+    assert MAX_BYTES - MAX_ROWS < len(content) <= MAX_BYTES
+    with live_portal(database_url, tmp_path) as url, httpx.Client(base_url=url) as staff:
+        form = Inputs(staff.get("/admin/sign-in").text).hidden
+        signed_in = staff.post(
+            "/admin/sign-in",
+            data={**form, "email": "admin@example.org", "password": STAFF_PASSWORD},
+        )
+        assert signed_in.status_code == 303
+        csrf = Inputs(staff.get("/admin/").text).hidden["csrf_token"]  # a new one after sign-in
+        with ThreadPoolExecutor(1) as pool:
+            upload = pool.submit(
+                staff.post,
+                "/admin/members/import",
+                data={"csrf_token": csrf},
+                files={"file": ("members.csv", content, "text/csv")},
+                timeout=120,
+            )
+            answered_during = 0
+            with httpx.Client(base_url=url, timeout=60) as monitor:
+                while not upload.done():
+                    assert monitor.get("/healthz").json() == {"status": "ok"}
+                    answered_during += 0 if upload.done() else 1
+            report = upload.result()
+    assert report.status_code == 200
+    assert f"{NEW} added members" in report.text
+    assert answered_during > 0

@@ -229,3 +229,11 @@ def test_display_name_uses_the_best_field_the_vendor_gets() -> None:
     assert display_name({"email_address": "x", "Email": "ada@example.org"}) == "ada@example.org"
     assert display_name({"ImisId": "101"}) == "101"
     assert display_name({"FirstName": None}) == "member"
+
+
+def test_no_server_of_the_demo_names_itself(demo: LiveDemo) -> None:
+    """The demo's servers are configured as `portal serve` (portal.serve.base_config)."""
+    for url in (f"{demo.portal_url}/healthz", *(f"{u}/" for u in demo.vendor_urls.values())):
+        answer = httpx.get(url)
+        assert answer.status_code == 200, url
+        assert "server" not in answer.headers, url

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from portal import cli, create_app, vendors
 from portal.settings import Settings, SettingsError
 from tests.admin.browser import Browser, add_staff
-from tests.conftest import FakeClock, running_app
+from tests.conftest import TEST_SECRET_KEY, FakeClock, running_app
 from tests.fake_imis import FakeImis, date_value, person_data
 from tests.flows import (
     VendorLogin,
@@ -258,7 +258,8 @@ async def test_a_local_record_in_the_way_is_reported_not_overwritten(
                 "directory": "imis",
                 "imis_url": "http://imis.example",
                 "env": "production",
-                "secret_key": "k" * 48,
+                "secret_key": TEST_SECRET_KEY,
+                "public_url": "https://sso.example.org",
             },
             "https",
         ),

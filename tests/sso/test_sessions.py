@@ -52,7 +52,11 @@ async def test_development_cookie_flags(app: Quart) -> None:
 async def test_production_cookie_is_secure_and_host_prefixed(
     settings: Settings, clock: FakeClock
 ) -> None:
-    production = {"env": "production", "secret_key": TEST_SECRET_KEY}
+    production = {
+        "env": "production",
+        "secret_key": TEST_SECRET_KEY,
+        "public_url": "https://sso.example.org",
+    }
     async with running_app(settings, clock, **production) as app:
         client = app.test_client()
         response = await sign_in(client)

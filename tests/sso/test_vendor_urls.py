@@ -12,7 +12,7 @@ from portal.sso.return_urls import (
     form_action_sources,
     normalize_domain,
 )
-from tests.sso.url_oracle import D, csp_allows
+from tests.sso.url_oracle import D, accepts, csp_allows
 
 # --- normalize_domain ----------------------------------------------------------------------
 
@@ -228,3 +228,69 @@ def test_form_action_sources_refuse_header_injection(
 ) -> None:
     with pytest.raises(error):
         form_action_sources(token_url, domains)
+
+
+# --- hosts that cannot be public -----------------------------------------------------------
+# Production serves members on the internet: a vendor's token URL, domains and ReturnURLs must
+# name a host the internet can reach. A name is public when its top-level domain is in the
+# Public Suffix List's ICANN section; .onion and .arpa are there, yet never a public web site.
+
+NOT_PUBLIC = [
+    ("intranet", "full domain name"),
+    ("vendor.local", "public top-level domain"),  # mDNS, RFC 6762
+    ("vendor.internal", "public top-level domain"),  # ICANN's private-use name
+    ("vendor.test", "public top-level domain"),  # RFC 6761
+    ("vendor.invalid", "public top-level domain"),
+    ("vendor.example", "public top-level domain"),
+    ("vendor.lan", "public top-level domain"),
+    ("vendor.corp", "public top-level domain"),
+    ("sso.vendor.home", "public top-level domain"),
+    ("vendor.alt", "public top-level domain"),  # RFC 9476
+    ("vendor.localdomain", "public top-level domain"),
+    ("duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", "special-use"),
+    ("printer.home.arpa", "special-use"),  # RFC 8375
+    ("1.0.0.127.in-addr.arpa", "special-use"),
+]
+# Not punycode at all; a lone U+0080; a name not in Unicode normal form C.
+BAD_PUNYCODE = ["xn--zzzz.com", "xn--a.com", "sso.xn--u-ccb.com"]
+
+
+@pytest.mark.parametrize(("host", "reason"), NOT_PUBLIC)
+def test_production_refuses_a_token_url_on_a_host_that_cannot_be_public(
+    host: str, reason: str
+) -> None:
+    with pytest.raises(InvalidURL, match=f"^token URL host must .*{reason}") as refused:
+        check_vendor_url(f"https://{host}/sso/token", development=False)
+    assert host not in str(refused.value)
+    assert check_vendor_url(f"https://{host}/sso/token", development=True)  # a test set-up
+
+
+@pytest.mark.parametrize(("host", "reason"), NOT_PUBLIC)
+def test_production_refuses_such_a_domain_and_its_return_urls(host: str, reason: str) -> None:
+    with pytest.raises(InvalidDomain, match=reason if "." in host else "top-level name"):
+        normalize_domain(host, development=False)
+    assert not accepts(f"https://{host}/", [host], development=False)
+    assert not accepts(f"https://www.{host}/", [host], development=False)
+    if "." in host:
+        assert normalize_domain(host, development=True) == host
+        assert accepts(f"https://www.{host}/", [host], development=True)
+
+
+@pytest.mark.parametrize("host", BAD_PUNYCODE)
+def test_punycode_that_is_not_idna_is_refused_in_every_mode(host: str) -> None:
+    for development in (False, True):
+        with pytest.raises(InvalidURL, match="punycode"):
+            check_vendor_url(f"https://{host}/t", development=development)
+        with pytest.raises(InvalidDomain, match="punycode"):
+            normalize_domain(host, development=development)
+        assert not accepts(f"https://{host}/", [host], development=development)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["acme.xn--p1ai", "xn--bcher-kva.ch", "xn--mnchen-3ya.de", "acme.museum", "acme.co.uk"],
+)
+def test_public_names_stay_accepted(host: str) -> None:
+    assert check_vendor_url(f"https://{host}/t", development=False)
+    assert normalize_domain(host, development=False) == host
+    assert accepts(f"https://sso.{host}/", [host], development=False)
