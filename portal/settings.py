@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     throttle_address_failures: int = Field(default=100, ge=1)
 
     api_rate_per_minute: int = Field(default=600, ge=1)
+
+    # How long old rows are kept before the automatic purge (and `portal purge`) deletes them.
+    retention_token_days: int = Field(default=1, ge=1, le=3650)
+    retention_session_days: int = Field(default=30, ge=1, le=3650)
+    retention_throttle_days: int = Field(default=30, ge=1, le=3650)
     proxy_hops: int = Field(default=0, ge=0, le=5)
 
     directory: Literal["local", "imis"] = "local"
