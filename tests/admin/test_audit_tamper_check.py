@@ -12,7 +12,7 @@ async def tamper_line(browser: Browser) -> str:
 
 
 async def test_never_verified(viewer: Browser) -> None:
-    assert await tamper_line(viewer) == "never verified; run <code>portal audit verify</code>."
+    assert await tamper_line(viewer) == "never verified; run <code>portal audit verify</code>"
 
 
 async def test_intact(viewer: Browser, database_url: str) -> None:
