@@ -3,7 +3,18 @@
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
-from portal import admin, clock, db, directory, errors, health, ids, query_strings, security
+from portal import (
+    admin,
+    clock,
+    db,
+    directory,
+    errors,
+    health,
+    ids,
+    maintenance,
+    query_strings,
+    security,
+)
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
 from portal.sso import sessions
@@ -24,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.extensions["directory"] = directory.for_settings(settings)
     clock.init_app(app)
     db.init_app(app, settings)
+    maintenance.init_app(app, settings)
     security.init_app(app, settings)
     sessions.init_app(app, settings)
     errors.init_app(app)

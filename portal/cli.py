@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, db, members, serve, staff, vendor_secrets, vendors
+from portal import audit, db, maintenance_cli, members, serve, staff, vendor_secrets, vendors
 from portal.demo import run as demo_run
 from portal.directory import imis, imis_directory
 from portal.errors import PortalError
@@ -41,6 +41,7 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     demo_run.add_command(commands)
     serve.add_commands(commands)
+    maintenance_cli.add_commands(commands)
 
     db_cmd = commands.add_parser("db", help="database maintenance")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True, parser_class=ArgumentParser)

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
 
     api_rate_per_minute: int = Field(default=600, ge=1)
     api_failed_auth_per_minute: int = Field(default=30, ge=1)  # per client network
+
+    # How long old rows are kept before the automatic purge (and `portal purge`) deletes them.
+    retention_token_days: int = Field(default=1, ge=1, le=3650)
+    retention_session_days: int = Field(default=30, ge=1, le=3650)
+    retention_throttle_days: int = Field(default=30, ge=1, le=3650)
     proxy_hops: int = Field(default=0, ge=0, le=5)
 
     directory: Literal["local", "imis"] = "local"

@@ -13,7 +13,7 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, vendors
+from portal import audit, audit_chain, clock, db, members, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import render
 from portal.errors import NotFound, PortalError
@@ -79,6 +79,7 @@ async def event_list() -> ResponseReturnValue:
         names = await members.select_members_by_ids(s, (e.member_id for e in found.events))
         event_types = await audit.event_types(s)
         vendor_list = await vendors.select_vendors(s)
+        verification = await audit_chain.last_verification(s)
     return await render(
         "admin/audit/list.html",
         block="results",
@@ -88,6 +89,7 @@ async def event_list() -> ResponseReturnValue:
         names=names,
         event_types=event_types,
         vendors=vendor_list,
+        verification=verification,
     )
 
 

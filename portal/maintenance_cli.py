@@ -1,0 +1,88 @@
+"""`portal purge`, `portal audit verify` and `portal audit purge`: what the background upkeep
+does (portal/maintenance.py), on demand, and the audit log's tamper check."""
+
+import argparse
+import json
+import re
+import sys
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit_chain, audit_purge, db, retention
+from portal.clock import system_clock
+from portal.settings import Settings
+
+
+def add_commands(commands: Any) -> None:
+    purge = commands.add_parser(
+        "purge", help="delete expired tokens, ended sessions and stale throttle counters"
+    )
+    purge.add_argument("--json", action="store_true")
+    purge.set_defaults(run=purge_command)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="seal new events, then check the whole chain")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(run=audit_verify_command)
+    cut = audit_sub.add_parser("purge", help="delete old events, keeping the rest verifiable")
+    cut.add_argument("--older-than", required=True, type=days, metavar="DAYS", help="e.g. 400d")
+    cut.add_argument("--json", action="store_true")
+    cut.set_defaults(run=audit_purge_command)
+
+
+def days(value: str) -> timedelta:
+    match = re.fullmatch(r"([0-9]{1,5})d", value)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days, e.g. 400d")
+    return timedelta(days=int(match[1]))
+
+
+def show(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data) if args.json else text)
+
+
+def purge_command(args: argparse.Namespace, settings: Settings) -> int:
+    policy = retention.Policy.from_settings(settings)
+
+    async def work(session: AsyncSession) -> dict[str, int] | None:
+        return await retention.purge(session, now=system_clock(), policy=policy, wait=True)
+
+    deleted = db.run_in_session(settings, work) or {}
+    show(args, deleted, "deleted " + ", ".join(f"{n:,} {t}" for t, n in deleted.items()))
+    return 0
+
+
+def audit_verify_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> audit_chain.Report:
+        return await audit_chain.verify(session, now=system_clock())
+
+    report = db.run_in_session(settings, work)
+    if args.json:
+        print(json.dumps(report.as_json()))
+    elif report.ok:
+        print(f"audit log intact: {report.events:,} events, head {report.head.hash}")
+    else:
+        print(f"portal: audit log NOT intact: {report.problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def audit_purge_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> audit_purge.Purged:
+        return await audit_purge.purge(session, older_than=args.older_than, now=system_clock())
+
+    purged = db.run_in_session(settings, work)
+    data = {
+        "events": purged.events,
+        "cutoff": purged.cutoff.isoformat(),
+        "checkpoint_seq": purged.checkpoint.seq,
+        "checkpoint_hash": purged.checkpoint.hash,
+    }
+    text = (
+        f"purged {purged.events:,} audit events from before {purged.cutoff:%Y-%m-%d %H:%M} UTC; "
+        f"the chain goes on from position {purged.checkpoint.seq}"
+    )
+    show(args, data, text)
+    return 0

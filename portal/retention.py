@@ -1,0 +1,80 @@
+"""Retention: delete the rows that no longer protect anyone, so no table grows forever.
+Run by every worker every few minutes (portal/maintenance.py) and by `portal purge`; an
+advisory lock lets one of them at a time do it."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Table, delete, or_
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import locks
+from portal.models import AuthSession, RateCounter, SignInThrottle, SsoToken
+from portal.settings import Settings
+
+
+@dataclass(frozen=True)
+class Policy:
+    token_age: timedelta
+    session_age: timedelta
+    throttle_age: timedelta
+    lockout_failures: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Policy":
+        return cls(
+            # A redeemed token presented again ends the session it came from (a replay): keep
+            # it as long as that session could be alive.
+            token_age=max(
+                timedelta(days=settings.retention_token_days),
+                timedelta(hours=settings.session_max_hours),
+            ),
+            session_age=timedelta(days=settings.retention_session_days),
+            throttle_age=timedelta(days=settings.retention_throttle_days),
+            lockout_failures=settings.throttle_lockout_failures,
+        )
+
+
+async def purge(
+    db: AsyncSession, *, now: datetime, policy: Policy, wait: bool = False
+) -> dict[str, int] | None:
+    """{table: rows deleted}; None when another worker is purging right now."""
+    if not await locks.take(db, locks.RETENTION, wait=wait):
+        return None
+    tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
+    rules: list[tuple[Table, ColumnElement[bool]]] = [
+        (tokens, tokens.c.expires_at < now - policy.token_age),
+        # A session's tokens go with it (ON DELETE CASCADE).
+        (
+            sessions,
+            or_(
+                sessions.c.ended_at < now - policy.session_age,
+                sessions.c.expires_at < now - policy.session_age,
+            ),
+        ),
+        (_table(SignInThrottle), _forgettable_throttle(now, policy)),
+        # over_rate only ever counts in the current minute's window.
+        (counters, counters.c.window_start < now.replace(second=0, microsecond=0)),
+    ]
+    deleted = {}
+    for table, rule in rules:
+        result = await db.exec(delete(table).where(rule))
+        deleted[table.name] = int(result.rowcount)
+    return deleted
+
+
+def _forgettable_throttle(now: datetime, policy: Policy) -> ColumnElement[bool]:
+    """A counter with no delay in force and no failure for `throttle_age`. Never a locked one:
+    only staff unlock an account. Not sooner than that: forgetting failures after a day would
+    let a patient guesser try lockout - 1 passwords a day for ever."""
+    table = _table(SignInThrottle)
+    return (
+        (table.c.consecutive_failures < policy.lockout_failures)
+        & or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now)
+        & (table.c.last_failure_at < now - policy.throttle_age)
+    )
+
+
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
