@@ -6,6 +6,8 @@ from quart import Quart, render_template, request
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from portal.access_log import escape
+
 log = logging.getLogger(__name__)
 
 
@@ -54,12 +56,14 @@ def init_app(app: Quart) -> None:
 
     @app.errorhandler(DatabaseUnavailable)
     async def database_unavailable(error: DatabaseUnavailable) -> ResponseReturnValue:
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, escape(request.path), error
+        )
         return await unavailable(DATABASE_DOWN)
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> ResponseReturnValue:
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, escape(request.path))
         return await error_response(500, "Something went wrong on our side.")
 
 
@@ -81,7 +85,7 @@ DATABASE_DOWN = "The portal cannot reach its database just now. Please try again
 
 async def unavailable(message: str) -> ResponseReturnValue:
     """503 with Retry-After: the API in its JSON, the dashboard in its own look, members a page."""
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
         return {"error": "temporarily_unavailable", "error_description": message}, 503, headers
     if request.path.startswith("/admin"):

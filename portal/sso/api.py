@@ -38,7 +38,7 @@ class ApiError(Exception):
 @blueprint.app_errorhandler(ApiError)
 async def api_error(error: ApiError) -> tuple[dict[str, str], int, dict[str, str]]:
     body = {"error": error.error, "error_description": str(error)}
-    return body, error.status, {**error.headers, "Cache-Control": "no-store", "Pragma": "no-cache"}
+    return body, error.status, error.headers
 
 
 @blueprint.before_app_request
@@ -56,12 +56,12 @@ async def only_get_and_post() -> None:
 
 
 @blueprint.route(PATH, methods=list(METHODS))
-async def user() -> tuple[dict[str, object], int, dict[str, str]]:
+async def user() -> tuple[dict[str, object], int]:
     given = request.args.getlist("token") + (await request.form).getlist("token")
     now = clock.now()
     vendor = await committed(lambda s: authenticate(s, now))
     member = await committed(lambda s: redeem(s, vendor, given, now))
-    return member, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    return member, 200
 
 
 async def committed(work: Callable[[AsyncSession], Awaitable[T]]) -> T:

@@ -112,7 +112,6 @@ async def token_post(
         fields={name: value for name, value in fields.items() if value is not None},
     )
     response = Response(page)
-    response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = content_security_policy(
         form_action=" ".join(form_action_sources(sso.vendor.token_url, sso.domains))
     )
