@@ -29,6 +29,8 @@ GENESIS = "0" * 64
 SEAL_WINDOW = 1000
 SEAL_BATCH = 5000  # per run; a backlog (the first run after upgrading) takes a few runs
 WALK_BATCH = 1000
+# What is hashed, besides the details. Deliberately its own list, not the CSV export's columns:
+# the hash input of sealed events must never change with what an export shows.
 CONTENT = (
     "id",
     "occurred_at",

@@ -210,31 +210,25 @@ async def succeeded(db: AsyncSession, reservation: Reservation, policy: Policy) 
 
 async def refund(db: AsyncSession, reservation: Reservation, policy: Policy) -> None:
     """The directory could not answer: the attempt counts for nothing."""
-    failures = TABLE.c.consecutive_failures
-    await db.exec(
-        update(TABLE)
-        .where(TABLE.c.scope == "account", TABLE.c.subject == reservation.key)
-        .values(
-            consecutive_failures=func.greatest(failures - 1, 0),
-            blocked_until=case(
-                (failures - 1 < policy.free_failures, None), else_=TABLE.c.blocked_until
-            ),
-        )
-    )
+    await _give_back(db, "account", reservation.key, policy.free_failures)
     if reservation.network is not None:
         await _refund_network(db, reservation.network, policy)
 
 
 async def _refund_network(db: AsyncSession, network: str, policy: Policy) -> None:
+    await _give_back(db, "address", network, policy.address_failures)
+
+
+async def _give_back(db: AsyncSession, scope: str, subject: str, blocking_count: int) -> None:
+    """One reserved failure less; the block it set goes when the count falls below where
+    blocking starts."""
     failures = TABLE.c.consecutive_failures
     await db.exec(
         update(TABLE)
-        .where(TABLE.c.scope == "address", TABLE.c.subject == network)
+        .where(TABLE.c.scope == scope, TABLE.c.subject == subject)
         .values(
             consecutive_failures=func.greatest(failures - 1, 0),
-            blocked_until=case(
-                (failures - 1 < policy.address_failures, None), else_=TABLE.c.blocked_until
-            ),
+            blocked_until=case((failures - 1 < blocking_count, None), else_=TABLE.c.blocked_until),
         )
     )
 
