@@ -1,7 +1,6 @@
 """The sign-in form: credentials, equal answers for unknown accounts, throttling."""
 
 import re
-import statistics
 import time
 from collections.abc import AsyncIterator
 
@@ -35,15 +34,15 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(app: Quart) -
 
 
 async def test_an_unknown_user_costs_a_password_check_too(app: Quart) -> None:
-    async def median(login: str) -> float:
-        timings = []
-        for _ in range(5):
+    """Timed in turns, and the fastest of each kept: other work on the machine only ever adds
+    time, so the minimum is what the sign-in itself costs."""
+    timings: dict[str, list[float]] = {"ada": [], "nobody": []}
+    for _ in range(5):  # five: still below the throttle's free failures
+        for login, kept in timings.items():
             started = time.perf_counter()
             await sign_in(app.test_client(), login=login, password="not the password")
-            timings.append(time.perf_counter() - started)
-        return statistics.median(timings)
-
-    known, unknown = await median("ada"), await median("nobody")
+            kept.append(time.perf_counter() - started)
+    known, unknown = min(timings["ada"]), min(timings["nobody"])
     assert 0.5 < unknown / known < 2  # both pay for one argon2id verification
 
 
