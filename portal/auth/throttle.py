@@ -201,18 +201,19 @@ async def _row(db: AsyncSession, scope: str, subject: str) -> SignInThrottle | N
 
 
 async def succeeded(db: AsyncSession, reservation: Reservation, policy: Policy) -> None:
-    """The password was right: the key's failures are forgotten and the network's reservation
-    given back."""
-    await clear(db, [reservation.key])
+    """The password was right: the network's reservation is given back and the key's failures
+    forgotten. Rows are always locked network first, then key, as `reserve` does: the other
+    order deadlocked with a parallel attempt of the same name from the same network."""
     if reservation.network is not None:
         await _refund_network(db, reservation.network, policy)
+    await clear(db, [reservation.key])
 
 
 async def refund(db: AsyncSession, reservation: Reservation, policy: Policy) -> None:
-    """The directory could not answer: the attempt counts for nothing."""
-    await _give_back(db, "account", reservation.key, policy.free_failures)
+    """The directory could not answer: the attempt counts for nothing (network first, as above)."""
     if reservation.network is not None:
         await _refund_network(db, reservation.network, policy)
+    await _give_back(db, "account", reservation.key, policy.free_failures)
 
 
 async def _refund_network(db: AsyncSession, network: str, policy: Policy) -> None:
