@@ -42,6 +42,7 @@ async def purge(
     if not await locks.take(db, locks.RETENTION, wait=wait):
         return None
     tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
+    throttle = _table(SignInThrottle)
     rules: list[tuple[Table, ColumnElement[bool]]] = [
         (tokens, tokens.c.expires_at < now - policy.token_age),
         # A session's tokens go with it (ON DELETE CASCADE).
@@ -52,14 +53,17 @@ async def purge(
                 sessions.c.expires_at < now - policy.session_age,
             ),
         ),
-        (_table(SignInThrottle), _forgettable_throttle(now, policy)),
-        # over_rate only ever counts in the current minute's window.
+        # Networks before names: the order a sign-in attempt locks them in, so the two never
+        # wait for each other in a circle.
+        (throttle, _forgettable_throttle(now, policy) & (throttle.c.scope == "address")),
+        (throttle, _forgettable_throttle(now, policy) & (throttle.c.scope == "account")),
+        # rate_limits.hit only ever counts in the current minute's window.
         (counters, counters.c.window_start < now.replace(second=0, microsecond=0)),
     ]
-    deleted = {}
+    deleted: dict[str, int] = {}
     for table, rule in rules:
         result = await db.exec(delete(table).where(rule))
-        deleted[table.name] = int(result.rowcount)
+        deleted[table.name] = deleted.get(table.name, 0) + int(result.rowcount)
     return deleted
 
 
