@@ -211,4 +211,7 @@ def commit_subject() -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except browser.Unexpected as exc:  # while preparing a phase: nothing to measure
+        sys.exit(f"bench: the portal answered {exc}")
