@@ -164,8 +164,8 @@ def redemption(
     once. Then the database must hold as redeemed at least every token that got a 200."""
     # No path is faster than /healthz: half as many tokens again as it answered are plenty.
     count = int(phases["floor"].rate * load.seconds * 1.5) + 100
-    asyncio.run(browser.signed_in_cookies(server.base_url, seed, 1))  # the race's own session
-    raced = max(4, load.connections)
+    raced = max(4, min(load.connections, 16))
+    asyncio.run(browser.signed_in_cookies(server.base_url, seed, raced))  # the race's sessions
     pool, racing = asyncio.run(token_pool.issue(url, seed, count, raced, TOKEN_TTL))
     auth = "Basic " + base64.b64encode(f"{seed.vendor}:{seed.secret}".encode()).decode()
     headers = (("Authorization", auth), FORM)

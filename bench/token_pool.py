@@ -39,16 +39,16 @@ def digest(raw: str) -> str:
 async def issue(
     url: str, seed: Seed, count: int, raced: int, ttl: int
 ) -> tuple[list[str], list[str]]:
-    """`count` fresh raw tokens spread over the members' open sessions, and `raced` more bound to
-    the newest session alone: a replay ends the session it came from and voids its other tokens,
-    so the race must not spoil the tokens of the load."""
+    """`count` fresh raw tokens spread over the members' open sessions, and `raced` more, each
+    bound to one of the `raced` newest sessions alone: a replay ends the session its token came
+    from and voids that session's other tokens, so no raced token may share a session."""
     connection = await asyncpg.connect(dsn(url))
     try:
         sessions = await connection.fetch(SESSIONS, seed.usernames)
-        if len(sessions) < 2:
-            raise SystemExit("bench: tokens need two open member sessions or more")
-        pool = await insert(connection, seed, count, sessions[1:], ttl)
-        racing = await insert(connection, seed, raced, sessions[:1], ttl)
+        if len(sessions) <= raced:
+            raise SystemExit(f"bench: tokens need more than {raced} open member sessions")
+        pool = await insert(connection, seed, count, sessions[raced:], ttl)
+        racing = await insert(connection, seed, raced, sessions[:raced], ttl)
     finally:
         await connection.close()
     return pool, racing
