@@ -83,14 +83,12 @@ class Phase:
         marker: str | None = None,
         once: bool = False,
     ) -> None:
-        prefix = workdir / f"requests-{os.urandom(4).hex()}-"
+        prefix = f"{workdir}/requests-{os.urandom(4).hex()}-"  # phase.lua adds the thread's number
         for n in range(load.threads):
             share = requests[n :: load.threads] if once else requests[n :: load.threads] or requests
-            (prefix.parent / f"{prefix.name}{n + 1}").write_text(
-                "".join(f"{request.line()}\n" for request in share)
-            )
+            Path(f"{prefix}{n + 1}").write_text("".join(f"{r.line()}\n" for r in share))
         mode = "once" if once else "rotate"
-        script_args = [str(prefix), mode, str(expect), *([marker] if marker else [])]
+        script_args = [prefix, mode, str(expect), *([marker] if marker else [])]
         self.process = subprocess.Popen(
             [
                 *(ensure_wrk(), "-t", str(load.threads), "-c", str(load.connections)),
