@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from portal.sso.return_urls import InvalidURL, check_portal_url
+from portal.urls import InvalidURL, check_portal_url
 
 MIN_SECRET_KEY_LENGTH = 32
 # Cookies signed with a key that can be guessed can be forged: 128 bits is out of reach.

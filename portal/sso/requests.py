@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from portal import vendors
 from portal.errors import PortalError
 from portal.models import Vendor
-from portal.sso.return_urls import InvalidURL, check_return_url
+from portal.urls import InvalidURL, check_return_url
 
 PARAMETERS = ("vendor", "returnurl", "state", "passive")
 CANONICAL = {"vendor": "vendor", "returnurl": "ReturnURL", "state": "state", "passive": "passive"}

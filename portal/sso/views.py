@@ -17,7 +17,7 @@ from portal.security import content_security_policy, rotate_csrf
 from portal.settings import Settings
 from portal.sso import requests, sessions, tokens
 from portal.sso.requests import SsoRequest
-from portal.sso.return_urls import form_action_sources
+from portal.urls import form_action_sources
 
 blueprint = Blueprint("sso", __name__)
 WRONG_CREDENTIALS = "The username or password is not right."

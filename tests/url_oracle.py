@@ -1,4 +1,4 @@
-"""Shared by the return_urls tests: the vendor domain, the dangerous characters, and an
+"""Shared by the tests of portal/urls.py: the vendor domain, the dangerous characters, and an
 independent, WHATWG-style reading of where a browser would go (the oracle of the properties)."""
 
 import re
@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import httpx
 from hypothesis import settings
 
-from portal.sso.return_urls import (
+from portal.urls import (
     InvalidURL,
     check_return_url,
 )

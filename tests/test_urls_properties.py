@@ -1,18 +1,18 @@
-"""portal.sso.return_urls, property-based: generated URLs around a vendor domain."""
+"""portal.urls, property-based: generated URLs around a vendor domain."""
 
 import contextlib
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.sso.return_urls import (
+from portal.urls import (
     InvalidDomain,
     InvalidURL,
     check_vendor_url,
     form_action_sources,
     normalize_domain,
 )
-from tests.sso.url_oracle import (
+from tests.url_oracle import (
     DANGEROUS,
     FUZZ,
     D,

@@ -1,4 +1,4 @@
-"""portal.sso.return_urls: the protocol §6 table, known bypass classes and development mode.
+"""portal.urls: the protocol §6 table, known bypass classes and development mode.
 
 Advisories whose bypass classes are reproduced below (ids name them where a case comes from one):
 - Django ``is_safe_url`` / ``url_has_allowed_host_and_scheme``: CVE-2013-6044 (``javascript:``),
@@ -22,12 +22,12 @@ import re
 
 import pytest
 
-from portal.sso.return_urls import (
+from portal.urls import (
     MAX_URL_LENGTH,
     InvalidURL,
     check_return_url,
 )
-from tests.sso.url_oracle import (
+from tests.url_oracle import (
     DANGEROUS,
     D,
     accepts,

@@ -1,18 +1,18 @@
-"""portal.sso.return_urls for what staff register: vendor domains, token URLs, and the CSP
+"""portal.urls for what staff register: vendor domains, token URLs, and the CSP
 form-action sources built from them."""
 
 import re
 
 import pytest
 
-from portal.sso.return_urls import (
+from portal.urls import (
     InvalidDomain,
     InvalidURL,
     check_vendor_url,
     form_action_sources,
     normalize_domain,
 )
-from tests.sso.url_oracle import D, accepts, csp_allows
+from tests.url_oracle import D, accepts, csp_allows
 
 # --- normalize_domain ----------------------------------------------------------------------
 
