@@ -10,9 +10,9 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.auth.passwords import check_strength, hash_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Member, id_of
-from portal.passwords import check_strength, hash_password
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 Name = Annotated[str | None, Field(default=None, max_length=200)]

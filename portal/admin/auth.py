@@ -8,8 +8,8 @@ from portal import audit, clock, db, device_cookies, staff
 from portal.admin.access import safe_next, session_policy, settings, staff_of_session
 from portal.auth import sign_in as auth_sign_in
 from portal.auth import throttle
+from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
-from portal.directory import Account
 from portal.models import Staff
 from portal.security import rotate_csrf
 from portal.sso import sessions

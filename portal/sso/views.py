@@ -10,8 +10,8 @@ from werkzeug.datastructures import MultiDict
 from portal import audit, clock, db, device_cookies
 from portal.auth import sign_in as auth_sign_in
 from portal.auth import throttle
+from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
-from portal.directory import Account
 from portal.models import AuthSession, Member
 from portal.security import content_security_policy, rotate_csrf
 from portal.settings import Settings
