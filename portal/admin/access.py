@@ -8,28 +8,22 @@ from functools import wraps
 from typing import Any, ParamSpec
 from urllib.parse import quote
 
-from quart import current_app, g, make_response, redirect, request
+from quart import g, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db
+from portal import audit, clock, db, settings
 from portal.errors import PortalError, error_response
 from portal.models import AuditEvent, Staff
 from portal.security import UNSAFE_METHODS
-from portal.settings import Settings
 from portal.sso import sessions
 
 P = ParamSpec("P")
 SIGN_IN = "/admin/sign-in"
 
 
-def settings() -> Settings:
-    result: Settings = current_app.config["PORTAL_SETTINGS"]
-    return result
-
-
 def session_policy() -> sessions.Policy:
-    return sessions.Policy.from_settings(settings())
+    return sessions.Policy.from_settings(settings.current())
 
 
 async def staff_of_session(db_session: AsyncSession) -> Staff | None:

@@ -4,8 +4,8 @@ from quart import Blueprint, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, device_cookies, staff
-from portal.admin.access import safe_next, session_policy, settings, staff_of_session
+from portal import audit, clock, db, device_cookies, settings, staff
+from portal.admin.access import safe_next, session_policy, staff_of_session
 from portal.auth import sign_in as auth_sign_in
 from portal.auth import throttle
 from portal.auth.accounts import Account
@@ -38,7 +38,7 @@ async def sign_in() -> ResponseReturnValue:
         staff.StaffDirectory(),
         Attempt(email, password, request.remote_addr, device_cookies.presented("staff")),
         now=clock.now(),
-        policy=throttle.Policy.from_settings(settings()),
+        policy=throttle.Policy.from_settings(settings.current()),
         on_success=start_session,
     )
     if outcome.account is None:

@@ -7,8 +7,8 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members
-from portal.admin.access import record, session_policy, settings, staff_required
+from portal import audit, clock, db, members, settings
+from portal.admin.access import record, session_policy, staff_required
 from portal.admin.pages import done, render
 from portal.auth import throttle
 from portal.errors import InvalidField, NotFound, PortalError
@@ -53,7 +53,7 @@ def parse(values: dict[str, str]) -> MemberData:
 
 
 def throttle_policy() -> throttle.Policy:
-    return throttle.Policy.from_settings(settings())
+    return throttle.Policy.from_settings(settings.current())
 
 
 @blueprint.get("/admin/members")

@@ -8,8 +8,8 @@ from typing import Any
 from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
-from portal import audit, clock, db, vendors
-from portal.admin.access import session_policy, settings, staff_required
+from portal import audit, clock, db, settings, vendors
+from portal.admin.access import session_policy, staff_required
 from portal.admin.pages import render
 from portal.auth import throttle
 from portal.sso import active_sessions
@@ -64,7 +64,7 @@ async def overview() -> ResponseReturnValue:
     today = start_of_day(now)
     first = today - timedelta(days=DAYS - 1)
     days = [(first + timedelta(days=i)).date() for i in range(DAYS)]
-    throttle_policy = throttle.Policy.from_settings(settings())
+    throttle_policy = throttle.Policy.from_settings(settings.current())
     async with db.session() as s:
         names = {v.key: v.name for v in await vendors.select_vendors(s)}
         issued = await audit.daily_counts(s, "token.issued", since=first)

@@ -5,8 +5,8 @@ from typing import Any
 from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
 
-from portal import audit, clock, db, staff
-from portal.admin.access import current_staff, record, settings, staff_required
+from portal import audit, clock, db, settings, staff
+from portal.admin.access import current_staff, record, staff_required
 from portal.admin.pages import done, render
 from portal.auth import throttle
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
@@ -23,7 +23,7 @@ async def staff_page(*, status: int = 200, **extra: Any) -> Response:
             s,
             {id_of(a): staff.throttle_keys(a) for a in accounts},
             now=clock.now(),
-            policy=throttle.Policy.from_settings(settings()),
+            policy=throttle.Policy.from_settings(settings.current()),
         )
     context = {
         "accounts": accounts,

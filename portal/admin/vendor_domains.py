@@ -3,8 +3,8 @@
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from portal import db, vendors
-from portal.admin.access import record, settings, staff_required
+from portal import db, settings, vendors
+from portal.admin.access import record, staff_required
 from portal.admin.pages import done
 from portal.admin.vendor_page import render_vendor
 from portal.errors import NotFound, PortalError
@@ -19,7 +19,9 @@ async def add_domain(key: str) -> ResponseReturnValue:
     try:
         async with db.session() as s:
             vendor = await vendors.get_vendor(s, key)
-            domain = await vendors.add_domain(s, vendor, text, development=settings().development)
+            domain = await vendors.add_domain(
+                s, vendor, text, development=settings.current().development
+            )
             await record(s, "vendor.domain_added", vendor_key=key, domain=domain)
     except NotFound:
         raise
@@ -40,7 +42,9 @@ async def remove_domain(key: str, domain: str) -> ResponseReturnValue:
     try:
         async with db.session() as s:
             vendor = await vendors.get_vendor(s, key)
-            await vendors.remove_domain(s, vendor, domain, development=settings().development)
+            await vendors.remove_domain(
+                s, vendor, domain, development=settings.current().development
+            )
             await record(s, "vendor.domain_removed", vendor_key=key, domain=domain)
     except NotFound:
         raise

@@ -10,9 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import catalogue, clock, db, members, vendor_secrets, vendors
+from portal import catalogue, clock, db, members, settings, vendor_secrets, vendors
 from portal.admin import integration
-from portal.admin.access import settings
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
@@ -107,7 +106,7 @@ async def context(
     saved = await vendors.select_fields(db_session, vendor)
     secrets = await vendor_secrets.select_recent(db_session, vendor)
     # Never the request's Host, which any client chooses: what the vendor is told to call.
-    base = settings().public_origin(request.host_url.rstrip("/"))
+    base = settings.current().public_origin(request.host_url.rstrip("/"))
     return {
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),

@@ -5,8 +5,8 @@ from collections.abc import Callable
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from portal import audit, clock, db, vendors
-from portal.admin.access import record, settings, staff_required
+from portal import audit, clock, db, settings, vendors
+from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
 from portal.catalogue import DEFAULT_SELECTION
@@ -57,7 +57,7 @@ def check_each(values: dict[str, str], development: bool) -> dict[str, str]:
 async def create_vendor() -> ResponseReturnValue:
     form = await request.form
     values = {name: form.get(name, "").strip()[:2048] for name in NEW_FIELDS}
-    development = settings().development
+    development = settings.current().development
     errors = check_each(values, development)
     if not errors:
         new = NewVendor(
@@ -112,7 +112,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
                 name=values["name"],
                 token_url=values["token_url"],
                 signout_url=values["signout_url"] or None,
-                development=settings().development,
+                development=settings.current().development,
                 now=clock.now(),
             )
             changed = audit.changes(before, vendors.settings_of(vendor))

@@ -10,14 +10,23 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import TypeVar
 
-from quart import Blueprint, current_app, request
+from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, basic_auth, catalogue, clock, db, rate_limits, vendor_secrets, vendors
+from portal import (
+    audit,
+    basic_auth,
+    catalogue,
+    clock,
+    db,
+    rate_limits,
+    settings,
+    vendor_secrets,
+    vendors,
+)
 from portal.crypto import digest
 from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
 from portal.rate_limits import client_network
-from portal.settings import Settings
 from portal.sso import tokens
 
 blueprint = Blueprint("sso_api", __name__)
@@ -75,11 +84,6 @@ async def committed(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     raise refusal
 
 
-def settings() -> Settings:
-    result: Settings = current_app.config["PORTAL_SETTINGS"]
-    return result
-
-
 async def authenticate(session: AsyncSession, now: datetime) -> Vendor:
     """HTTP Basic `vendor key : API secret`. Unknown vendor and wrong secret cost a comparison
     and get the same answer. Only a vendor that authenticated spends its own budget; failures
@@ -92,7 +96,9 @@ async def authenticate(session: AsyncSession, now: datetime) -> Vendor:
         hmac.compare_digest(UNUSED_DIGEST, digest(secret))
     if vendor is not None and found is not None and vendor.enabled:
         await vendor_secrets.mark_used(session, found, now)
-        await spend(session, f"vendor:{vendor.key}", settings().api_rate_per_minute, now, vendor)
+        await spend(
+            session, f"vendor:{vendor.key}", settings.current().api_rate_per_minute, now, vendor
+        )
         return vendor
     return await refuse_authentication(session, vendor, key, now)
 
@@ -116,7 +122,7 @@ async def refuse_authentication(
     await spend(
         session,
         f"api-auth-failure:{client_network(address)}",
-        settings().api_failed_auth_per_minute,
+        settings.current().api_failed_auth_per_minute,
         now,
     )
     reason = "no_credentials" if not basic else auth_failure(vendor)

@@ -7,14 +7,13 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, device_cookies
+from portal import audit, clock, db, device_cookies, settings
 from portal.auth import sign_in as auth_sign_in
 from portal.auth import throttle
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
 from portal.models import AuthSession, Member
 from portal.security import content_security_policy, rotate_csrf
-from portal.settings import Settings
 from portal.sso import requests, sessions, tokens
 from portal.sso.requests import SsoRequest
 from portal.urls import form_action_sources
@@ -27,13 +26,8 @@ UNAVAILABLE = (
 )
 
 
-def settings() -> Settings:
-    result: Settings = current_app.config["PORTAL_SETTINGS"]
-    return result
-
-
 async def member_session(db_session: AsyncSession) -> AuthSession | None:
-    policy = sessions.Policy.from_settings(settings())
+    policy = sessions.Policy.from_settings(settings.current())
     return await sessions.current(db_session, "member", now=clock.now(), policy=policy)
 
 
@@ -41,7 +35,7 @@ async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) ->
     """The vendor's request, validated; a bad one is audited (in its own transaction, so the
     record survives the refusal) and answered with a 400 page by the error handler."""
     try:
-        return await requests.read(db_session, values, development=settings().development)
+        return await requests.read(db_session, values, development=settings.current().development)
     except requests.BadRequest as exc:
         event = "return_url.rejected" if exc.reason == "return_url" else "sso.rejected"
         async with db.session() as audit_session:
@@ -88,7 +82,7 @@ async def sso_signin() -> ResponseReturnValue:
 async def issue_and_post(
     db_session: AsyncSession, sso: SsoRequest, portal_session: AuthSession
 ) -> Response:
-    ttl = timedelta(seconds=settings().token_ttl_seconds)
+    ttl = timedelta(seconds=settings.current().token_ttl_seconds)
     token = await tokens.issue(db_session, sso.vendor, portal_session, now=clock.now(), ttl=ttl)
     await audit.record(
         db_session,
@@ -143,7 +137,7 @@ async def sign_in() -> ResponseReturnValue:
         current_app.extensions["directory"],
         attempt,
         now=clock.now(),
-        policy=throttle.Policy.from_settings(settings()),
+        policy=throttle.Policy.from_settings(settings.current()),
         on_success=start_session,
     )
     if outcome.account is not None:
@@ -161,7 +155,7 @@ async def start_member_session(
     previous = await member_session(db_session)
     if previous is not None:  # a new id at every sign-in: the old one is worthless from now on
         await sessions.end(db_session, previous, now=now, reason="replaced")
-    policy = sessions.Policy.from_settings(settings())
+    policy = sessions.Policy.from_settings(settings.current())
     await sessions.start(
         db_session, "member", member_id, now=now, policy=policy, fresh_sign_in=for_vendor
     )
@@ -182,7 +176,7 @@ async def refused(
     if verdict.locked:
         error = (
             "Too many failed attempts. This sign-in is locked; "
-            f"please contact {settings().association_name} to unlock it."
+            f"please contact {settings.current().association_name} to unlock it."
         )
     else:
         error = f"Too many failed attempts. Please wait {verdict.wait_in_words()} and try again."
