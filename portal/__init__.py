@@ -14,10 +14,10 @@ from portal import (
     maintenance,
     query_strings,
     security,
+    session_cookies,
 )
 from portal.settings import Settings, load_settings
 from portal.sso import api as sso_api
-from portal.sso import sessions
 from portal.sso import views as sso_views
 
 
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     db.init_app(app, settings)
     maintenance.init_app(app, settings)
     security.init_app(app, settings)
-    sessions.init_app(app, settings)
+    session_cookies.init_app(app, settings)
     errors.init_app(app)
     ids.init_app(app)
     for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint, *admin.BLUEPRINTS):

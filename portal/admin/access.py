@@ -12,30 +12,25 @@ from quart import g, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, settings
+from portal import audit, clock, db, session_cookies
+from portal.auth import sessions
 from portal.errors import PortalError, error_response
 from portal.models import AuditEvent, Staff
 from portal.security import UNSAFE_METHODS
-from portal.sso import sessions
 
 P = ParamSpec("P")
 SIGN_IN = "/admin/sign-in"
 
 
-def session_policy() -> sessions.Policy:
-    return sessions.Policy.from_settings(settings.current())
-
-
 async def staff_of_session(db_session: AsyncSession) -> Staff | None:
     """The staff account behind this request's staff cookie, if its session is live. A member
     session never counts, and a disabled account's session is ended on sight."""
-    now = clock.now()
-    row = await sessions.current(db_session, "staff", now=now, policy=session_policy())
+    row = await session_cookies.current(db_session, "staff")
     if row is None or row.staff_id is None:
         return None
     account = await db_session.get(Staff, row.staff_id)
     if account is None or not account.enabled:
-        await sessions.end(db_session, row, now=now, reason="staff_disabled")
+        await sessions.end(db_session, row, now=clock.now(), reason="staff_disabled")
         return None
     return account
 

@@ -4,15 +4,13 @@ from quart import Blueprint, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, device_cookies, settings, staff
-from portal.admin.access import safe_next, session_policy, staff_of_session
+from portal import audit, clock, db, device_cookies, session_cookies, settings, staff
+from portal.admin.access import safe_next, staff_of_session
 from portal.auth import sign_in as auth_sign_in
 from portal.auth import throttle
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
 from portal.models import Staff
-from portal.security import rotate_csrf
-from portal.sso import sessions
 
 blueprint = Blueprint("admin_auth", __name__)
 TEMPLATE = "admin/auth/sign_in.html"
@@ -47,12 +45,7 @@ async def sign_in() -> ResponseReturnValue:
 
 
 async def start_session(db_session: AsyncSession, account: Account) -> None:
-    now = clock.now()
-    previous = await sessions.current(db_session, "staff", now=now, policy=session_policy())
-    if previous is not None:  # a new session id at every sign-in
-        await sessions.end(db_session, previous, now=now, reason="replaced")
-    await sessions.start(db_session, "staff", account.id, now=now, policy=session_policy())
-    rotate_csrf()
+    await session_cookies.begin(db_session, "staff", account.id)
 
 
 async def refused(email: str, next_path: str, verdict: throttle.Verdict) -> ResponseReturnValue:
@@ -71,16 +64,13 @@ async def refused(email: str, next_path: str, verdict: throttle.Verdict) -> Resp
 @blueprint.post("/admin/sign-out")
 async def sign_out() -> ResponseReturnValue:
     async with db.session() as db_session:
-        now = clock.now()
-        row = await sessions.current(db_session, "staff", now=now, policy=session_policy())
+        row = await session_cookies.end(db_session, "staff", reason="sign_out")
         if row is not None and row.staff_id is not None:
             account = await db_session.get(Staff, row.staff_id)
-            await sessions.end(db_session, row, now=now, reason="sign_out")
             await audit.record(
                 db_session,
                 "staff.sign_out",
                 staff_email=account.email if account else None,
                 client_address=request.remote_addr,
             )
-    sessions.forget_cookie("staff")
     return redirect("/admin/sign-in", 303)

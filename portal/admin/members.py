@@ -7,15 +7,14 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, settings
-from portal.admin.access import record, session_policy, staff_required
+from portal import audit, clock, db, members, session_cookies, settings
+from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
-from portal.auth import throttle
+from portal.auth import sessions, throttle
 from portal.errors import InvalidField, NotFound, PortalError
 from portal.ids import int_argument
 from portal.members import MemberData
 from portal.models import Member, id_of
-from portal.sso import active_sessions
 
 blueprint = Blueprint("admin_members", __name__)
 PAGE_SIZE = 50
@@ -121,8 +120,8 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
     locks = await throttle.account_states(
         s, {member_id: throttle_keys(member)}, now=now, policy=throttle_policy()
     )
-    live = await active_sessions.member_sessions(
-        s, now=now, policy=session_policy(), member_id=member_id
+    live = await sessions.member_sessions(
+        s, now=now, policy=session_cookies.policy(), member_id=member_id
     )
     events = await audit.page(s, audit.EventFilter(member_id=member_id), size=8)
     return {
@@ -187,9 +186,7 @@ async def set_enabled(member_id: int, enabled: bool) -> ResponseReturnValue:
         ended = (
             0
             if enabled
-            else await active_sessions.end_all(
-                s, "member", member_id, now=now, reason="member_disabled"
-            )
+            else await sessions.end_all(s, "member", member_id, now=now, reason="member_disabled")
         )
         if before != enabled:
             changed = audit.changes({"enabled": before}, {"enabled": enabled})

@@ -8,11 +8,10 @@ from typing import Any
 from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
-from portal import audit, clock, db, settings, vendors
-from portal.admin.access import session_policy, staff_required
+from portal import audit, clock, db, session_cookies, settings, vendors
+from portal.admin.access import staff_required
 from portal.admin.pages import render
-from portal.auth import throttle
-from portal.sso import active_sessions
+from portal.auth import sessions, throttle
 
 blueprint = Blueprint("admin_overview", __name__)
 DAYS = 30
@@ -70,8 +69,8 @@ async def overview() -> ResponseReturnValue:
         issued = await audit.daily_counts(s, "token.issued", since=first)
         redeemed = await audit.daily_counts(s, "token.redeemed", since=first)
         figures = {
-            "active_sessions": await active_sessions.count_member_sessions(
-                s, now=now, policy=session_policy()
+            "active_sessions": await sessions.count_member_sessions(
+                s, now=now, policy=session_cookies.policy()
             ),
             "sign_ins_today": await audit.count(s, "sign_in", "success", since=today),
             "failed_today": await audit.count(s, "sign_in", "failure", since=today),

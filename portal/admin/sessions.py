@@ -3,12 +3,12 @@
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from portal import clock, db, members
-from portal.admin.access import record, safe_next, session_policy, staff_required
+from portal import clock, db, members, session_cookies
+from portal.admin.access import record, safe_next, staff_required
 from portal.admin.pages import done, render
+from portal.auth import sessions
 from portal.errors import NotFound
 from portal.ids import int_argument
-from portal.sso import active_sessions, sessions
 
 blueprint = Blueprint("admin_sessions", __name__)
 
@@ -20,8 +20,8 @@ async def session_list() -> ResponseReturnValue:
     before = int_argument(request.args, "before")
     async with db.session() as s:
         member = await members.get_member(s, member_id) if member_id else None
-        found = await active_sessions.member_sessions(
-            s, now=clock.now(), policy=session_policy(), member_id=member_id, before=before
+        found = await sessions.member_sessions(
+            s, now=clock.now(), policy=session_cookies.policy(), member_id=member_id, before=before
         )
     return await render(
         "admin/sessions/list.html", block="results", page=found, member=member, before=before
@@ -32,7 +32,7 @@ async def session_list() -> ResponseReturnValue:
 @staff_required()
 async def revoke(session_id: int) -> ResponseReturnValue:
     async with db.session() as s:
-        row = await active_sessions.select_member_session(s, session_id)
+        row = await sessions.select_member_session(s, session_id)
         if row is None or row.member_id is None:
             raise NotFound("no such member session")
         await sessions.end(s, row, now=clock.now(), reason="revoked")
@@ -46,9 +46,7 @@ async def revoke(session_id: int) -> ResponseReturnValue:
 async def revoke_member(member_id: int) -> ResponseReturnValue:
     async with db.session() as s:
         member = await members.get_member(s, member_id)
-        ended = await active_sessions.end_all(
-            s, "member", member_id, now=clock.now(), reason="revoked"
-        )
+        ended = await sessions.end_all(s, "member", member_id, now=clock.now(), reason="revoked")
         await record(
             s, "session.revoked_all", member_id=member_id, username=member.username, ended=ended
         )

@@ -8,10 +8,9 @@ from quart.typing import ResponseReturnValue
 from portal import audit, clock, db, settings, staff
 from portal.admin.access import current_staff, record, staff_required
 from portal.admin.pages import done, render
-from portal.auth import throttle
+from portal.auth import sessions, throttle
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import ROLES, id_of
-from portal.sso import active_sessions
 
 blueprint = Blueprint("admin_staff", __name__)
 
@@ -96,9 +95,7 @@ async def set_enabled(staff_id: int, enabled: bool) -> ResponseReturnValue:
             ended = (
                 0
                 if enabled
-                else await active_sessions.end_all(
-                    s, "staff", staff_id, now=now, reason="staff_disabled"
-                )
+                else await sessions.end_all(s, "staff", staff_id, now=now, reason="staff_disabled")
             )
             if before != enabled:
                 changed = audit.changes({"enabled": before}, {"enabled": enabled})

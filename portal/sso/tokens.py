@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.auth import sessions
 from portal.crypto import digest, new_secret
 from portal.models import AuthSession, SsoToken, Vendor, id_of
-from portal.sso import sessions
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

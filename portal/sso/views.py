@@ -7,14 +7,14 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, device_cookies, settings
+from portal import audit, clock, db, device_cookies, session_cookies, settings
+from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
-from portal.auth import throttle
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
 from portal.models import AuthSession, Member
-from portal.security import content_security_policy, rotate_csrf
-from portal.sso import requests, sessions, tokens
+from portal.security import content_security_policy
+from portal.sso import requests, tokens
 from portal.sso.requests import SsoRequest
 from portal.urls import form_action_sources
 
@@ -27,8 +27,7 @@ UNAVAILABLE = (
 
 
 async def member_session(db_session: AsyncSession) -> AuthSession | None:
-    policy = sessions.Policy.from_settings(settings.current())
-    return await sessions.current(db_session, "member", now=clock.now(), policy=policy)
+    return await session_cookies.current(db_session, "member")
 
 
 async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) -> SsoRequest:
@@ -130,7 +129,7 @@ async def sign_in() -> ResponseReturnValue:
     attempt = Attempt(login, password, request.remote_addr, device_cookies.presented("member"))
 
     async def start_session(db_session: AsyncSession, account: Account) -> None:
-        await start_member_session(db_session, account.id, for_vendor=sso is not None)
+        await session_cookies.begin(db_session, "member", account.id, fresh_sign_in=sso is not None)
 
     outcome = await auth_sign_in.sign_in(
         db.session,
@@ -146,20 +145,6 @@ async def sign_in() -> ResponseReturnValue:
     if outcome.unavailable:
         return await sign_in_page_with(sso, login, UNAVAILABLE, 503)
     return await refused(sso, login, outcome.verdict)
-
-
-async def start_member_session(
-    db_session: AsyncSession, member_id: int, *, for_vendor: bool
-) -> None:
-    now = clock.now()
-    previous = await member_session(db_session)
-    if previous is not None:  # a new id at every sign-in: the old one is worthless from now on
-        await sessions.end(db_session, previous, now=now, reason="replaced")
-    policy = sessions.Policy.from_settings(settings.current())
-    await sessions.start(
-        db_session, "member", member_id, now=now, policy=policy, fresh_sign_in=for_vendor
-    )
-    rotate_csrf()
 
 
 def continuation(sso: SsoRequest | None) -> str:
@@ -217,16 +202,13 @@ async def sign_out() -> ResponseReturnValue:
 async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None) -> None:
     """Sign out; a sign-out without a session changes nothing, so it is audited with the cap on
     anonymous requests."""
-    now = clock.now()
-    portal_session = await member_session(db_session)
-    sessions.forget_cookie("member")
+    portal_session = await session_cookies.end(db_session, "member", reason="sign_out")
     if portal_session is None:
         await audit.record_anonymous(
-            db_session, "sign_out", "success", now=now, vendor_key=vendor_key,
+            db_session, "sign_out", "success", now=clock.now(), vendor_key=vendor_key,
             client_address=request.remote_addr, had_session=False,
         )  # fmt: skip
         return
-    await sessions.end(db_session, portal_session, now=now, reason="sign_out")
     await audit.record(
         db_session,
         "sign_out",

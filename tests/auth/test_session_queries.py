@@ -2,11 +2,11 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.auth import sessions
+from portal.auth.sessions import Policy
 from portal.crypto import digest, new_secret
 from portal.members import add_member, parse_member
 from portal.models import AuthSession, id_of
-from portal.sso import active_sessions
-from portal.sso.sessions import Policy
 from tests.conftest import FakeClock
 
 POLICY = Policy(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
@@ -28,17 +28,15 @@ async def test_only_live_sessions_count_and_pages_follow_each_other(
         )
         session.add(row)
     await session.flush()
-    assert await active_sessions.count_member_sessions(session, now=now, policy=POLICY) == 3
-    first = await active_sessions.member_sessions(session, now=now, policy=POLICY, size=2)
+    assert await sessions.count_member_sessions(session, now=now, policy=POLICY) == 3
+    first = await sessions.member_sessions(session, now=now, policy=POLICY, size=2)
     assert first.older is not None
-    rest = await active_sessions.member_sessions(
+    rest = await sessions.member_sessions(
         session, now=now, policy=POLICY, size=2, before=first.older
     )
     assert rest.older is None
     ids = [s.session.id for s in first.sessions + rest.sessions]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 3
-    ended = await active_sessions.end_all(
-        session, "member", id_of(member), now=now, reason="revoked"
-    )
+    ended = await sessions.end_all(session, "member", id_of(member), now=now, reason="revoked")
     assert ended == 4  # every session not yet marked ended, timed out or not
-    assert await active_sessions.count_member_sessions(session, now=now, policy=POLICY) == 0
+    assert await sessions.count_member_sessions(session, now=now, policy=POLICY) == 0

@@ -1,4 +1,5 @@
-"""Portal sessions: server-side rows behind quart-auth cookies, timeouts, fixation, flags."""
+"""Sessions end to end (portal/auth/sessions.py, portal/session_cookies.py): server-side rows
+behind quart-auth cookies, timeouts, fixation, flags."""
 
 import pytest
 from quart import Quart
