@@ -1,4 +1,6 @@
-"""The member-facing flow: /sso/signin, the sign-in page, the token-post page, sign-out."""
+"""The Enhanced SSO flow a member's browser follows: /sso/signin, the token-post page and
+/sso/signout; and, for now, the portal's own member pages (/sign-in, /sign-out, /signed-out, /)
+that the OpenID Connect front end will share (docs/layout.md)."""
 
 from datetime import timedelta
 
@@ -12,10 +14,10 @@ from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
+from portal.enhanced import requests, tokens
+from portal.enhanced.requests import SsoRequest
 from portal.models import AuthSession, Member
 from portal.security import content_security_policy
-from portal.sso import requests, tokens
-from portal.sso.requests import SsoRequest
 from portal.urls import form_action_sources
 
 blueprint = Blueprint("sso", __name__)

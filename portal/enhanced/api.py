@@ -25,9 +25,9 @@ from portal import (
     vendors,
 )
 from portal.crypto import digest
+from portal.enhanced import tokens
 from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
 from portal.rate_limits import client_network
-from portal.sso import tokens
 
 blueprint = Blueprint("sso_api", __name__)
 PATH = "/api/sso/user"

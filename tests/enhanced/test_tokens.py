@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from portal.enhanced import tokens
 from portal.models import Vendor
-from portal.sso import tokens
 from tests.flows import VendorLogin, issue_token, live_portal, unit_of_work
 
 pytestmark = pytest.mark.usefixtures("ada")

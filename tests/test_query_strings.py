@@ -5,8 +5,8 @@ The portal reads them as U+FFFD (as Quart reads forms), and every rule refuses t
 import pytest
 from quart import Quart
 
+from tests.enhanced.test_views import audit_events
 from tests.flows import VendorLogin, page, sign_in
-from tests.sso.test_views import audit_events
 
 pytestmark = pytest.mark.usefixtures("ada")
 
