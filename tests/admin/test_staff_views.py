@@ -8,7 +8,7 @@ from sqlmodel import select
 from portal.models import Staff
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, text
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_vendor_views import audit_events
 from tests.conftest import FakeClock, running_app
 from tests.flows import unit_of_work
 

@@ -5,7 +5,7 @@ import json
 from quart import Quart
 
 from tests.admin.browser import Browser, text
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_vendor_views import audit_events
 from tests.flows import Inputs, add_member, add_vendor, redeem, sign_in, token_for
 
 CATALOGUE_ORDER = ["ImisId", "FirstName", "LastName", "Email", "MemberType"]

@@ -3,8 +3,8 @@ from sqlmodel import col, select
 
 from portal.models import AuthSession
 from tests.admin.browser import Browser, text
-from tests.admin.test_members import member_id
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_member_views import member_id
+from tests.admin.test_vendor_views import audit_events
 from tests.flows import add_member, add_vendor, sign_in, token_for, unit_of_work
 
 

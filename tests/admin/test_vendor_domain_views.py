@@ -1,5 +1,5 @@
 from tests.admin.browser import Browser, text
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_vendor_views import audit_events
 from tests.flows import add_vendor
 
 

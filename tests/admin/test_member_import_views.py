@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 from portal.member_import import MAX_BYTES, MAX_ROWS
 from portal.models import Member
 from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff, text
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_vendor_views import audit_events
 from tests.flows import Inputs, add_member, live_portal, off_the_loop, unit_of_work
 
 NEW = 200  # members the big import adds; its other rows repeat the last one

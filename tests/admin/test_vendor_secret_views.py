@@ -3,7 +3,7 @@ from sqlmodel import select
 
 from portal.models import VendorSecret
 from tests.admin.browser import Browser, text
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_vendor_views import audit_events
 from tests.flows import Inputs, VendorLogin, add_vendor, unit_of_work
 
 

@@ -3,7 +3,7 @@ from sqlmodel import select
 
 from portal.models import AuthSession, Member, SignInThrottle
 from tests.admin.browser import Browser, text
-from tests.admin.test_vendors import audit_events
+from tests.admin.test_vendor_views import audit_events
 from tests.flows import PASSWORD, add_member, sign_in, unit_of_work
 
 NEW = {"imis_id": "201", "username": "Grace", "email": "grace@example.org",

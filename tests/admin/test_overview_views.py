@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime, timedelta
 
-from portal.admin.overview import chart, start_of_day
+from portal.admin.overview_views import chart, start_of_day
 from portal.models import AuditEvent, SignInThrottle
 from tests.admin.browser import Browser, text
 from tests.conftest import FakeClock
