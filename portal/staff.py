@@ -72,8 +72,12 @@ async def select_all_staff(db: AsyncSession) -> list[Staff]:
     return list(await db.exec(select(Staff).order_by(col(Staff.email))))
 
 
+async def select_staff_by_id(db: AsyncSession, staff_id: int) -> Staff | None:
+    return await db.get(Staff, staff_id)
+
+
 async def get_staff(db: AsyncSession, staff_id: int) -> Staff:
-    account = await db.get(Staff, staff_id)
+    account = await select_staff_by_id(db, staff_id)
     if account is None:
         raise NotFound("no such staff account")
     return account

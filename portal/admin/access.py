@@ -12,7 +12,7 @@ from quart import g, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, session_cookies
+from portal import audit, clock, db, session_cookies, staff
 from portal.auth import sessions
 from portal.errors import PortalError, error_response
 from portal.models import AuditEvent, Staff
@@ -28,7 +28,7 @@ async def staff_of_session(db_session: AsyncSession) -> Staff | None:
     row = await session_cookies.current(db_session, "staff")
     if row is None or row.staff_id is None:
         return None
-    account = await db_session.get(Staff, row.staff_id)
+    account = await staff.select_staff_by_id(db_session, row.staff_id)
     if account is None or not account.enabled:
         await sessions.end(db_session, row, now=clock.now(), reason="staff_disabled")
         return None

@@ -10,7 +10,6 @@ from portal.auth import sign_in as auth_sign_in
 from portal.auth import throttle
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
-from portal.models import Staff
 
 blueprint = Blueprint("admin_auth", __name__)
 TEMPLATE = "admin/auth/sign_in.html"
@@ -66,7 +65,7 @@ async def sign_out() -> ResponseReturnValue:
     async with db.session() as db_session:
         row = await session_cookies.end(db_session, "staff", reason="sign_out")
         if row is not None and row.staff_id is not None:
-            account = await db_session.get(Staff, row.staff_id)
+            account = await staff.select_staff_by_id(db_session, row.staff_id)
             await audit.record(
                 db_session,
                 "staff.sign_out",

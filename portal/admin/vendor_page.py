@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Response, request
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
@@ -19,6 +18,7 @@ from portal.models import Member
 from portal.vendors import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
+PREVIEW_OPTIONS = 20  # the members offered to preview with
 
 
 @dataclass(frozen=True)
@@ -71,20 +71,16 @@ class Preview:
     options: list[Member] = field(default_factory=list)
 
 
-async def find_member(db_session: AsyncSession, text: str) -> Member | None:
-    """The member typed in, or with nothing typed, the first member."""
-    if text.strip():
-        return await members.find_member(db_session, text)
-    return (await db_session.exec(select(Member).order_by(col(Member.id)).limit(1))).first()
-
-
 async def preview(
     db_session: AsyncSession, choices: list[FieldChoice], query: str, *, draft: bool
 ) -> Preview:
     """The exact JSON the user service would send: catalogue.member_object, as it uses."""
     result = Preview(query=query, draft=draft)
-    result.options = list(await db_session.exec(select(Member).order_by(col(Member.id)).limit(20)))
-    result.member = await find_member(db_session, query)
+    result.options = await members.select_first_members(db_session, PREVIEW_OPTIONS)
+    if query.strip():
+        result.member = await members.find_member(db_session, query)
+    else:  # nothing typed: the first member
+        result.member = result.options[0] if result.options else None
     if result.member is None:
         result.error = f"No member matches “{query[:80]}”." if query.strip() else None
         return result

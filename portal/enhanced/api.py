@@ -19,6 +19,7 @@ from portal import (
     catalogue,
     clock,
     db,
+    members,
     rate_limits,
     settings,
     vendor_secrets,
@@ -176,7 +177,8 @@ async def redeem(
 ) -> dict[str, object]:
     raw = await token_parameter(session, vendor, given)
     redemption = await tokens.redeem(session, raw, vendor, now=now)
-    member = await session.get(Member, redemption.member_id) if redemption.member_id else None
+    member_id = redemption.member_id
+    member = await members.select_member_by_id(session, member_id) if member_id else None
     if member is None or not member.enabled:
         await rejected(session, vendor, redemption)
         raise ApiError(400, "invalid_token", INVALID_TOKEN)

@@ -9,14 +9,14 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, device_cookies, session_cookies, settings
+from portal import audit, clock, db, device_cookies, members, session_cookies, settings
 from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
 from portal.enhanced import requests, tokens
 from portal.enhanced.requests import SsoRequest
-from portal.models import AuthSession, Member
+from portal.models import AuthSession
 from portal.security import content_security_policy
 from portal.urls import form_action_sources
 
@@ -230,5 +230,6 @@ async def signed_out() -> ResponseReturnValue:
 async def home() -> ResponseReturnValue:
     async with db.session() as db_session:
         portal_session = await member_session(db_session)
-        member = await db_session.get(Member, portal_session.member_id) if portal_session else None
+        member_id = portal_session.member_id if portal_session else None
+        member = await members.select_member_by_id(db_session, member_id) if member_id else None
     return await render_template("sso/home.html", member=member)
