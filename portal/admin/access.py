@@ -48,7 +48,7 @@ def staff_required(
     ) -> Callable[P, Awaitable[ResponseReturnValue]]:
         @wraps(view)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-            async with db.session() as db_session:
+            async with db.transaction() as db_session:
                 account = await staff_of_session(db_session)
             if account is None:
                 return await not_signed_in()

@@ -71,7 +71,7 @@ async def read_filters(s: AsyncSession, args: MultiDict[str, str]) -> Filters:
 async def event_list() -> ResponseReturnValue:
     before = int_argument(request.args, "before", maximum=MAX_BIG_ID)
     after = int_argument(request.args, "after", maximum=MAX_BIG_ID)
-    async with db.session() as s:
+    async with db.transaction() as s:
         filters = await read_filters(s, request.args)
         found = audit.EventPage([], None, None)
         if not filters.errors:
@@ -96,7 +96,7 @@ async def event_list() -> ResponseReturnValue:
 @blueprint.get("/admin/audit/<big_id:event_id>")
 @staff_required()
 async def event_detail(event_id: int) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         event = await audit.select_event(s, event_id)
         if event is None:
             raise NotFound("no such audit event")
@@ -114,7 +114,7 @@ async def event_detail(event_id: int) -> ResponseReturnValue:
 @staff_required()
 async def export_csv() -> ResponseReturnValue:
     """The filtered view, every page of it, streamed in batches; reading it is audited too."""
-    async with db.session() as s:
+    async with db.transaction() as s:
         filters = await read_filters(s, request.args)
         if filters.errors:
             raise PortalError(" ".join(filters.errors.values()))
@@ -123,7 +123,7 @@ async def export_csv() -> ResponseReturnValue:
     @stream_with_context
     async def lines() -> AsyncIterator[bytes]:
         yield csv_text([list(audit.CSV_COLUMNS)])
-        async with db.session() as s:
+        async with db.transaction() as s:
             async for batch in audit.export(s, filters.where):
                 yield csv_text([audit.csv_row(e) for e in batch])
 

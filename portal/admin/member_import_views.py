@@ -54,7 +54,7 @@ async def import_file() -> ResponseReturnValue:
     except FileRefused as exc:
         return await render(TEMPLATE, status=422, **page(error=f"Nothing was imported: {exc}."))
 
-    async with db.session() as s:
+    async with db.transaction() as s:
 
         async def added(member: Member) -> None:
             changed = audit.changes({}, members.data_of(member))

@@ -61,7 +61,7 @@ async def member_list() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:200]
     page = int_argument(request.args, "page", maximum=MAX_PAGE) or 1
     offset = (page - 1) * PAGE_SIZE
-    async with db.session() as s:
+    async with db.transaction() as s:
         found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset)
         locks = await throttle.account_states(
             s,
@@ -93,7 +93,7 @@ async def create_member() -> ResponseReturnValue:
     values, password = read_form(form), form.get("password", "")
     try:
         data = parse(values)
-        async with db.session() as s:
+        async with db.transaction() as s:
             member = await members.add_member(s, data, password or None)
             changed = audit.changes({}, members.data_of(member))
             await record(
@@ -138,7 +138,7 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
 async def member_page(
     member_id: int, *, block: str | None = None, status: int = 200, **extra: Any
 ) -> Response:
-    async with db.session() as s:
+    async with db.transaction() as s:
         context = await member_context(s, await members.get_member(s, member_id))
     return await render(DETAIL, block=block, status=status, **{**context, **extra})
 
@@ -155,7 +155,7 @@ async def edit_member(member_id: int) -> ResponseReturnValue:
     values = read_form(await request.form)
     try:
         data = parse(values)
-        async with db.session() as s:
+        async with db.transaction() as s:
             member = await members.get_member(s, member_id)
             before = await members.update_member(s, member, data, now=clock.now())
             changed = audit.changes(before, members.data_of(member))
@@ -179,7 +179,7 @@ async def edit_member(member_id: int) -> ResponseReturnValue:
 
 async def set_enabled(member_id: int, enabled: bool) -> ResponseReturnValue:
     now = clock.now()
-    async with db.session() as s:
+    async with db.transaction() as s:
         member = await members.get_member(s, member_id)
         before = member.enabled
         await members.set_enabled(s, member, enabled, now=now)
@@ -222,7 +222,7 @@ async def enable_member(member_id: int) -> ResponseReturnValue:
 async def set_password(member_id: int) -> ResponseReturnValue:
     password = (await request.form).get("password", "")
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             member = await members.get_member(s, member_id)
             await members.set_password(s, member, password, now=clock.now())
             await record(s, "member.password_set", member_id=member_id, username=member.username)
@@ -242,7 +242,7 @@ async def set_password(member_id: int) -> ResponseReturnValue:
 @blueprint.post("/admin/members/<id:member_id>/unlock")
 @staff_required()
 async def unlock(member_id: int) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         member = await members.get_member(s, member_id)
         await throttle.unlock(s, "member", member_id, throttle_keys(member))
         await record(s, "member.unlocked", member_id=member_id, username=member.username)

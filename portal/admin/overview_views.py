@@ -64,7 +64,7 @@ async def overview() -> ResponseReturnValue:
     first = today - timedelta(days=DAYS - 1)
     days = [(first + timedelta(days=i)).date() for i in range(DAYS)]
     throttle_policy = throttle.Policy.from_settings(settings.current())
-    async with db.session() as s:
+    async with db.transaction() as s:
         names = {v.key: v.name for v in await vendors.select_vendors(s)}
         issued = await audit.daily_counts(s, "token.issued", since=first)
         redeemed = await audit.daily_counts(s, "token.redeemed", since=first)

@@ -18,7 +18,7 @@ blueprint = Blueprint("admin_sessions", __name__)
 async def session_list() -> ResponseReturnValue:
     member_id = int_argument(request.args, "member")
     before = int_argument(request.args, "before")
-    async with db.session() as s:
+    async with db.transaction() as s:
         member = await members.get_member(s, member_id) if member_id else None
         found = await sessions.member_sessions(
             s, now=clock.now(), policy=session_cookies.policy(), member_id=member_id, before=before
@@ -31,7 +31,7 @@ async def session_list() -> ResponseReturnValue:
 @blueprint.post("/admin/sessions/<id:session_id>/revoke")
 @staff_required()
 async def revoke(session_id: int) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         row = await sessions.select_member_session(s, session_id)
         if row is None or row.member_id is None:
             raise NotFound("no such member session")
@@ -44,7 +44,7 @@ async def revoke(session_id: int) -> ResponseReturnValue:
 @blueprint.post("/admin/members/<id:member_id>/sessions/revoke")
 @staff_required()
 async def revoke_member(member_id: int) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         member = await members.get_member(s, member_id)
         ended = await sessions.end_all(s, "member", member_id, now=clock.now(), reason="revoked")
         await record(

@@ -18,7 +18,7 @@ TEMPLATE = "admin/auth/sign_in.html"
 @blueprint.get("/admin/sign-in")
 async def sign_in_page() -> ResponseReturnValue:
     next_path = safe_next(request.args.get("next"))
-    async with db.session() as db_session:
+    async with db.transaction() as db_session:
         signed_in = await staff_of_session(db_session) is not None
     if signed_in:
         return redirect(next_path, 303)
@@ -31,7 +31,7 @@ async def sign_in() -> ResponseReturnValue:
     email = form.get("email", "").strip().lower()[:254]
     password, next_path = form.get("password", ""), safe_next(form.get("next"))
     outcome = await auth_sign_in.sign_in(
-        db.session,
+        db.transaction,
         staff.StaffDirectory(),
         Attempt(email, password, request.remote_addr, device_cookies.presented("staff")),
         now=clock.now(),
@@ -62,7 +62,7 @@ async def refused(email: str, next_path: str, verdict: throttle.Verdict) -> Resp
 
 @blueprint.post("/admin/sign-out")
 async def sign_out() -> ResponseReturnValue:
-    async with db.session() as db_session:
+    async with db.transaction() as db_session:
         row = await session_cookies.end(db_session, "staff", reason="sign_out")
         if row is not None and row.staff_id is not None:
             account = await staff.select_staff_by_id(db_session, row.staff_id)

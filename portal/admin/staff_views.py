@@ -16,7 +16,7 @@ blueprint = Blueprint("admin_staff", __name__)
 
 
 async def staff_page(*, status: int = 200, **extra: Any) -> Response:
-    async with db.session() as s:
+    async with db.transaction() as s:
         accounts = await staff.select_all_staff(s)
         locks = await throttle.account_states(
             s,
@@ -47,7 +47,7 @@ async def add_staff() -> ResponseReturnValue:
     form = await request.form
     values = {"email": form.get("email", "").strip()[:254], "role": form.get("role", "")}
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             account = await staff.add_staff(
                 s, values["email"], values["role"], form.get("password", "")
             )
@@ -71,7 +71,7 @@ async def change_role(staff_id: int) -> ResponseReturnValue:
     role = (await request.form).get("role", "")
     try:
         refuse_self(staff_id)
-        async with db.session() as s:
+        async with db.transaction() as s:
             account = await staff.get_staff(s, staff_id)
             before = await staff.change_role(s, account, role, now=clock.now())
             if before != account.role:
@@ -88,7 +88,7 @@ async def set_enabled(staff_id: int, enabled: bool) -> ResponseReturnValue:
     now = clock.now()
     try:
         refuse_self(staff_id)
-        async with db.session() as s:
+        async with db.transaction() as s:
             account = await staff.get_staff(s, staff_id)
             before = account.enabled
             await staff.set_enabled(s, account, enabled, now=now)
@@ -124,7 +124,7 @@ async def enable(staff_id: int) -> ResponseReturnValue:
 @blueprint.post("/admin/staff/<id:staff_id>/unlock")
 @staff_required("admin")
 async def unlock(staff_id: int) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         account = await staff.get_staff(s, staff_id)
         await staff.unlock(s, account)
         await record(s, "staff.unlocked", staff=account.email)

@@ -17,7 +17,7 @@ blueprint = Blueprint("admin_vendor_domains", __name__)
 async def add_domain(key: str) -> ResponseReturnValue:
     text = (await request.form).get("domain", "")[:300]
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
             domain = await vendors.add_domain(
                 s, vendor, text, development=settings.current().development
@@ -40,7 +40,7 @@ async def add_domain(key: str) -> ResponseReturnValue:
 @staff_required()
 async def remove_domain(key: str, domain: str) -> ResponseReturnValue:
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
             await vendors.remove_domain(
                 s, vendor, domain, development=settings.current().development

@@ -27,7 +27,7 @@ async def save_fields(key: str) -> ResponseReturnValue:
     draft = read_draft(form)
     member = form.get("member", "")
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
             before = as_spec(await vendors.select_fields(s, vendor))
             await vendors.replace_fields(s, vendor, draft.choices)

@@ -129,6 +129,6 @@ async def render_vendor(
     member: str = "",
     **extra: Any,
 ) -> Response:
-    async with db.session() as db_session:
+    async with db.transaction() as db_session:
         values = await context(db_session, key, draft=draft, member=member)
     return await render(TEMPLATE, block=block, status=status, **{**values, **extra})

@@ -18,7 +18,7 @@ async def generate(key: str) -> ResponseReturnValue:
     """The answer is the only place the secret ever appears: no redirect, and like every
     answer of the portal, never kept by the browser (portal.security)."""
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
             secret = await vendor_secrets.create(s, vendor)
             active = await vendor_secrets.select_active(s, vendor)
@@ -31,7 +31,7 @@ async def generate(key: str) -> ResponseReturnValue:
 @blueprint.post("/admin/vendors/<key>/secrets/<id:secret_id>/revoke")
 @staff_required()
 async def revoke(key: str, secret_id: int) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         vendor = await vendors.get_vendor(s, key)
         await vendor_secrets.revoke(s, vendor, secret_id)
         await record(s, "vendor.secret_revoked", vendor_key=key, credential_id=secret_id)

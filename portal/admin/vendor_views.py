@@ -20,7 +20,7 @@ NEW_FIELDS = ("key", "name", "token_url", "domain", "signout_url")
 @blueprint.get("/admin/vendors")
 @staff_required()
 async def vendor_list() -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         found = await vendors.select_vendors(s)
         domains = await vendors.select_all_domains(s)
         activity = await audit.last_activity(s, [v.key for v in found])
@@ -68,7 +68,7 @@ async def create_vendor() -> ResponseReturnValue:
             signout_url=values["signout_url"] or None,
         )
         try:
-            async with db.session() as s:
+            async with db.transaction() as s:
                 vendor, secret = await vendors.add_vendor(s, new, development=development)
                 after = {**vendors.settings_of(vendor), "domains": [values["domain"]]}
                 await record(
@@ -104,7 +104,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
         name: form.get(name, "").strip()[:2048] for name in ("name", "token_url", "signout_url")
     }
     try:
-        async with db.session() as s:
+        async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
             before = await vendors.update_vendor(
                 s,
@@ -129,7 +129,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
 
 
 async def set_enabled(key: str, enabled: bool) -> ResponseReturnValue:
-    async with db.session() as s:
+    async with db.transaction() as s:
         vendor = await vendors.get_vendor(s, key)
         before = vendor.enabled
         await vendors.set_enabled(s, vendor, enabled, now=clock.now())

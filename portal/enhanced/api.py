@@ -77,7 +77,7 @@ async def user() -> tuple[dict[str, object], int]:
 async def committed(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run one step in its own transaction; a refusal still commits what the step recorded
     (its audit event, its counter)."""
-    async with db.session() as session:
+    async with db.transaction() as session:
         try:
             return await work(session)
         except ApiError as error:

@@ -32,14 +32,17 @@ async def member_session(db_session: AsyncSession) -> AuthSession | None:
     return await session_cookies.current(db_session, "member")
 
 
-async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) -> SsoRequest:
-    """The vendor's request, validated; a bad one is audited (in its own transaction, so the
-    record survives the refusal) and answered with a 400 page by the error handler."""
+async def read_request(values: MultiDict[str, str]) -> SsoRequest:
+    """The vendor's request, validated in a transaction of its own; a bad one is audited (in
+    the next, so the record survives the refusal) and answered with a 400 page by the error
+    handler."""
+    development = settings.current().development
     try:
-        return await requests.read(db_session, values, development=settings.current().development)
+        async with db.transaction() as db_session:
+            return await requests.read(db_session, values, development=development)
     except requests.BadRequest as exc:
         event = "return_url.rejected" if exc.reason == "return_url" else "sso.rejected"
-        async with db.session() as audit_session:
+        async with db.transaction() as audit_session:
             await audit.record_anonymous(
                 audit_session,
                 event,
@@ -51,19 +54,17 @@ async def read_request(db_session: AsyncSession, values: MultiDict[str, str]) ->
         raise
 
 
-async def optional_request(
-    db_session: AsyncSession, values: MultiDict[str, str]
-) -> SsoRequest | None:
+async def optional_request(values: MultiDict[str, str]) -> SsoRequest | None:
     """The sign-in page serves a vendor's request when it carries one, else the portal itself."""
     if not any(name.lower() in requests.PARAMETERS for name in values):
         return None
-    return await read_request(db_session, values)
+    return await read_request(values)
 
 
 @blueprint.get("/sso/signin")
 async def sso_signin() -> ResponseReturnValue:
-    async with db.session() as db_session:
-        sso = await read_request(db_session, request.args)
+    sso = await read_request(request.args)
+    async with db.transaction() as db_session:
         portal_session = await member_session(db_session)
         if portal_session is not None:
             return await issue_and_post(db_session, sso, portal_session)
@@ -115,8 +116,8 @@ async def token_post(
 
 @blueprint.get("/sign-in")
 async def sign_in_page() -> ResponseReturnValue:
-    async with db.session() as db_session:
-        sso = await optional_request(db_session, request.args)
+    sso = await optional_request(request.args)
+    async with db.transaction() as db_session:
         if await member_session(db_session) is not None:
             return redirect(continuation(sso), 303)
     return await render_template("sso/sign_in.html", sso=sso, login="", error=None)
@@ -126,15 +127,14 @@ async def sign_in_page() -> ResponseReturnValue:
 async def sign_in() -> ResponseReturnValue:
     form = await request.form
     login, password = form.get("username", "").strip()[:254], form.get("password", "")
-    async with db.session() as db_session:
-        sso = await optional_request(db_session, form)
+    sso = await optional_request(form)
     attempt = Attempt(login, password, request.remote_addr, device_cookies.presented("member"))
 
     async def start_session(db_session: AsyncSession, account: Account) -> None:
         await session_cookies.begin(db_session, "member", account.id, fresh_sign_in=sso is not None)
 
     outcome = await auth_sign_in.sign_in(
-        db.session,
+        db.transaction,
         current_app.extensions["directory"],
         attempt,
         now=clock.now(),
@@ -182,12 +182,13 @@ async def sign_in_page_with(
 @blueprint.get("/sso/signout")
 async def sso_signout() -> ResponseReturnValue:
     """Protocol §7: always signs out; redirects only to a validated place."""
-    async with db.session() as db_session:
-        try:
-            sso = await read_request(db_session, request.args)
-        except requests.BadRequest as exc:
+    try:
+        sso = await read_request(request.args)
+    except requests.BadRequest as exc:
+        async with db.transaction() as db_session:
             await end_member_session(db_session, vendor_key=exc.vendor_key)
-            return await render_template("sso/signed_out.html", notice=str(exc))
+        return await render_template("sso/signed_out.html", notice=str(exc))
+    async with db.transaction() as db_session:
         await end_member_session(db_session, vendor_key=sso.vendor.key)
     if sso.return_url:
         return redirect(sso.return_url, 303)
@@ -196,7 +197,7 @@ async def sso_signout() -> ResponseReturnValue:
 
 @blueprint.post("/sign-out")
 async def sign_out() -> ResponseReturnValue:
-    async with db.session() as db_session:
+    async with db.transaction() as db_session:
         await end_member_session(db_session, vendor_key=None)
     return redirect("/signed-out", 303)
 
@@ -228,7 +229,7 @@ async def signed_out() -> ResponseReturnValue:
 
 @blueprint.get("/")
 async def home() -> ResponseReturnValue:
-    async with db.session() as db_session:
+    async with db.transaction() as db_session:
         portal_session = await member_session(db_session)
         member_id = portal_session.member_id if portal_session else None
         member = await members.select_member_by_id(db_session, member_id) if member_id else None
