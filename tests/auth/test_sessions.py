@@ -6,6 +6,7 @@ from quart import Quart
 from sqlalchemy import text
 
 from portal.settings import Settings
+from tests.admin.browser import Browser, add_staff
 from tests.conftest import TEST_SECRET_KEY, FakeClock, running_app
 from tests.flows import PASSWORD, VendorLogin, page, redeem, sign_in, token_for, unit_of_work
 
@@ -165,6 +166,21 @@ async def test_a_members_session_is_no_staff_session(app: Quart) -> None:
     response = await client.get("/admin/")  # type: ignore[attr-defined]
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/admin/sign-in")
+
+
+async def test_a_staff_session_is_no_member_session(app: Quart, database_url: str) -> None:
+    """The other way round, refused by the core itself (it was a 500: a token for no member)."""
+    await add_staff(database_url, "admin@example.org", "admin")
+    staff = Browser(app)
+    assert (await staff.sign_in("admin@example.org")).status_code == 303
+    staff_cookie = next(c.value for c in staff.client.cookie_jar if c.name == "portal_staff")  # type: ignore[attr-defined]
+    raw_id = app.extensions["staff_auth"].load_token(staff_cookie, app)
+    client = app.test_client()
+    member_cookie = app.extensions["member_auth"].dump_token(raw_id, app)
+    client.set_cookie("localhost", "portal_member", member_cookie)
+    response = await client.get("/sso/signin", query_string=SSO)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/sign-in?")
 
 
 async def test_only_the_first_token_after_a_sign_in_for_a_vendor_is_not_silent(
