@@ -14,11 +14,11 @@ from portal import (
     maintenance,
     query_strings,
     security,
+    session_cookies,
 )
+from portal.enhanced import api as enhanced_api
+from portal.enhanced import views as enhanced_views
 from portal.settings import Settings, load_settings
-from portal.sso import api as sso_api
-from portal.sso import sessions
-from portal.sso import views as sso_views
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -37,10 +37,15 @@ def create_app(settings: Settings | None = None) -> Quart:
     db.init_app(app, settings)
     maintenance.init_app(app, settings)
     security.init_app(app, settings)
-    sessions.init_app(app, settings)
+    session_cookies.init_app(app, settings)
     errors.init_app(app)
     ids.init_app(app)
-    for blueprint in (health.blueprint, sso_views.blueprint, sso_api.blueprint, *admin.BLUEPRINTS):
+    for blueprint in (
+        health.blueprint,
+        enhanced_views.blueprint,
+        enhanced_api.blueprint,
+        *admin.BLUEPRINTS,
+    ):
         app.register_blueprint(blueprint)
     if settings.proxy_hops:
         # Only X-Forwarded-* set by our own proxies is believed: the client address feeds the

@@ -1,4 +1,5 @@
-"""The database: where it is (embedded or DATABASE_URL), the engine, and per-request sessions."""
+"""The database: where it is (embedded or DATABASE_URL), the engine, and the one session of each
+request, on which views run short transactions."""
 
 import asyncio
 import logging
@@ -14,7 +15,7 @@ import alembic.command
 import alembic.config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from quart import Quart, current_app
+from quart import Quart, current_app, g
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -154,24 +155,48 @@ def init_app(app: Quart, settings: Settings) -> None:
     async def close_engine() -> None:
         await app.extensions["db_engine"].dispose()
 
+    @app.teardown_request
+    async def close_request_session(_: BaseException | None) -> None:
+        session = g.pop(REQUEST_SESSION, None)
+        if session is not None:
+            await session.close()
+
 
 def engine() -> AsyncEngine:
     result: AsyncEngine = current_app.extensions["db_engine"]
     return result
 
 
+REQUEST_SESSION = "db_session"
+
+
+def request_session() -> AsyncSession:
+    """The request's one database session, opened on first use and closed when the request
+    ends. Work on it goes through transaction()."""
+    if REQUEST_SESSION not in g:
+        factory: async_sessionmaker[AsyncSession] = current_app.extensions["db_sessions"]
+        setattr(g, REQUEST_SESSION, factory())
+    session: AsyncSession = getattr(g, REQUEST_SESSION)
+    return session
+
+
 @asynccontextmanager
-async def session() -> AsyncIterator[AsyncSession]:
-    """A unit of work: commits when the block ends without error, rolls back otherwise. A
-    database out of reach is DatabaseUnavailable, which the error handler answers with a 503."""
-    factory: async_sessionmaker[AsyncSession] = current_app.extensions["db_sessions"]
+async def transaction() -> AsyncIterator[AsyncSession]:
+    """A transaction on the request's session: commits when the block ends without error, rolls
+    back otherwise. Its connection goes back to the pool when it ends, so a request holds none
+    between its transactions (while it reads a body, or a password is checked). What it loaded
+    leaves it detached, as from a session of its own: the next transaction reads rows afresh.
+    A database out of reach is DatabaseUnavailable, which the error handler answers with a 503."""
+    session = request_session()
     try:
-        async with factory() as db, db.begin():
-            yield db
+        async with session.begin():
+            yield session
     except Exception as error:
         if unreachable(error):
             raise DatabaseUnavailable(type(error).__name__) from error
         raise
+    finally:
+        session.expunge_all()
 
 
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"

@@ -10,9 +10,9 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.auth.passwords import check_strength, hash_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Member, id_of
-from portal.passwords import check_strength, hash_password
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 Name = Annotated[str | None, Field(default=None, max_length=200)]
@@ -120,11 +120,20 @@ async def add_member(db: AsyncSession, data: MemberData, password: str | None = 
     return member
 
 
+async def select_member_by_id(db: AsyncSession, member_id: int) -> Member | None:
+    return await db.get(Member, member_id)
+
+
 async def get_member(db: AsyncSession, member_id: int) -> Member:
-    member = await db.get(Member, member_id)
+    member = await select_member_by_id(db, member_id)
     if member is None:
         raise NotFound("no such member")
     return member
+
+
+async def select_first_members(db: AsyncSession, limit: int) -> list[Member]:
+    """The oldest members: the ones a preview offers before anyone is searched for."""
+    return list(await db.exec(select(Member).order_by(col(Member.id)).limit(limit)))
 
 
 def _like(text: str) -> str:

@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from quart import current_app
 
-from portal.sso.return_urls import InvalidURL, check_portal_url
+from portal.urls import InvalidURL, check_portal_url
 
 MIN_SECRET_KEY_LENGTH = 32
 # Cookies signed with a key that can be guessed can be forged: 128 bits is out of reach.
@@ -121,6 +122,13 @@ def entropy_bits(text: str) -> float:
     unit = text[: (text + text).find(text, 1)] if text else ""
     counts = Counter(unit)
     return sum(n * math.log2(len(unit) / n) for n in counts.values())
+
+
+def current() -> Settings:
+    """The running app's settings (create_app keeps them), for views and request-bound code;
+    domain and core functions take settings, or a policy made of them, as an argument."""
+    result: Settings = current_app.config["PORTAL_SETTINGS"]
+    return result
 
 
 def load_settings(**overrides: object) -> Settings:

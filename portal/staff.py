@@ -9,12 +9,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.auth import throttle
-from portal.directory import Account
+from portal.auth.accounts import Account
+from portal.auth.passwords import check_strength, hash_password
 from portal.directory.local import account_of, check_password, settle_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.members import EMAIL_PATTERN
 from portal.models import ROLES, Staff, id_of
-from portal.passwords import check_strength, hash_password
 
 ADMINS_LOCK = 7_100_001  # pg advisory lock id: "who may still manage staff" changes
 
@@ -72,8 +72,12 @@ async def select_all_staff(db: AsyncSession) -> list[Staff]:
     return list(await db.exec(select(Staff).order_by(col(Staff.email))))
 
 
+async def select_staff_by_id(db: AsyncSession, staff_id: int) -> Staff | None:
+    return await db.get(Staff, staff_id)
+
+
 async def get_staff(db: AsyncSession, staff_id: int) -> Staff:
-    account = await db.get(Staff, staff_id)
+    account = await select_staff_by_id(db, staff_id)
     if account is None:
         raise NotFound("no such staff account")
     return account

@@ -13,7 +13,7 @@ from portal import vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import VENDOR_KEY_PATTERN, Vendor, VendorDomain, VendorField, id_of
-from portal.sso.return_urls import (
+from portal.urls import (
     InvalidDomain,
     InvalidURL,
     check_return_url,

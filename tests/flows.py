@@ -24,8 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import db, members, vendors
 from portal.crypto import digest
+from portal.enhanced import tokens
 from portal.models import AuthSession, Member, Vendor
-from portal.sso import tokens
 
 PASSWORD = "correct horse battery"
 T = TypeVar("T")

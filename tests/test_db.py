@@ -4,14 +4,17 @@ import alembic.command
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from quart import Quart
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-from portal import db
+from portal import db, members
 from portal.errors import PortalError
+from portal.models import id_of
 from portal.settings import Settings, SettingsError
+from tests.flows import unit_of_work
 
 
 @pytest.mark.parametrize(
@@ -108,3 +111,35 @@ def test_a_conflict_in_a_command_line_unit_of_work_writes_nothing(database_url: 
 async def count_staff(session: object) -> int:
     result = await session.execute(text("SELECT count(*) FROM staff"))  # type: ignore[attr-defined]
     return int(result.scalar_one())
+
+
+async def test_a_request_has_one_session_and_holds_no_connection_between_transactions(
+    app: Quart,
+) -> None:
+    async with app.test_request_context("/"):
+        pool = db.engine().pool
+        async with db.transaction() as first:
+            await first.execute(text("SELECT 1"))
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        # Between its transactions (a body being read, a password checked) a request holds none.
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with db.transaction() as second:
+            assert second is first
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("ada")
+async def test_each_transaction_of_a_request_reads_its_rows_afresh(
+    app: Quart, database_url: str
+) -> None:
+    """The sign-in settles in a later transaction than its lookup: it must see a member who was
+    disabled in between, not the row the request loaded before."""
+    async with app.test_request_context("/"):
+        async with db.transaction() as session:
+            member = await members.select_member_by_login(session, "ada")
+            assert member is not None and member.enabled
+        async with unit_of_work(database_url) as other:
+            await other.execute(text("UPDATE member SET enabled = false"))
+        async with db.transaction() as session:
+            again = await members.select_member_by_id(session, id_of(member))
+            assert again is not None and not again.enabled

@@ -1,31 +1,34 @@
-"""The staff dashboard: one blueprint per resource, all under /admin."""
+"""The staff dashboard front end: one blueprint per resource, all under /admin. A module that
+ends in `_views` holds a resource's routes; access.py (who may), pages.py (rendering),
+vendor_page.py and integration.py serve them. Views parse and render; the domain modules
+(portal/*.py) and the core (portal/auth) run the queries."""
 
 from portal.admin import (
-    audit,
-    auth,
-    member_import,
-    members,
-    overview,
+    audit_views,
+    member_import_views,
+    member_views,
+    overview_views,
     pages,
-    sessions,
-    staff,
-    vendor_domains,
-    vendor_fields,
-    vendor_secrets,
-    vendors,
+    session_views,
+    sign_in_views,
+    staff_views,
+    vendor_domain_views,
+    vendor_field_views,
+    vendor_secret_views,
+    vendor_views,
 )
 
 BLUEPRINTS = (
     pages.filters,
-    auth.blueprint,
-    overview.blueprint,
-    vendors.blueprint,
-    vendor_domains.blueprint,
-    vendor_fields.blueprint,
-    vendor_secrets.blueprint,
-    members.blueprint,
-    member_import.blueprint,
-    sessions.blueprint,
-    audit.blueprint,
-    staff.blueprint,
+    sign_in_views.blueprint,
+    overview_views.blueprint,
+    vendor_views.blueprint,
+    vendor_domain_views.blueprint,
+    vendor_field_views.blueprint,
+    vendor_secret_views.blueprint,
+    member_views.blueprint,
+    member_import_views.blueprint,
+    session_views.blueprint,
+    audit_views.blueprint,
+    staff_views.blueprint,
 )

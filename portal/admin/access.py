@@ -8,40 +8,29 @@ from functools import wraps
 from typing import Any, ParamSpec
 from urllib.parse import quote
 
-from quart import current_app, g, make_response, redirect, request
+from quart import g, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db
+from portal import audit, clock, db, session_cookies, staff
+from portal.auth import sessions
 from portal.errors import PortalError, error_response
 from portal.models import AuditEvent, Staff
 from portal.security import UNSAFE_METHODS
-from portal.settings import Settings
-from portal.sso import sessions
 
 P = ParamSpec("P")
 SIGN_IN = "/admin/sign-in"
 
 
-def settings() -> Settings:
-    result: Settings = current_app.config["PORTAL_SETTINGS"]
-    return result
-
-
-def session_policy() -> sessions.Policy:
-    return sessions.Policy.from_settings(settings())
-
-
 async def staff_of_session(db_session: AsyncSession) -> Staff | None:
     """The staff account behind this request's staff cookie, if its session is live. A member
     session never counts, and a disabled account's session is ended on sight."""
-    now = clock.now()
-    row = await sessions.current(db_session, "staff", now=now, policy=session_policy())
+    row = await session_cookies.current(db_session, "staff")
     if row is None or row.staff_id is None:
         return None
-    account = await db_session.get(Staff, row.staff_id)
+    account = await staff.select_staff_by_id(db_session, row.staff_id)
     if account is None or not account.enabled:
-        await sessions.end(db_session, row, now=now, reason="staff_disabled")
+        await sessions.end(db_session, row, now=clock.now(), reason="staff_disabled")
         return None
     return account
 
@@ -59,7 +48,7 @@ def staff_required(
     ) -> Callable[P, Awaitable[ResponseReturnValue]]:
         @wraps(view)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-            async with db.session() as db_session:
+            async with db.transaction() as db_session:
                 account = await staff_of_session(db_session)
             if account is None:
                 return await not_signed_in()

@@ -6,13 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Response, request
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import catalogue, clock, db, members, vendor_secrets, vendors
+from portal import catalogue, clock, db, members, settings, vendor_secrets, vendors
 from portal.admin import integration
-from portal.admin.access import settings
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
@@ -20,6 +18,7 @@ from portal.models import Member
 from portal.vendors import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
+PREVIEW_OPTIONS = 20  # the members offered to preview with
 
 
 @dataclass(frozen=True)
@@ -72,20 +71,16 @@ class Preview:
     options: list[Member] = field(default_factory=list)
 
 
-async def find_member(db_session: AsyncSession, text: str) -> Member | None:
-    """The member typed in, or with nothing typed, the first member."""
-    if text.strip():
-        return await members.find_member(db_session, text)
-    return (await db_session.exec(select(Member).order_by(col(Member.id)).limit(1))).first()
-
-
 async def preview(
     db_session: AsyncSession, choices: list[FieldChoice], query: str, *, draft: bool
 ) -> Preview:
     """The exact JSON the user service would send: catalogue.member_object, as it uses."""
     result = Preview(query=query, draft=draft)
-    result.options = list(await db_session.exec(select(Member).order_by(col(Member.id)).limit(20)))
-    result.member = await find_member(db_session, query)
+    result.options = await members.select_first_members(db_session, PREVIEW_OPTIONS)
+    if query.strip():
+        result.member = await members.find_member(db_session, query)
+    else:  # nothing typed: the first member
+        result.member = result.options[0] if result.options else None
     if result.member is None:
         result.error = f"No member matches “{query[:80]}”." if query.strip() else None
         return result
@@ -107,7 +102,7 @@ async def context(
     saved = await vendors.select_fields(db_session, vendor)
     secrets = await vendor_secrets.select_recent(db_session, vendor)
     # Never the request's Host, which any client chooses: what the vendor is told to call.
-    base = settings().public_origin(request.host_url.rstrip("/"))
+    base = settings.current().public_origin(request.host_url.rstrip("/"))
     return {
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
@@ -134,6 +129,6 @@ async def render_vendor(
     member: str = "",
     **extra: Any,
 ) -> Response:
-    async with db.session() as db_session:
+    async with db.transaction() as db_session:
         values = await context(db_session, key, draft=draft, member=member)
     return await render(TEMPLATE, block=block, status=status, **{**values, **extra})

@@ -16,8 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit
 from portal.auth import throttle
+from portal.auth.accounts import Account, Directory, DirectoryUnavailable
 from portal.auth.devices import Device
-from portal.directory import Account, Directory, DirectoryUnavailable
 
 Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 OnSuccess = Callable[[AsyncSession, Account], Awaitable[None]]

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.auth.accounts import Account, DirectoryUnavailable
 from portal.catalogue import MEMBER_COLUMNS
-from portal.directory import Account, DirectoryUnavailable
 from portal.directory.imis import (
     DEFAULT_FIELD_MAP,
     ImisConfig,

@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.directory import Account
+from portal.auth.accounts import Account
+from portal.auth.passwords import verify_and_upgrade
 from portal.members import select_member_by_login
 from portal.models import Member, Staff
-from portal.passwords import verify_and_upgrade
 
 Row = TypeVar("Row", Member, Staff)
 

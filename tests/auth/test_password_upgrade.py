@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 from quart import Quart
 from sqlalchemy import text
 
-from portal.passwords import HASHER
+from portal.auth.passwords import HASHER
 from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff
 from tests.flows import PASSWORD, sign_in, unit_of_work
 

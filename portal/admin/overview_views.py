@@ -1,0 +1,94 @@
+"""The overview: activity per vendor over 30 days, and what needs attention today."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from quart import Blueprint
+from quart.typing import ResponseReturnValue
+
+from portal import audit, clock, db, session_cookies, settings, vendors
+from portal.admin.access import staff_required
+from portal.admin.pages import render
+from portal.auth import sessions, throttle
+
+blueprint = Blueprint("admin_overview", __name__)
+DAYS = 30
+MAX_SERIES = 6  # what the chart can colour apart; the smallest vendors are summed beyond that
+
+
+@dataclass(frozen=True)
+class Chart:
+    labels: list[str]
+    series: list[dict[str, Any]]
+    total: int
+
+    def description(self, what: str) -> str:
+        if not self.total:
+            return f"No {what} in the last {DAYS} days."
+        top = max(self.series, key=lambda s: sum(s["values"]))
+        return f"{self.total:,} {what} in the last {DAYS} days; the most at {top['name']}."
+
+
+def start_of_day(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+
+
+def chart(
+    counts: dict[tuple[str | None, date], int], days: list[date], names: dict[str, str]
+) -> Chart:
+    """Per-vendor daily series; beyond MAX_SERIES vendors the smallest become "Other vendors"."""
+    totals = Counter[str]()
+    for (key, _), n in counts.items():
+        totals[key or "(none)"] += n
+    ranked = [key for key, _ in totals.most_common()]
+    shown = ranked if len(ranked) <= MAX_SERIES else ranked[: MAX_SERIES - 1]
+    series = [
+        {"name": names.get(key, key), "values": [counts.get((key, d), 0) for d in days]}
+        for key in shown
+    ]
+    rest = ranked[len(shown) :]
+    if rest:
+        values = [sum(counts.get((key, d), 0) for key in rest) for d in days]
+        series.append({"name": "Other vendors", "values": values})
+    labels = [f"{d.day} {d:%b}" for d in days]
+    return Chart(labels, series, sum(totals.values()))
+
+
+@blueprint.get("/admin/")
+@staff_required()
+async def overview() -> ResponseReturnValue:
+    now = clock.now()
+    today = start_of_day(now)
+    first = today - timedelta(days=DAYS - 1)
+    days = [(first + timedelta(days=i)).date() for i in range(DAYS)]
+    throttle_policy = throttle.Policy.from_settings(settings.current())
+    async with db.transaction() as s:
+        names = {v.key: v.name for v in await vendors.select_vendors(s)}
+        issued = await audit.daily_counts(s, "token.issued", since=first)
+        redeemed = await audit.daily_counts(s, "token.redeemed", since=first)
+        figures = {
+            "active_sessions": await sessions.count_member_sessions(
+                s, now=now, policy=session_cookies.policy()
+            ),
+            "sign_ins_today": await audit.count(s, "sign_in", "success", since=today),
+            "failed_today": await audit.count(s, "sign_in", "failure", since=today),
+            "locked": await throttle.count_refusing_accounts(s, now=now, policy=throttle_policy),
+        }
+        failures = await audit.vendor_failures(s, since=now - timedelta(hours=24))
+    return await render(
+        "admin/overview/index.html",
+        figures=figures,
+        sign_ins=chart(issued, days, names),
+        redemptions=chart(redeemed, days, names),
+        failures=failures,
+        failing_vendors=len({f.vendor_key for f in failures}),
+        names=names,
+    )
+
+
+@blueprint.get("/admin/styleguide")
+@staff_required()
+async def styleguide() -> ResponseReturnValue:
+    return await render("admin/styleguide.html")

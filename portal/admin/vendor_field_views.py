@@ -1,0 +1,63 @@
+"""Returned fields: which catalogue fields a vendor receives, in which order, under which
+names; and the live preview of the JSON it would receive."""
+
+from urllib.parse import urlencode
+
+from quart import Blueprint, request
+from quart.typing import ResponseReturnValue
+
+from portal import audit, db, vendors
+from portal.admin.access import record, staff_required
+from portal.admin.pages import done
+from portal.admin.vendor_page import read_draft, render_vendor
+from portal.errors import NotFound, PortalError
+
+blueprint = Blueprint("admin_vendor_fields", __name__)
+
+
+def as_spec(choices: list[vendors.FieldChoice]) -> list[str]:
+    """How a selection reads in the audit log: `Email=email_address` when renamed."""
+    return [f"{c.field}={c.output_name}" if c.output_name else c.field for c in choices]
+
+
+@blueprint.post("/admin/vendors/<key>/fields")
+@staff_required()
+async def save_fields(key: str) -> ResponseReturnValue:
+    form = await request.form
+    draft = read_draft(form)
+    member = form.get("member", "")
+    try:
+        async with db.transaction() as s:
+            vendor = await vendors.get_vendor(s, key)
+            before = as_spec(await vendors.select_fields(s, vendor))
+            await vendors.replace_fields(s, vendor, draft.choices)
+            after = as_spec(draft.choices)
+            if before != after:
+                changed = audit.changes({"fields": before}, {"fields": after})
+                await record(s, "vendor.fields_changed", vendor_key=key, changes=changed)
+    except NotFound:
+        raise
+    except PortalError as exc:
+        return await render_vendor(
+            key, block="fields", status=422, draft=draft, member=member, errors={"fields": str(exc)}
+        )
+    page = (
+        f"/admin/vendors/{key}?{urlencode({'member': member})}"
+        if member
+        else f"/admin/vendors/{key}"
+    )
+    return await done(
+        f"{page}#tab-fields",
+        "Returned fields saved." if before != after else "Returned fields unchanged.",
+        lambda: render_vendor(key, block="fields", member=member),
+    )
+
+
+@blueprint.get("/admin/vendors/<key>/preview")
+@staff_required()
+async def preview(key: str) -> ResponseReturnValue:
+    """With the fields form's values (htmx sends them on every change, or the "Preview" button
+    without script): the JSON for the unsaved selection; without them, for the saved one."""
+    draft = read_draft(request.args) if "order" in request.args else None
+    member = request.args.get("member", "")
+    return await render_vendor(key, block="preview", draft=draft, member=member)

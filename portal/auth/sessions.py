@@ -1,0 +1,236 @@
+"""Server-side sessions, for members and for staff alike: the rows behind the session cookies
+(portal/session_cookies.py), and the live sessions as staff see them.
+
+A session is named by a random id (256 bits) that only the browser's cookie holds; the row keeps
+its digest and is checked on every request, so sign-out, revocation and timeouts take effect at
+once."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import ColumnElement, func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit
+from portal.crypto import digest, new_secret
+from portal.models import AuthSession, Member, SsoToken, Staff, Vendor
+from portal.settings import Settings
+
+Kind = Literal["member", "staff"]
+# Writing last_seen on every request costs a write per page; this granularity is plenty for a
+# 30-minute idle timeout.
+TOUCH_INTERVAL = timedelta(seconds=30)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Policy:
+    idle: timedelta
+    absolute: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Policy":
+        return cls(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_max_hours),
+        )
+
+
+async def start(
+    db: AsyncSession,
+    kind: Kind,
+    subject_id: int,
+    *,
+    now: datetime,
+    policy: Policy,
+    client_address: str | None,
+    user_agent: str | None,
+    fresh_sign_in: bool = False,
+) -> str:
+    """A fresh session (a new id at every sign-in, so a planted id is worthless); returns its
+    raw id, which only the cookie keeps."""
+    raw = new_secret()
+    row = AuthSession(
+        id_hash=digest(raw),
+        member_id=subject_id if kind == "member" else None,
+        staff_id=subject_id if kind == "staff" else None,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + policy.absolute,
+        client_address=client_address,
+        user_agent=(user_agent or "")[:400] or None,
+        fresh_sign_in=fresh_sign_in,
+    )
+    db.add(row)
+    await db.flush()
+    return raw
+
+
+async def current(
+    db: AsyncSession,
+    kind: Kind,
+    raw: str | None,
+    *,
+    now: datetime,
+    policy: Policy,
+    client_address: str | None,
+) -> AuthSession | None:
+    """The live `kind` session with this raw id, or None. Ends it if it has timed out."""
+    if raw is None:
+        return None
+    row = (await db.exec(select(AuthSession).where(AuthSession.id_hash == digest(raw)))).first()
+    # A member's id never opens a staff session, nor the reverse.
+    if row is None or row.ended_at is not None or _subject(row, kind) is None:
+        return None
+    expiry = _expiry(row, now, policy)
+    if expiry is not None:
+        await end(db, row, now=now, reason=expiry)
+        staff = await db.get(Staff, row.staff_id) if row.staff_id is not None else None
+        await audit.record(
+            db,
+            "session.expired",
+            member_id=row.member_id,
+            staff_email=staff.email if staff else None,
+            client_address=client_address,
+            reason=expiry,
+            kind=kind,
+        )
+        return None
+    if row.last_seen_at is None or now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+        db.add(row)
+    return row
+
+
+def _subject(row: AuthSession, kind: Kind) -> int | None:
+    return row.member_id if kind == "member" else row.staff_id
+
+
+def _expiry(row: AuthSession, now: datetime, policy: Policy) -> str | None:
+    if row.expires_at is None or now >= row.expires_at:
+        return "absolute_timeout"
+    if row.last_seen_at is None or now - row.last_seen_at >= policy.idle:
+        return "idle_timeout"
+    return None
+
+
+async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str) -> None:
+    """End a session on the server and void every token it issued that is not yet redeemed."""
+    row.ended_at = row.ended_at or now
+    row.end_reason = row.end_reason or reason
+    db.add(row)
+    await db.exec(
+        update(SsoToken)
+        .where(
+            col(SsoToken.session_id) == row.id,
+            col(SsoToken.redeemed_at).is_(None),
+            col(SsoToken.voided_at).is_(None),
+        )
+        .values(voided_at=now)
+    )
+
+
+async def end_all(
+    db: AsyncSession, kind: Kind, subject_id: int, *, now: datetime, reason: str
+) -> int:
+    """End every open session of one member or staff account; returns how many were open."""
+    subject = col(AuthSession.member_id if kind == "member" else AuthSession.staff_id)
+    rows = await db.exec(
+        select(AuthSession).where(subject == subject_id, col(AuthSession.ended_at).is_(None))
+    )
+    ended = 0
+    for row in rows.all():
+        await end(db, row, now=now, reason=reason)
+        ended += 1
+    return ended
+
+
+async def take_fresh_sign_in(db: AsyncSession, row: AuthSession) -> bool:
+    """True once: for the first token after a sign-in made for a vendor's request (the password
+    was typed for it); every later token of the session is a silent re-issue."""
+    if not row.fresh_sign_in:
+        return False
+    taken = await db.exec(
+        update(AuthSession)
+        .where(col(AuthSession.id) == row.id, col(AuthSession.fresh_sign_in).is_(True))
+        .values(fresh_sign_in=False)
+        .returning(col(AuthSession.id))
+    )
+    return taken.first() is not None
+
+
+def _live(now: datetime, policy: Policy) -> list[ColumnElement[bool]]:
+    """Not ended, and neither timeout has passed (a timed-out row is only marked when used)."""
+    return [
+        col(AuthSession.ended_at).is_(None),
+        col(AuthSession.expires_at) > now,
+        col(AuthSession.last_seen_at) > now - policy.idle,
+    ]
+
+
+async def count_member_sessions(db: AsyncSession, *, now: datetime, policy: Policy) -> int:
+    query = select(func.count()).where(col(AuthSession.member_id).is_not(None), *_live(now, policy))
+    return int((await db.exec(query)).one())
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    session: AuthSession
+    member: Member
+    vendors: list[Vendor]
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: list[ActiveSession]
+    older: int | None  # the cursor of the next page, newest sessions first
+
+
+async def member_sessions(
+    db: AsyncSession,
+    *,
+    now: datetime,
+    policy: Policy,
+    member_id: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> SessionPage:
+    """Active member sessions, newest first, keyset-paginated by id."""
+    query = (
+        select(AuthSession, Member)
+        .join(Member, col(Member.id) == col(AuthSession.member_id))
+        .where(*_live(now, policy))
+    )
+    if member_id is not None:
+        query = query.where(col(AuthSession.member_id) == member_id)
+    if before is not None:
+        query = query.where(col(AuthSession.id) < before)
+    rows = list(await db.exec(query.order_by(col(AuthSession.id).desc()).limit(size + 1)))
+    used = await vendors_used(db, [row.id for row, _ in rows[:size] if row.id is not None])
+    found = [ActiveSession(row, member, used.get(row.id or 0, [])) for row, member in rows[:size]]
+    older = found[-1].session.id if len(rows) > size else None
+    return SessionPage(found, older)
+
+
+async def vendors_used(db: AsyncSession, session_ids: list[int]) -> dict[int, list[Vendor]]:
+    """{session id: the vendors it was issued tokens for}, from the session's sso_token rows."""
+    if not session_ids:
+        return {}
+    query = (
+        select(col(SsoToken.session_id), Vendor)
+        .join(Vendor, col(Vendor.id) == col(SsoToken.vendor_id))
+        .where(col(SsoToken.session_id).in_(session_ids))
+        .distinct()
+        .order_by(col(SsoToken.session_id), col(Vendor.name))
+    )
+    used: dict[int, list[Vendor]] = {}
+    for session_id, vendor in await db.exec(query):
+        used.setdefault(session_id, []).append(vendor)
+    return used
+
+
+async def select_member_session(db: AsyncSession, session_id: int) -> AuthSession | None:
+    row = await db.get(AuthSession, session_id)
+    return row if row is not None and row.member_id is not None else None

@@ -1,0 +1,106 @@
+"""Reading a vendor's /sso/signin and /sso/signout request (protocol.md §2, §6, §7)."""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from werkzeug.datastructures import MultiDict
+
+from portal import vendors
+from portal.errors import PortalError
+from portal.models import Vendor
+from portal.urls import InvalidURL, check_return_url
+
+PARAMETERS = ("vendor", "returnurl", "state", "passive")
+CANONICAL = {"vendor": "vendor", "returnurl": "ReturnURL", "state": "state", "passive": "passive"}
+MAX_STATE = 512
+PASSIVE = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+class BadRequest(PortalError):
+    """str() is what the member is told; `reason` is the short code kept in the audit log;
+    `vendor_key` is set only for a registered vendor, never for a key someone made up."""
+
+    def __init__(self, message: str, reason: str, vendor_key: str | None = None) -> None:
+        super().__init__(message, 400)
+        self.reason = reason
+        self.vendor_key = vendor_key
+
+
+@dataclass(frozen=True)
+class SsoRequest:
+    vendor: Vendor
+    domains: list[str]
+    return_url: str | None
+    state: str | None
+    passive: bool
+
+    def query(self) -> str:
+        """The same request as a query string, to continue it after the sign-in form."""
+        values = {"vendor": self.vendor.key, "ReturnURL": self.return_url, "state": self.state}
+        if self.passive:
+            values["passive"] = "1"
+        return urlencode({k: v for k, v in values.items() if v is not None})
+
+
+def known_parameters(args: MultiDict[str, str]) -> dict[str, str]:
+    """Our parameters by lower-case name. Names are case-insensitive; a repeated one is refused,
+    since two parsers picking different copies is how validation gets bypassed."""
+    found: dict[str, str] = {}
+    for name, value in args.items(multi=True):
+        key = name.lower()
+        if key not in PARAMETERS:
+            continue
+        if key in found:
+            raise BadRequest(f"The parameter {CANONICAL[key]} is given more than once.", "repeated")
+        found[key] = value
+    return found
+
+
+async def read(db: AsyncSession, args: MultiDict[str, str], *, development: bool) -> SsoRequest:
+    params = known_parameters(args)
+    key = params.get("vendor", "")
+    vendor = await vendors.select_vendor_by_key(db, key) if key else None
+    if vendor is None or not vendor.enabled:
+        shown = key[:63] or "(none)"
+        known = vendor.key if vendor is not None else None  # a disabled one is still a vendor
+        raise BadRequest(f"There is no active vendor called “{shown}”.", "unknown_vendor", known)
+    domains = await vendors.select_domains(db, vendor)
+    return SsoRequest(
+        vendor=vendor,
+        domains=domains,
+        return_url=_return_url(params.get("returnurl"), vendor, domains, development),
+        state=_state(params.get("state"), vendor),
+        passive=_passive(params.get("passive", ""), vendor),
+    )
+
+
+def _return_url(
+    url: str | None, vendor: Vendor, domains: list[str], development: bool
+) -> str | None:
+    if not url:
+        return None
+    try:
+        return check_return_url(url, domains, development=development)
+    except InvalidURL as exc:
+        raise BadRequest(
+            f"The ReturnURL is not allowed for {vendor.name}: {exc}.", "return_url", vendor.key
+        ) from None
+
+
+def _state(state: str | None, vendor: Vendor) -> str | None:
+    if not state:
+        return None
+    if len(state) > MAX_STATE or not all(" " <= ch <= "~" for ch in state):
+        raise BadRequest(
+            f"The state must be at most {MAX_STATE} printable ASCII characters.",
+            "state",
+            vendor.key,
+        )
+    return state
+
+
+def _passive(value: str, vendor: Vendor) -> bool:
+    if value.lower() not in PASSIVE:
+        raise BadRequest("passive must be 1, true, 0 or false.", "passive", vendor.key)
+    return PASSIVE[value.lower()]

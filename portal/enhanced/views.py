@@ -1,0 +1,236 @@
+"""The Enhanced SSO flow a member's browser follows: /sso/signin, the token-post page and
+/sso/signout; and, for now, the portal's own member pages (/sign-in, /sign-out, /signed-out, /)
+that the OpenID Connect front end will share (docs/layout.md)."""
+
+from datetime import timedelta
+
+from quart import Blueprint, Response, current_app, redirect, render_template, request
+from quart.typing import ResponseReturnValue
+from sqlmodel.ext.asyncio.session import AsyncSession
+from werkzeug.datastructures import MultiDict
+
+from portal import audit, clock, db, device_cookies, members, session_cookies, settings
+from portal.auth import sessions, throttle
+from portal.auth import sign_in as auth_sign_in
+from portal.auth.accounts import Account
+from portal.auth.sign_in import Attempt
+from portal.enhanced import requests, tokens
+from portal.enhanced.requests import SsoRequest
+from portal.models import AuthSession
+from portal.security import content_security_policy
+from portal.urls import form_action_sources
+
+blueprint = Blueprint("sso", __name__)
+WRONG_CREDENTIALS = "The username or password is not right."
+UNAVAILABLE = (
+    "Sign-in is temporarily unavailable: the membership system is not answering. "
+    "Please try again in a few minutes."
+)
+
+
+async def member_session(db_session: AsyncSession) -> AuthSession | None:
+    return await session_cookies.current(db_session, "member")
+
+
+async def read_request(values: MultiDict[str, str]) -> SsoRequest:
+    """The vendor's request, validated in a transaction of its own; a bad one is audited (in
+    the next, so the record survives the refusal) and answered with a 400 page by the error
+    handler."""
+    development = settings.current().development
+    try:
+        async with db.transaction() as db_session:
+            return await requests.read(db_session, values, development=development)
+    except requests.BadRequest as exc:
+        event = "return_url.rejected" if exc.reason == "return_url" else "sso.rejected"
+        async with db.transaction() as audit_session:
+            await audit.record_anonymous(
+                audit_session,
+                event,
+                now=clock.now(),
+                vendor_key=exc.vendor_key,
+                client_address=request.remote_addr,
+                reason=exc.reason,
+            )
+        raise
+
+
+async def optional_request(values: MultiDict[str, str]) -> SsoRequest | None:
+    """The sign-in page serves a vendor's request when it carries one, else the portal itself."""
+    if not any(name.lower() in requests.PARAMETERS for name in values):
+        return None
+    return await read_request(values)
+
+
+@blueprint.get("/sso/signin")
+async def sso_signin() -> ResponseReturnValue:
+    sso = await read_request(request.args)
+    async with db.transaction() as db_session:
+        portal_session = await member_session(db_session)
+        if portal_session is not None:
+            return await issue_and_post(db_session, sso, portal_session)
+        if sso.passive:
+            await audit.record_anonymous(
+                db_session,
+                "sso.passive",
+                now=clock.now(),
+                vendor_key=sso.vendor.key,
+                client_address=request.remote_addr,
+                reason="login_required",
+            )
+            return await token_post(sso, error="login_required")
+    return redirect(f"/sign-in?{sso.query()}", 303)
+
+
+async def issue_and_post(
+    db_session: AsyncSession, sso: SsoRequest, portal_session: AuthSession
+) -> Response:
+    ttl = timedelta(seconds=settings.current().token_ttl_seconds)
+    token = await tokens.issue(db_session, sso.vendor, portal_session, now=clock.now(), ttl=ttl)
+    await audit.record(
+        db_session,
+        "token.issued",
+        vendor_key=sso.vendor.key,
+        member_id=portal_session.member_id,
+        client_address=request.remote_addr,
+        silent=not await sessions.take_fresh_sign_in(db_session, portal_session),
+    )
+    return await token_post(sso, token=token)
+
+
+async def token_post(
+    sso: SsoRequest, *, token: str | None = None, error: str | None = None
+) -> Response:
+    """Protocol §3: a form that posts itself to the vendor's token_url, and nowhere else."""
+    fields = {"token": token, "error": error, "ReturnURL": sso.return_url, "state": sso.state}
+    page = await render_template(
+        "sso/token_post.html",
+        vendor=sso.vendor,
+        fields={name: value for name, value in fields.items() if value is not None},
+    )
+    response = Response(page)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        form_action=" ".join(form_action_sources(sso.vendor.token_url, sso.domains))
+    )
+    return response
+
+
+@blueprint.get("/sign-in")
+async def sign_in_page() -> ResponseReturnValue:
+    sso = await optional_request(request.args)
+    async with db.transaction() as db_session:
+        if await member_session(db_session) is not None:
+            return redirect(continuation(sso), 303)
+    return await render_template("sso/sign_in.html", sso=sso, login="", error=None)
+
+
+@blueprint.post("/sign-in")
+async def sign_in() -> ResponseReturnValue:
+    form = await request.form
+    login, password = form.get("username", "").strip()[:254], form.get("password", "")
+    sso = await optional_request(form)
+    attempt = Attempt(login, password, request.remote_addr, device_cookies.presented("member"))
+
+    async def start_session(db_session: AsyncSession, account: Account) -> None:
+        await session_cookies.begin(db_session, "member", account.id, fresh_sign_in=sso is not None)
+
+    outcome = await auth_sign_in.sign_in(
+        db.transaction,
+        current_app.extensions["directory"],
+        attempt,
+        now=clock.now(),
+        policy=throttle.Policy.from_settings(settings.current()),
+        on_success=start_session,
+    )
+    if outcome.account is not None:
+        response = redirect(continuation(sso), 303)
+        return device_cookies.remember(response, "member", outcome.account.id)
+    if outcome.unavailable:
+        return await sign_in_page_with(sso, login, UNAVAILABLE, 503)
+    return await refused(sso, login, outcome.verdict)
+
+
+def continuation(sso: SsoRequest | None) -> str:
+    """Where a sign-in continues: the vendor's request again, or the portal's home. Always a
+    path we build ourselves, never one taken from the request (no open redirect)."""
+    return f"/sso/signin?{sso.query()}" if sso else "/"
+
+
+async def refused(
+    sso: SsoRequest | None, login: str, verdict: throttle.Verdict
+) -> ResponseReturnValue:
+    if verdict.allowed:
+        return await sign_in_page_with(sso, login, WRONG_CREDENTIALS, 401)
+    if verdict.locked:
+        error = (
+            "Too many failed attempts. This sign-in is locked; "
+            f"please contact {settings.current().association_name} to unlock it."
+        )
+    else:
+        error = f"Too many failed attempts. Please wait {verdict.wait_in_words()} and try again."
+    page, status = await sign_in_page_with(sso, login, error, 429)
+    headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
+    return page, status, headers
+
+
+async def sign_in_page_with(
+    sso: SsoRequest | None, login: str, error: str, status: int
+) -> tuple[str, int]:
+    page = await render_template("sso/sign_in.html", sso=sso, login=login, error=error)
+    return page, status
+
+
+@blueprint.get("/sso/signout")
+async def sso_signout() -> ResponseReturnValue:
+    """Protocol §7: always signs out; redirects only to a validated place."""
+    try:
+        sso = await read_request(request.args)
+    except requests.BadRequest as exc:
+        async with db.transaction() as db_session:
+            await end_member_session(db_session, vendor_key=exc.vendor_key)
+        return await render_template("sso/signed_out.html", notice=str(exc))
+    async with db.transaction() as db_session:
+        await end_member_session(db_session, vendor_key=sso.vendor.key)
+    if sso.return_url:
+        return redirect(sso.return_url, 303)
+    return redirect(sso.vendor.signout_url or "/signed-out", 303)
+
+
+@blueprint.post("/sign-out")
+async def sign_out() -> ResponseReturnValue:
+    async with db.transaction() as db_session:
+        await end_member_session(db_session, vendor_key=None)
+    return redirect("/signed-out", 303)
+
+
+async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None) -> None:
+    """Sign out; a sign-out without a session changes nothing, so it is audited with the cap on
+    anonymous requests."""
+    portal_session = await session_cookies.end(db_session, "member", reason="sign_out")
+    if portal_session is None:
+        await audit.record_anonymous(
+            db_session, "sign_out", "success", now=clock.now(), vendor_key=vendor_key,
+            client_address=request.remote_addr, had_session=False,
+        )  # fmt: skip
+        return
+    await audit.record(
+        db_session,
+        "sign_out",
+        member_id=portal_session.member_id,
+        vendor_key=vendor_key,
+        client_address=request.remote_addr,
+        had_session=True,
+    )
+
+
+@blueprint.get("/signed-out")
+async def signed_out() -> ResponseReturnValue:
+    return await render_template("sso/signed_out.html", notice=None)
+
+
+@blueprint.get("/")
+async def home() -> ResponseReturnValue:
+    async with db.transaction() as db_session:
+        portal_session = await member_session(db_session)
+        member_id = portal_session.member_id if portal_session else None
+        member = await members.select_member_by_id(db_session, member_id) if member_id else None
+    return await render_template("sso/home.html", member=member)

@@ -1,0 +1,95 @@
+"""The member and staff session cookies on the current request (quart-auth), for every front end.
+
+A cookie carries only a session's random id, signed by quart-auth; the row behind it
+(portal/auth/sessions.py) is checked on every request, so sign-out, revocation and timeouts take
+effect at once."""
+
+from datetime import datetime
+
+from quart import Quart, current_app, request
+from quart_auth import Action, AuthUser, QuartAuth
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import clock
+from portal.auth import sessions
+from portal.auth.sessions import Kind
+from portal.models import AuthSession
+from portal.security import rotate_csrf
+from portal.settings import Settings
+
+
+def init_app(app: Quart, settings: Settings) -> None:
+    app.extensions["session_policy"] = sessions.Policy.from_settings(settings)
+    production = not settings.development
+    for kind in ("member", "staff"):
+        # __Host- cookies must be Secure, host-only and Path=/: no subdomain can plant or read them.
+        name = f"__Host-portal_{kind}" if production else f"portal_{kind}"
+        app.extensions[f"{kind}_auth"] = QuartAuth(
+            app,
+            cookie_name=name,
+            cookie_secure=production,
+            cookie_samesite="Lax",
+            cookie_http_only=True,
+            cookie_path="/",
+            cookie_domain=None,
+            attribute_name=f"_{kind}_auth_user",
+            salt=f"portal-{kind}-session",
+            duration=settings.session_max_hours * 3600,
+            singleton=False,
+        )
+
+
+def _auth(kind: Kind) -> QuartAuth:
+    auth: QuartAuth = current_app.extensions[f"{kind}_auth"]
+    return auth
+
+
+def policy() -> sessions.Policy:
+    """The running app's session timeouts (PORTAL_SESSION_IDLE_MINUTES, _MAX_HOURS)."""
+    result: sessions.Policy = current_app.extensions["session_policy"]
+    return result
+
+
+async def current(db: AsyncSession, kind: Kind) -> AuthSession | None:
+    """The live session this request's cookie names, or None (a timed-out one is ended)."""
+    return await _current(db, kind, clock.now())
+
+
+async def _current(db: AsyncSession, kind: Kind, now: datetime) -> AuthSession | None:
+    raw = _auth(kind).load_user().auth_id
+    return await sessions.current(
+        db, kind, raw, now=now, policy=policy(), client_address=request.remote_addr
+    )
+
+
+async def begin(
+    db: AsyncSession, kind: Kind, subject_id: int, *, fresh_sign_in: bool = False
+) -> None:
+    """After a good sign-in: a new session under a new id, and a new CSRF token. The session the
+    cookie named before, if any, ends: an id planted or seen before the sign-in is worthless."""
+    now = clock.now()
+    previous = await _current(db, kind, now)
+    if previous is not None:
+        await sessions.end(db, previous, now=now, reason="replaced")
+    raw = await sessions.start(
+        db,
+        kind,
+        subject_id,
+        now=now,
+        policy=policy(),
+        client_address=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+        fresh_sign_in=fresh_sign_in,
+    )
+    _auth(kind).login_user(AuthUser(raw, Action.WRITE))  # a browser-session cookie
+    rotate_csrf()
+
+
+async def end(db: AsyncSession, kind: Kind, *, reason: str) -> AuthSession | None:
+    """Sign out: the cookie's session ends (and is returned, when it was live); the cookie goes."""
+    now = clock.now()
+    row = await _current(db, kind, now)
+    _auth(kind).logout_user()
+    if row is not None:
+        await sessions.end(db, row, now=now, reason=reason)
+    return row

@@ -1,0 +1,80 @@
+from datetime import UTC, date, datetime, timedelta
+
+from portal.admin.overview_views import chart, start_of_day
+from portal.models import AuditEvent, SignInThrottle
+from tests.admin.browser import Browser, text
+from tests.conftest import FakeClock
+from tests.flows import add_vendor, unit_of_work
+
+
+def test_a_chart_has_a_series_per_vendor_and_sums_the_smallest() -> None:
+    days = [date(2026, 11, 1), date(2026, 11, 2)]
+    counts = {(f"v{i}", days[1]): 10 - i for i in range(8)} | {("v0", days[0]): 4}
+    result = chart(counts, days, {"v0": "Vendor Zero"})
+    assert [s["name"] for s in result.series] == [
+        "Vendor Zero",
+        "v1",
+        "v2",
+        "v3",
+        "v4",
+        "Other vendors",
+    ]
+    assert result.series[0]["values"] == [4, 10]
+    assert result.series[-1]["values"] == [0, 5 + 4 + 3]
+    assert result.labels == ["1 Nov", "2 Nov"] and result.total == 4 + sum(range(3, 11))
+    assert "the most at Vendor Zero" in result.description("sign-ins")
+
+
+def test_days_start_at_midnight_utc() -> None:
+    assert start_of_day(datetime(2026, 11, 27, 23, 59, tzinfo=UTC)) == datetime(
+        2026, 11, 27, tzinfo=UTC
+    )
+
+
+async def test_the_overview_counts_from_the_audit_log(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await add_vendor(database_url)
+    today = start_of_day(clock.current)
+    async with unit_of_work(database_url) as s:
+        for days_ago, n in [(0, 3), (1, 5), (29, 2), (30, 7)]:
+            for _ in range(n):
+                at = today - timedelta(days=days_ago) + timedelta(hours=1)
+                s.add(
+                    AuditEvent(
+                        event="token.issued", outcome="success", vendor_key="acme", occurred_at=at
+                    )
+                )
+        for outcome, n in [("success", 4), ("failure", 6)]:
+            for _ in range(n):
+                s.add(
+                    AuditEvent(
+                        event="sign_in", outcome=outcome, occurred_at=today + timedelta(hours=2)
+                    )
+                )
+        s.add(
+            AuditEvent(event="sign_in", outcome="failure", occurred_at=today - timedelta(hours=1))
+        )
+        for i in range(3):
+            at, why = clock.current - timedelta(hours=i * 10), {"reason": "expired"}
+            s.add(AuditEvent(event="token.rejected", outcome="failure", vendor_key="acme",
+                             occurred_at=at, details=why))  # fmt: skip
+        s.add(SignInThrottle(scope="account", subject="member:9", consecutive_failures=100))
+        s.add(SignInThrottle(scope="account", subject="member:8", consecutive_failures=6,
+                             blocked_until=clock.current + timedelta(minutes=1)))  # fmt: skip
+        s.add(SignInThrottle(scope="account", subject="member:7", consecutive_failures=6,
+                             blocked_until=clock.current - timedelta(minutes=1)))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    stat = lambda label: body.split(f'stat__label">{label}</p>')[1].split("</p>")[0].split(">")[-1]  # noqa: E731
+    assert stat("Failed sign-ins today") == "6"
+    assert "4 successful" in body
+    assert stat("Locked accounts") == "2"
+    assert stat("Vendors with errors") == "1"
+    assert "token.rejected · expired" in body
+    assert "10 sign-ins in the last 30 days; the most at Acme Learning." in body  # 3 + 5 + 2
+    assert "<title>27 Nov · Acme Learning: 3</title>" in body
+
+
+async def test_an_empty_overview_says_so(admin: Browser) -> None:
+    body = await text(await admin.get("/admin/"))
+    assert "No sign-ins in the last 30 days" in body and "No vendor errors" in body
