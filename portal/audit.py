@@ -36,8 +36,7 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-async def record(
-    db: AsyncSession,
+def entry(
     event: str,
     outcome: str = "success",
     *,
@@ -48,12 +47,14 @@ async def record(
     client_address: str | None = None,
     **details: Any,
 ) -> AuditEvent:
+    """One event as it will be stored: the one place its content is checked, for record() and
+    for the hand-off paths that insert theirs inside a larger statement."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     leaking = [key for key in details if any(word in key for word in FORBIDDEN_DETAIL_WORDS)]
     if leaking:
         raise ValueError(f"audit details must not carry credentials: {leaking}")
-    row = AuditEvent(
+    return AuditEvent(
         event=event,
         outcome=outcome,
         vendor_key=vendor_key,
@@ -63,6 +64,12 @@ async def record(
         client_address=client_address,
         details=details,
     )
+
+
+async def record(
+    db: AsyncSession, event: str, outcome: str = "success", **fields: Any
+) -> AuditEvent:
+    row = entry(event, outcome, **fields)
     db.add(row)
     return row
 

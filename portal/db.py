@@ -9,23 +9,34 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import alembic.command
 import alembic.config
+import asyncpg
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from asyncpg.exceptions import ConnectionDoesNotExistError
 from quart import Quart, current_app, g
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.errors import DatabaseUnavailable, PortalError
 from portal.settings import Settings, SettingsError
 
 EMBEDDED_DATABASE = "portal"
+LAST_USED = "portal_last_used"
 T = TypeVar("T")
 
 
@@ -106,27 +117,55 @@ POOL_TIMEOUT_SECONDS = 3
 CONNECT_TIMEOUT_SECONDS = 5
 
 
+# A pooled connection idle for longer than this is checked before it is handed out (a database
+# restart or a proxy's idle timeout may have closed it). Checking every checkout, as
+# pool_pre_ping does, costs a round trip on every transaction of the hot paths.
+PING_AFTER_IDLE_SECONDS = 10.0
+RECYCLE_SECONDS = 1800
+
+
 def create_engine(url: str) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_recycle=RECYCLE_SECONDS,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
+    event.listen(engine.sync_engine, "checkin", _stamp)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _stamp(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[LAST_USED] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+    """A connection that has rested is pinged first; a dead one is replaced (the pool tries
+    again with a new connection). A busy one goes out at once. A connection that died while
+    busy fails its request with a 503 and is thrown away (`connection()`, `transaction()`)."""
+    last_used = record.info.get(LAST_USED)
+    if last_used is not None and time.monotonic() - last_used < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise DisconnectionError("the pooled connection is gone") from error
 
 
 def unreachable(error: BaseException) -> bool:
     """Whether `error` says the database is out of reach (not that a query was wrong): the
-    server refuses or drops connections, is shutting down or starting, or the pool is full."""
-    if isinstance(error, OSError | PoolTimeout):
+    server refuses or drops connections, is shutting down or starting, or the pool is full.
+    Errors of SQLAlchemy and of asyncpg itself (the hot paths use it directly) alike."""
+    if isinstance(error, OSError | PoolTimeout | ConnectionDoesNotExistError):
         return True
-    if isinstance(error, DBAPIError):
-        code = str(getattr(error.orig, "sqlstate", "") or "")
-        # 08: connection exceptions; 57P: the server is shutting down or not yet accepting.
-        return error.connection_invalidated or code.startswith(("08", "57P"))
-    return False
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    origin = error.orig if isinstance(error, DBAPIError) else error
+    # 08: connection exceptions; 57P: the server is shutting down or not yet accepting.
+    return str(getattr(origin, "sqlstate", "") or "").startswith(("08", "57P"))
 
 
 @contextmanager
@@ -178,6 +217,29 @@ def request_session() -> AsyncSession:
         setattr(g, REQUEST_SESSION, factory())
     session: AsyncSession = getattr(g, REQUEST_SESSION)
     return session
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """For the two hand-off paths (a silent re-issue and a redemption): one pooled connection,
+    used through asyncpg itself in autocommit, where every statement does a whole step on its
+    own (a data-modifying CTE), so a step costs one round trip and holds its row locks for that
+    statement only. Everything else uses transaction(). A database out of reach is
+    DatabaseUnavailable, and a connection that failed is not given back to the pool."""
+    try:
+        async with engine().connect() as pooled:
+            raw: Any = (await pooled.get_raw_connection()).driver_connection
+            try:
+                yield raw
+            except Exception as error:
+                if unreachable(error) or raw.is_closed():  # asyncpg: "connection is closed"
+                    await pooled.invalidate()
+                    raise DatabaseUnavailable(type(error).__name__) from error
+                raise
+    except Exception as error:
+        if unreachable(error):
+            raise DatabaseUnavailable(type(error).__name__) from error
+        raise
 
 
 @asynccontextmanager

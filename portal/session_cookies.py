@@ -55,8 +55,14 @@ async def current(db: AsyncSession, kind: Kind) -> AuthSession | None:
     return await _current(db, kind, clock.now())
 
 
+def raw_id(kind: Kind) -> str | None:
+    """The session id this request's cookie carries (its signature checked), if any."""
+    raw: str | None = _auth(kind).load_user().auth_id
+    return raw
+
+
 async def _current(db: AsyncSession, kind: Kind, now: datetime) -> AuthSession | None:
-    raw = _auth(kind).load_user().auth_id
+    raw = raw_id(kind)
     return await sessions.current(
         db, kind, raw, now=now, policy=policy(), client_address=request.remote_addr
     )

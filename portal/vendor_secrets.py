@@ -1,7 +1,10 @@
 """Vendor API secrets: at most two active per vendor, so a vendor can rotate without downtime."""
 
 import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -56,21 +59,30 @@ async def revoke(db: AsyncSession, vendor: Vendor, secret_id: int | None) -> Non
         raise NotFound("no such active secret for this vendor")
 
 
-async def matching_secret(db: AsyncSession, vendor: Vendor, secret: str) -> VendorSecret | None:
+@dataclass(frozen=True)
+class ActiveSecret:
+    id: int
+    secret_hash: str
+    last_used_at: datetime | None
+
+
+def matching(active: Sequence[ActiveSecret], secret: str) -> ActiveSecret | None:
     """The active secret equal to `secret`, compared in constant time against every one."""
     presented = digest(secret)
     found = None
-    for row in await select_active(db, vendor):
-        if hmac.compare_digest(row.secret_hash, presented):
-            found = row
+    for candidate in active:
+        if hmac.compare_digest(candidate.secret_hash, presented):
+            found = candidate
     return found
 
 
-async def mark_used(db: AsyncSession, row: VendorSecret, when: datetime) -> None:
-    """Record use at minute granularity: a write per API call would cost more than it tells."""
-    if row.last_used_at is None or when - row.last_used_at >= LAST_USED_GRANULARITY:
-        row.last_used_at = when
-        db.add(row)
+async def mark_used(conn: Any, secret: ActiveSecret, when: datetime) -> None:
+    """Record use at minute granularity: a write per API call would cost more than it tells
+    (so this runs about once a minute, on the user service's raw connection)."""
+    if secret.last_used_at is None or when - secret.last_used_at >= LAST_USED_GRANULARITY:
+        await conn.execute(
+            "UPDATE vendor_secret SET last_used_at = $1 WHERE id = $2", when, secret.id
+        )
 
 
 async def select_recent(db: AsyncSession, vendor: Vendor, limit: int = 10) -> list[VendorSecret]:

@@ -1,9 +1,10 @@
 """Vendors: registration, domains, returned fields. Used by the CLI and the dashboard alike."""
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -116,6 +117,61 @@ def check_fields(choices: Sequence[FieldChoice]) -> list[FieldChoice]:
 
 async def select_vendor_by_key(db: AsyncSession, key: str) -> Vendor | None:
     return (await db.exec(select(Vendor).where(Vendor.key == key))).first()
+
+
+# The two hand-off paths (a silent re-issue, a redemption) read a vendor and all they need of it
+# in one statement on a raw connection (db.connection()): there each round trip is a good share
+# of the whole request.
+VENDOR_COLUMNS = ("id", "key", "name", "token_url", "signout_url", "enabled")
+WITH_DOMAINS = """
+SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled,
+       ARRAY(SELECT d.domain FROM vendor_domain d WHERE d.vendor_id = v.id ORDER BY d.domain)
+           AS domains
+FROM vendor v WHERE v.key = $1
+"""
+FOR_THE_API = """
+SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled,
+       ARRAY(SELECT s.id FROM vendor_secret s
+             WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secret_ids,
+       ARRAY(SELECT s.secret_hash FROM vendor_secret s
+             WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secret_hashes,
+       ARRAY(SELECT s.last_used_at FROM vendor_secret s
+             WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secrets_used,
+       ARRAY(SELECT f.field FROM vendor_field f WHERE f.vendor_id = v.id ORDER BY f.position)
+           AS fields,
+       ARRAY(SELECT coalesce(f.output_name, f.field) FROM vendor_field f
+             WHERE f.vendor_id = v.id ORDER BY f.position) AS outputs
+FROM vendor v WHERE v.key = $1
+"""
+
+
+@dataclass(frozen=True)
+class ApiVendor:
+    """A vendor as the user service needs it: its active secrets and the fields it receives."""
+
+    vendor: Vendor
+    secrets: list[vendor_secrets.ActiveSecret]
+    selection: list[tuple[str, str]]  # (catalogue field, output name), in order
+
+
+def _vendor(row: Mapping[str, Any]) -> Vendor:
+    return Vendor(**{name: row[name] for name in VENDOR_COLUMNS})
+
+
+async def select_vendor_with_domains(conn: Any, key: str) -> tuple[Vendor, list[str]] | None:
+    row = await conn.fetchrow(WITH_DOMAINS, key)
+    return (_vendor(row), list(row["domains"])) if row is not None else None
+
+
+async def select_vendor_for_api(conn: Any, key: str) -> ApiVendor | None:
+    row = await conn.fetchrow(FOR_THE_API, key)
+    if row is None:
+        return None
+    secrets = [
+        vendor_secrets.ActiveSecret(*values)
+        for values in zip(row["secret_ids"], row["secret_hashes"], row["secrets_used"], strict=True)
+    ]
+    return ApiVendor(_vendor(row), secrets, list(zip(row["fields"], row["outputs"], strict=True)))
 
 
 async def get_vendor(db: AsyncSession, key: str) -> Vendor:

@@ -98,9 +98,17 @@ async def issue_token(database_url: str, vendor_key: str = "acme") -> str:
         )
         session.add(portal_session)
         await session.flush()
+        conn = await raw_connection(session)
         return await tokens.issue(
-            session, vendor, portal_session, now=now, ttl=timedelta(minutes=5)
+            conn, vendor, portal_session, now=now, ttl=timedelta(minutes=5), client_address=None
         )
+
+
+async def raw_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under a test's session (in its transaction), for the functions of
+    the hand-off paths, which take one."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
 class Inputs(HTMLParser):

@@ -7,7 +7,7 @@ once."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
@@ -98,10 +98,44 @@ async def current(
             kind=kind,
         )
         return None
-    if row.last_seen_at is None or now - row.last_seen_at >= TOUCH_INTERVAL:
+    if _touch_due(row, now):
         row.last_seen_at = now
         db.add(row)
     return row
+
+
+# The silent re-issue's look-up, on its raw connection (db.connection()): one round trip.
+FIND = """
+SELECT id, member_id, staff_id, created_at, last_seen_at, expires_at, ended_at, fresh_sign_in
+FROM auth_session WHERE id_hash = $1
+"""
+
+
+@dataclass(frozen=True)
+class Found:
+    row: AuthSession
+    expiry: str | None  # the timeout that has passed: current() must end it, with its audit
+
+
+async def find(conn: Any, kind: Kind, raw: str, *, now: datetime, policy: Policy) -> Found | None:
+    """The open `kind` session with this raw id, read only: for the silent re-issue, which
+    leaves a timed-out one (rare) to current() to end and audit."""
+    record = await conn.fetchrow(FIND, digest(raw))
+    if record is None:
+        return None
+    row = AuthSession(**dict(record.items()))
+    if row.ended_at is not None or _subject(row, kind) is None:
+        return None
+    return Found(row, _expiry(row, now, policy))
+
+
+async def touch_if_due(conn: Any, row: AuthSession, now: datetime) -> None:
+    if _touch_due(row, now):
+        await conn.execute("UPDATE auth_session SET last_seen_at = $1 WHERE id = $2", now, row.id)
+
+
+def _touch_due(row: AuthSession, now: datetime) -> bool:
+    return row.last_seen_at is None or now - row.last_seen_at >= TOUCH_INTERVAL
 
 
 def _subject(row: AuthSession, kind: Kind) -> int | None:
@@ -145,20 +179,6 @@ async def end_all(
         await end(db, row, now=now, reason=reason)
         ended += 1
     return ended
-
-
-async def take_fresh_sign_in(db: AsyncSession, row: AuthSession) -> bool:
-    """True once: for the first token after a sign-in made for a vendor's request (the password
-    was typed for it); every later token of the session is a silent re-issue."""
-    if not row.fresh_sign_in:
-        return False
-    taken = await db.exec(
-        update(AuthSession)
-        .where(col(AuthSession.id) == row.id, col(AuthSession.fresh_sign_in).is_(True))
-        .values(fresh_sign_in=False)
-        .returning(col(AuthSession.id))
-    )
-    return taken.first() is not None
 
 
 def _live(now: datetime, policy: Policy) -> list[ColumnElement[bool]]:

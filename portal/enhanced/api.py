@@ -7,8 +7,8 @@ own short transaction, so a rate counter's row lock lasts one statement and a co
 import hmac
 import re
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
-from typing import TypeVar
+from datetime import datetime
+from typing import NoReturn
 
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +19,6 @@ from portal import (
     catalogue,
     clock,
     db,
-    members,
     rate_limits,
     settings,
     vendor_secrets,
@@ -27,7 +26,7 @@ from portal import (
 )
 from portal.crypto import digest
 from portal.enhanced import tokens
-from portal.models import VENDOR_KEY_PATTERN, Member, Vendor
+from portal.models import VENDOR_KEY_PATTERN, Vendor
 from portal.rate_limits import client_network
 
 blueprint = Blueprint("sso_api", __name__)
@@ -36,7 +35,6 @@ METHODS = ("GET", "POST")
 REALM = 'Basic realm="portal user service", charset="UTF-8"'
 UNUSED_DIGEST = digest("no vendor has this secret")
 INVALID_TOKEN = "The token is unknown, expired or already used."  # noqa: S105 - a message
-T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -67,41 +65,51 @@ async def only_get_and_post() -> None:
 
 @blueprint.route(PATH, methods=list(METHODS))
 async def user() -> tuple[dict[str, object], int]:
+    """Authenticate, then spend one call of the vendor's budget and redeem the token, in two
+    round trips on one raw connection (vendors.FOR_THE_API, tokens.REDEEM). Refusals, rare by
+    nature, are worked out and audited in ordinary transactions afterwards."""
     given = request.args.getlist("token") + (await request.form).getlist("token")
-    now = clock.now()
-    vendor = await committed(lambda s: authenticate(s, now))
-    member = await committed(lambda s: redeem(s, vendor, given, now))
-    return member, 200
+    now, address = clock.now(), request.remote_addr
+    key, secret = credentials() or ("", "")
+    raw = given[0] if len(given) == 1 and tokens.well_formed(given[0]) else None
+    redeemed = None
+    async with db.connection() as conn:
+        found = await vendors.select_vendor_for_api(conn, key) if key else None
+        matched = vendor_secrets.matching(found.secrets, secret) if found else None
+        if found is None:
+            hmac.compare_digest(UNUSED_DIGEST, digest(secret))
+        authenticated = found is not None and matched is not None and found.vendor.enabled
+        if found is not None and matched is not None and authenticated:
+            await vendor_secrets.mark_used(conn, matched, now)
+            if raw is not None:
+                redeemed = await tokens.redeem(
+                    conn, raw, found.vendor, now=now, per_minute=per_minute(),
+                    client_address=address,
+                )  # fmt: skip
+    if found is None or not authenticated:
+        return await committed(lambda s: refuse_authentication(s, found, key, now))
+    if raw is None or redeemed is None:
+        return await committed(lambda s: bad_token_parameter(s, found.vendor, given, now))
+    if redeemed.hits > per_minute():
+        return await committed(lambda s: over_budget(s, found.vendor, redeemed.hits, now))
+    if redeemed.member is None:
+        return await committed(lambda s: rejected(s, found.vendor, raw, redeemed.won, now))
+    return dict(catalogue.member_object(redeemed.member, found.selection, now.date())), 200
 
 
-async def committed(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one step in its own transaction; a refusal still commits what the step recorded
-    (its audit event, its counter)."""
+def per_minute() -> int:
+    return settings.current().api_rate_per_minute
+
+
+async def committed(work: Callable[[AsyncSession], Awaitable[NoReturn]]) -> NoReturn:
+    """Work out and record a refusal in a transaction of its own: the audit event and any
+    counter are committed, then the refusal is answered."""
     async with db.transaction() as session:
         try:
-            return await work(session)
+            await work(session)
         except ApiError as error:
             refusal = error
     raise refusal
-
-
-async def authenticate(session: AsyncSession, now: datetime) -> Vendor:
-    """HTTP Basic `vendor key : API secret`. Unknown vendor and wrong secret cost a comparison
-    and get the same answer. Only a vendor that authenticated spends its own budget; failures
-    spend a budget of their client network's, so garbage from a shared address cannot use up a
-    vendor's calls."""
-    key, secret = credentials() or ("", "")
-    vendor = await vendors.select_vendor_by_key(session, key) if key else None
-    found = await vendor_secrets.matching_secret(session, vendor, secret) if vendor else None
-    if vendor is None:
-        hmac.compare_digest(UNUSED_DIGEST, digest(secret))
-    if vendor is not None and found is not None and vendor.enabled:
-        await vendor_secrets.mark_used(session, found, now)
-        await spend(
-            session, f"vendor:{vendor.key}", settings.current().api_rate_per_minute, now, vendor
-        )
-        return vendor
-    return await refuse_authentication(session, vendor, key, now)
 
 
 def credentials() -> tuple[str, str] | None:
@@ -116,8 +124,12 @@ def credentials() -> tuple[str, str] | None:
 
 
 async def refuse_authentication(
-    session: AsyncSession, vendor: Vendor | None, key: str, now: datetime
-) -> Vendor:
+    session: AsyncSession, found: vendors.ApiVendor | None, key: str, now: datetime
+) -> NoReturn:
+    """Unknown vendor and wrong secret cost a comparison and get the same answer. Failures
+    spend a budget of their client network's, so garbage from a shared address cannot use up a
+    vendor's calls (only calls that authenticated spend the vendor's)."""
+    vendor = found.vendor if found else None
     address = request.remote_addr
     basic = credentials() is not None
     await spend(
@@ -128,11 +140,10 @@ async def refuse_authentication(
     )
     reason = "no_credentials" if not basic else auth_failure(vendor)
     # Unknown keys are the caller's words, not a vendor: they never land in the vendor column.
-    vendor_key = vendor.key if vendor else None
     details = {"claimed_key": key} if key and vendor is None else {}
     await audit.record_anonymous(
-        session, "vendor.auth", now=now, vendor_key=vendor_key, client_address=address,
-        reason=reason, **details,
+        session, "vendor.auth", now=now, vendor_key=vendor.key if vendor else None,
+        client_address=address, reason=reason, **details,
     )  # fmt: skip
     description = (
         "The vendor key or API secret is not right."
@@ -148,13 +159,21 @@ def auth_failure(vendor: Vendor | None) -> str:
     return "disabled" if not vendor.enabled else "wrong_secret"
 
 
-async def spend(
-    session: AsyncSession, bucket: str, per_minute: int, now: datetime, vendor: Vendor | None = None
-) -> None:
-    """One call from `bucket`'s budget for this minute; over it, a 429 (audited once a window)."""
+async def spend(session: AsyncSession, bucket: str, per_minute: int, now: datetime) -> None:
+    """One call from `bucket`'s budget for this minute; over it, a 429."""
     hits = await rate_limits.hit(session, bucket, now=now)
-    if hits <= per_minute:
-        return
+    if hits > per_minute:
+        await limited(session, None, hits, per_minute, now)
+
+
+async def over_budget(session: AsyncSession, vendor: Vendor, hits: int, now: datetime) -> NoReturn:
+    await limited(session, vendor, hits, per_minute(), now)
+
+
+async def limited(
+    session: AsyncSession, vendor: Vendor | None, hits: int, per_minute: int, now: datetime
+) -> NoReturn:
+    """A 429, audited once a window (at the first call over the budget)."""
     if hits == per_minute + 1:
         await audit.record(
             session,
@@ -162,7 +181,7 @@ async def spend(
             "failure",
             vendor_key=vendor.key if vendor else None,
             client_address=request.remote_addr,
-            bucket=bucket.split(":", 1)[0],
+            bucket="vendor" if vendor else "api-auth-failure",
         )
     raise ApiError(
         429,
@@ -172,63 +191,39 @@ async def spend(
     )
 
 
-async def redeem(
-    session: AsyncSession, vendor: Vendor, given: list[str], now: datetime
-) -> dict[str, object]:
-    raw = await token_parameter(session, vendor, given)
-    redemption = await tokens.redeem(session, raw, vendor, now=now)
-    member_id = redemption.member_id
-    member = await members.select_member_by_id(session, member_id) if member_id else None
-    if member is None or not member.enabled:
-        await rejected(session, vendor, redemption)
-        raise ApiError(400, "invalid_token", INVALID_TOKEN)
-    await audit.record(
-        session,
-        "token.redeemed",
-        vendor_key=vendor.key,
-        member_id=member.id,
-        client_address=request.remote_addr,
-    )
-    return await member_object(session, vendor, member, now.date())
-
-
-async def token_parameter(session: AsyncSession, vendor: Vendor, values: list[str]) -> str:
-    """The token from the query string or the form body, exactly once."""
-    problem = None
+async def bad_token_parameter(
+    session: AsyncSession, vendor: Vendor, values: list[str], now: datetime
+) -> NoReturn:
+    """The token must be given exactly once, and well-formed. The call still counts."""
+    await spend(session, f"vendor:{vendor.key}", per_minute(), now)
     if not values:
         problem = "The token parameter is missing."
     elif len(values) > 1:
         problem = "The token parameter is given more than once."
-    elif not tokens.well_formed(values[0]):
+    else:
         problem = "The token is malformed."
-    if problem:
-        await audit.record(
-            session,
-            "token.rejected",
-            "failure",
-            vendor_key=vendor.key,
-            client_address=request.remote_addr,
-            reason="invalid_request",
-        )
-        raise ApiError(400, "invalid_request", problem)
-    return values[0]
+    await audit.record(
+        session,
+        "token.rejected",
+        "failure",
+        vendor_key=vendor.key,
+        client_address=request.remote_addr,
+        reason="invalid_request",
+    )
+    raise ApiError(400, "invalid_request", problem)
 
 
-async def rejected(session: AsyncSession, vendor: Vendor, redemption: tokens.Redemption) -> None:
-    reason = redemption.reason or "member_disabled"
+async def rejected(
+    session: AsyncSession, vendor: Vendor, raw: str, won: bool, now: datetime
+) -> NoReturn:
+    """The token did not give a member: why (a replay ends the session it came from)."""
+    reason = "member_disabled" if won else await tokens.why_not(session, raw, vendor, now=now)
     await audit.record(
         session,
         "token.replay" if reason == "replay" else "token.rejected",
         "failure",
         vendor_key=vendor.key,
-        member_id=redemption.member_id,
         client_address=request.remote_addr,
         reason=reason,
     )
-
-
-async def member_object(
-    session: AsyncSession, vendor: Vendor, member: Member, today: date
-) -> dict[str, object]:
-    selection = [(c.field, c.output) for c in await vendors.select_fields(session, vendor)]
-    return dict(catalogue.member_object(member, selection, today))
+    raise ApiError(400, "invalid_token", INVALID_TOKEN)

@@ -1,9 +1,9 @@
 """Reading a vendor's /sso/signin and /sso/signout request (protocol.md §2, §6, §7)."""
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import vendors
@@ -57,15 +57,17 @@ def known_parameters(args: MultiDict[str, str]) -> dict[str, str]:
     return found
 
 
-async def read(db: AsyncSession, args: MultiDict[str, str], *, development: bool) -> SsoRequest:
+async def read(conn: Any, args: MultiDict[str, str], *, development: bool) -> SsoRequest:
+    """The request, checked; `conn` is a raw connection (db.connection()): the vendor and its
+    domains are one round trip."""
     params = known_parameters(args)
     key = params.get("vendor", "")
-    vendor = await vendors.select_vendor_by_key(db, key) if key else None
+    found = await vendors.select_vendor_with_domains(conn, key) if key else None
+    vendor, domains = found or (None, [])
     if vendor is None or not vendor.enabled:
         shown = key[:63] or "(none)"
         known = vendor.key if vendor is not None else None  # a disabled one is still a vendor
         raise BadRequest(f"There is no active vendor called “{shown}”.", "unknown_vendor", known)
-    domains = await vendors.select_domains(db, vendor)
     return SsoRequest(
         vendor=vendor,
         domains=domains,

@@ -1,95 +1,160 @@
-"""One-time SSO tokens (protocol.md §3): issue, redeem exactly once, void."""
+"""One-time SSO tokens (protocol.md §3): issue, redeem exactly once, void.
 
+Issuing and redeeming are the two hand-off paths every move between vendor sites takes, so each
+is ONE statement on a raw connection in autocommit (db.connection()): a data-modifying CTE does
+the whole step — the token, its audit event, the vendor's budget — atomically, in one round
+trip, holding its row locks for that statement only. The rare outcomes (a refused token: why,
+and a replay's revocation) run in an ordinary transaction."""
+
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import audit
 from portal.auth import sessions
+from portal.catalogue import MEMBER_COLUMNS
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, SsoToken, Vendor, id_of
+from portal.models import AuditEvent, AuthSession, SsoToken, Vendor
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
+# The token, the first-token flag of its session (cleared once: only that token followed a
+# password), and the audit event, in one statement.
+ISSUE = """
+WITH token AS (
+    INSERT INTO sso_token (token_hash, vendor_id, member_id, session_id, issued_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    RETURNING id
+), fresh AS (
+    UPDATE auth_session SET fresh_sign_in = false WHERE id = $4 AND fresh_sign_in RETURNING id
+)
+INSERT INTO audit_event (event, outcome, vendor_key, member_id, client_address, details)
+SELECT $7, $8, $9, $3, $10,
+       $11::jsonb || jsonb_build_object('silent', NOT EXISTS (SELECT 1 FROM fresh))
+FROM token
+"""
 
-async def issue(
-    db: AsyncSession, vendor: Vendor, session: AuthSession, *, now: datetime, ttl: timedelta
-) -> str:
-    """A token bound to this vendor, member and portal session; only its hash is stored."""
-    if session.member_id is None:
-        raise ValueError("tokens come only from member sessions")
-    raw = new_secret()
-    db.add(
-        SsoToken(
-            token_hash=digest(raw),
-            vendor_id=id_of(vendor),
-            member_id=session.member_id,
-            session_id=id_of(session),
-            issued_at=now,
-            expires_at=now + ttl,
-        )
-    )
-    await db.flush()
-    return raw
-
-
-@dataclass(frozen=True)
-class Redemption:
-    """member_id on success; otherwise reason (kept internal: the vendor sees one answer)."""
-
-    member_id: int | None = None
-    reason: str | None = None
-    session_id: int | None = None
+# What a vendor may receive of a member (never the password hash), for the member object.
+MEMBER_FIELDS = ", ".join(f"m.{column}" for column in ("id", "enabled", *MEMBER_COLUMNS.values()))
+# The vendor's budget for this minute (counted first: over it, nothing is redeemed), the one
+# conditional UPDATE that decides single use (of any number of concurrent attempts on any number
+# of processes exactly one sees its row come back), the member, and the audit event.
+REDEEM = f"""
+WITH budget AS (
+    INSERT INTO rate_counter (bucket, window_start, hits) VALUES ($1, $2, 1)
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counter.hits + 1
+    RETURNING hits
+), won AS (
+    UPDATE sso_token SET redeemed_at = $3
+    WHERE token_hash = $4 AND vendor_id = $5 AND redeemed_at IS NULL AND voided_at IS NULL
+      AND expires_at > $3 AND (SELECT hits FROM budget) <= $6
+    RETURNING member_id
+), redeemed AS (
+    SELECT {MEMBER_FIELDS} FROM member m JOIN won ON m.id = won.member_id WHERE m.enabled
+), recorded AS (
+    INSERT INTO audit_event (event, outcome, vendor_key, member_id, client_address, details)
+    SELECT $7, $8, $9, redeemed.id, $10, $11::jsonb FROM redeemed
+)
+SELECT (SELECT hits FROM budget) AS hits, (SELECT member_id FROM won) AS won_member_id,
+       redeemed.*
+FROM (SELECT 1) AS one LEFT JOIN redeemed ON true
+"""  # noqa: S608 - built from constant column names; every value is a parameter
 
 
 def well_formed(raw: str) -> bool:
     return TOKEN_PATTERN.fullmatch(raw) is not None
 
 
-async def redeem(db: AsyncSession, raw: str, vendor: Vendor, *, now: datetime) -> Redemption:
-    """Redeem once. One conditional UPDATE decides, so of any number of concurrent attempts, on
-    any number of processes, exactly one sees its row come back."""
-    token_hash = digest(raw)
-    won = await db.exec(
-        update(SsoToken)
-        .where(
-            col(SsoToken.token_hash) == token_hash,
-            col(SsoToken.vendor_id) == vendor.id,
-            col(SsoToken.redeemed_at).is_(None),
-            col(SsoToken.voided_at).is_(None),
-            col(SsoToken.expires_at) > now,
-        )
-        .values(redeemed_at=now)
-        .returning(col(SsoToken.member_id), col(SsoToken.session_id))
+async def issue(
+    conn: Any,
+    vendor: Vendor,
+    session: AuthSession,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    client_address: str | None,
+) -> str:
+    """A token bound to this vendor, member and portal session (only its hash is stored), and
+    its `token.issued` event; returns the token."""
+    if session.member_id is None:
+        raise ValueError("tokens come only from member sessions")
+    raw = new_secret()
+    event = audit.entry(
+        "token.issued",
+        vendor_key=vendor.key,
+        member_id=session.member_id,
+        client_address=client_address,
     )
-    row = won.first()
-    if row is not None:
-        return Redemption(member_id=row[0], session_id=row[1])
-    return await _why_not(db, token_hash, vendor, now=now)
+    await conn.execute(
+        ISSUE,
+        digest(raw), vendor.id, session.member_id, session.id, now, now + ttl,
+        *_event_values(event),
+    )  # fmt: skip
+    return raw
 
 
-async def _why_not(
-    db: AsyncSession, token_hash: str, vendor: Vendor, *, now: datetime
-) -> Redemption:
+@dataclass(frozen=True)
+class Redeemed:
+    hits: int  # the vendor's calls this minute, this one included
+    won: bool  # the token was redeemed by this call (unless over the budget)
+    member: Any | None  # the member's fields, when it was won and the member may sign in
+
+
+async def redeem(
+    conn: Any,
+    raw: str,
+    vendor: Vendor,
+    *,
+    now: datetime,
+    per_minute: int,
+    client_address: str | None,
+) -> Redeemed:
+    """Spend one call of the vendor's budget and, within it, redeem the token once."""
+    event = audit.entry("token.redeemed", vendor_key=vendor.key, client_address=client_address)
+    window = now.replace(second=0, microsecond=0)
+    row = await conn.fetchrow(
+        REDEEM,
+        f"vendor:{vendor.key}", window, now, digest(raw), vendor.id, per_minute,
+        *_event_values(event),
+    )  # fmt: skip
+    fields = dict(row.items())
+    hits, won = fields.pop("hits"), fields.pop("won_member_id") is not None
+    return Redeemed(hits, won, SimpleNamespace(**fields) if fields["id"] is not None else None)
+
+
+def _event_values(event: AuditEvent) -> tuple[Any, ...]:
+    return (
+        event.event,
+        event.outcome,
+        event.vendor_key,
+        event.client_address,
+        json.dumps(event.details),
+    )
+
+
+async def why_not(db: AsyncSession, raw: str, vendor: Vendor, *, now: datetime) -> str:
+    """Why a token that did not redeem did not (kept internal: the vendor sees one answer). A
+    replay means the token leaked (RFC 9700 §4.5): the portal session it came from ends."""
+    token_hash = digest(raw)
     token = (await db.exec(select(SsoToken).where(SsoToken.token_hash == token_hash))).first()
     if token is None:
-        return Redemption(reason="unknown")
+        return "unknown"
     if token.vendor_id != vendor.id:
-        return Redemption(reason="other_vendor", session_id=token.session_id)
+        return "other_vendor"
     if token.redeemed_at is not None:
         await _revoke_what_it_released(db, token, now=now)
-        return Redemption(reason="replay", session_id=token.session_id)
-    if token.voided_at is not None:
-        return Redemption(reason="voided", session_id=token.session_id)
-    return Redemption(reason="expired", session_id=token.session_id)
+        return "replay"
+    return "voided" if token.voided_at is not None else "expired"
 
 
 async def _revoke_what_it_released(db: AsyncSession, token: SsoToken, *, now: datetime) -> None:
-    """A replayed token means it leaked (RFC 9700 §4.5): end the portal session it came from."""
     session = await db.get(AuthSession, token.session_id)
     if session is not None and session.ended_at is None:
         await sessions.end(db, session, now=now, reason="token_replay")

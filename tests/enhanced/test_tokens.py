@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from portal.enhanced import tokens
 from portal.models import Vendor
-from tests.flows import VendorLogin, issue_token, live_portal, unit_of_work
+from tests.flows import VendorLogin, issue_token, live_portal, raw_connection, unit_of_work
 
 pytestmark = pytest.mark.usefixtures("ada")
 ATTEMPTS = 24
@@ -25,9 +25,11 @@ async def test_concurrent_redemptions_on_many_connections_succeed_once(
     async def attempt() -> bool:
         async with unit_of_work(database_url) as session:
             vendor = (await session.exec(select(Vendor))).one()
-            return (
-                await tokens.redeem(session, raw, vendor, now=datetime.now(UTC))
-            ).member_id is not None
+            conn = await raw_connection(session)
+            redeemed = await tokens.redeem(
+                conn, raw, vendor, now=datetime.now(UTC), per_minute=100, client_address=None
+            )
+            return redeemed.member is not None
 
     results = await asyncio.gather(*(attempt() for _ in range(ATTEMPTS)))
     assert results.count(True) == 1
