@@ -4,9 +4,7 @@ rate or a throttle counts against."""
 import ipaddress
 from datetime import datetime
 
-from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.models import RateCounter
@@ -30,7 +28,7 @@ def client_network(address: str | None) -> str:
 
 async def hit(db: AsyncSession, bucket: str, *, now: datetime) -> int:
     """Count one call in this minute's window for `bucket`, in one statement; returns the
-    window's count so far. Old windows of the bucket go when a new one starts."""
+    window's count so far. Past windows are the retention purge's to delete."""
     window = now.replace(second=0, microsecond=0)
     statement = (
         insert(TABLE)
@@ -40,14 +38,7 @@ async def hit(db: AsyncSession, bucket: str, *, now: datetime) -> int:
         )
         .returning(TABLE.c.hits)
     )
-    hits = int((await db.exec(statement)).scalar_one())
-    if hits == 1:
-        await db.exec(
-            delete(RateCounter).where(
-                col(RateCounter.bucket) == bucket, col(RateCounter.window_start) < window
-            )
-        )
-    return hits
+    return int((await db.exec(statement)).scalar_one())
 
 
 def retry_after(now: datetime) -> int:

@@ -58,4 +58,7 @@ def base_config() -> Config:
     config.logger_class = AccessLogger  # a request cannot forge a log line
     # A Server header only tells an attacker which advisories to try.
     config.include_server_header = False
+    # libuv's event loop (uvloop) under each worker of `portal serve`: cheaper per request than
+    # asyncio's own (bench/RESULTS.md). In-process servers (the demo, the tests) keep theirs.
+    config.worker_class = "uvloop"
     return config

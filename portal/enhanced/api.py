@@ -1,8 +1,9 @@
 """The user service (protocol.md §4): a vendor swaps a one-time token for the member object.
 
 The body is read before the database is touched (a client that never finishes its body holds no
-connection and no lock), authentication comes before any budget is spent, and each step is its
-own short transaction, so a rate counter's row lock lasts one statement and a commit."""
+connection and no lock), and authentication comes before any budget is spent. A redemption is
+two round trips on one raw connection in autocommit, each statement a whole step, so a rate
+counter's row lock lasts one statement."""
 
 import hmac
 import re
@@ -72,21 +73,21 @@ async def user() -> tuple[dict[str, object], int]:
     now, address = clock.now(), request.remote_addr
     key, secret = credentials() or ("", "")
     raw = given[0] if len(given) == 1 and tokens.well_formed(given[0]) else None
-    redeemed = None
+    found = matched = redeemed = None
     async with db.connection() as conn:
         found = await vendors.select_vendor_for_api(conn, key) if key else None
-        matched = vendor_secrets.matching(found.secrets, secret) if found else None
         if found is None:
-            hmac.compare_digest(UNUSED_DIGEST, digest(secret))
-        authenticated = found is not None and matched is not None and found.vendor.enabled
-        if found is not None and matched is not None and authenticated:
+            hmac.compare_digest(UNUSED_DIGEST, digest(secret))  # the same cost as a wrong one
+        elif found.vendor.enabled:
+            matched = vendor_secrets.matching(found.secrets, secret)
+        if found is not None and matched is not None:
             await vendor_secrets.mark_used(conn, matched, now)
             if raw is not None:
                 redeemed = await tokens.redeem(
                     conn, raw, found.vendor, now=now, per_minute=per_minute(),
                     client_address=address,
                 )  # fmt: skip
-    if found is None or not authenticated:
+    if found is None or matched is None:
         return await committed(lambda s: refuse_authentication(s, found, key, now))
     if raw is None or redeemed is None:
         return await committed(lambda s: bad_token_parameter(s, found.vendor, given, now))
