@@ -1,7 +1,11 @@
 """argon2id password hashing, always off the event loop."""
 
 import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,6 +14,11 @@ from portal.errors import InvalidField
 
 # OWASP's argon2id floor: 19 MiB, two passes, one lane.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# Each hash is CPU work and 19 MiB of memory: at most one per core at a time in each worker, so a
+# burst of sign-ins queues here instead of multiplying memory (more threads than cores would only
+# take turns on the same cores anyway).
+HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2id")
+T = TypeVar("T")
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # long enough for any passphrase, short enough not to be a hashing DoS
 
@@ -28,8 +37,12 @@ def check_strength(password: str) -> str:
     return password
 
 
+async def _hashing(work: Callable[..., T], *args: str | None) -> T:
+    return await asyncio.get_running_loop().run_in_executor(HASHING, work, *args)
+
+
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(HASHER.hash, password)
+    return await _hashing(HASHER.hash, password)
 
 
 async def verify_and_upgrade(password_hash: str | None, password: str) -> tuple[bool, str | None]:
@@ -37,7 +50,7 @@ async def verify_and_upgrade(password_hash: str | None, password: str) -> tuple[
     parameters than HASHER's, so that raising the parameters upgrades hashes as people sign in).
     With no hash to check it does the same work and answers False, so an unknown account costs
     exactly what a wrong password costs."""
-    matches = await asyncio.to_thread(_verify, password_hash, password)
+    matches = await _hashing(_verify, password_hash, password)
     if not matches or password_hash is None or not HASHER.check_needs_rehash(password_hash):
         return matches, None
     return True, await hash_password(password)
