@@ -145,20 +145,33 @@ FROM vendor v WHERE v.key = $1
 """
 
 
+@dataclass(frozen=True, slots=True)
+class VendorRef:
+    """A vendor as the hand-off paths read it: a plain record, not an ORM object (building
+    those showed in every move between vendor sites)."""
+
+    id: int
+    key: str
+    name: str
+    token_url: str
+    signout_url: str | None
+    enabled: bool
+
+
 @dataclass(frozen=True)
 class ApiVendor:
     """A vendor as the user service needs it: its active secrets and the fields it receives."""
 
-    vendor: Vendor
+    vendor: VendorRef
     secrets: list[vendor_secrets.ActiveSecret]
     selection: list[tuple[str, str]]  # (catalogue field, output name), in order
 
 
-def _vendor(row: Mapping[str, Any]) -> Vendor:
-    return Vendor(**{name: row[name] for name in VENDOR_COLUMNS})
+def _vendor(row: Mapping[str, Any]) -> VendorRef:
+    return VendorRef(*(row[name] for name in VENDOR_COLUMNS))
 
 
-async def select_vendor_with_domains(conn: Any, key: str) -> tuple[Vendor, list[str]] | None:
+async def select_vendor_with_domains(conn: Any, key: str) -> tuple[VendorRef, list[str]] | None:
     row = await conn.fetchrow(WITH_DOMAINS, key)
     return (_vendor(row), list(row["domains"])) if row is not None else None
 

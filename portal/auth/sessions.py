@@ -111,9 +111,23 @@ FROM auth_session WHERE id_hash = $1
 """
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRef:
+    """A session as the silent re-issue reads it: a plain record, not an ORM object."""
+
+    id: int
+    member_id: int | None
+    staff_id: int | None
+    created_at: datetime | None
+    last_seen_at: datetime | None
+    expires_at: datetime | None
+    ended_at: datetime | None
+    fresh_sign_in: bool
+
+
 @dataclass(frozen=True)
 class Found:
-    row: AuthSession
+    row: SessionRef
     expiry: str | None  # the timeout that has passed: current() must end it, with its audit
 
 
@@ -123,26 +137,26 @@ async def find(conn: Any, kind: Kind, raw: str, *, now: datetime, policy: Policy
     record = await conn.fetchrow(FIND, digest(raw))
     if record is None:
         return None
-    row = AuthSession(**dict(record.items()))
+    row = SessionRef(**dict(record.items()))
     if row.ended_at is not None or _subject(row, kind) is None:
         return None
     return Found(row, _expiry(row, now, policy))
 
 
-async def touch_if_due(conn: Any, row: AuthSession, now: datetime) -> None:
+async def touch_if_due(conn: Any, row: SessionRef, now: datetime) -> None:
     if _touch_due(row, now):
         await conn.execute("UPDATE auth_session SET last_seen_at = $1 WHERE id = $2", now, row.id)
 
 
-def _touch_due(row: AuthSession, now: datetime) -> bool:
+def _touch_due(row: AuthSession | SessionRef, now: datetime) -> bool:
     return row.last_seen_at is None or now - row.last_seen_at >= TOUCH_INTERVAL
 
 
-def _subject(row: AuthSession, kind: Kind) -> int | None:
+def _subject(row: AuthSession | SessionRef, kind: Kind) -> int | None:
     return row.member_id if kind == "member" else row.staff_id
 
 
-def _expiry(row: AuthSession, now: datetime, policy: Policy) -> str | None:
+def _expiry(row: AuthSession | SessionRef, now: datetime, policy: Policy) -> str | None:
     if row.expires_at is None or now >= row.expires_at:
         return "absolute_timeout"
     if row.last_seen_at is None or now - row.last_seen_at >= policy.idle:

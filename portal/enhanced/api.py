@@ -27,8 +27,9 @@ from portal import (
 )
 from portal.crypto import digest
 from portal.enhanced import tokens
-from portal.models import VENDOR_KEY_PATTERN, Vendor
+from portal.models import VENDOR_KEY_PATTERN
 from portal.rate_limits import client_network
+from portal.vendors import VendorRef
 
 blueprint = Blueprint("sso_api", __name__)
 PATH = "/api/sso/user"
@@ -154,7 +155,7 @@ async def refuse_authentication(
     raise ApiError(401, "invalid_client", description, **{"WWW-Authenticate": REALM})
 
 
-def auth_failure(vendor: Vendor | None) -> str:
+def auth_failure(vendor: VendorRef | None) -> str:
     if vendor is None:
         return "unknown_vendor"
     return "disabled" if not vendor.enabled else "wrong_secret"
@@ -167,12 +168,14 @@ async def spend(session: AsyncSession, bucket: str, per_minute: int, now: dateti
         await limited(session, None, hits, per_minute, now)
 
 
-async def over_budget(session: AsyncSession, vendor: Vendor, hits: int, now: datetime) -> NoReturn:
+async def over_budget(
+    session: AsyncSession, vendor: VendorRef, hits: int, now: datetime
+) -> NoReturn:
     await limited(session, vendor, hits, per_minute(), now)
 
 
 async def limited(
-    session: AsyncSession, vendor: Vendor | None, hits: int, per_minute: int, now: datetime
+    session: AsyncSession, vendor: VendorRef | None, hits: int, per_minute: int, now: datetime
 ) -> NoReturn:
     """A 429, audited once a window (at the first call over the budget)."""
     if hits == per_minute + 1:
@@ -193,7 +196,7 @@ async def limited(
 
 
 async def bad_token_parameter(
-    session: AsyncSession, vendor: Vendor, values: list[str], now: datetime
+    session: AsyncSession, vendor: VendorRef, values: list[str], now: datetime
 ) -> NoReturn:
     """The token must be given exactly once, and well-formed. The call still counts."""
     await spend(session, f"vendor:{vendor.key}", per_minute(), now)
@@ -215,7 +218,7 @@ async def bad_token_parameter(
 
 
 async def rejected(
-    session: AsyncSession, vendor: Vendor, raw: str, won: bool, now: datetime
+    session: AsyncSession, vendor: VendorRef, raw: str, won: bool, now: datetime
 ) -> NoReturn:
     """The token did not give a member: why (a replay ends the session it came from)."""
     reason = "member_disabled" if won else await tokens.why_not(session, raw, vendor, now=now)

@@ -8,8 +8,8 @@ from werkzeug.datastructures import MultiDict
 
 from portal import vendors
 from portal.errors import PortalError
-from portal.models import Vendor
 from portal.urls import InvalidURL, check_return_url
+from portal.vendors import VendorRef
 
 PARAMETERS = ("vendor", "returnurl", "state", "passive")
 CANONICAL = {"vendor": "vendor", "returnurl": "ReturnURL", "state": "state", "passive": "passive"}
@@ -29,7 +29,7 @@ class BadRequest(PortalError):
 
 @dataclass(frozen=True)
 class SsoRequest:
-    vendor: Vendor
+    vendor: VendorRef
     domains: list[str]
     return_url: str | None
     state: str | None
@@ -78,7 +78,7 @@ async def read(conn: Any, args: MultiDict[str, str], *, development: bool) -> Ss
 
 
 def _return_url(
-    url: str | None, vendor: Vendor, domains: list[str], development: bool
+    url: str | None, vendor: VendorRef, domains: list[str], development: bool
 ) -> str | None:
     if not url:
         return None
@@ -90,7 +90,7 @@ def _return_url(
         ) from None
 
 
-def _state(state: str | None, vendor: Vendor) -> str | None:
+def _state(state: str | None, vendor: VendorRef) -> str | None:
     if not state:
         return None
     if len(state) > MAX_STATE or not all(" " <= ch <= "~" for ch in state):
@@ -102,7 +102,7 @@ def _state(state: str | None, vendor: Vendor) -> str | None:
     return state
 
 
-def _passive(value: str, vendor: Vendor) -> bool:
+def _passive(value: str, vendor: VendorRef) -> bool:
     if value.lower() not in PASSIVE:
         raise BadRequest("passive must be 1, true, 0 or false.", "passive", vendor.key)
     return PASSIVE[value.lower()]

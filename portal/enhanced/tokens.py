@@ -18,9 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit
 from portal.auth import sessions
+from portal.auth.sessions import SessionRef
 from portal.catalogue import MEMBER_COLUMNS
 from portal.crypto import digest, new_secret
-from portal.models import AuditEvent, AuthSession, SsoToken, Vendor
+from portal.models import AuditEvent, AuthSession, SsoToken
+from portal.vendors import VendorRef
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -74,8 +76,8 @@ def well_formed(raw: str) -> bool:
 
 async def issue(
     conn: Any,
-    vendor: Vendor,
-    session: AuthSession,
+    vendor: VendorRef,
+    session: SessionRef,
     *,
     now: datetime,
     ttl: timedelta,
@@ -110,7 +112,7 @@ class Redeemed:
 async def redeem(
     conn: Any,
     raw: str,
-    vendor: Vendor,
+    vendor: VendorRef,
     *,
     now: datetime,
     per_minute: int,
@@ -139,7 +141,7 @@ def _event_values(event: AuditEvent) -> tuple[Any, ...]:
     )
 
 
-async def why_not(db: AsyncSession, raw: str, vendor: Vendor, *, now: datetime) -> str:
+async def why_not(db: AsyncSession, raw: str, vendor: VendorRef, *, now: datetime) -> str:
     """Why a token that did not redeem did not (kept internal: the vendor sees one answer). A
     replay means the token leaked (RFC 9700 §4.5): the portal session it came from ends."""
     token_hash = digest(raw)
