@@ -12,11 +12,13 @@ from portal import (
     health,
     ids,
     maintenance,
+    observe,
     query_strings,
     security,
     session_cookies,
 )
 from portal.enhanced import api as enhanced_api
+from portal.enhanced import api_schema as enhanced_api_schema
 from portal.enhanced import views as enhanced_views
 from portal.settings import Settings, load_settings
 
@@ -27,6 +29,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     app = Quart(__name__, template_folder="../templates", static_folder="../static")
     app.request_class = query_strings.Request
     app.secret_key = settings.signing_key()
+    # Quart's session (CSRF), quart-auth's sessions and the device cookies accept earlier keys.
+    app.config["SECRET_KEY_FALLBACKS"] = settings.fallback_keys
     app.config["PORTAL_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the member object keeps the vendor's order
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # forms and CSV imports; more is abuse
@@ -44,9 +48,11 @@ def create_app(settings: Settings | None = None) -> Quart:
         health.blueprint,
         enhanced_views.blueprint,
         enhanced_api.blueprint,
+        enhanced_api_schema.blueprint,
         *admin.BLUEPRINTS,
     ):
         app.register_blueprint(blueprint)
+    observe.init_app(app, settings)  # after db (the pool it watches), before ProxyFix
     if settings.proxy_hops:
         # Only X-Forwarded-* set by our own proxies is believed: the client address feeds the
         # throttle, so a client must not be able to choose it.

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import rate_limits
+from portal import metrics, rate_limits, request_ids
 from portal.models import AuditEvent
 from portal.rate_limits import client_network
 
@@ -48,7 +48,7 @@ def entry(
     **details: Any,
 ) -> AuditEvent:
     """One event as it will be stored: the one place its content is checked, for record() and
-    for the hand-off paths that insert theirs inside a larger statement."""
+    for the hand-off paths that insert theirs inside a larger statement (and count it)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     leaking = [key for key in details if any(word in key for word in FORBIDDEN_DETAIL_WORDS)]
@@ -63,6 +63,7 @@ def entry(
         staff_email=staff_email,
         client_address=client_address,
         details=details,
+        request_id=request_ids.current(),
     )
 
 
@@ -71,7 +72,14 @@ async def record(
 ) -> AuditEvent:
     row = entry(event, outcome, **fields)
     db.add(row)
+    counted(row)
     return row
+
+
+def counted(row: AuditEvent) -> None:
+    """Count a stored event in the metrics (the hand-off paths call this once their statement
+    has stored theirs)."""
+    metrics.audit_event(row.event, row.outcome, row.vendor_key, row.details)
 
 
 async def record_anonymous(
@@ -89,7 +97,9 @@ async def record_anonymous(
     hits = await rate_limits.hit(db, f"audit:{client_network(client_address)}", now=now)
     if hits <= ANONYMOUS_PER_MINUTE:
         await record(db, event, outcome, client_address=client_address, **fields)
-    elif hits == ANONYMOUS_PER_MINUTE + 1:
+        return
+    metrics.audit_event(event, outcome, fields.get("vendor_key"), fields)  # counted all the same
+    if hits == ANONYMOUS_PER_MINUTE + 1:
         await record(
             db,
             "audit.suppressed",

@@ -42,10 +42,14 @@ CONTENT = (
     "staff_email",
     "client_address",
 )
+# Hashed only when set: events from before it existed (migration 0004), and events outside a
+# request, hash exactly as they did, so no seal made earlier changes.
+WHEN_SET = ("request_id",)
 
 
 def content_columns() -> list[Any]:
-    return [EVENTS.c[name] for name in CONTENT] + [cast(EVENTS.c.details, Text).label("details")]
+    columns = [EVENTS.c[name] for name in (*CONTENT, *WHEN_SET)]
+    return [*columns, cast(EVENTS.c.details, Text).label("details")]
 
 
 def canonical(event: Mapping[str, Any]) -> bytes:
@@ -53,6 +57,7 @@ def canonical(event: Mapping[str, Any]) -> bytes:
     details as PostgreSQL's own text of the stored JSONB: one text per stored value (decoding to
     Python first would let 1.0 and 1.000000000000000001 hash alike)."""
     content = {name: event[name] for name in CONTENT}
+    content |= {name: event[name] for name in WHEN_SET if event.get(name) is not None}
     content["occurred_at"] = event["occurred_at"].astimezone(UTC).isoformat()
     content["details"] = event["details"]
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -30,6 +30,34 @@ CATALOGUE: tuple[str, ...] = (
     "IsMember",
 )
 
+# What each field holds, for vendors (the user service's OpenAPI document and docs/protocol.md).
+DESCRIPTIONS: dict[str, str] = {
+    "ImisId": "The member's iMIS ID: stable, the key to keep",
+    "Username": "Their sign-in name (for members from iMIS, their iMIS username)",
+    "FirstName": "First name",
+    "LastName": "Last name",
+    "FullName": "Full name; first and last name joined when none is stored",
+    "InformalName": "The name they go by",
+    "Prefix": "Prefix, e.g. Dr",
+    "Suffix": "Suffix, e.g. Jr",
+    "Designation": "Professional designation, e.g. CPA",
+    "Email": "Primary email address",
+    "Company": "Company or organisation",
+    "Title": "Job title",
+    "Phone": "Phone number",
+    "Address1": "First line of the address",
+    "City": "City",
+    "State": "State or province",
+    "PostalCode": "Postal code",
+    "Country": "Country",
+    "MemberType": "iMIS member type code, e.g. REG",
+    "MemberStatus": "iMIS status code; A is an active record",
+    "JoinDate": "Date the membership began (ISO 8601, YYYY-MM-DD)",
+    "PaidThrough": "Date dues are paid through (ISO 8601, YYYY-MM-DD)",
+    "IsMember": "true when MemberStatus is A and PaidThrough is today or later",
+}
+DATE_FIELDS = ("JoinDate", "PaidThrough")
+
 DEFAULT_SELECTION: tuple[str, ...] = ("ImisId", "FirstName", "LastName", "Email", "MemberType")
 
 # Where each stored field lives on the Member row; IsMember is computed, FullName has a fallback.

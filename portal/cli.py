@@ -1,4 +1,4 @@
-"""The `portal` command (protocol.md §9). Bad input: a one-line reason and a non-zero exit."""
+"""The `portal` command. Bad input: a one-line reason and a non-zero exit."""
 
 import argparse
 import asyncio
@@ -16,6 +16,11 @@ from portal.errors import PortalError
 from portal.settings import Settings, SettingsError, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
+DESCRIPTION = (
+    "Single sign-on for an association's members and its vendor sites: run the portal, migrate "
+    "its database, and manage vendors, members and staff. Every command exits non-zero with a "
+    "one-line reason on bad input; --json prints one JSON object."
+)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="portal", description=__doc__)
+    parser = ArgumentParser(prog="portal", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     demo_run.add_command(commands)
     serve.add_commands(commands)

@@ -132,6 +132,7 @@ def create_engine(url: str) -> AsyncEngine:
         pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_recycle=RECYCLE_SECONDS,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        hide_parameters=True,  # a failed statement's values stay out of logs and tracebacks
     )
     event.listen(engine.sync_engine, "checkin", _stamp)
     event.listen(engine.sync_engine, "checkout", _ping_if_idle)

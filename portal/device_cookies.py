@@ -14,7 +14,8 @@ def _production() -> bool:
 
 def presented(kind: str) -> Device | None:
     name = devices.cookie_name(kind, production=_production())
-    return devices.read(kind, request.cookies.get(name), str(current_app.secret_key))
+    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or ()
+    return devices.read(kind, request.cookies.get(name), str(current_app.secret_key), fallbacks)
 
 
 def remember(response: Response, kind: str, subject_id: int) -> Response:

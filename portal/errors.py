@@ -6,8 +6,6 @@ from quart import Quart, render_template, request
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from portal.access_log import escape
-
 log = logging.getLogger(__name__)
 
 
@@ -56,14 +54,12 @@ def init_app(app: Quart) -> None:
 
     @app.errorhandler(DatabaseUnavailable)
     async def database_unavailable(error: DatabaseUnavailable) -> ResponseReturnValue:
-        log.warning(
-            "database unavailable on %s %s: %s", request.method, escape(request.path), error
-        )
+        log.warning("database unavailable: %s", error)  # the request's id names the request
         return await unavailable(DATABASE_DOWN)
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> ResponseReturnValue:
-        log.exception("unexpected error on %s %s", request.method, escape(request.path))
+        log.exception("unexpected error")  # the request's id names the request
         return await error_response(500, "Something went wrong on our side.")
 
 

@@ -294,6 +294,9 @@ class AuditEvent(SQLModel, table=True):
         default_factory=dict,
         sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     )
+    # The request that caused it (X-Request-ID, and every log line of that request); None
+    # outside a request (the command line, the maintenance loop) and before migration 0004.
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 HASH_HEX = "~ '^[0-9a-f]{64}$'"

@@ -1,19 +1,23 @@
 """`portal serve`: run the portal under Hypercorn (`portal demo` is in portal/demo/run.py)."""
 
 import argparse
+import logging
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from hypercorn.config import Config
 from hypercorn.run import run
 
-from portal import db, directory
-from portal.access_log import AccessLogger
+from portal import db, directory, logs
 from portal.errors import PortalError
+from portal.metrics import MULTIPROCESS_DIRECTORY
 from portal.settings import Settings
 
-# No query strings and no Referer in the access log: a token must never land in a log file.
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+log = logging.getLogger("portal.serve")
 
 
 def add_commands(commands: Any) -> None:
@@ -28,11 +32,14 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     check_bind(args)
     settings.check_can_serve()
     directory.for_settings(settings)  # a misconfigured directory stops us here, in one line
+    logs.configure()
     # Workers are separate processes: they find the database (embedded or not) in DATABASE_URL.
     os.environ["DATABASE_URL"] = db.prepare_database(settings)
     os.environ["PORTAL_ENV"] = settings.env
-    print(f"portal ({settings.env}) on http://{args.host}:{args.port}/", flush=True)
-    return hypercorn(args)
+    with metrics_directory():
+        url = f"http://{args.host}:{args.port}/"
+        log.info("serving", extra=logs.fields(url=url, env=settings.env, workers=args.workers))
+        return hypercorn(args)
 
 
 def check_bind(args: argparse.Namespace) -> None:
@@ -40,6 +47,27 @@ def check_bind(args: argparse.Namespace) -> None:
         raise PortalError(f"--port must be 1-65535, not {args.port}")
     if not 1 <= args.workers <= 64:
         raise PortalError(f"--workers must be 1-64, not {args.workers}")
+
+
+@contextmanager
+def metrics_directory() -> Iterator[None]:
+    """Where the workers keep their metrics (portal/metrics.py): PROMETHEUS_MULTIPROC_DIR as
+    given, emptied first (a previous run's counts would be added to this one's), else a
+    temporary directory of this run's own."""
+    given = os.environ.get(MULTIPROCESS_DIRECTORY)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for leftover in path.glob("*.db"):
+            leftover.unlink()
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="portal-metrics-") as temporary:
+        os.environ[MULTIPROCESS_DIRECTORY] = temporary
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIRECTORY]
 
 
 def hypercorn(args: argparse.Namespace) -> int:
@@ -53,9 +81,10 @@ def hypercorn(args: argparse.Namespace) -> int:
 def base_config() -> Config:
     """What every Hypercorn server of ours shares: `portal serve`, `portal demo`, the tests'."""
     config = Config()
-    config.accesslog = "-"
-    config.access_log_format = ACCESS_LOG_FORMAT
-    config.logger_class = AccessLogger  # a request cannot forge a log line
+    # The portal logs each request itself (portal/observe.py: with its route and request id);
+    # Hypercorn's own messages go through the JSON logging of portal/logs.py.
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
     # A Server header only tells an attacker which advisories to try.
     config.include_server_header = False
     # libuv's event loop (uvloop) under each worker of `portal serve`: cheaper per request than

@@ -1,6 +1,7 @@
 """Every knob of the portal and its default. One object, read from the environment."""
 
 import math
+import re
 import secrets
 from collections import Counter
 from pathlib import Path
@@ -24,43 +25,162 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", populate_by_name=True)
 
-    env: Literal["development", "production"] = "production"
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "PORTAL_DATABASE_URL")
+    env: Literal["development", "production"] = Field(
+        default="production",
+        description="`development` allows vendors on `localhost` and `127.0.0.1` over http, and "
+        "test names such as `vendor.test` (protocol §8); `portal demo` is always development",
     )
-    secret_key: str = ""
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "PORTAL_DATABASE_URL"),
+        description="`postgresql://…`, `postgres://…` or `postgresql+asyncpg://…` (any "
+        "PostgreSQL 14 or later). Unset: the embedded PostgreSQL under `PORTAL_DATA_DIR`",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs cookies. Production needs 32 or more random characters with at least "
+        "128 bits of estimated entropy (`python -c 'import secrets; "
+        "print(secrets.token_urlsafe(48))'`). Development without one keeps a generated key in "
+        "the data directory",
+    )
+    secret_key_fallbacks: str = Field(
+        default="",
+        description="Earlier secret keys, separated by spaces or commas: cookies they signed are "
+        "still accepted, so a new key signs nobody out (new cookies are signed with "
+        "`PORTAL_SECRET_KEY`). Remove an old key once the longest session (`PORTAL_SESSION_MAX_"
+        "HOURS`) and device cookie (180 days) it signed are over, or at once after a leak",
+    )
     # The origin members and vendors use (https://sso.example.org): every link to the portal.
-    public_url: str | None = None
-    data_dir: Path = Path("var")
-    association_name: str = "Example Association"
+    public_url: str | None = Field(
+        default=None,
+        description="The portal's origin as members and vendors reach it, e.g. "
+        "`https://sso.example.org`: https, a public domain name, port 443, no path, query or "
+        "fragment. Required in production; every link the portal gives out is built from it, "
+        "never from a request's `Host`. Development without it uses the address each request "
+        "came to",
+    )
+    data_dir: Path = Field(
+        default=Path("var"), description="The embedded database and the development key"
+    )
+    association_name: str = Field(
+        default="Example Association", description="The association's name, shown on every page"
+    )
 
-    token_ttl_seconds: int = Field(default=60, ge=10, le=600)
-    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    token_ttl_seconds: int = Field(
+        default=60, ge=10, le=600, description="Lifetime of a one-time token, 10 to 600 seconds"
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="A portal session ends after this long unused"
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="A portal session ends this long after it began"
+    )
 
-    throttle_free_failures: int = Field(default=5, ge=1)
-    throttle_base_delay_seconds: int = Field(default=30, ge=1)
-    throttle_max_delay_seconds: int = Field(default=15 * 60, ge=1)
-    throttle_lockout_failures: int = Field(default=100, ge=1)
-    throttle_address_failures: int = Field(default=100, ge=1)
+    throttle_free_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one login name before delays start"
+    )
+    throttle_base_delay_seconds: int = Field(
+        default=30, ge=1, description="The first delay; it doubles with each further failure"
+    )
+    throttle_max_delay_seconds: int = Field(
+        default=15 * 60, ge=1, description="The longest delay (15 minutes)"
+    )
+    throttle_lockout_failures: int = Field(
+        default=100,
+        ge=1,
+        description="Consecutive failures after which a login name is locked until staff unlock "
+        "it (NIST 800-63B)",
+    )
+    throttle_address_failures: int = Field(
+        default=100,
+        ge=1,
+        description="Failed sign-ins from one client network (an IPv4 address or an IPv6 /64), "
+        "each within an hour of the last, before it waits an hour (browsers with a device cookie "
+        "are not held back)",
+    )
 
-    api_rate_per_minute: int = Field(default=600, ge=1)
-    api_failed_auth_per_minute: int = Field(default=30, ge=1)  # per client network
+    api_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="User-service calls per vendor per minute (only calls that authenticated as "
+        "the vendor count)",
+    )
+    api_failed_auth_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="User-service calls that fail to authenticate, per client network per "
+        "minute, before they get 429",
+    )
 
     # How long old rows are kept before the automatic purge (and `portal purge`) deletes them.
-    retention_token_days: int = Field(default=1, ge=1, le=3650)
-    retention_session_days: int = Field(default=30, ge=1, le=3650)
-    retention_throttle_days: int = Field(default=30, ge=1, le=3650)
-    proxy_hops: int = Field(default=0, ge=0, le=5)
+    retention_token_days: int = Field(
+        default=1,
+        ge=1,
+        le=3650,
+        description="Days an expired one-time token is kept (and never while its session could "
+        "still be alive)",
+    )
+    retention_session_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an ended or expired session row is kept (its sign-in and sign-out stay "
+        "in the audit log)",
+    )
+    retention_throttle_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days without a failure after which an unlocked name's or network's failure "
+        "count is forgotten. Shorter would let a patient guesser make lockout - 1 guesses that "
+        "often, for ever",
+    )
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="How many reverse proxies of yours stand in front and add `X-Forwarded-For`/"
+        "`-Proto`/`-Host`; only that many hops are believed. Above 0, the proxy's `X-Request-ID` "
+        "is taken as the request id",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Turns on `/metrics` (Prometheus) for requests that carry "
+        "`Authorization: Bearer <this token>`; unset, `/metrics` is 404. Production needs the "
+        "strength of `PORTAL_SECRET_KEY`",
+    )
 
-    directory: Literal["local", "imis"] = "local"
-    imis_url: str | None = None
-    imis_username: str | None = None
-    imis_password: str | None = None
-    imis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
-    imis_deadline_seconds: float = Field(default=12.0, gt=0, le=120)
-    imis_max_concurrent: int = Field(default=20, ge=1, le=1000)  # per worker process
-    imis_field_map: dict[str, str] = Field(default_factory=dict)  # JSON: overrides per field
+    directory: Literal["local", "imis"] = Field(
+        default="local", description="Where members come from: `local` or `imis`"
+    )
+    imis_url: str | None = Field(
+        default=None,
+        description="The iMIS site root (https in production); the password grant goes to "
+        "`{root}/token`",
+    )
+    imis_username: str | None = Field(
+        default=None,
+        description="An iMIS service account that reads every profile (a member's own token "
+        "often may not read `/api/User` or `CsContact`); with `PORTAL_IMIS_PASSWORD`, or neither",
+    )
+    imis_password: str | None = Field(default=None, description="The service account's password")
+    imis_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Each call to iMIS")
+    imis_deadline_seconds: float = Field(
+        default=12.0, gt=0, le=120, description="A whole sign-in at iMIS (all its calls together)"
+    )
+    imis_max_concurrent: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Sign-ins one worker sends to iMIS at once; one more waits at most "
+        '`PORTAL_IMIS_TIMEOUT_SECONDS` for its turn, then the member sees "temporarily '
+        'unavailable"',
+    )
+    imis_field_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON overrides of where catalogue fields come from, e.g. "
+        '`{"MemberType": "CsContact.CustomerTypeCode"}`',
+    )
 
     @model_validator(mode="after")
     def _public_url_is_an_origin(self) -> "Settings":
@@ -85,14 +205,22 @@ class Settings(BaseSettings):
 
     def check_can_serve(self) -> None:
         """Refuse to serve production with a key an attacker could know or guess."""
-        key = self.secret_key
-        if self.env == "production" and (
-            len(key) < MIN_SECRET_KEY_LENGTH or entropy_bits(key) < MIN_SECRET_KEY_BITS
-        ):
+        if self.env == "production" and not strong(self.secret_key):
             raise SettingsError(
                 "production needs PORTAL_SECRET_KEY of at least "
                 f"{MIN_SECRET_KEY_LENGTH} random characters with {MIN_SECRET_KEY_BITS} bits of "
                 "entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        # An old key still signs valid cookies, and the metrics token opens /metrics.
+        if self.env == "production" and not all(map(strong, self.fallback_keys)):
+            raise SettingsError(
+                "production needs every key in PORTAL_SECRET_KEY_FALLBACKS to be as strong as "
+                "PORTAL_SECRET_KEY"
+            )
+        if self.env == "production" and self.metrics_token and not strong(self.metrics_token):
+            raise SettingsError(
+                f"production needs PORTAL_METRICS_TOKEN of at least {MIN_SECRET_KEY_LENGTH} "
+                f"random characters with {MIN_SECRET_KEY_BITS} bits of entropy"
             )
         # Links in the dashboard (and what vendors are told) must not follow a request's Host.
         if self.env == "production" and not self.public_url:
@@ -100,6 +228,11 @@ class Settings(BaseSettings):
                 "production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
                 "(e.g. https://sso.example.org)"
             )
+
+    @property
+    def fallback_keys(self) -> list[str]:
+        """PORTAL_SECRET_KEY_FALLBACKS, oldest or newest first as given."""
+        return [key for key in re.split(r"[\s,]+", self.secret_key_fallbacks) if key]
 
     def signing_key(self) -> str:
         """The key that signs cookies. Development without one gets a key kept in the data
@@ -112,6 +245,11 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+
+def strong(key: str) -> bool:
+    """Long enough, and random enough, that nobody guesses it."""
+    return len(key) >= MIN_SECRET_KEY_LENGTH and entropy_bits(key) >= MIN_SECRET_KEY_BITS
 
 
 def entropy_bits(text: str) -> float:

@@ -138,6 +138,7 @@ async def test_the_purge_flag_allows_deletes_but_never_updates(database_url: str
         ("username", "'mallory'"),
         ("staff_email", "'mallory@example.org'"),
         ("client_address", "'198.51.100.1'"),
+        ("request_id", "'someone-elses-request'"),
         ("details", """'{"i": 7}'"""),
         ("details", """'{"i": 2.0}'"""),  # the same number to Python, not to the log
     ],
@@ -150,6 +151,15 @@ async def test_an_altered_event_is_reported(database_url: str, column: str, valu
     assert report.problem is not None
     assert (report.problem.kind, report.problem.event_id) == ("altered", ids[2])
     assert report.events == 2
+
+
+async def test_a_request_id_is_sealed_with_its_event(database_url: str) -> None:
+    ids = await add_events(database_url, 3, request_id="4f1c9a2e7b1d4a8e")
+    await seal(database_url)
+    assert (await verify(database_url)).ok
+    await tamper(database_url, f"UPDATE audit_event SET request_id = NULL WHERE id = {ids[1]}")
+    problem = (await verify(database_url)).problem
+    assert problem is not None and (problem.kind, problem.event_id) == ("altered", ids[1])
 
 
 async def test_an_altered_seal_is_reported(database_url: str) -> None:

@@ -24,6 +24,7 @@ REQUEST_BOUND = {
     "portal.db": "the request's one database session, kept in g",
     "portal.device_cookies": "the device cookie on the request and the response",
     "portal.errors": "the error page or JSON for the request's path",
+    "portal.observe": "the request's route, for its log line and metrics; /metrics's bearer token",
     "portal.security": "CSRF tokens and the security headers of every response",
     "portal.session_cookies": "the member and staff session cookies on the request",
     "portal.settings": "settings.current(), the running app's settings",

@@ -157,3 +157,17 @@ def test_development_without_a_public_url_uses_the_requests(
 def test_the_public_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://SSO.example.org/")
     assert load_settings(env="production").public_url == PUBLIC
+
+
+def test_production_refuses_a_weak_fallback_key_or_metrics_token() -> None:
+    """An old key still signs cookies that are accepted, and the metrics token opens /metrics:
+    each must be as hard to guess as the secret key."""
+    strong = {"env": "production", "secret_key": STRONG_KEY, "public_url": PUBLIC}
+    with pytest.raises(SettingsError, match="PORTAL_SECRET_KEY_FALLBACKS"):
+        load_settings(**strong, secret_key_fallbacks=f"{STRONG_KEY}x changeme").check_can_serve()
+    with pytest.raises(SettingsError, match="PORTAL_METRICS_TOKEN"):
+        load_settings(**strong, metrics_token="metrics").check_can_serve()
+    fallbacks = f"{secrets.token_urlsafe(48)}, {secrets.token_urlsafe(48)}"
+    settings = load_settings(**strong, secret_key_fallbacks=fallbacks, metrics_token=STRONG_KEY)
+    settings.check_can_serve()
+    assert settings.fallback_keys == fallbacks.split(", ")

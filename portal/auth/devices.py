@@ -3,6 +3,7 @@ and its later attempts on that account are throttled on their own, apart from un
 A stranger failing on purpose then cannot keep the member out of their usual browser."""
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -22,21 +23,27 @@ def cookie_name(kind: str, *, production: bool) -> str:
     return f"__Host-portal_{kind}_device" if production else f"portal_{kind}_device"
 
 
-def _serializer(kind: str, secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=f"portal-{kind}-device")
+def _serializer(kind: str, keys: Sequence[str]) -> URLSafeTimedSerializer:
+    """Signs with the last key and accepts any of them (the others are earlier keys)."""
+    return URLSafeTimedSerializer(list(keys), salt=f"portal-{kind}-device")
 
 
 def issue(kind: str, subject_id: int, secret_key: str) -> str:
     """A new device cookie value for this account (a new device id each time)."""
-    return str(_serializer(kind, secret_key).dumps([subject_id, secrets.token_urlsafe(16)]))
+    return str(_serializer(kind, [secret_key]).dumps([subject_id, secrets.token_urlsafe(16)]))
 
 
-def read(kind: str, value: str | None, secret_key: str) -> Device | None:
-    """The device a cookie names, or None when it is missing, forged or too old."""
+def read(
+    kind: str, value: str | None, secret_key: str, fallbacks: Sequence[str] = ()
+) -> Device | None:
+    """The device a cookie names, or None when it is missing, forged or too old. A cookie signed
+    with a fallback key is still good: a new secret key forgets no browser."""
     if not value:
         return None
     try:
-        subject_id, device_id = _serializer(kind, secret_key).loads(value, max_age=LIFETIME_SECONDS)
+        subject_id, device_id = _serializer(kind, [*fallbacks, secret_key]).loads(
+            value, max_age=LIFETIME_SECONDS
+        )
     except (BadSignature, TypeError, ValueError):
         return None
     if not isinstance(subject_id, int) or not isinstance(device_id, str):

@@ -295,3 +295,13 @@ async def count_refusing_accounts(db: AsyncSession, *, now: datetime, policy: Po
         ),
     )
     return int((await db.exec(query)).one())
+
+
+async def count_locked_names(db: AsyncSession, *, policy: Policy) -> int:
+    """Login names (members, staff and unknown names alike) locked until staff unlock them."""
+    query = select(func.count()).where(
+        col(SignInThrottle.scope) == "account",
+        col(SignInThrottle.subject).not_like("device:%"),
+        col(SignInThrottle.consecutive_failures) >= policy.lockout_failures,
+    )
+    return int((await db.exec(query)).one())

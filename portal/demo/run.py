@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import hashlib
 import hmac
+import logging
 import signal
 import socket
 from collections.abc import Mapping, Sequence
@@ -17,14 +18,18 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from portal import create_app, db, directory
+from portal import create_app, db, directory, logs
 from portal.demo import data as demo_data
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
-from portal.serve import ACCESS_LOG_FORMAT, base_config
+from portal.serve import base_config
 from portal.settings import Settings
 
 VENDOR_HOST = "localhost"
+PORTAL = "portal"
+# The demo vendors' requests, in Hypercorn's access log (the portal logs its own): never a query
+# string or a Referer, where tokens travel.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 
 
 def add_command(commands: Any) -> None:
@@ -45,6 +50,7 @@ def add_command(commands: Any) -> None:
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     vendor_ports = check_ports(args)
     directory.for_settings(settings)  # a misconfigured directory stops us here, in one line
+    logs.configure()
     url = db.prepare_database(settings)
     settings = settings.model_copy(update={"env": "development", "database_url": url})
     portal_url = f"http://{browser_host(args.host)}:{args.port}"
@@ -54,7 +60,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     }
     db.run_in_session(settings, lambda session: demo_data.ensure(session, origins))
     print(demo_data.describe(portal_url, origins), flush=True)
-    servers = [(create_app(settings), server_config(args.host, args.port, "portal"))]
+    servers = [(create_app(settings), server_config(args.host, args.port, PORTAL))]
     for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
         servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
     asyncio.run(serve_until_signalled(servers))
@@ -110,7 +116,9 @@ def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) 
 def server_config(host: str, port: int, name: str) -> Config:
     config = base_config()
     config.bind = [f"{host}:{port}"]
-    config.access_log_format = f"{name:<13} {ACCESS_LOG_FORMAT}"
+    if name != PORTAL:
+        config.accesslog = logging.getLogger("hypercorn.access")
+        config.access_log_format = f"{name} {ACCESS_LOG_FORMAT}"
     config.graceful_timeout = 3
     return config
 

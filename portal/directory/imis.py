@@ -16,6 +16,7 @@ audit log that never holds a password or a token.
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
+from portal import metrics
 from portal.directory.imis_fields import (
     DEFAULT_FIELD_MAP,
     check_field_map,
@@ -141,22 +143,28 @@ async def _call(
     http: httpx.AsyncClient, config: ImisConfig, method: str, path: str, **options: Any
 ) -> httpx.Response:
     label = f"{method} {path}"
+    started, outcome = time.perf_counter(), "error"
     try:
         async with asyncio.timeout(config.timeout_seconds):
             # Why no redirects: a redirect would carry the password or bearer token elsewhere.
-            return await http.request(
+            response = await http.request(
                 method,
                 config.endpoint(path),
                 timeout=config.timeout_seconds,
                 follow_redirects=False,
                 **options,
             )
+        outcome = f"{response.status_code // 100}xx"
+        return response
     except (TimeoutError, httpx.TimeoutException):
+        outcome = "timeout"
         raise ImisUnavailable(f"{label}: no answer within {config.timeout_seconds:g} s") from None
     except httpx.HTTPError as error:
         # Why only the class name and `from None`: the error and its request carry the
         # form body or Authorization header, which must not reach logs or tracebacks.
         raise ImisUnavailable(f"{label}: {type(error).__name__}") from None
+    finally:
+        metrics.imis_call(method, path, outcome, time.perf_counter() - started)
 
 
 def _json_object(response: httpx.Response, label: str) -> dict[str, Any]:

@@ -20,13 +20,14 @@ from portal import (
     catalogue,
     clock,
     db,
+    openapi,
     rate_limits,
     settings,
     vendor_secrets,
     vendors,
 )
 from portal.crypto import digest
-from portal.enhanced import tokens
+from portal.enhanced import api_schema, tokens
 from portal.models import VENDOR_KEY_PATTERN
 from portal.rate_limits import client_network
 from portal.vendors import VendorRef
@@ -37,6 +38,7 @@ METHODS = ("GET", "POST")
 REALM = 'Basic realm="portal user service", charset="UTF-8"'
 UNUSED_DIGEST = digest("no vendor has this secret")
 INVALID_TOKEN = "The token is unknown, expired or already used."  # noqa: S105 - a message
+DISABLED = "This site is disabled at the portal; the association's staff can enable it again."
 
 
 class ApiError(Exception):
@@ -66,6 +68,7 @@ async def only_get_and_post() -> None:
 
 
 @blueprint.route(PATH, methods=list(METHODS))
+@openapi.documented(api_schema.USER_SERVICE)
 async def user() -> tuple[dict[str, object], int]:
     """Authenticate, then spend one call of the vendor's budget and redeem the token, in two
     round trips on one raw connection (vendors.FOR_THE_API, tokens.REDEEM). Refusals, rare by
@@ -79,17 +82,18 @@ async def user() -> tuple[dict[str, object], int]:
         found = await vendors.select_vendor_for_api(conn, key) if key else None
         if found is None:
             hmac.compare_digest(UNUSED_DIGEST, digest(secret))  # the same cost as a wrong one
-        elif found.vendor.enabled:
+        else:
             matched = vendor_secrets.matching(found.secrets, secret)
-        if found is not None and matched is not None:
+        if found is not None and matched is not None and found.vendor.enabled:
             await vendor_secrets.mark_used(conn, matched, now)
             if raw is not None:
                 redeemed = await tokens.redeem(
                     conn, raw, found.vendor, now=now, per_minute=per_minute(),
                     client_address=address,
                 )  # fmt: skip
-    if found is None or matched is None:
-        return await committed(lambda s: refuse_authentication(s, found, key, now))
+    if found is None or matched is None or not found.vendor.enabled:
+        right = matched is not None
+        return await committed(lambda s: refuse_authentication(s, found, key, now, right))
     if raw is None or redeemed is None:
         return await committed(lambda s: bad_token_parameter(s, found.vendor, given, now))
     if redeemed.hits > per_minute():
@@ -126,7 +130,11 @@ def credentials() -> tuple[str, str] | None:
 
 
 async def refuse_authentication(
-    session: AsyncSession, found: vendors.ApiVendor | None, key: str, now: datetime
+    session: AsyncSession,
+    found: vendors.ApiVendor | None,
+    key: str,
+    now: datetime,
+    right_secret: bool,
 ) -> NoReturn:
     """Unknown vendor and wrong secret cost a comparison and get the same answer. Failures
     spend a budget of their client network's, so garbage from a shared address cannot use up a
@@ -147,11 +155,14 @@ async def refuse_authentication(
         session, "vendor.auth", now=now, vendor_key=vendor.key if vendor else None,
         client_address=address, reason=reason, **details,
     )  # fmt: skip
-    description = (
-        "The vendor key or API secret is not right."
-        if basic
-        else "HTTP Basic credentials (vendor key and API secret) are required."
-    )
+    if not basic:
+        description = "HTTP Basic credentials (vendor key and API secret) are required."
+    elif right_secret:
+        # Only a caller holding the secret learns that the site is disabled: it need not
+        # rotate a secret that is right.
+        description = DISABLED
+    else:
+        description = "The vendor key or API secret is not right."
     raise ApiError(401, "invalid_client", description, **{"WWW-Authenticate": REALM})
 
 

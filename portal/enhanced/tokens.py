@@ -37,10 +37,12 @@ WITH token AS (
 ), fresh AS (
     UPDATE auth_session SET fresh_sign_in = false WHERE id = $4 AND fresh_sign_in RETURNING id
 )
-INSERT INTO audit_event (event, outcome, vendor_key, member_id, client_address, details)
+INSERT INTO audit_event
+    (event, outcome, vendor_key, member_id, client_address, details, request_id)
 SELECT $7, $8, $9, $3, $10,
-       $11::jsonb || jsonb_build_object('silent', NOT EXISTS (SELECT 1 FROM fresh))
+       $11::jsonb || jsonb_build_object('silent', NOT EXISTS (SELECT 1 FROM fresh)), $12
 FROM token
+RETURNING details
 """
 
 # What a vendor may receive of a member (never the password hash), for the member object.
@@ -61,8 +63,9 @@ WITH budget AS (
 ), redeemed AS (
     SELECT {MEMBER_FIELDS} FROM member m JOIN won ON m.id = won.member_id WHERE m.enabled
 ), recorded AS (
-    INSERT INTO audit_event (event, outcome, vendor_key, member_id, client_address, details)
-    SELECT $7, $8, $9, redeemed.id, $10, $11::jsonb FROM redeemed
+    INSERT INTO audit_event
+        (event, outcome, vendor_key, member_id, client_address, details, request_id)
+    SELECT $7, $8, $9, redeemed.id, $10, $11::jsonb, $12 FROM redeemed
 )
 SELECT (SELECT hits FROM budget) AS hits, (SELECT member_id FROM won) AS won_member_id,
        redeemed.*
@@ -94,11 +97,13 @@ async def issue(
         member_id=session.member_id,
         client_address=client_address,
     )
-    await conn.execute(
+    stored = await conn.fetchval(
         ISSUE,
         digest(raw), vendor.id, session.member_id, session.id, now, now + ttl,
         *_event_values(event),
     )  # fmt: skip
+    event.details = stored  # the driver decodes jsonb
+    audit.counted(event)
     return raw
 
 
@@ -128,16 +133,22 @@ async def redeem(
     )  # fmt: skip
     fields = dict(row.items())
     hits, won = fields.pop("hits"), fields.pop("won_member_id") is not None
-    return Redeemed(hits, won, SimpleNamespace(**fields) if fields["id"] is not None else None)
+    if fields["id"] is None:
+        return Redeemed(hits, won, None)
+    audit.counted(event)
+    return Redeemed(hits, won, SimpleNamespace(**fields))
 
 
 def _event_values(event: AuditEvent) -> tuple[Any, ...]:
+    """An audit event's values as the statements above insert them ($7 to $12)."""
+    details = json.dumps(event.details)
     return (
         event.event,
         event.outcome,
         event.vendor_key,
         event.client_address,
-        json.dumps(event.details),
+        details,
+        event.request_id,
     )
 
 
