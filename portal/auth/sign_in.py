@@ -69,13 +69,18 @@ async def sign_in(
         proof = await directory.verify(attempt.login, attempt.password, account)
         async with unit() as db:
             signed_in = await directory.settle(db, proof, now) if proof else None
-            if signed_in is not None:
-                await throttle.succeeded(db, reservation, policy)
-                await _record(db, directory, attempt, signed_in, "success")
-                await on_success(db, signed_in)
-                return Outcome(signed_in, verdict)
-            await _record(db, directory, attempt, account, "failure", reason=_why(account))
-            return Outcome(None, verdict)
+            if signed_in is None:
+                await _record(db, directory, attempt, account, "failure", reason=_why(account))
+                return Outcome(None, verdict)
+            await throttle.succeeded(db, reservation)
+            await _record(db, directory, attempt, signed_in, "success")
+            await on_success(db, signed_in)
+        # The network's row is every sign-in's from that network (a shared address: an office,
+        # a conference's Wi-Fi): locked through the transaction above, it let them settle one
+        # at a time. Given back on its own, it is held for one statement.
+        async with unit() as db:
+            await throttle.give_back_network(db, reservation, policy)
+        return Outcome(signed_in, verdict)
     except DirectoryUnavailable as exc:
         async with unit() as db:
             await throttle.refund(db, reservation, policy)

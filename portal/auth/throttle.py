@@ -200,17 +200,21 @@ async def _row(db: AsyncSession, scope: str, subject: str) -> SignInThrottle | N
     return (await db.exec(query)).first()
 
 
-async def succeeded(db: AsyncSession, reservation: Reservation, policy: Policy) -> None:
-    """The password was right: the network's reservation is given back and the key's failures
-    forgotten. Rows are always locked network first, then key, as `reserve` does: the other
-    order deadlocked with a parallel attempt of the same name from the same network."""
-    if reservation.network is not None:
-        await _refund_network(db, reservation.network, policy)
+async def succeeded(db: AsyncSession, reservation: Reservation) -> None:
+    """The password was right: the key's failures are forgotten. The network's reservation is
+    given back by `give_back_network`, in a transaction of its own (see sign_in)."""
     await clear(db, [reservation.key])
 
 
+async def give_back_network(db: AsyncSession, reservation: Reservation, policy: Policy) -> None:
+    if reservation.network is not None:
+        await _refund_network(db, reservation.network, policy)
+
+
 async def refund(db: AsyncSession, reservation: Reservation, policy: Policy) -> None:
-    """The directory could not answer: the attempt counts for nothing (network first, as above)."""
+    """The directory could not answer: the attempt counts for nothing. Rows are always locked
+    network first, then key, as `reserve` does: the other order deadlocked with a parallel
+    attempt of the same name from the same network."""
     if reservation.network is not None:
         await _refund_network(db, reservation.network, policy)
     await _give_back(db, "account", reservation.key, policy.free_failures)

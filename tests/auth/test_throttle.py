@@ -67,7 +67,8 @@ async def test_a_success_forgets_the_name_and_gives_the_network_its_attempt_back
     async with unit_of_work(database_url) as session:
         _, first = await throttle.reserve(session, "member:a", "192.0.2.1", now=NOW, policy=policy)
         assert first is not None
-        await throttle.succeeded(session, first, policy)
+        await throttle.succeeded(session, first)
+        await throttle.give_back_network(session, first, policy)
         _, second = await throttle.reserve(session, "member:b", "192.0.2.1", now=NOW, policy=policy)
         assert second is not None  # the success did not count against the network
         verdict, _ = await throttle.reserve(
