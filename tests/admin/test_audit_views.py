@@ -30,7 +30,7 @@ async def csv_rows(admin: Browser, **query: str) -> list[list[str]]:
 async def test_pages_of_fifty_linked_by_cursor(admin: Browser, database_url: str) -> None:
     await add_events(database_url, 120, vendor_key="careerhub")
     first = await text(await admin.get("/admin/audit", vendor="careerhub"))
-    assert first.count("token.issued</td>") == 50 or first.count(">token.issued<") == 50
+    assert first.count("<td>Sign-in token issued for careerhub") == 50  # not registered: its key
     older = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
     assert older.startswith("/admin/audit?vendor=careerhub&amp;before=")
     second = await text(await admin.client.get(older.replace("&amp;", "&")))

@@ -70,7 +70,8 @@ async def test_the_overview_counts_from_the_audit_log(
     assert "4 successful" in body
     assert stat("Locked accounts") == "2"
     assert stat("Vendors with errors") == "1"
-    assert "token.rejected · expired" in body
+    assert "Token refused for Acme Learning: token expired before it was redeemed" in body
+    assert "Ask its developers to redeem it as soon as it arrives" in body
     assert "10 sign-ins in the last 30 days; the most at Acme Learning." in body  # 3 + 5 + 2
     assert "<title>27 Nov · Acme Learning: 3</title>" in body
 
