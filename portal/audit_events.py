@@ -214,7 +214,6 @@ DETAIL_LABELS: dict[str, str] = {
     "imis_id": "iMIS ID",
 }
 SHOWN_APART = ("changes", "reason")
-MEMBER_FIELDS = {column: field for field, column in catalogue.MEMBER_COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -228,10 +227,7 @@ def field_label(key: str) -> str:
     """A recorded key as staff read it: a member column by its catalogue label."""
     if key in DETAIL_LABELS:
         return DETAIL_LABELS[key]
-    catalogue_field = MEMBER_FIELDS.get(key)
-    if catalogue_field:
-        return catalogue.label(catalogue_field)
-    return key.replace("_", " ").capitalize()
+    return catalogue.column_label(key)
 
 
 def value_words(key: str, value: Any) -> str:

@@ -153,3 +153,9 @@ def code_meaning(code: str | None, meanings: dict[str, str]) -> str | None:
     if code is None or code not in meanings:
         return code
     return f"{meanings[code]} ({code})"
+
+
+def column_label(column: str) -> str:
+    """A Member column (`paid_through`) by its field's label ("Paid through")."""
+    field = next((f for f, c in MEMBER_COLUMNS.items() if c == column), None)
+    return label(field) if field else column.replace("_", " ").capitalize()
