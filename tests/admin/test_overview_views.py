@@ -79,3 +79,25 @@ async def test_the_overview_counts_from_the_audit_log(
 async def test_an_empty_overview_says_so(admin: Browser) -> None:
     body = await text(await admin.get("/admin/"))
     assert "No sign-ins in the last 30 days" in body and "No vendor errors" in body
+
+
+async def test_a_silent_check_finding_nobody_signed_in_is_no_vendor_error(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await add_vendor(database_url)
+    async with unit_of_work(database_url) as s:
+        why = {"reason": "login_required"}
+        for _ in range(4):
+            s.add(AuditEvent(event="sso.passive", outcome="failure", vendor_key="acme",
+                             occurred_at=clock.current, details=why))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    assert "No vendor errors" in body and "Silent sign-in check" not in body
+    stat = body.split('stat__label">Vendors with errors</p>')[1].split("</p>")[0]
+    assert stat.endswith(">0")
+    async with unit_of_work(database_url) as s:
+        why = {"reason": "wrong_secret"}
+        s.add(AuditEvent(event="vendor.auth", outcome="failure", vendor_key="acme",
+                         occurred_at=clock.current, details=why))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    assert "Acme Learning could not log in to the user service: wrong API secret" in body
+    assert "Create a new secret on its Secrets tab" in body
