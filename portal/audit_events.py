@@ -190,7 +190,7 @@ def describe(
 DETAIL_LABELS: dict[str, str] = {
     "name": "Name",
     "token_url": "Token URL",
-    "signout_url": "Sign-out URL",
+    "signout_url": "Sign-out page",
     "domains": "Domains",
     "domain": "Domain",
     "fields": "Fields sent",

@@ -56,7 +56,7 @@ def test_changes_read_before_then_after_in_words() -> None:
         ("Member type", "Regular (REG)", "FEL"),
         ("Enabled", "Yes", "No"),
         ("Fields sent", "iMIS ID", "iMIS ID, Paid through (sent as paid_to)"),
-        ("Sign-out URL", "", "https://acme.example/bye"),
+        ("Sign-out page", "", "https://acme.example/bye"),
     ]
     assert audit_events.changes({"reason": "x"}) == []
 
