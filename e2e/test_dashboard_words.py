@@ -85,7 +85,7 @@ def test_a_change_reads_before_then_after_and_a_refusal_in_a_sentence(
     expect(page.locator("#flashes")).to_contain_text("Settings saved.")
 
     nav(page, "Audit log").click()
-    page.get_by_role("row", name=re.compile("Acme Academy settings changed")).get_by_role(
+    page.get_by_role("row", name=re.compile("Settings of Acme Academy changed")).get_by_role(
         "link", name=re.compile("Details")
     ).click()
     changes = page.locator("#event-changes")

@@ -43,7 +43,7 @@ WORDS: dict[str, str] = {
     "staff.disabled": "Staff account disabled",
     "staff.unlocked": "Staff sign-in unlocked",
     "vendor.created": "{vendor} added",
-    "vendor.updated": "{vendor} settings changed",
+    "vendor.updated": "Settings of {vendor} changed",
     "vendor.enabled": "{vendor} enabled",
     "vendor.disabled": "{vendor} disabled",
     "vendor.domain_added": "Domain added to {vendor}",

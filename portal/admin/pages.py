@@ -73,7 +73,14 @@ def browser(user_agent: str | None) -> str:
 
 @filters.app_template_filter("field_label")
 def field_label(field: str) -> str:
+    """A catalogue field as staff read it: `PaidThrough` -> "Paid through"."""
     return catalogue.label(field)
+
+
+@filters.app_template_filter("field_description")
+def field_description(field: str) -> str:
+    """Its one-line meaning (the same words vendors read in the user service's documentation)."""
+    return catalogue.DESCRIPTIONS.get(field, "")
 
 
 @filters.app_template_global("describe_event")
