@@ -163,6 +163,11 @@ def kind_of(event: str, outcome: str, reason: str | None) -> Kind:
     return "problem" if advice_for(event, reason) else "failure"
 
 
+def names_a_vendor(event: str) -> bool:
+    """An event about a vendor: one without its vendor came from someone using a made-up key."""
+    return VENDOR in WORDS.get(event, "")
+
+
 def is_problem(event: str, outcome: str, reason: str | None) -> bool:
     return kind_of(event, outcome, reason) == "problem"
 

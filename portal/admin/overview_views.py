@@ -98,13 +98,20 @@ async def overview() -> ResponseReturnValue:
             "locked": await throttle.count_refusing_accounts(s, now=now, policy=throttle_policy),
         }
         failures = await audit.vendor_failures(s, since=now - timedelta(hours=24))
+        elsewhere = await audit.portal_failures(s, since=now - timedelta(hours=24))
     problems = vendor_problems(failures, names)
+    portal_wide = [
+        p
+        for p in vendor_problems(elsewhere, names)
+        if not audit_events.names_a_vendor(p.failure.event)
+    ]
     return await render(
         "admin/overview/index.html",
         figures=figures,
         sign_ins=chart(issued, days, names),
         redemptions=chart(redeemed, days, names),
         problems=problems,
+        portal_wide=portal_wide,
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
     )

@@ -101,3 +101,20 @@ async def test_a_silent_check_finding_nobody_signed_in_is_no_vendor_error(
     body = await text(await admin.get("/admin/"))
     assert "Acme Learning could not log in to the user service: wrong API secret" in body
     assert "Create a new secret on its Secrets tab" in body
+
+
+async def test_an_imis_outage_is_an_error_to_act_on(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    async with unit_of_work(database_url) as s:
+        why = {"reason": "directory_unavailable"}
+        for _ in range(3):
+            s.add(AuditEvent(event="sign_in", outcome="failure", occurred_at=clock.current,
+                             details=why))  # fmt: skip
+        s.add(AuditEvent(event="vendor.auth", outcome="failure", occurred_at=clock.current,
+                         details={"reason": "unknown_vendor"}))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    errors = body.split('id="portal-errors"')[1].split("</section>")[0]
+    assert "Member sign-in failed: iMIS did not answer (3 times)." in errors
+    assert "Check that iMIS is up" in errors
+    assert "could not log in" not in errors  # a made-up vendor key is nobody to call
