@@ -290,20 +290,29 @@ class VendorFailure:
 
 async def vendor_failures(db: AsyncSession, *, since: datetime) -> list[VendorFailure]:
     """Failed events that name a vendor, grouped by vendor, event and reason; most first."""
+    rows = await _failures(db, col(AuditEvent.vendor_key).is_not(None), since)
+    return [VendorFailure(str(key), event, why, k) for key, event, why, k in rows]
+
+
+async def portal_failures(db: AsyncSession, *, since: datetime) -> list[VendorFailure]:
+    """Failed events that name no vendor (an iMIS outage, say), grouped likewise; the vendor
+    key is "" for them."""
+    rows = await _failures(db, col(AuditEvent.vendor_key).is_(None), since)
+    return [VendorFailure("", event, why, k) for _, event, why, k in rows]
+
+
+async def _failures(
+    db: AsyncSession, which: ColumnElement[bool], since: datetime
+) -> list[tuple[str | None, str, str | None, int]]:
     reason = AuditEvent.__table__.c.details["reason"].astext  # type: ignore[attr-defined]
     n = func.count().label("n")
     query = (
         select(col(AuditEvent.vendor_key), col(AuditEvent.event), reason, n)
-        .where(
-            col(AuditEvent.outcome) == "failure",
-            col(AuditEvent.vendor_key).is_not(None),
-            col(AuditEvent.occurred_at) >= since,
-        )
+        .where(col(AuditEvent.outcome) == "failure", which, col(AuditEvent.occurred_at) >= since)
         .group_by(col(AuditEvent.vendor_key), col(AuditEvent.event), reason)
         .order_by(n.desc(), col(AuditEvent.vendor_key))
     )
-    rows = await db.exec(query)
-    return [VendorFailure(str(key), event, why, int(k)) for key, event, why, k in rows]
+    return [(key, event, why, int(k)) for key, event, why, k in await db.exec(query)]
 
 
 async def last_activity(db: AsyncSession, vendor_keys: Sequence[str]) -> dict[str, datetime]:

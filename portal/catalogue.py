@@ -58,6 +58,36 @@ DESCRIPTIONS: dict[str, str] = {
 }
 DATE_FIELDS = ("JoinDate", "PaidThrough")
 
+# Each field's name as staff read it on the dashboard (DESCRIPTIONS is its one-line meaning).
+LABELS: dict[str, str] = {
+    "ImisId": "iMIS ID",
+    "Username": "Username",
+    "FirstName": "First name",
+    "LastName": "Last name",
+    "FullName": "Full name",
+    "InformalName": "Informal name",
+    "Prefix": "Prefix",
+    "Suffix": "Suffix",
+    "Designation": "Designation",
+    "Email": "Email",
+    "Company": "Company",
+    "Title": "Job title",
+    "Phone": "Phone",
+    "Address1": "Address line 1",
+    "City": "City",
+    "State": "State or province",
+    "PostalCode": "Postal code",
+    "Country": "Country",
+    "MemberType": "Member type",
+    "MemberStatus": "Member status",
+    "JoinDate": "Joined",
+    "PaidThrough": "Paid through",
+    "IsMember": "Current member",
+}
+# iMIS codes whose meaning is standard; an association's own codes are shown as they are.
+MEMBER_STATUSES: dict[str, str] = {"A": "Active", "I": "Inactive"}
+MEMBER_TYPES: dict[str, str] = {"REG": "Regular", "STU": "Student", "NM": "Non-member"}
+
 DEFAULT_SELECTION: tuple[str, ...] = ("ImisId", "FirstName", "LastName", "Email", "MemberType")
 
 # Where each stored field lives on the Member row; IsMember is computed, FullName has a fallback.
@@ -111,3 +141,21 @@ def member_object(
 ) -> dict[str, str | bool | None]:
     """The JSON a vendor receives (§5): exactly its (field, output name) pairs, in order."""
     return {output: field_value(member, field, today) for field, output in selection}
+
+
+def label(field: str) -> str:
+    """`PaidThrough` -> "Paid through"; a name outside the catalogue stays as it is."""
+    return LABELS.get(field, field)
+
+
+def code_meaning(code: str | None, meanings: dict[str, str]) -> str | None:
+    """`REG` -> "Regular (REG)" where the code's meaning is known, else the code itself."""
+    if code is None or code not in meanings:
+        return code
+    return f"{meanings[code]} ({code})"
+
+
+def column_label(column: str) -> str:
+    """A Member column (`paid_through`) by its field's label ("Paid through")."""
+    field = next((f for f, c in MEMBER_COLUMNS.items() if c == column), None)
+    return label(field) if field else column.replace("_", " ").capitalize()

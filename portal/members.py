@@ -10,9 +10,11 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import catalogue
 from portal.auth.passwords import check_strength, hash_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Member, id_of
+from portal.validation_messages import for_people
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 Name = Annotated[str | None, Field(default=None, max_length=200)]
@@ -69,7 +71,7 @@ class MemberData(BaseModel):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(EMAIL_PATTERN, value):
-            raise ValueError("is not an email address")
+            raise ValueError("must be an email address, such as name@example.org")
         return value.lower() if value else None
 
 
@@ -80,8 +82,8 @@ def parse_member(values: dict[str, object]) -> MemberData:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "member"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidField(where, f"{where}: {message}") from None
+        message = for_people(first, catalogue.column_label(where))
+        raise InvalidField(where, message) from None
 
 
 async def select_member_by_login(db: AsyncSession, login: str) -> Member | None:

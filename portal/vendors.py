@@ -40,8 +40,8 @@ def check_key(key: str) -> str:
     if not re.fullmatch(VENDOR_KEY_PATTERN, key):
         raise InvalidField(
             "key",
-            "vendor key must be 2-63 characters of a-z, 0-9 and '-', "
-            "starting with a letter or digit",
+            "The vendor key must be 2 to 63 characters of a-z, 0-9 and '-', "
+            "starting with a letter or digit.",
         )
     return key
 
@@ -49,15 +49,38 @@ def check_key(key: str) -> str:
 def check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
-        raise InvalidField("name", "vendor name must be 1-200 characters")
+        raise InvalidField("name", "The vendor name must be 1 to 200 characters.")
     return name
+
+
+def sentence(text: str) -> str:
+    """A reason from portal.urls ("domain must be …") as a sentence for the form."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def url_problem(what: str, exc: InvalidURL, called: str | None = None) -> str:
+    """ "The token URL must use https." (not "token URL: token URL must use https"); `called`
+    is how portal.urls names the URL, when the form calls it otherwise."""
+    reason = str(exc)
+    if called and reason.startswith(called):
+        reason = what + reason.removeprefix(called)
+    if reason.startswith(what):
+        return sentence(f"the {reason}")
+    return sentence(f"the {what} is not accepted: {reason}")
+
+
+def domain_problem(exc: InvalidDomain) -> str:
+    """ "The domain must be …" or "co.uk is a public suffix …": a domain keeps its lower case."""
+    reason = str(exc)
+    return sentence(f"the {reason}") if reason.startswith("domain ") else reason.rstrip(".") + "."
 
 
 def check_token_url(url: str, *, development: bool) -> str:
     try:
         return check_vendor_url(url, development=development)
     except InvalidURL as exc:
-        raise InvalidField("token_url", f"token URL: {exc}") from None
+        raise InvalidField("token_url", url_problem("token URL", exc)) from None
 
 
 def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
@@ -66,11 +89,11 @@ def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
         try:
             domain = normalize_domain(text, development=development)
         except InvalidDomain as exc:
-            raise InvalidField("domain", f"domain {text.strip()[:80]!r}: {exc}") from None
+            raise InvalidField("domain", domain_problem(exc)) from None
         if domain not in checked:
             checked.append(domain)
     if not checked:
-        raise InvalidField("domain", "a vendor needs at least one domain")
+        raise InvalidField("domain", "A vendor needs at least one domain.")
     return checked
 
 
@@ -81,7 +104,7 @@ def check_signout_url(url: str | None, domains: Sequence[str], *, development: b
     try:
         return check_return_url(url, domains, development=development)
     except InvalidURL as exc:
-        raise InvalidField("signout_url", f"sign-out URL: {exc}") from None
+        raise InvalidField("signout_url", url_problem("sign-out URL", exc, "ReturnURL")) from None
 
 
 def parse_field_spec(spec: str) -> list[FieldChoice]:
@@ -292,9 +315,9 @@ async def add_domain(db: AsyncSession, vendor: Vendor, text: str, *, development
     try:
         domain = normalize_domain(text, development=development)
     except InvalidDomain as exc:
-        raise InvalidField("domain", str(exc)) from None
+        raise InvalidField("domain", domain_problem(exc)) from None
     if domain in await select_domains(db, vendor):
-        raise InvalidField("domain", f"{domain} is already registered for this vendor")
+        raise InvalidField("domain", f"{domain} is already registered for this vendor.")
     db.add(VendorDomain(vendor_id=id_of(vendor), domain=domain))
     await db.flush()
     return domain

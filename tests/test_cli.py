@@ -202,7 +202,7 @@ def test_member_add_reads_the_password_from_stdin(portal: Runner) -> None:
     ("argv_change", "stdin", "reason"),
     [
         ({"--email": "not-an-email"}, "correct horse battery\n", "email"),
-        ({"--imis-id": "10 1"}, "correct horse battery\n", "imis_id"),
+        ({"--imis-id": "10 1"}, "correct horse battery\n", "iMIS ID may use only"),
         ({}, "short\n", "at least 8"),
         ({}, "\n", "no password"),
     ],

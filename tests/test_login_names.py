@@ -28,7 +28,7 @@ async def test_a_username_that_looks_like_an_email_is_refused_everywhere(
     async with unit_of_work(database_url) as session:
         report = await import_rows(session, rows, added=no_audit)
     assert [r.reason for r in report.rejected] == [
-        "username: must not contain @ (members can sign in with their email instead)"
+        "Username must not contain @ (members can sign in with their email instead)."
     ]
     with pytest.raises(InvalidField):
         members.parse_member({"imis_id": "104", "username": "x@example.org"})

@@ -88,9 +88,11 @@ async def test_good_rows_are_kept_and_bad_rows_say_why(database_url: str) -> Non
     assert [(o.line, o.label) for o in report.added] == [(2, "grace"), (7, "dorothy")]
     assert added == ["grace", "dorothy"]
     reasons = {o.line: o.reason for o in report.rejected}
-    assert reasons[3] == "email: is not an email address"
+    assert reasons[3] == "Email must be an email address, such as name@example.org."
     assert reasons[4] == "another member already has this iMIS ID"
-    assert reasons[5] is not None and reasons[5].startswith("paid_through:")
+    assert reasons[5] is not None and reasons[5].startswith(
+        "Paid through must be a date written as YYYY-MM-DD"
+    )
     assert reasons[6] == "same username as line 2 of this file"
     async with unit_of_work(database_url) as s:
         names = list(await s.exec(select(Member.username).order_by(col(Member.imis_id))))

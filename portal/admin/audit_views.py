@@ -13,7 +13,7 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, audit_chain, clock, db, members, vendors
+from portal import audit, audit_chain, audit_events, clock, db, members, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import render
 from portal.errors import NotFound, PortalError
@@ -87,10 +87,17 @@ async def event_list() -> ResponseReturnValue:
         filters=filters,
         page=found,
         names=names,
-        event_types=event_types,
-        vendors=vendor_list,
+        event_options=event_options(event_types, filters.raw["event"]),
+        vendor_options=[(v.key, v.name) for v in vendor_list],
+        vendor_names={v.key: v.name for v in vendor_list},
         verification=verification,
     )
+
+
+def event_options(names: list[str], chosen: str) -> list[tuple[str, str]]:
+    """The event filter's choices in words (a name typed into the URL is kept, as it is)."""
+    shown = names if chosen in names or not chosen else [*names, chosen]
+    return [(name, audit_events.event_words(name, "a vendor")) for name in shown]
 
 
 @blueprint.get("/admin/audit/<big_id:event_id>")
@@ -101,11 +108,15 @@ async def event_detail(event_id: int) -> ResponseReturnValue:
         if event is None:
             raise NotFound("no such audit event")
         member = await members.select_members_by_ids(s, [event.member_id])
+        vendor = await vendors.select_vendor_by_key(s, event.vendor_key or "")
     details = json.dumps(event.details, indent=2, sort_keys=True, ensure_ascii=False)
     return await render(
         "admin/audit/detail.html",
         event=event,
         member=member.get(event.member_id or 0),
+        vendor_names={vendor.key: vendor.name} if vendor else {},
+        changes=audit_events.changes(event.details),
+        other_details=audit_events.other_details(event.details),
         details=details,
     )
 

@@ -7,7 +7,7 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, session_cookies, settings
+from portal import audit, clock, db, members, session_cookies, settings, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.auth import sessions, throttle
@@ -129,6 +129,7 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
         "lock": locks.get(member_id),
         "sessions": live.sessions,
         "events": events.events,
+        "vendor_names": {v.key: v.name for v in await vendors.select_vendors(s)},
         "sections": SECTIONS,
         "values": members.data_of(member),
         "errors": {},

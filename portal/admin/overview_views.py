@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
-from portal import audit, clock, db, session_cookies, settings, vendors
+from portal import audit, audit_events, clock, db, session_cookies, settings, vendors
 from portal.admin.access import staff_required
 from portal.admin.pages import render
 from portal.auth import sessions, throttle
@@ -56,6 +56,27 @@ def chart(
     return Chart(labels, series, sum(totals.values()))
 
 
+@dataclass(frozen=True)
+class VendorProblem:
+    failure: audit.VendorFailure
+    described: audit_events.Described
+
+
+def vendor_problems(
+    failures: list[audit.VendorFailure], names: dict[str, str]
+) -> list[VendorProblem]:
+    """The failures staff should act on; expected outcomes (a silent sign-in check finding
+    nobody signed in) and failures with nothing to fix are no errors."""
+    found = []
+    for f in failures:
+        words = audit_events.describe(
+            f.event, "failure", {"reason": f.reason}, names.get(f.vendor_key, f.vendor_key)
+        )
+        if words.kind == "problem":
+            found.append(VendorProblem(f, words))
+    return found
+
+
 @blueprint.get("/admin/")
 @staff_required()
 async def overview() -> ResponseReturnValue:
@@ -77,13 +98,21 @@ async def overview() -> ResponseReturnValue:
             "locked": await throttle.count_refusing_accounts(s, now=now, policy=throttle_policy),
         }
         failures = await audit.vendor_failures(s, since=now - timedelta(hours=24))
+        elsewhere = await audit.portal_failures(s, since=now - timedelta(hours=24))
+    problems = vendor_problems(failures, names)
+    portal_wide = [
+        p
+        for p in vendor_problems(elsewhere, names)
+        if not audit_events.names_a_vendor(p.failure.event)
+    ]
     return await render(
         "admin/overview/index.html",
         figures=figures,
         sign_ins=chart(issued, days, names),
         redemptions=chart(redeemed, days, names),
-        failures=failures,
-        failing_vendors=len({f.vendor_key for f in failures}),
+        problems=problems,
+        portal_wide=portal_wide,
+        failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
     )
 

@@ -8,7 +8,7 @@ from jinja2_fragments.quart import render_block
 from quart import Blueprint, Response, flash, g, redirect, render_template
 from quart.typing import ResponseReturnValue
 
-from portal import clock
+from portal import audit_events, catalogue, clock, user_agents
 from portal.admin.access import is_htmx
 
 
@@ -52,6 +52,42 @@ filters = Blueprint("admin_filters", __name__)
 def when(moment: datetime | None) -> str:
     """`27 Nov 2026, 14:05` in UTC, the time zone of every dashboard page and export."""
     return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M") if moment else ""
+
+
+@filters.app_template_filter("to_the_second")
+def to_the_second(moment: datetime | None) -> str:
+    """`27 Nov 2026, 14:05:09` in UTC: the audit log's times, where seconds tell events apart."""
+    return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M:%S") if moment else ""
+
+
+@filters.app_template_filter("plural")
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """`1|plural("event")` -> "1 event"; `1200` -> "1,200 events"."""
+    return f"{count:,} {singular if count == 1 else many or singular + 's'}"
+
+
+@filters.app_template_filter("browser")
+def browser(user_agent: str | None) -> str:
+    return user_agents.browser_name(user_agent)
+
+
+@filters.app_template_filter("field_label")
+def field_label(field: str) -> str:
+    """A catalogue field as staff read it: `PaidThrough` -> "Paid through"."""
+    return catalogue.label(field)
+
+
+@filters.app_template_filter("field_description")
+def field_description(field: str) -> str:
+    """Its one-line meaning (the same words vendors read in the user service's documentation)."""
+    return catalogue.DESCRIPTIONS.get(field, "")
+
+
+@filters.app_template_global("describe_event")
+def describe_event(event: Any, names: dict[str, str]) -> audit_events.Described:
+    """An AuditEvent in words, its vendor by name (`names`: vendor key -> name)."""
+    key = event.vendor_key
+    return audit_events.describe(event.event, event.outcome, event.details, names.get(key, key))
 
 
 @filters.app_template_filter("ago")

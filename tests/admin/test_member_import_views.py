@@ -42,7 +42,7 @@ async def test_the_report_lists_added_and_rejected_rows(admin: Browser, database
     assert status == 200
     assert "another member already has this email" in body
     assert "same username as line 2 of this file" in body
-    assert "username: Field required" in body
+    assert "Username is required." in body
     assert await usernames(database_url) == ["ada", "grace"]
     [summary] = await audit_events(database_url, "member.imported")
     assert summary.details == {"file": "members.csv", "added": 1, "rejected": 3}

@@ -54,9 +54,13 @@ async def test_adding_a_member_with_a_password_lets_them_sign_in(
 async def test_a_bad_member_form_says_which_field(admin: Browser, database_url: str) -> None:
     await add_member(database_url)
     for change, field, reason in [
-        ({"email": "not-an-email"}, "email", "is not an email address"),
+        ({"email": "not-an-email"}, "email", "Email must be an email address, such as name@"),
         ({"imis_id": "101"}, "imis_id", "another member already has this iMIS ID"),
-        ({"paid_through": "31/12/2030"}, "paid_through", "date"),
+        (
+            {"paid_through": "31/12/2030"},
+            "paid_through",
+            "Paid through must be a date written as YYYY-MM-DD",
+        ),
         ({"password": "short"}, "password", "at least 8 characters"),
     ]:
         response = await admin.post("/admin/members", {**NEW, **change})

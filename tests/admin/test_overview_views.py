@@ -70,7 +70,8 @@ async def test_the_overview_counts_from_the_audit_log(
     assert "4 successful" in body
     assert stat("Locked accounts") == "2"
     assert stat("Vendors with errors") == "1"
-    assert "token.rejected · expired" in body
+    assert "Token refused for Acme Learning: token expired before it was redeemed" in body
+    assert "Ask its developers to redeem it as soon as it arrives" in body
     assert "10 sign-ins in the last 30 days; the most at Acme Learning." in body  # 3 + 5 + 2
     assert "<title>27 Nov · Acme Learning: 3</title>" in body
 
@@ -78,3 +79,42 @@ async def test_the_overview_counts_from_the_audit_log(
 async def test_an_empty_overview_says_so(admin: Browser) -> None:
     body = await text(await admin.get("/admin/"))
     assert "No sign-ins in the last 30 days" in body and "No vendor errors" in body
+
+
+async def test_a_silent_check_finding_nobody_signed_in_is_no_vendor_error(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await add_vendor(database_url)
+    async with unit_of_work(database_url) as s:
+        why = {"reason": "login_required"}
+        for _ in range(4):
+            s.add(AuditEvent(event="sso.passive", outcome="failure", vendor_key="acme",
+                             occurred_at=clock.current, details=why))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    assert "No vendor errors" in body and "Silent sign-in check" not in body
+    stat = body.split('stat__label">Vendors with errors</p>')[1].split("</p>")[0]
+    assert stat.endswith(">0")
+    async with unit_of_work(database_url) as s:
+        why = {"reason": "wrong_secret"}
+        s.add(AuditEvent(event="vendor.auth", outcome="failure", vendor_key="acme",
+                         occurred_at=clock.current, details=why))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    assert "Acme Learning could not log in to the user service: wrong API secret" in body
+    assert "Create a new secret on its Secrets tab" in body
+
+
+async def test_an_imis_outage_is_an_error_to_act_on(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    async with unit_of_work(database_url) as s:
+        why = {"reason": "directory_unavailable"}
+        for _ in range(3):
+            s.add(AuditEvent(event="sign_in", outcome="failure", occurred_at=clock.current,
+                             details=why))  # fmt: skip
+        s.add(AuditEvent(event="vendor.auth", outcome="failure", occurred_at=clock.current,
+                         details={"reason": "unknown_vendor"}))  # fmt: skip
+    body = await text(await admin.get("/admin/"))
+    errors = body.split('id="portal-errors"')[1].split("</section>")[0]
+    assert "Member sign-in failed: iMIS did not answer (3 times)." in errors
+    assert "Check that iMIS is up" in errors
+    assert "could not log in" not in errors  # a made-up vendor key is nobody to call

@@ -133,3 +133,11 @@ async def test_the_disable_button_asks_first(admin: Browser, database_url: str) 
 async def test_an_unknown_vendor_is_a_404(admin: Browser) -> None:
     assert (await admin.get("/admin/vendors/nope")).status_code == 404
     assert (await admin.post("/admin/vendors/nope/disable")).status_code == 404
+
+
+async def test_the_new_vendor_page_names_its_default_fields_in_words(admin: Browser) -> None:
+    body = await text(await admin.get("/admin/vendors/new"))
+    fields = body.split('id="default-fields"')[1].split("</ul>")[0]
+    assert "<strong>iMIS ID</strong>" in fields and "<strong>First name</strong>" in fields
+    assert "The member&#39;s iMIS ID: stable, the key to keep" in fields
+    assert "<code>ImisId</code>" not in body

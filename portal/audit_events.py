@@ -1,0 +1,292 @@
+"""What each audit event means to association staff: its words, whether it is expected, and
+when it is a problem someone should act on, what to do. The one place the dashboard (overview,
+audit log, member and vendor pages) reads an event from."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from portal import catalogue
+
+Kind = Literal["success", "expected", "failure", "problem"]
+VENDOR = "{vendor}"
+
+# Event name -> its words; {vendor} is the vendor's name. A failed outcome has its own words.
+WORDS: dict[str, str] = {
+    "token.issued": "Sign-in token issued for {vendor}",
+    "token.redeemed": "Token redeemed by {vendor}",
+    "token.rejected": "Token refused for {vendor}",
+    "token.replay": "Token used twice by {vendor}",
+    "vendor.auth": "{vendor} could not log in to the user service",
+    "api.rate_limited": "{vendor} sent too many requests",
+    "sso.rejected": "Sign-in request from {vendor} refused",
+    "sso.passive": "Silent sign-in check by {vendor}",
+    "return_url.rejected": "Return address refused for {vendor}",
+    "sign_in": "Member signed in",
+    "sign_out": "Member signed out",
+    "staff.sign_in": "Staff signed in",
+    "staff.sign_out": "Staff signed out",
+    "session.expired": "Session timed out",
+    "session.revoked": "Session ended by staff",
+    "session.revoked_all": "All of a member's sessions ended by staff",
+    "member.created": "Member added",
+    "member.updated": "Member details changed",
+    "member.enabled": "Member enabled",
+    "member.disabled": "Member disabled",
+    "member.password_set": "Member's password set by staff",
+    "member.unlocked": "Member's sign-in unlocked",
+    "member.imported": "Members imported from a file",
+    "staff.created": "Staff account added",
+    "staff.role_changed": "Staff role changed",
+    "staff.enabled": "Staff account enabled",
+    "staff.disabled": "Staff account disabled",
+    "staff.unlocked": "Staff sign-in unlocked",
+    "vendor.created": "{vendor} added",
+    "vendor.updated": "Settings of {vendor} changed",
+    "vendor.enabled": "{vendor} enabled",
+    "vendor.disabled": "{vendor} disabled",
+    "vendor.domain_added": "Domain added to {vendor}",
+    "vendor.domain_removed": "Domain removed from {vendor}",
+    "vendor.fields_changed": "Fields sent to {vendor} changed",
+    "vendor.secret_created": "New API secret for {vendor}",
+    "vendor.secret_revoked": "API secret of {vendor} revoked",
+    "audit.exported": "Audit log exported",
+    "audit.purged": "Old audit events deleted",
+    "audit.suppressed": "Too many refused requests from one network: the rest were not logged",
+}
+FAILED_WORDS: dict[str, str] = {
+    "sign_in": "Member sign-in failed",
+    "staff.sign_in": "Staff sign-in failed",
+}
+
+# The reason kept in an event's details, in words.
+REASONS: dict[str, str] = {
+    "login_required": "member not signed in (the normal answer)",
+    "wrong_password": "wrong password",
+    "unknown_user": "no account with that name",
+    "disabled": "account or vendor disabled",
+    "throttled": "held back after too many failed attempts",
+    "directory_unavailable": "iMIS did not answer",
+    "expired": "token expired before it was redeemed",
+    "voided": "the member's session ended before the vendor redeemed it",
+    "unknown": "not a token the portal issued",
+    "other_vendor": "token issued for another vendor",
+    "replay": "token already redeemed",
+    "member_disabled": "member is disabled",
+    "invalid_request": "malformed request",
+    "wrong_secret": "wrong API secret",
+    "no_credentials": "no vendor key and secret sent",
+    "unknown_vendor": "unknown or disabled vendor",
+    "return_url": "return address not on the vendor's domains",
+    "state": "state value too long or not plain text",
+    "passive": "passive value not 1, true, 0 or false",
+    "repeated": "a parameter given twice",
+    "too_many_requests": "too many requests",
+    "absolute_timeout": "reached its maximum length",
+    "idle_timeout": "idle too long",
+}
+
+# Failures that are the system working as meant: nothing to act on.
+EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
+    {
+        ("sso.passive", "login_required"),
+        ("token.rejected", "voided"),
+        ("token.rejected", "member_disabled"),
+    }
+)
+INTEGRATION = "Send the vendor's developers its Integration tab and ask them to check their set-up."
+# Failures staff should act on, with what to do; None as the reason matches any reason.
+ADVICE: dict[tuple[str, str | None], str] = {
+    ("vendor.auth", "wrong_secret"): "The vendor uses a wrong or revoked API secret. Create a new "
+    "secret on its Secrets tab and give it to the vendor's developers.",
+    ("vendor.auth", "disabled"): "The vendor is disabled but still calls the portal. Enable it, "
+    "or ask its developers to stop.",
+    ("vendor.auth", None): INTEGRATION,
+    ("return_url.rejected", None): "If the address belongs to the vendor, add its domain on the "
+    "vendor's Settings tab; otherwise ask the vendor's developers which address they send.",
+    ("sso.rejected", "unknown_vendor"): "The vendor is disabled while members still use its "
+    "sign-in link. Enable it if members should reach it.",
+    ("sso.rejected", None): INTEGRATION,
+    ("token.replay", None): "A token was used twice, which can mean it leaked; the member's "
+    "session was ended. Ask the vendor's developers to check how they handle tokens.",
+    ("token.rejected", "expired"): "The vendor redeemed the token too late. Ask its developers "
+    "to redeem it as soon as it arrives, and to check their server's clock.",
+    ("token.rejected", None): INTEGRATION,
+    ("api.rate_limited", None): "The vendor calls the user service more often than allowed. Ask "
+    "its developers to slow down.",
+    ("sign_in", "directory_unavailable"): "The portal could not reach iMIS, so members from "
+    "iMIS could not sign in. Check that iMIS is up and the portal's iMIS settings.",
+    ("staff.sign_in", "directory_unavailable"): "The portal could not check the staff account. "
+    "Contact your operator.",
+    ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
+    "Look at the events just before this one; contact your operator if it goes on.",
+}
+
+
+@dataclass(frozen=True)
+class Described:
+    """An event as staff read it. `kind`: success, expected (a failure that is the normal
+    answer), failure (it failed; nothing to fix) or problem (act on it: `advice` says how)."""
+
+    summary: str
+    reason: str | None
+    kind: Kind
+    advice: str | None
+
+    @property
+    def outcome(self) -> str:
+        return {"success": "Success", "expected": "Expected"}.get(self.kind, "Failure")
+
+
+def event_words(event: str, vendor: str | None = None, *, failed: bool = False) -> str:
+    """`token.redeemed` by Acme Learning -> "Token redeemed by Acme Learning"."""
+    words = (FAILED_WORDS.get(event) if failed else None) or WORDS.get(event)
+    if words is None:
+        return event.replace(".", ": ").replace("_", " ").capitalize()
+    if VENDOR in words:
+        words = words.replace(VENDOR, vendor or "an unknown vendor")
+    return words[0].upper() + words[1:]
+
+
+def reason_words(reason: str | None) -> str | None:
+    if not reason:
+        return None
+    return REASONS.get(reason, reason.replace("_", " "))
+
+
+def kind_of(event: str, outcome: str, reason: str | None) -> Kind:
+    if outcome == "success":
+        return "success"
+    if (event, reason) in EXPECTED:
+        return "expected"
+    return "problem" if advice_for(event, reason) else "failure"
+
+
+def names_a_vendor(event: str) -> bool:
+    """An event about a vendor: one without its vendor came from someone using a made-up key."""
+    return VENDOR in WORDS.get(event, "")
+
+
+def is_problem(event: str, outcome: str, reason: str | None) -> bool:
+    return kind_of(event, outcome, reason) == "problem"
+
+
+def advice_for(event: str, reason: str | None) -> str | None:
+    return ADVICE.get((event, reason)) or ADVICE.get((event, None))
+
+
+def describe(
+    event: str, outcome: str, details: Mapping[str, Any] | None, vendor: str | None
+) -> Described:
+    """One event in words, with `vendor` the vendor's name (or its key if it has none)."""
+    reason = (details or {}).get("reason")
+    reason = reason if isinstance(reason, str) else None
+    kind = kind_of(event, outcome, reason)
+    return Described(
+        summary=event_words(event, vendor, failed=outcome == "failure"),
+        reason=reason_words(reason),
+        kind=kind,
+        advice=advice_for(event, reason) if kind == "problem" else None,
+    )
+
+
+# Names of what changes and of other details, for the keys the dashboard records.
+DETAIL_LABELS: dict[str, str] = {
+    "name": "Name",
+    "token_url": "Token URL",
+    "signout_url": "Sign-out page",
+    "domains": "Domains",
+    "domain": "Domain",
+    "fields": "Fields sent",
+    "enabled": "Enabled",
+    "role": "Role",
+    "email": "Email",
+    "staff": "Staff account",
+    "session": "Session",
+    "ended": "Sessions ended",
+    "sessions_ended": "Sessions ended",
+    "via": "Made with",
+    "cause": "Technical cause",
+    "kind": "Session of",
+    "bucket": "Limit",
+    "claimed_key": "Vendor key given",
+    "first_suppressed": "First event not logged",
+    "per_minute": "Events logged per minute",
+    "filters": "Filters",
+    "member_status": "Member status",
+    "member_type": "Member type",
+    "imis_id": "iMIS ID",
+}
+SHOWN_APART = ("changes", "reason")
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+def field_label(key: str) -> str:
+    """A recorded key as staff read it: a member column by its catalogue label."""
+    if key in DETAIL_LABELS:
+        return DETAIL_LABELS[key]
+    return catalogue.column_label(key)
+
+
+def value_words(key: str, value: Any) -> str:
+    """A recorded value in words; empty is "" (the page shows a dash)."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if key == "fields" and isinstance(value, list):
+        return ", ".join(_returned_field(str(item)) for item in value)
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{field_label(k)}: {value_words(k, v)}" for k, v in value.items())
+    if key == "member_type":
+        return catalogue.code_meaning(str(value), catalogue.MEMBER_TYPES) or ""
+    if key == "member_status":
+        return catalogue.code_meaning(str(value), catalogue.MEMBER_STATUSES) or ""
+    if key in ("join_date", "paid_through") and isinstance(value, str):
+        return _day(value)
+    return str(value)
+
+
+def _returned_field(spec: str) -> str:
+    """`Email=email_address` (as vendor.fields_changed records it) -> "Email (sent as …)"."""
+    name, _, output = spec.partition("=")
+    shown = catalogue.label(name)
+    return f"{shown} (sent as {output})" if output else shown
+
+
+def _day(iso: str) -> str:
+    try:
+        return date.fromisoformat(iso).strftime("%-d %b %Y")
+    except ValueError:
+        return iso
+
+
+def changes(details: Mapping[str, Any] | None) -> list[Change]:
+    """The before → after rows of a change (audit.changes recorded them), in recorded order."""
+    recorded = (details or {}).get("changes")
+    if not isinstance(recorded, dict):
+        return []
+    rows = []
+    for key, pair in recorded.items():
+        if isinstance(pair, dict):
+            before, after = pair.get("before"), pair.get("after")
+            rows.append(Change(field_label(key), value_words(key, before), value_words(key, after)))
+    return rows
+
+
+def other_details(details: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Everything else recorded with the event, as (label, words)."""
+    return [
+        (field_label(key), value_words(key, value))
+        for key, value in (details or {}).items()
+        if key not in SHOWN_APART
+    ]

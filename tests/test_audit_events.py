@@ -1,0 +1,69 @@
+from portal import audit_events
+from portal.audit_events import describe
+
+
+def test_a_silent_sign_in_check_finding_nobody_is_expected_not_a_failure() -> None:
+    d = describe("sso.passive", "failure", {"reason": "login_required"}, "Acme Learning")
+    assert d.kind == "expected" and d.outcome == "Expected" and d.advice is None
+    assert d.summary == "Silent sign-in check by Acme Learning"
+    assert not audit_events.is_problem("sso.passive", "failure", "login_required")
+
+
+def test_problems_say_what_to_do() -> None:
+    for event, reason, words in [
+        ("vendor.auth", "wrong_secret", "Secrets tab"),
+        ("return_url.rejected", "return_url", "add its domain"),
+        ("token.replay", "replay", "used twice"),
+        ("sign_in", "directory_unavailable", "iMIS is up"),
+    ]:
+        d = describe(event, "failure", {"reason": reason}, "Acme Learning")
+        assert d.kind == "problem" and d.outcome == "Failure", event
+        assert d.advice is not None and words in d.advice, event
+
+
+def test_a_wrong_password_is_a_failure_with_nothing_to_fix() -> None:
+    d = describe("sign_in", "failure", {"reason": "wrong_password"}, None)
+    assert (d.summary, d.reason, d.kind, d.advice) == (
+        "Member sign-in failed",
+        "wrong password",
+        "failure",
+        None,
+    )
+
+
+def test_events_read_in_words_with_the_vendors_name() -> None:
+    assert describe("token.redeemed", "success", {}, "Acme Learning").summary == (
+        "Token redeemed by Acme Learning"
+    )
+    assert audit_events.event_words("vendor.created", "Acme") == "Acme added"
+    assert audit_events.event_words("token.issued") == "Sign-in token issued for an unknown vendor"
+    assert audit_events.event_words("someday.new_thing") == "Someday: new thing"
+
+
+def test_changes_read_before_then_after_in_words() -> None:
+    details = {
+        "changes": {
+            "paid_through": {"before": "2024-12-31", "after": "2026-12-31"},
+            "member_type": {"before": "REG", "after": "FEL"},
+            "enabled": {"before": True, "after": False},
+            "fields": {"before": ["ImisId"], "after": ["ImisId", "PaidThrough=paid_to"]},
+            "signout_url": {"before": None, "after": "https://acme.example/bye"},
+        }
+    }
+    rows = [(c.label, c.before, c.after) for c in audit_events.changes(details)]
+    assert rows == [
+        ("Paid through", "31 Dec 2024", "31 Dec 2026"),
+        ("Member type", "Regular (REG)", "FEL"),
+        ("Enabled", "Yes", "No"),
+        ("Fields sent", "iMIS ID", "iMIS ID, Paid through (sent as paid_to)"),
+        ("Sign-out page", "", "https://acme.example/bye"),
+    ]
+    assert audit_events.changes({"reason": "x"}) == []
+
+
+def test_other_details_leave_the_reason_and_changes_to_their_own_places() -> None:
+    details = {"reason": "wrong_secret", "changes": {}, "claimed_key": "acme", "ended": 2}
+    assert audit_events.other_details(details) == [
+        ("Vendor key given", "acme"),
+        ("Sessions ended", "2"),
+    ]
