@@ -63,11 +63,9 @@ async def member_list() -> ResponseReturnValue:
     page = int_argument(request.args, "page", maximum=MAX_PAGE) or 1
     offset = (page - 1) * PAGE_SIZE
     now, policy = clock.now(), throttle_policy()
-    where = status and member_status.condition(status, today=now.date(), policy=policy)
+    where = member_status.condition(status, today=now.date(), policy=policy) if status else None
     async with db.transaction() as s:
-        found = await members.search_members(
-            s, q, limit=PAGE_SIZE + 1, offset=offset, where=where if status else None
-        )
+        found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset, where=where)
         locks = await throttle.account_states(
             s, {id_of(m): throttle_keys(m) for m in found}, now=now, policy=policy
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,7 +102,7 @@ def member_keys(username: str, email: str | None) -> list[str]:
 
 
 def member_locked(
-    username: ColumnElement[str], email: ColumnElement[str | None], *, policy: Policy
+    username: Mapped[str], email: Mapped[str | None], *, policy: Policy
 ) -> ColumnElement[bool]:
     """SQL: the member whose name columns these are is locked (a member list's filter). The
     keys are spelled as `name_key` spells them, beside it, so the two cannot drift apart."""
@@ -110,7 +111,7 @@ def member_locked(
         col(SignInThrottle.consecutive_failures) >= policy.lockout_failures,
     )
 
-    def key(name: ColumnElement[Any]) -> ColumnElement[str]:
+    def key(name: Mapped[Any]) -> ColumnElement[str]:
         return literal(name_key("member", "")) + func.lower(func.trim(name))
 
     return or_(key(username).in_(locked), key(email).in_(locked))

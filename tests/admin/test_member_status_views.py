@@ -48,8 +48,8 @@ async def add_members(app: Quart, database_url: str) -> None:
 
 
 def statuses(body: str) -> dict[str, list[str]]:
-    rows = re.findall(r'<td class="mono">([a-z]+)</td>.*?data-testid="member-status">(.*?)</span></td>',
-                      body, re.S)  # fmt: skip
+    row = r'<td class="mono">([a-z]+)</td>.*?data-testid="member-status">(.*?)</span></td>'
+    rows = re.findall(row, body, re.S)
     return {user: re.findall(r'class="badge[^"]*">([^<]+)<', cell) for user, cell in rows}
 
 
