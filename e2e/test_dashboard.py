@@ -238,7 +238,8 @@ def test_flow_13_a_members_csv_import_with_one_bad_row(staff_page: Page, demo: L
     page.get_by_label("CSV file").set_input_files(
         files=[{"name": "members.csv", "mimeType": "text/csv", "buffer": members_csv.encode()}]
     )
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Next: check the columns").click()
+    page.get_by_role("button", name="Import", exact=True).click()
 
     expect(page.get_by_role("heading", name="Report for members.csv")).to_be_visible()
     rejected = page.get_by_role("table", name=re.compile("Rejected rows"))

@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.config["PORTAL_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the member object keeps the vendor's order
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # forms and CSV imports; more is abuse
+    # One form field may be as large as the whole body: the CSV import's column step carries the
+    # file (base64) in its form. MAX_CONTENT_LENGTH still bounds every request.
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.jinja_env.globals["association_name"] = settings.association_name
 
     app.extensions["directory"] = directory.for_settings(settings)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -143,9 +143,17 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def search_members(db: AsyncSession, q: str, *, limit: int, offset: int = 0) -> list[Member]:
-    """Members whose name, email, username or iMIS ID contains every word of `q`."""
-    query = select(Member)
+async def search_members(
+    db: AsyncSession,
+    q: str,
+    *,
+    limit: int,
+    offset: int = 0,
+    where: ColumnElement[bool] | None = None,
+) -> list[Member]:
+    """Members whose name, email, username or iMIS ID contains every word of `q` (and who meet
+    `where`, e.g. a member_status filter)."""
+    query = select(Member) if where is None else select(Member).where(where)
     for word in q.split()[:8]:
         pattern = _like(word[:100])
         query = query.where(

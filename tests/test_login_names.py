@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import db, members
 from portal.errors import InvalidField
-from portal.member_import import import_rows, read_rows
+from portal.member_csv import read_rows
+from portal.member_import import import_rows
 from portal.models import Member
 from tests.flows import add_member, unit_of_work
 

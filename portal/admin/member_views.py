@@ -7,7 +7,7 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, session_cookies, settings, vendors
+from portal import audit, clock, db, member_status, members, session_cookies, settings, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.auth import sessions, throttle
@@ -59,21 +59,26 @@ def throttle_policy() -> throttle.Policy:
 @staff_required()
 async def member_list() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:200]
+    status = member_status.parse_filter(request.args.get("status", ""))
     page = int_argument(request.args, "page", maximum=MAX_PAGE) or 1
     offset = (page - 1) * PAGE_SIZE
+    now, policy = clock.now(), throttle_policy()
+    where = member_status.condition(status, today=now.date(), policy=policy) if status else None
     async with db.transaction() as s:
-        found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset)
+        found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset, where=where)
         locks = await throttle.account_states(
-            s,
-            {id_of(m): throttle_keys(m) for m in found},
-            now=clock.now(),
-            policy=throttle_policy(),
+            s, {id_of(m): throttle_keys(m) for m in found}, now=now, policy=policy
         )
     return await render(
         "admin/members/list.html",
         block="results",
         members=found[:PAGE_SIZE],
-        locks=locks,
+        badges={
+            id_of(m): member_status.badges(m, today=now.date(), lock=locks.get(id_of(m)))
+            for m in found
+        },
+        statuses=member_status.FILTERS,
+        chosen=status or "",
         q=q,
         page=page,
         more=len(found) > PAGE_SIZE,
@@ -127,6 +132,7 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
     return {
         "member": member,
         "lock": locks.get(member_id),
+        "badges": member_status.badges(member, today=now.date(), lock=locks.get(member_id)),
         "sessions": live.sessions,
         "events": events.events,
         "vendor_names": {v.key: v.name for v in await vendors.select_vendors(s)},

@@ -16,9 +16,11 @@ a member out by failing on purpose."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -97,6 +99,22 @@ def device_key(kind: str, device: Device) -> str:
 def member_keys(username: str, email: str | None) -> list[str]:
     """Every name a member signs in with: the one place the member throttle keys are spelled."""
     return [name_key("member", name) for name in (username, email) if name]
+
+
+def member_locked(
+    username: Mapped[str], email: Mapped[str | None], *, policy: Policy
+) -> ColumnElement[bool]:
+    """SQL: the member whose name columns these are is locked (a member list's filter). The
+    keys are spelled as `name_key` spells them, beside it, so the two cannot drift apart."""
+    locked = select(SignInThrottle.subject).where(
+        col(SignInThrottle.scope) == "account",
+        col(SignInThrottle.consecutive_failures) >= policy.lockout_failures,
+    )
+
+    def key(name: Mapped[Any]) -> ColumnElement[str]:
+        return literal(name_key("member", "")) + func.lower(func.trim(name))
+
+    return or_(key(username).in_(locked), key(email).in_(locked))
 
 
 def staff_keys(email: str) -> list[str]:
