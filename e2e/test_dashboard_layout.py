@@ -56,9 +56,7 @@ def test_reordering_fields_changes_the_form_and_only_save_keeps_it(
     assert order_in_preview(page) == moved
 
 
-def test_a_viewers_disabled_field_controls_look_disabled(
-    staff_page: Page, demo: LiveDemo
-) -> None:
+def test_a_viewers_disabled_field_controls_look_disabled(staff_page: Page, demo: LiveDemo) -> None:
     page = staff_page
     staff_sign_in(page, demo, "viewer@example.org")
     open_vendor(page, demo, "Acme Learning", "Returned fields")
@@ -87,9 +85,7 @@ def test_a_missing_page_in_the_dashboard_keeps_the_dashboard(
     expect(page).to_have_url(f"{demo.portal_url}/admin/")
 
 
-def test_a_viewer_refused_a_page_is_told_what_they_can_do(
-    staff_page: Page, demo: LiveDemo
-) -> None:
+def test_a_viewer_refused_a_page_is_told_what_they_can_do(staff_page: Page, demo: LiveDemo) -> None:
     page = staff_page
     staff_sign_in(page, demo, "viewer@example.org")
     response = page.goto(f"{demo.portal_url}/admin/staff")
