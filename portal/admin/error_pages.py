@@ -3,8 +3,9 @@ navigation, a way back) and says what happened in staff terms. Outside /admin th
 error page stays (portal/errors.py)."""
 
 import logging
+from typing import cast
 
-from quart import Blueprint, g, render_template, request
+from quart import Blueprint, Quart, g, render_template, request
 from quart.blueprints import BlueprintSetupState
 from quart.typing import ResponseReturnValue
 
@@ -65,7 +66,7 @@ async def error_page(status: int, title: str, message: str) -> ResponseReturnVal
 
 
 def register(state: BlueprintSetupState) -> None:
-    errors.register_error_page(state.app, "/admin", error_page)
+    errors.register_error_page(cast(Quart, state.app), "/admin", error_page)
 
 
 blueprint.record_once(register)
