@@ -144,6 +144,8 @@ def dashboard_pages(page: Page, demo: LiveDemo) -> list[tuple[str, Callable[[], 
 def test_every_dashboard_page_fits_a_390_px_phone(staff_page: Page, demo: LiveDemo) -> None:
     page = staff_page
     page.set_viewport_size(PHONE)
+    problems: list[str] = []  # a CSP violation or a script error shows in the console
+    page.on("console", lambda m: m.type == "error" and problems.append(f"{page.url}: {m.text}"))
     staff_sign_in(page, demo)
     too_wide: list[str] = []
     for name, open_page in dashboard_pages(page, demo):
@@ -159,6 +161,8 @@ def test_every_dashboard_page_fits_a_390_px_phone(staff_page: Page, demo: LiveDe
     page.goto(f"{demo.portal_url}/admin/vendors/{ACME}")
     page.get_by_role("tab", name="Returned fields").click()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    expect(page.get_by_role("button", name="Move Email down")).to_be_in_viewport(ratio=1)
+    assert [p for p in problems if "404" not in p] == []  # the 404 page's own status aside
 
 
 def test_chart_labels_are_at_least_11_px_on_a_phone(staff_page: Page, demo: LiveDemo) -> None:
