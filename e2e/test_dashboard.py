@@ -54,11 +54,15 @@ def test_flow_8_staff_create_a_vendor_add_a_domain_and_choose_its_fields(
     expect(preview).to_contain_text('"org": "Analytical Engines Ltd"')
     expect(page.locator("#preview")).to_contain_text("Unsaved selection")
     page.get_by_role("button", name="Save fields").click()
-    expect(page.locator("#flashes")).to_contain_text("Returned fields saved.")
+    saved = page.locator("#fields-form").get_by_role("status")
+    expect(saved).to_have_text("Returned fields saved.")
     expect(page.locator("#preview")).to_contain_text("Saved selection")
     expect(preview).to_contain_text(re.compile(r'"MemberType": .*"org": ', re.S))
-    page.get_by_role("button", name="Move Company up").click()  # moving saves the form too
+    page.get_by_role("button", name="Move Company up").click()  # the form only, until saved
     expect(preview).to_contain_text(re.compile(r'"Email": .*"org": .*"MemberType": ', re.S))
+    expect(page.locator("#preview")).to_contain_text("Unsaved selection")
+    page.get_by_role("button", name="Save fields").click()
+    expect(saved).to_have_text("Returned fields saved.")
     expect(page.locator("#preview")).to_contain_text("Saved selection")
 
     page.get_by_role("tab", name="Settings").click()
@@ -81,7 +85,9 @@ def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
     staff_page.get_by_label("Output name for Company").fill("organisation")
     staff_page.get_by_label("IsMember", exact=True).check()
     staff_page.get_by_role("button", name="Save fields").click()
-    expect(staff_page.locator("#flashes")).to_contain_text("Returned fields saved.")
+    expect(staff_page.locator("#fields-form").get_by_role("status")).to_have_text(
+        "Returned fields saved."
+    )
 
     page.get_by_role("button", name="Sign out").click()
     sign_in_at_vendor(page, demo, ACME)
@@ -145,7 +151,9 @@ def test_flow_11_the_audit_log_shows_the_flows_filters_by_vendor_and_exports_csv
     open_vendor(staff_page, demo, "Acme Learning", "Returned fields")
     staff_page.get_by_label("Phone", exact=True).check()
     staff_page.get_by_role("button", name="Save fields").click()
-    expect(staff_page.locator("#flashes")).to_contain_text("Returned fields saved.")
+    expect(staff_page.locator("#fields-form").get_by_role("status")).to_have_text(
+        "Returned fields saved."
+    )
 
     nav(staff_page, "Audit log").click()
     results = staff_page.locator("#results")

@@ -1,8 +1,9 @@
 """The one error type for bad input and missing things; one handler turns it into a response."""
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from quart import Quart, render_template, request
+from quart import Quart, current_app, render_template, request
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -13,6 +14,7 @@ class PortalError(Exception):
     """str() is a message meant for the person who made the request."""
 
     status = 400
+    title: str | None = None  # the error page's heading, when the status's own would not fit
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -46,7 +48,7 @@ class Conflict(PortalError):
 def init_app(app: Quart) -> None:
     @app.errorhandler(PortalError)
     async def portal_error(error: PortalError) -> ResponseReturnValue:
-        return await error_response(error.status, str(error))
+        return await error_response(error.status, str(error), error.title)
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> ResponseReturnValue:
@@ -92,9 +94,25 @@ async def unavailable(message: str) -> ResponseReturnValue:
     return page, 503, headers
 
 
-async def error_response(status: int, message: str) -> ResponseReturnValue:
-    title = TITLES.get(status, "Error")
+# An error page of a front end's own, for the paths under its prefix: (status, title, message)
+# → the response. The dashboard registers one for /admin, so its errors keep its navigation.
+ErrorPage = Callable[[int, str, str], Awaitable[ResponseReturnValue]]
+ERROR_PAGES = "error_pages"
+
+
+def register_error_page(app: Quart, prefix: str, page: ErrorPage) -> None:
+    app.extensions.setdefault(ERROR_PAGES, {})[prefix] = page
+
+
+async def error_response(
+    status: int, message: str, title: str | None = None
+) -> ResponseReturnValue:
+    title = title or TITLES.get(status, "Error")
     if request.path.startswith("/api/"):
         return {"error": "invalid_request", "error_description": message or title}, status
+    pages: dict[str, ErrorPage] = current_app.extensions.get(ERROR_PAGES, {})
+    for prefix, own_page in pages.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return await own_page(status, title, message)
     page = await render_template("errors/error.html", status=status, title=title, message=message)
     return page, status

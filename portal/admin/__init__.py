@@ -5,6 +5,7 @@ vendor_page.py and integration.py serve them. Views parse and render; the domain
 
 from portal.admin import (
     audit_views,
+    error_pages,
     member_import_views,
     member_views,
     overview_views,
@@ -20,6 +21,7 @@ from portal.admin import (
 
 BLUEPRINTS = (
     pages.filters,
+    error_pages.blueprint,
     sign_in_views.blueprint,
     overview_views.blueprint,
     vendor_views.blueprint,

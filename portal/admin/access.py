@@ -35,6 +35,25 @@ async def staff_of_session(db_session: AsyncSession) -> Staff | None:
     return account
 
 
+VIEWER_CAN = "As a viewer you can see the overview, vendors, members, sessions and the audit log"
+
+
+class AdminOnly(PortalError):
+    """A viewer asked for what only admins may do: said in a viewer's terms. Someone who only
+    opened a page is told what it is for, not that they tried to change something."""
+
+    status = 403
+
+    def __init__(self, *, changing: bool) -> None:
+        if changing:
+            self.title = "Only admins can make changes"
+            message = f"Nothing was changed. {VIEWER_CAN}; ask an admin to make this change."
+        else:
+            self.title = "Only admins can open this page"
+            message = f"{VIEWER_CAN}. Ask an admin if something on this page needs doing."
+        super().__init__(message)
+
+
 def staff_required(
     role: str | None = None,
 ) -> Callable[
@@ -53,9 +72,9 @@ def staff_required(
             if account is None:
                 return await not_signed_in()
             needed = role or ("admin" if request.method in UNSAFE_METHODS else "viewer")
+            g.staff = account  # before a refusal too: its error page shows this staff member's menu
             if needed == "admin" and account.role != "admin":
-                raise PortalError("Your role lets you look, not change. Ask an admin.", 403)
-            g.staff = account
+                raise AdminOnly(changing=request.method in UNSAFE_METHODS)
             return await view(*args, **kwargs)
 
         return guarded

@@ -7,12 +7,13 @@ from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
 from portal import audit, db, vendors
-from portal.admin.access import record, staff_required
+from portal.admin.access import is_htmx, record, staff_required
 from portal.admin.pages import done
 from portal.admin.vendor_page import read_draft, render_vendor
 from portal.errors import NotFound, PortalError
 
 blueprint = Blueprint("admin_vendor_fields", __name__)
+NOT_SAVED_YET = "New order not saved yet: Save fields to keep it."
 
 
 def as_spec(choices: list[vendors.FieldChoice]) -> list[str]:
@@ -26,6 +27,10 @@ async def save_fields(key: str) -> ResponseReturnValue:
     form = await request.form
     draft = read_draft(form)
     member = form.get("member", "")
+    if form.get("move"):  # ↑/↓ rearrange the form only: nothing is saved until "Save fields"
+        return await render_vendor(
+            key, block="fields", draft=draft, member=member, fields_status=NOT_SAVED_YET
+        )
     try:
         async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
@@ -41,16 +46,15 @@ async def save_fields(key: str) -> ResponseReturnValue:
         return await render_vendor(
             key, block="fields", status=422, draft=draft, member=member, errors={"fields": str(exc)}
         )
+    message = "Returned fields saved." if before != after else "Returned fields unchanged."
+    if is_htmx():  # the confirmation beside the button pressed, not at the top of the page
+        return await render_vendor(key, block="fields", member=member, fields_status=message)
     page = (
         f"/admin/vendors/{key}?{urlencode({'member': member})}"
         if member
         else f"/admin/vendors/{key}"
     )
-    return await done(
-        f"{page}#tab-fields",
-        "Returned fields saved." if before != after else "Returned fields unchanged.",
-        lambda: render_vendor(key, block="fields", member=member),
-    )
+    return await done(f"{page}#tab-fields", message)
 
 
 @blueprint.get("/admin/vendors/<key>/preview")

@@ -115,6 +115,7 @@ async def context(
         "endpoints": integration.endpoints(base, vendor.key),
         "samples": integration.samples(base, vendor.key),
         "errors": {},
+        "fields_status": None,
         "values": {},
         "new_secret": None,
     }

@@ -1,6 +1,7 @@
 """Returned fields: a change made in the dashboard is what the user service sends."""
 
 import json
+import re
 
 from quart import Quart
 
@@ -56,21 +57,28 @@ async def test_the_selection_order_and_names_reach_the_user_service(
     ]
 
 
-async def test_moving_a_field_up_saves_the_new_order(
+async def test_moving_a_field_up_rearranges_the_form_and_saves_nothing(
     app: Quart, admin: Browser, database_url: str
 ) -> None:
     vendor = await add_vendor(database_url)
     await add_member(database_url)
+    saved = list((await member_json(app, database_url, vendor)).keys())
+    moved = ["ImisId", "FirstName", "Email", "LastName", "MemberType"]
     form = fields_form(*[(n, "") for n in CATALOGUE_ORDER], move="up:Email")
-    response = await admin.post("/admin/vendors/acme/fields", form, htmx=True)
-    assert response.status_code == 200
-    assert list((await member_json(app, database_url, vendor)).keys()) == [
-        "ImisId",
-        "FirstName",
-        "Email",
-        "LastName",
-        "MemberType",
-    ]
+    for htmx in (True, False):  # the fragment for htmx, the whole page without script
+        response = await admin.post("/admin/vendors/acme/fields", form, htmx=htmx)
+        assert response.status_code == 200
+        body = await text(response)
+        orders = re.findall(r'name="order" value="(\w+)"', body)
+        assert orders[:5] == moved
+        assert "New order not saved yet: Save fields to keep it." in body
+    assert list((await member_json(app, database_url, vendor)).keys()) == saved
+    assert await audit_events(database_url, "vendor.fields_changed") == []
+
+    save = fields_form(*[(n, "") for n in moved])  # the rearranged form, as it is sent
+    response = await admin.post("/admin/vendors/acme/fields", save, htmx=True)
+    assert 'role="status">Returned fields saved.</p>' in await text(response)
+    assert list((await member_json(app, database_url, vendor)).keys()) == moved
 
 
 async def test_a_bad_selection_is_refused_and_shown_again(
