@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the member object keeps the vendor's order
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # forms and CSV imports; more is abuse
     app.jinja_env.globals["association_name"] = settings.association_name
+    app.jinja_env.globals["help_url"] = settings.help_url or "/help"
 
     app.extensions["directory"] = directory.for_settings(settings)
     clock.init_app(app)
