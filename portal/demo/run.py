@@ -12,13 +12,16 @@ import logging
 import signal
 import socket
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import create_app, db, directory, logs
+from portal.demo import activity
 from portal.demo import data as demo_data
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
@@ -58,13 +61,19 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         key: f"http://{VENDOR_HOST}:{port}"
         for (key, _, _), port in zip(demo_data.DEMO_VENDORS, vendor_ports, strict=True)
     }
-    db.run_in_session(settings, lambda session: demo_data.ensure(session, origins))
+    db.run_in_session(settings, lambda session: prepare(session, origins))
     print(demo_data.describe(portal_url, origins), flush=True)
     servers = [(create_app(settings), server_config(args.host, args.port, PORTAL))]
     for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
         servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
     asyncio.run(serve_until_signalled(servers))
     return 0
+
+
+async def prepare(session: AsyncSession, origins: Mapping[str, str]) -> None:
+    """The demo data, and on a first run a month of activity for the dashboard to show."""
+    await demo_data.ensure(session, origins)
+    await activity.seed_demo(session, now=datetime.now(UTC))
 
 
 def check_ports(args: argparse.Namespace) -> list[int]:
