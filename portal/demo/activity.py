@@ -94,7 +94,8 @@ def plan(
                 "vendor_key": vendor_keys[0], "client_address": rng.choice(ADDRESSES),
                 "reason": "login_required",
             })  # fmt: skip
-    replayed_at = today - timedelta(days=11, hours=-10)
+    # Within the last day, so the overview's "Vendors with errors" has one to show.
+    replayed_at = now - timedelta(hours=2)
     yield Planned(replayed_at, "token.replay", "failure", {
         "vendor_key": vendor_keys[-1], "client_address": ADDRESSES[0], "reason": "replay",
     })  # fmt: skip
