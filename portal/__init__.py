@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     # file (base64) in its form. MAX_CONTENT_LENGTH still bounds every request.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.jinja_env.globals["association_name"] = settings.association_name
+    app.jinja_env.globals["help_url"] = settings.help_url or "/help"
 
     app.extensions["directory"] = directory.for_settings(settings)
     clock.init_app(app)

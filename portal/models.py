@@ -122,6 +122,7 @@ class Vendor(SQLModel, table=True):
     name: str = Field(max_length=200)
     token_url: str = Field(max_length=2048)
     signout_url: str | None = Field(default=None, max_length=2048)
+    start_url: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)

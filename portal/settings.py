@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from quart import current_app
 
@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     )
     association_name: str = Field(
         default="Example Association", description="The association's name, shown on every page"
+    )
+    help_url: str | None = Field(
+        default=None,
+        description="Where the sign-in page's “Trouble signing in?” link goes: an `https://` "
+        "address (the association's help or contact page) or a `mailto:` address. Unset: the "
+        "portal's own help page (`/help`), which tells members what to check and to contact the "
+        "association",
     )
 
     token_ttl_seconds: int = Field(
@@ -181,6 +188,14 @@ class Settings(BaseSettings):
         description="JSON overrides of where catalogue fields come from, e.g. "
         '`{"MemberType": "CsContact.CustomerTypeCode"}`',
     )
+
+    @field_validator("help_url")
+    @classmethod
+    def _help_url_is_https_or_mailto(cls, value: str | None) -> str | None:
+        # Only schemes a browser follows as a plain link: never javascript: or data: in a page.
+        if value and not re.fullmatch(r"(https://|mailto:)[^\s<>\"]+", value.strip()):
+            raise ValueError("PORTAL_HELP_URL must start with https:// or mailto:")
+        return value.strip() if value else None
 
     @model_validator(mode="after")
     def _public_url_is_an_origin(self) -> "Settings":

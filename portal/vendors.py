@@ -107,6 +107,18 @@ def check_signout_url(url: str | None, domains: Sequence[str], *, development: b
         raise InvalidField("signout_url", url_problem("sign-out URL", exc, "ReturnURL")) from None
 
 
+def check_start_url(url: str | None, domains: Sequence[str], *, development: bool) -> str | None:
+    """The vendor's page that starts a sign-in (OIDC's initiate_login_uri): the portal sends
+    members there, not straight to a token, so the vendor ties the sign-in to the browser with
+    its own state. A redirect target on its domains, like a ReturnURL."""
+    if not url:
+        return None
+    try:
+        return check_return_url(url, domains, development=development)
+    except InvalidURL as exc:
+        raise InvalidField("start_url", f"sign-in start page: {exc}") from None
+
+
 def parse_field_spec(spec: str) -> list[FieldChoice]:
     """`ImisId,Email=email_address,MemberType` -> choices; `=` gives an output name."""
     choices = []
@@ -246,6 +258,7 @@ class NewVendor:
     domains: Sequence[str]
     signout_url: str | None = None
     fields: Sequence[FieldChoice] = DEFAULT_FIELDS
+    start_url: str | None = None
 
 
 async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> tuple[Vendor, str]:
@@ -255,10 +268,13 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     token_url = check_token_url(new.token_url, development=development)
     domains = check_domains(new.domains, development=development)
     signout_url = check_signout_url(new.signout_url, domains, development=development)
+    start_url = check_start_url(new.start_url, domains, development=development)
     fields = check_fields(new.fields)
     if await select_vendor_by_key(db, key) is not None:
         raise Conflict(f"a vendor with key {key!r} already exists")
-    vendor = Vendor(key=key, name=name, token_url=token_url, signout_url=signout_url)
+    vendor = Vendor(
+        key=key, name=name, token_url=token_url, signout_url=signout_url, start_url=start_url
+    )
     db.add(vendor)
     await db.flush()
     db.add_all(VendorDomain(vendor_id=id_of(vendor), domain=domain) for domain in domains)
@@ -271,6 +287,18 @@ async def select_vendors(db: AsyncSession) -> list[Vendor]:
     return list(await db.exec(select(Vendor).order_by(col(Vendor.name), col(Vendor.key))))
 
 
+async def select_enabled_vendors(db: AsyncSession) -> list[Vendor]:
+    """The sites a member can use, by name: the portal home's "My sites"."""
+    query = select(Vendor).where(col(Vendor.enabled)).order_by(col(Vendor.name), col(Vendor.key))
+    return list(await db.exec(query))
+
+
+def start_sign_in_url(vendor: Vendor) -> str:
+    """Where "My sites" sends a member: the vendor's sign-in start page when it has one (it adds
+    its own state), else the portal's /sso/signin for the vendor, which lands on its home."""
+    return vendor.start_url or f"/sso/signin?vendor={vendor.key}"
+
+
 async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
     """{vendor id: its domains, sorted}, for the vendor list."""
     rows = await db.exec(select(VendorDomain).order_by(col(VendorDomain.domain)))
@@ -281,7 +309,12 @@ async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
 
 
 def settings_of(vendor: Vendor) -> dict[str, str | None]:
-    return {"name": vendor.name, "token_url": vendor.token_url, "signout_url": vendor.signout_url}
+    return {
+        "name": vendor.name,
+        "token_url": vendor.token_url,
+        "signout_url": vendor.signout_url,
+        "start_url": vendor.start_url,
+    }
 
 
 async def update_vendor(
@@ -291,6 +324,7 @@ async def update_vendor(
     name: str,
     token_url: str,
     signout_url: str | None,
+    start_url: str | None = None,
     development: bool,
     now: datetime,
 ) -> dict[str, str | None]:
@@ -300,6 +334,7 @@ async def update_vendor(
     vendor.token_url = check_token_url(token_url, development=development)
     domains = await select_domains(db, vendor)
     vendor.signout_url = check_signout_url(signout_url, domains, development=development)
+    vendor.start_url = check_start_url(start_url, domains, development=development)
     vendor.updated_at = now
     db.add(vendor)
     return before
@@ -326,20 +361,24 @@ async def add_domain(db: AsyncSession, vendor: Vendor, text: str, *, development
 async def remove_domain(
     db: AsyncSession, vendor: Vendor, domain: str, *, development: bool
 ) -> None:
-    """Refused when it is the last domain, or when the sign-out URL would fall outside."""
+    """Refused when it is the last domain, or when the sign-out or sign-in start page would
+    fall outside."""
     domains = await select_domains(db, vendor)
     if domain not in domains:
         raise NotFound(f"{domain[:253]} is not one of this vendor's domains")
     remaining = [d for d in domains if d != domain]
     if not remaining:
         raise Conflict("a vendor needs at least one domain; add another before removing this one")
-    if vendor.signout_url:
+    for url, what in (
+        (vendor.signout_url, "sign-out URL"),
+        (vendor.start_url, "sign-in start page"),
+    ):
+        if not url:
+            continue
         try:
-            check_return_url(vendor.signout_url, remaining, development=development)
+            check_return_url(url, remaining, development=development)
         except InvalidURL:
-            raise Conflict(
-                "the sign-out URL is on this domain; change the sign-out URL first"
-            ) from None
+            raise Conflict(f"the {what} is on this domain; change the {what} first") from None
     await db.exec(
         delete(VendorDomain).where(
             col(VendorDomain.vendor_id) == vendor.id, col(VendorDomain.domain) == domain

@@ -1,6 +1,7 @@
 import secrets
 
 import pytest
+from pydantic import ValidationError
 
 from portal.settings import Settings, SettingsError, entropy_bits, load_settings
 
@@ -171,3 +172,17 @@ def test_production_refuses_a_weak_fallback_key_or_metrics_token() -> None:
     settings = load_settings(**strong, secret_key_fallbacks=fallbacks, metrics_token=STRONG_KEY)
     settings.check_can_serve()
     assert settings.fallback_keys == fallbacks.split(", ")
+
+
+@pytest.mark.parametrize(
+    "help_url", ["javascript:alert(1)", "http://example.org/help", "data:text/html,hi", "/help"]
+)
+def test_the_help_url_is_https_or_mailto(help_url: str) -> None:
+    with pytest.raises(
+        ValidationError, match="PORTAL_HELP_URL must start with https:// or mailto:"
+    ):
+        Settings(help_url=help_url)
+
+
+def test_an_empty_help_url_is_unset() -> None:
+    assert Settings(help_url="").help_url is None

@@ -101,7 +101,8 @@ async def vendor_detail(key: str) -> ResponseReturnValue:
 async def edit_vendor(key: str) -> ResponseReturnValue:
     form = await request.form
     values = {
-        name: form.get(name, "").strip()[:2048] for name in ("name", "token_url", "signout_url")
+        name: form.get(name, "").strip()[:2048]
+        for name in ("name", "token_url", "signout_url", "start_url")
     }
     try:
         async with db.transaction() as s:
@@ -112,6 +113,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
                 name=values["name"],
                 token_url=values["token_url"],
                 signout_url=values["signout_url"] or None,
+                start_url=values["start_url"] or None,
                 development=settings.current().development,
                 now=clock.now(),
             )

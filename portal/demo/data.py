@@ -46,17 +46,20 @@ async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> 
 
 
 async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
-    token_url, signout_url = f"{site}/sso/token", f"{site}/"
+    token_url, signout_url, start_url = f"{site}/sso/token", f"{site}/", f"{site}/sso/start"
     vendor = await vendors.select_vendor_by_key(db, key)
     if vendor is None:
-        new = vendors.NewVendor(key, name, token_url, ["localhost"], signout_url)
+        new = vendors.NewVendor(
+            key, name, token_url, ["localhost"], signout_url, start_url=start_url
+        )
         vendor, secret = await vendors.add_vendor(db, new, development=True)
         await pin_demo_secret(db, vendor, secret)
         return
     if vendor.token_url != token_url:  # the token URL is matched exactly: it follows the port
         vendor.token_url = vendors.check_token_url(token_url, development=True)
-        vendor.signout_url = signout_url
-        db.add(vendor)
+        vendor.signout_url, vendor.start_url = signout_url, start_url
+    vendor.start_url = vendor.start_url or start_url  # demo data from before start pages
+    db.add(vendor)
     wanted = digest(demo_secret(key))
     if not any(row.secret_hash == wanted for row in await active(db, vendor)):
         # Staff rotated or revoked it in the dashboard; the demo vendor knows only this one.

@@ -8,17 +8,19 @@ import argparse
 import asyncio
 import hashlib
 import hmac
-import logging
 import signal
 import socket
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import create_app, db, directory, logs
+from portal import create_app, db, directory
+from portal.demo import activity, terminal
 from portal.demo import data as demo_data
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
@@ -27,9 +29,6 @@ from portal.settings import Settings
 
 VENDOR_HOST = "localhost"
 PORTAL = "portal"
-# The demo vendors' requests, in Hypercorn's access log (the portal logs its own): never a query
-# string or a Referer, where tokens travel.
-ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 
 
 def add_command(commands: Any) -> None:
@@ -50,21 +49,39 @@ def add_command(commands: Any) -> None:
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     vendor_ports = check_ports(args)
     directory.for_settings(settings)  # a misconfigured directory stops us here, in one line
-    logs.configure()
-    url = db.prepare_database(settings)
-    settings = settings.model_copy(update={"env": "development", "database_url": url})
     portal_url = f"http://{browser_host(args.host)}:{args.port}"
     origins = {
         key: f"http://{VENDOR_HOST}:{port}"
         for (key, _, _), port in zip(demo_data.DEMO_VENDORS, vendor_ports, strict=True)
     }
-    db.run_in_session(settings, lambda session: demo_data.ensure(session, origins))
+    terminal.configure(addresses(args.port, portal_url, vendor_ports, origins))
+    url = db.prepare_database(settings)
+    settings = settings.model_copy(update={"env": "development", "database_url": url})
+    db.run_in_session(settings, lambda session: prepare(session, origins))
     print(demo_data.describe(portal_url, origins), flush=True)
     servers = [(create_app(settings), server_config(args.host, args.port, PORTAL))]
     for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
         servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
     asyncio.run(serve_until_signalled(servers))
     return 0
+
+
+async def prepare(session: AsyncSession, origins: Mapping[str, str]) -> None:
+    """The demo data, and on a first run a month of activity for the dashboard to show."""
+    await demo_data.ensure(session, origins)
+    await activity.seed_demo(session, now=datetime.now(UTC))
+
+
+def addresses(
+    port: int, portal_url: str, vendor_ports: Sequence[int], origins: Mapping[str, str]
+) -> dict[int, str]:
+    """Each server, by port, named as the banner names it (Hypercorn would say 127.0.0.1 for
+    the vendors the banner puts on localhost)."""
+    names = {key: name for key, name, _ in demo_data.DEMO_VENDORS}
+    found = {port: f"The portal at {portal_url}/"}
+    for (key, origin), vendor_port in zip(origins.items(), vendor_ports, strict=True):
+        found[vendor_port] = f"{names[key]} at {origin}/"
+    return found
 
 
 def check_ports(args: argparse.Namespace) -> list[int]:
@@ -116,9 +133,8 @@ def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) 
 def server_config(host: str, port: int, name: str) -> Config:
     config = base_config()
     config.bind = [f"{host}:{port}"]
-    if name != PORTAL:
-        config.accesslog = logging.getLogger("hypercorn.access")
-        config.access_log_format = f"{name} {ACCESS_LOG_FORMAT}"
+    if name != PORTAL:  # the portal logs its own requests (portal/observe.py)
+        config.accesslog = terminal.site_logger(name)
     config.graceful_timeout = 3
     return config
 

@@ -231,6 +231,13 @@ async def home() -> ResponseReturnValue:
     return await render_template("home.html")
 
 
+@blueprint.get("/sso/start")
+async def start_sign_in() -> ResponseReturnValue:
+    """Our sign-in start page, for the portal's "My sites": a sign-in begun here carries our
+    state, so its token is one we asked for."""
+    return redirect(signin_url("/"), 303)
+
+
 @blueprint.get("/catalogue/<slug>")
 async def item(slug: str) -> ResponseReturnValue:
     """Members only: an anonymous visitor sees the sign-in link, with this page as ReturnURL."""

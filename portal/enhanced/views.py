@@ -9,7 +9,16 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, device_cookies, members, session_cookies, settings
+from portal import (
+    audit,
+    clock,
+    db,
+    device_cookies,
+    members,
+    session_cookies,
+    settings,
+    vendors,
+)
 from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
@@ -237,6 +246,12 @@ async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None
     )
 
 
+@blueprint.get("/help")
+async def sign_in_help() -> ResponseReturnValue:
+    """The sign-in page's help link when PORTAL_HELP_URL is unset: what to check, whom to ask."""
+    return await render_template("sso/help.html")
+
+
 @blueprint.get("/signed-out")
 async def signed_out() -> ResponseReturnValue:
     return await render_template("sso/signed_out.html", notice=None)
@@ -248,4 +263,6 @@ async def home() -> ResponseReturnValue:
         portal_session = await member_session(db_session)
         member_id = portal_session.member_id if portal_session else None
         member = await members.select_member_by_id(db_session, member_id) if member_id else None
-    return await render_template("sso/home.html", member=member)
+        sites = await vendors.select_enabled_vendors(db_session) if member else []
+    my_sites = [(vendor.name, vendors.start_sign_in_url(vendor)) for vendor in sites]
+    return await render_template("sso/home.html", member=member, sites=my_sites)

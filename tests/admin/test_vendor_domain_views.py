@@ -53,6 +53,14 @@ async def test_the_sign_out_url_keeps_its_domain(admin: Browser, database_url: s
     assert "change the sign-out URL first" in await text(response)
 
 
+async def test_the_sign_in_start_page_keeps_its_domain(admin: Browser, database_url: str) -> None:
+    await add_vendor(database_url, signout_url=None, start_url="https://acme-learning.com/go")
+    await admin.post("/admin/vendors/acme/domains", {"domain": "acme.academy"})
+    response = await admin.post("/admin/vendors/acme/domains/acme-learning.com/remove", htmx=True)
+    assert response.status_code == 422
+    assert "change the sign-in start page first" in await text(response)
+
+
 async def test_a_domain_twice_is_refused(admin: Browser, database_url: str) -> None:
     await add_vendor(database_url)
     response = await admin.post("/admin/vendors/acme/domains", {"domain": "acme-learning.com"})

@@ -87,6 +87,29 @@ async def test_editing_records_before_and_after(admin: Browser, database_url: st
     assert "secret" not in json.dumps(event.details)
 
 
+async def test_staff_set_the_sign_in_start_page_on_the_vendors_domains(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    form = {"name": "Acme Learning", "token_url": "https://acme-learning.com/sso/token"}
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert 'name="start_url"' in page and "Sign-in start page" in page
+
+    refused = await admin.post(
+        "/admin/vendors/acme", {**form, "start_url": "https://evil.example/"}
+    )
+    assert refused.status_code == 422
+    assert 'id="field-start_url-error"' in await text(refused)
+
+    start = "https://acme-learning.com/sso/start"
+    saved = await admin.post("/admin/vendors/acme", {**form, "signout_url": "", "start_url": start})
+    assert saved.status_code == 303
+    [event] = await audit_events(database_url, "vendor.updated")
+    assert event.details["changes"]["start_url"] == {"before": None, "after": start}
+    async with unit_of_work(database_url) as s:
+        assert (await s.exec(select(Vendor.start_url))).one() == start
+
+
 async def test_an_htmx_edit_gets_only_the_fragment_back(admin: Browser, database_url: str) -> None:
     await add_vendor(database_url)
     form = {"name": "Acme Academy", "token_url": "https://acme-learning.com/sso/token"}

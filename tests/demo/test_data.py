@@ -41,6 +41,7 @@ async def test_ensure_creates_the_demo_data_once(database_url: str) -> None:
     vendor, domains, hashes = await acme(database_url)
     assert vendor.token_url == "http://localhost:8001/sso/token"
     assert vendor.signout_url == "http://localhost:8001/"
+    assert vendor.start_url == "http://localhost:8001/sso/start"  # "My sites" starts there
     assert domains == ["localhost"]
     assert hashes == [digest(data.demo_secret("acme-learning"))]
 
@@ -51,6 +52,7 @@ async def test_the_registration_follows_the_vendor_sites(database_url: str) -> N
     vendor, _, hashes = await acme(database_url)
     assert vendor.token_url == "http://localhost:9101/sso/token"
     assert vendor.signout_url == "http://localhost:9101/"
+    assert vendor.start_url == "http://localhost:9101/sso/start"
     assert hashes == [digest(data.demo_secret("acme-learning"))]
     assert await counts(database_url) == (3, 2, 2)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.demo.browser import Browser
@@ -78,10 +79,18 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
             assert url in printed
         for sign_in in ("ada, grace, alan", "admin@example.org", "'demo-password'"):
             assert sign_in in printed
+        assert httpx.get(f"http://127.0.0.1:{port}/static/css/portal.css").status_code == 200
         with Browser() as visitor:
             page = visitor.sign_in(f"http://localhost:{vendor_port}/catalogue/event-planning")
             assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
             assert visitor.visited[1].startswith(f"http://127.0.0.1:{port}/sso/signin?")
+    terminal = (data_dir.parent / f"demo-{vendor_port}.log").read_text()
+    assert f"Acme Learning at http://localhost:{vendor_port}/ is ready" in terminal
+    assert f"The portal at http://127.0.0.1:{port}/ is ready" in terminal
+    assert "Running on" not in terminal  # Hypercorn's words, with 127.0.0.1 for localhost
+    assert "portal         GET /sign-in → 200" in terminal  # a page a person asked for
+    assert "acme-learning  GET /catalogue/event-planning → 200" in terminal
+    assert "/static/" not in terminal and "{" not in terminal  # no asset, no JSON line
     assert not (data_dir / "postgres" / "postmaster.pid").exists()  # Postgres stopped too
     with socket.socket() as probe:  # the vendor's port is free again (as a server binds it)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
