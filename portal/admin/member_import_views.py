@@ -130,9 +130,9 @@ async def run_import() -> ResponseReturnValue:
     try:
         rows = rows_of(table, mapping)
     except FileRefused as exc:
-        return await columns_page(
-            table, content, filename, mapping, f"Nothing was imported: {exc}."
-        )
+        width = len(table.headings)  # a form sent with more or fewer columns shows the file's
+        shown = (mapping + [""] * width)[:width]
+        return await columns_page(table, content, filename, shown, f"Nothing was imported: {exc}.")
     async with db.transaction() as s:
         report = await dry_run(s, rows) if dry else await imported(s, rows, filename)
     reasons = {o.line: o.reason or "" for o in report.rejected}

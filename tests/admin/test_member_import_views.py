@@ -185,6 +185,9 @@ async def test_staff_can_change_a_suggested_column(admin: Browser, database_url:
     assert status == 422
     assert "more than one column is imported as imis_id" in refused
     assert 'name="column"' in refused  # back on the column step, to choose again
+    for columns in (["imis_id"], ["imis_id", "username", "", "email"], ["pin", "username", ""]):
+        status, refused = await run(admin, again, columns=columns)
+        assert status == 422 and "the columns chosen do not match the file" in refused
 
 
 async def test_a_dry_run_writes_nothing_and_can_then_import(
