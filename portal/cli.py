@@ -60,6 +60,9 @@ def build_parser() -> ArgumentParser:
     add.add_argument("--token-url", required=True)
     add.add_argument("--domain", action="append", required=True, dest="domains")
     add.add_argument("--signout-url")
+    add.add_argument(
+        "--start-url", help="the vendor's sign-in start page, for members' \"My sites\""
+    )
     add.add_argument("--fields", help="e.g. ImisId,Email=email_address (=: output name)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(run=vendor_add)
@@ -127,6 +130,7 @@ def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
         domains=args.domains,
         signout_url=args.signout_url,
         fields=fields,
+        start_url=args.start_url,
     )
 
     async def work(session: AsyncSession) -> str:

@@ -84,8 +84,13 @@ def test_vendor_add_stores_domains_and_default_fields(portal: Runner) -> None:
         "Learn.Acme-Learning.com",
         "--signout-url",
         "https://acme-learning.com/bye",
+        "--start-url",
+        "https://learn.acme-learning.com/sso/start",
     )
     assert code == 0
+    assert (
+        portal.scalar("SELECT start_url FROM vendor") == "https://learn.acme-learning.com/sso/start"
+    )
     domains = portal.scalar("SELECT string_agg(domain, ',' ORDER BY domain) FROM vendor_domain")
     assert domains == "acme-learning.com,learn.acme-learning.com"
     fields = portal.scalar("SELECT string_agg(field, ',' ORDER BY position) FROM vendor_field")
@@ -110,6 +115,7 @@ def test_vendor_add_takes_fields_with_output_names(portal: Runner) -> None:
         (("--domain", "localhost"), "localhost"),
         (("--token-url", "http://acme-learning.com/sso/token"), "https"),
         (("--signout-url", "https://evil.example/bye"), "sign-out URL"),
+        (("--start-url", "https://evil.example/go"), "sign-in start page"),
         (("--fields", "ImisId,Shoesize"), "unknown field"),
         (("--fields", "ImisId,ImisId"), "twice"),
         (("--name", ""), "name"),

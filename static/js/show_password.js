@@ -1,6 +1,7 @@
 // The sign-in page's "Show password" button: a file, not an inline script, so the page keeps
 // its strict Content-Security-Policy. The button is a real <button>, so Enter and Space work;
-// aria-pressed tells a screen reader whether the password is shown.
+// its words say what it will do next ("Show password", "Hide password"), as GOV.UK's does, and
+// not also aria-pressed, which would make a screen reader say "Hide password, pressed".
 (function () {
   "use strict";
 
@@ -14,7 +15,6 @@
     button.addEventListener("click", function () {
       var show = field.type === "password";
       field.type = show ? "text" : "password";
-      button.setAttribute("aria-pressed", show ? "true" : "false");
       button.textContent = show ? "Hide password" : "Show password";
     });
     // Never leave the password readable in a form the browser may restore or autofill.

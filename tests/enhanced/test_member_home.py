@@ -65,7 +65,7 @@ async def test_the_show_password_toggle_is_a_labelled_button_run_by_a_static_scr
     html = await (await client.get("/sign-in")).get_data(as_text=True)
     assert (
         '<button type="button" class="btn btn--subtle btn--small password-toggle" '
-        'id="password-toggle" aria-controls="field-password" aria-pressed="false" hidden>'
+        'id="password-toggle" aria-controls="field-password" hidden>'
         "Show password</button>"
     ) in html
     assert '<script src="/static/js/show_password.js' in html
