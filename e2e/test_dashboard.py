@@ -83,7 +83,7 @@ def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
     staff_page.get_by_label("Email", exact=True).uncheck()
     staff_page.get_by_label("Company", exact=True).check()
     staff_page.get_by_label("Output name for Company").fill("organisation")
-    staff_page.get_by_label("IsMember", exact=True).check()
+    staff_page.get_by_label("Current member", exact=True).check()
     staff_page.get_by_role("button", name="Save fields").click()
     expect(staff_page.locator("#fields-form").get_by_role("status")).to_have_text(
         "Returned fields saved."

@@ -77,6 +77,12 @@ def field_label(field: str) -> str:
     return catalogue.label(field)
 
 
+@filters.app_template_filter("member_type")
+def member_type(code: str | None) -> str:
+    """A member type by its meaning where known: `REG` -> "Regular (REG)"."""
+    return catalogue.code_meaning(code, catalogue.MEMBER_TYPES) or ""
+
+
 @filters.app_template_filter("field_description")
 def field_description(field: str) -> str:
     """Its one-line meaning (the same words vendors read in the user service's documentation)."""

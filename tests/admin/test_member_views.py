@@ -40,6 +40,17 @@ async def test_search_finds_by_name_email_username_and_imis_id(
     assert "<html" not in await text(response)
 
 
+async def test_the_list_names_member_types_by_their_meaning(
+    admin: Browser, database_url: str
+) -> None:
+    await add_member(database_url)  # REG
+    await add_member(database_url, imis_id="102", username="grace", email="g@example.org",
+                     member_type="XYZ")  # fmt: skip
+    body = await text(await admin.get("/admin/members"))
+    assert "<td>Regular (REG)</td>" in body
+    assert "<td>XYZ</td>" in body  # a code the catalogue does not know stays as it is
+
+
 async def test_adding_a_member_with_a_password_lets_them_sign_in(
     app: Quart, admin: Browser, database_url: str
 ) -> None:
