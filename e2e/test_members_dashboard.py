@@ -115,7 +115,7 @@ def test_the_rejected_rows_download_to_fix_and_import_again(
     saved = download.value.path().read_bytes().decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(saved), delimiter=";")) == [
         ["ID", "Login", "Surname", "reason"],
-        ["502", "", "Nöether", "username: Field required"],
+        ["502", "", "Nöether", "Username is required."],
         ["503", "ada", "Again", "another member already has this username"],
     ]
 

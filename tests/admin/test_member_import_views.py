@@ -230,8 +230,8 @@ async def test_the_rejected_rows_download_as_the_file_had_them_with_a_reason(
     body = (await response.get_data()).decode("utf-8-sig")
     assert body.splitlines() == [
         "ID;Login;Surname;reason",
-        "302;;Ørsted;username: Field required",
-        "303;bad name;X;username: must not contain spaces",
+        "302;;Ørsted;Username is required.",
+        "303;bad name;X;Username must not contain spaces.",
     ]
     status, columns = await choose(admin, await response.get_data(), "export-rejected.csv")
     assert chosen_columns(columns) == ["imis_id", "username", "last_name", ""]
