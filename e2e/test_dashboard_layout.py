@@ -7,6 +7,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from e2e.steps import nav, open_vendor, staff_sign_in
+from portal import catalogue
 from tests.live import ACME, LiveDemo
 
 PHONE = {"width": 390, "height": 844}
@@ -31,7 +32,7 @@ def test_reordering_fields_changes_the_form_and_only_save_keeps_it(
     saved = order_in_preview(page)
     second = saved[1]
 
-    page.get_by_role("button", name=f"Move {second} up").click()
+    page.get_by_role("button", name=f"Move {catalogue.label(second)} up").click()
     moved = [second, saved[0], *saved[2:]]
     expect(page.locator("#preview")).to_contain_text("Unsaved selection")
     expect(page.locator("#preview-json")).to_contain_text(f'"{second}"')
