@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, literal, or_, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
@@ -127,26 +127,62 @@ async def reserve(
     """Count this attempt as a failure now, atomically, or refuse it. address None: a trusted
     device, which the network's counter does not hold back."""
     network = client_network(address) if address is not None else None
-    if network is not None and not await _reserve_network(db, network, now=now, policy=policy):
+    network_counted, key_counted = await _count_attempt(db, key, network, now=now, policy=policy)
+    if network is not None and not network_counted:
         return await _refusal(db, network, "address", now), None
-    if not await _reserve_key(db, key, now=now, policy=policy):
+    if not key_counted:
         if network is not None:
             await _refund_network(db, network, policy)
         return await _refusal(db, key, "account", now, policy.lockout_failures), None
     return Verdict(allowed=True), Reservation(key, network)
 
 
-async def _reserve_key(db: AsyncSession, key: str, *, now: datetime, policy: Policy) -> bool:
-    failures = TABLE.c.consecutive_failures + 1
-    statement = (
-        insert(TABLE)
-        .values(
-            scope="account",
-            subject=key,
-            consecutive_failures=1,
-            last_failure_at=now,
-            blocked_until=policy.blocked_until(literal(1), now),
+async def _count_attempt(
+    db: AsyncSession, key: str, network: str | None, *, now: datetime, policy: Policy
+) -> tuple[bool, bool]:
+    """The network's count, then (only if the network allows it) the key's, in ONE statement:
+    every attempt from a shared address (an office, a conference's Wi-Fi) locks the network's
+    row, and a statement of its own per counter held that lock across round trips, so that
+    their sign-ins took turns. Rows are locked network first, then key (see succeeded)."""
+    key_upsert = _key_upsert(key, now=now, policy=policy)
+    if network is None:
+        counted = (await db.exec(key_upsert.returning(TABLE.c.scope))).first() is not None
+        return True, counted
+    network_counted = (
+        _network_upsert(network, now=now, policy=policy).returning(TABLE.c.scope).cte()
+    )
+    key_counted = (
+        _key_upsert(key, now=now, policy=policy, only_if=exists(select(network_counted.c.scope)))
+        .returning(TABLE.c.scope)
+        .cte()
+    )
+    row = (
+        await db.exec(
+            select(exists(select(network_counted.c.scope)), exists(select(key_counted.c.scope)))
         )
+    ).one()
+    return bool(row[0]), bool(row[1])
+
+
+def _key_upsert(
+    key: str, *, now: datetime, policy: Policy, only_if: ColumnElement[bool] | None = None
+) -> Any:
+    """One failure more for the key, unless it is locked out or waiting; with `only_if`, only
+    when that holds too."""
+    failures = TABLE.c.consecutive_failures + 1
+    values: dict[str, ColumnElement[Any]] = {
+        "scope": literal("account"),
+        "subject": literal(key),
+        "consecutive_failures": literal(1),
+        "last_failure_at": literal(now),
+        "blocked_until": policy.blocked_until(literal(1), now),
+    }
+    source = select(*(value.label(name) for name, value in values.items()))
+    if only_if is not None:
+        source = source.where(only_if)
+    return (
+        insert(TABLE)
+        .from_select(list(values), source)
         .on_conflict_do_update(
             index_elements=["scope", "subject"],
             set_={
@@ -156,17 +192,13 @@ async def _reserve_key(db: AsyncSession, key: str, *, now: datetime, policy: Pol
             },
             where=and_(TABLE.c.consecutive_failures < policy.lockout_failures, _free(now)),
         )
-        .returning(TABLE.c.consecutive_failures)
     )
-    return (await db.exec(statement)).first() is not None
 
 
-async def _reserve_network(
-    db: AsyncSession, network: str, *, now: datetime, policy: Policy
-) -> bool:
+def _network_upsert(network: str, *, now: datetime, policy: Policy) -> Any:
     """A windowed count: it starts again when the last failure is more than an hour old."""
     recent = case((TABLE.c.last_failure_at > now - HOUR, TABLE.c.consecutive_failures), else_=0)
-    statement = (
+    return (
         insert(TABLE)
         .values(
             scope="address",
@@ -184,9 +216,7 @@ async def _reserve_network(
             },
             where=_free(now),
         )
-        .returning(TABLE.c.consecutive_failures)
     )
-    return (await db.exec(statement)).first() is not None
 
 
 def _network_block(

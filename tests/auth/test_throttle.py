@@ -128,6 +128,23 @@ async def test_a_trusted_device_is_not_held_back_by_its_network(database_url: st
     assert not blocked.allowed and trusted.allowed
 
 
+async def test_an_attempt_the_network_refuses_counts_nothing_against_the_name(
+    database_url: str,
+) -> None:
+    policy = throttle.Policy.from_settings(Settings(env="development", throttle_address_failures=1))
+    async with unit_of_work(database_url) as session:
+        await throttle.reserve(session, "member:x", "192.0.2.1", now=NOW, policy=policy)
+        for _ in range(10):  # the network waits an hour: refused before the name is counted
+            refused, _ = await throttle.reserve(
+                session, "member:ada", "192.0.2.1", now=NOW, policy=policy
+            )
+            assert not refused.allowed
+        counted = await session.exec(
+            text("SELECT count(*) FROM sign_in_throttle WHERE subject = 'member:ada'")
+        )
+        assert counted.one()[0] == 0
+
+
 def test_one_ipv6_subscriber_is_one_network() -> None:
     assert rate_limits.client_network("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
     assert rate_limits.client_network("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
