@@ -143,7 +143,7 @@ async def _count_attempt(
     """The network's count, then (only if the network allows it) the key's, in ONE statement:
     every attempt from a shared address (an office, a conference's Wi-Fi) locks the network's
     row, and a statement of its own per counter held that lock across round trips, so that
-    their sign-ins took turns. Rows are locked network first, then key (see succeeded)."""
+    their sign-ins took turns. Rows are locked network first, then key (see refund)."""
     key_upsert = _key_upsert(key, now=now, policy=policy)
     if network is None:
         counted = (await db.exec(key_upsert.returning(TABLE.c.scope))).first() is not None
