@@ -2,6 +2,7 @@
 /sso/signout; and, for now, the portal's own member pages (/sign-in, /sign-out, /signed-out, /)
 that the OpenID Connect front end will share (docs/layout.md)."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from quart import Blueprint, Response, current_app, redirect, render_template, request
@@ -12,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from portal import (
     audit,
     clock,
+    continuations,
     db,
     device_cookies,
     members,
@@ -138,24 +140,49 @@ async def token_post(
     return response
 
 
+@dataclass(frozen=True)
+class Pending:
+    """The request a sign-in continues (docs/layout.md: the member pages serve every protocol),
+    and the name of the vendor it is for."""
+
+    continuation: str
+    vendor_name: str | None
+
+
+async def pending_request(values: MultiDict[str, str]) -> Pending | None:
+    """An Enhanced request in the page's own parameters, or any front end's as `next`."""
+    sso = await optional_request(values)
+    if sso is not None:
+        return Pending(f"/sso/signin?{sso.query()}", sso.vendor.name)
+    continuation = continuations.checked(values.get("next"))
+    if continuation is None:
+        return None
+    key = continuations.vendor_key(continuation)
+    async with db.transaction() as db_session:
+        vendor = await vendors.select_vendor_by_key(db_session, key) if key else None
+    return Pending(continuation, vendor.name if vendor and vendor.enabled else None)
+
+
 @blueprint.get("/sign-in")
 async def sign_in_page() -> ResponseReturnValue:
-    sso = await optional_request(request.args)
+    pending = await pending_request(request.args)
     async with db.transaction() as db_session:
         if await member_session(db_session) is not None:
-            return redirect(continuation(sso), 303)
-    return await render_template("sso/sign_in.html", sso=sso, login="", error=None)
+            return redirect(continuation(pending), 303)
+    return await render_template("sso/sign_in.html", pending=pending, login="", error=None)
 
 
 @blueprint.post("/sign-in")
 async def sign_in() -> ResponseReturnValue:
     form = await request.form
     login, password = form.get("username", "").strip()[:254], form.get("password", "")
-    sso = await optional_request(form)
+    pending = await pending_request(form)
     attempt = Attempt(login, password, request.remote_addr, device_cookies.presented("member"))
 
     async def start_session(db_session: AsyncSession, account: Account) -> None:
-        await session_cookies.begin(db_session, "member", account.id, fresh_sign_in=sso is not None)
+        await session_cookies.begin(
+            db_session, "member", account.id, fresh_sign_in=pending is not None
+        )
 
     outcome = await auth_sign_in.sign_in(
         db.transaction,
@@ -166,24 +193,24 @@ async def sign_in() -> ResponseReturnValue:
         on_success=start_session,
     )
     if outcome.account is not None:
-        response = redirect(continuation(sso), 303)
+        response = redirect(continuation(pending), 303)
         return device_cookies.remember(response, "member", outcome.account.id)
     if outcome.unavailable:
-        return await sign_in_page_with(sso, login, UNAVAILABLE, 503)
-    return await refused(sso, login, outcome.verdict)
+        return await sign_in_page_with(pending, login, UNAVAILABLE, 503)
+    return await refused(pending, login, outcome.verdict)
 
 
-def continuation(sso: SsoRequest | None) -> str:
+def continuation(pending: Pending | None) -> str:
     """Where a sign-in continues: the vendor's request again, or the portal's home. Always a
-    path we build ourselves, never one taken from the request (no open redirect)."""
-    return f"/sso/signin?{sso.query()}" if sso else "/"
+    path built here or checked by portal/continuations.py (no open redirect)."""
+    return pending.continuation if pending else "/"
 
 
 async def refused(
-    sso: SsoRequest | None, login: str, verdict: throttle.Verdict
+    pending: Pending | None, login: str, verdict: throttle.Verdict
 ) -> ResponseReturnValue:
     if verdict.allowed:
-        return await sign_in_page_with(sso, login, WRONG_CREDENTIALS, 401)
+        return await sign_in_page_with(pending, login, WRONG_CREDENTIALS, 401)
     if verdict.locked:
         error = (
             "Too many failed attempts. This sign-in is locked; "
@@ -191,15 +218,15 @@ async def refused(
         )
     else:
         error = f"Too many failed attempts. Please wait {verdict.wait_in_words()} and try again."
-    page, status = await sign_in_page_with(sso, login, error, 429)
+    page, status = await sign_in_page_with(pending, login, error, 429)
     headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
     return page, status, headers
 
 
 async def sign_in_page_with(
-    sso: SsoRequest | None, login: str, error: str, status: int
+    pending: Pending | None, login: str, error: str, status: int
 ) -> tuple[str, int]:
-    page = await render_template("sso/sign_in.html", sso=sso, login=login, error=error)
+    page = await render_template("sso/sign_in.html", pending=pending, login=login, error=error)
     return page, status
 
 

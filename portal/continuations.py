@@ -1,0 +1,32 @@
+"""Where a member's sign-in continues: the protocol request that sent the member to the portal's
+own pages (the sign-in page, a password reset), as a local path the portal can resume.
+
+The sign-in page is shared by every protocol front end, so it does not parse their requests; it
+carries the request on as `next` and, after the sign-in, sends the browser back to it, where the
+front end validates the request again. Only paths under a protocol's entry point pass, never
+another origin or page (no open redirect: `next` comes from the browser)."""
+
+from urllib.parse import parse_qsl, urlsplit
+
+ENTRY_POINTS = frozenset({"/sso/signin", "/oidc/authorize"})
+MAX_LENGTH = 8192
+
+
+def checked(value: str | None) -> str | None:
+    """`value` when it is a protocol request on this origin, else None."""
+    if not value or len(value) > MAX_LENGTH:
+        return None
+    # Control characters, spaces and backslashes are how browsers are talked into another host.
+    if any(ord(char) <= 0x20 or char == "\\" for char in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.fragment or parts.path not in ENTRY_POINTS:
+        return None
+    return value
+
+
+def vendor_key(continuation: str) -> str | None:
+    """The vendor a continuation is for (Enhanced `vendor`, OpenID Connect `client_id`), so the
+    page can name it; display only, the front end checks the request itself."""
+    query = dict(parse_qsl(urlsplit(continuation).query))
+    return query.get("vendor") or query.get("client_id")
