@@ -63,7 +63,8 @@ async def change_password() -> ResponseReturnValue:
         else:
             error, status = "Too many wrong passwords. Wait and retry, or ask an admin.", 429
         return await account_page(status=status, errors={"current_password": error})
-    others = f" Your {change.sessions_ended} other sessions ended." if change.sessions_ended else ""
+    ended = change.sessions_ended
+    others = f" Signed out elsewhere: {ended} other session{'s' * (ended != 1)}." if ended else ""
     return await done(ACCOUNT, f"Your password is changed.{others}")
 
 

@@ -43,6 +43,7 @@ class Browser:
     def __init__(self, app: Quart) -> None:
         self.client: TestClientProtocol = app.test_client()
         self.csrf = ""
+        self.landing = ""  # the page a sign-in step led to, when a test keeps it
 
     async def open_sign_in(self) -> TestHTTPResponseProtocol:
         response = await self.client.get("/admin/sign-in")
