@@ -124,10 +124,18 @@ async def second_factor() -> ResponseReturnValue:
 
 
 async def record_second_factor(db_session: AsyncSession, account: Staff, result: mfa.Check) -> None:
+    if not result.verdict.allowed:
+        # Refused unchecked: recorded within the per-network budget, as throttled sign-ins
+        # are, so that someone who has the password cannot grow the audit log without limit.
+        await audit.record_anonymous(
+            db_session, "staff.second_factor", now=clock.now(), reason="throttled",
+            client_address=request.remote_addr, staff_email=account.email,
+        )  # fmt: skip
+        return
     details: dict[str, object] = (
         {"method": "recovery_code" if result.used_recovery_code else "app"}
         if result.accepted
-        else {"reason": "wrong_code" if result.verdict.allowed else "throttled"}
+        else {"reason": "wrong_code"}
     )
     if result.used_recovery_code:
         details["recovery_codes_left"] = result.recovery_codes_left
