@@ -10,6 +10,7 @@ import pyotp
 import pytest
 from quart import Quart
 
+from portal.audit_events import describe, value_words
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, cookie, enrol_staff, text
 from tests.admin.test_staff_views import staff_id
@@ -85,7 +86,9 @@ async def test_the_cookie_of_a_sign_in_awaiting_its_code_opens_no_page(
     app: Quart, database_url: str, clock: FakeClock
 ) -> None:
     await add_staff(database_url, "admin@example.org", "admin")
-    await enrol_staff(database_url, "admin@example.org", clock.current - timedelta(minutes=5))
+    secret, _ = await enrol_staff(
+        database_url, "admin@example.org", clock.current - timedelta(minutes=5)
+    )
     victim = await password_step(app)
     thief = Browser(app)
     await thief.open_sign_in()
@@ -93,6 +96,11 @@ async def test_the_cookie_of_a_sign_in_awaiting_its_code_opens_no_page(
     answer = await thief.get("/admin/")
     assert answer.status_code == 303 and answer.headers["Location"].startswith("/admin/sign-in")
     assert (await thief.get("/admin/account")).status_code == 303
+    # Once the victim types the code, the session has a new id: the copy stays worthless.
+    assert await code_step(victim, pyotp.TOTP(secret).at(clock.current)) == 303
+    assert cookie(victim.client, "portal_staff") != cookie(thief.client, "portal_staff")
+    assert (await thief.get("/admin/")).status_code == 303
+    assert (await victim.get("/admin/")).status_code == 200
 
 
 async def test_the_code_step_waits_five_minutes_at_most(
@@ -126,6 +134,16 @@ async def test_wrong_codes_lock_the_account_until_an_admin_unlocks_it(
         await admin.post(f"/admin/staff/{jo}/unlock")
         browser = await password_step(app, "jo@example.org")
         assert await code_step(browser, pyotp.TOTP(secret).at(clock.current)) == 303
+        refusals = await audit_events(database_url, "staff.second_factor")
+        reasons = [e.details.get("reason") for e in refusals]
+        assert reasons == ["wrong_code"] * 3 + ["throttled", None]
+
+
+def test_a_refused_code_reads_as_a_problem_with_advice() -> None:
+    described = describe("staff.second_factor", "failure", {"reason": "wrong_code"}, None)
+    assert described.summary == "Staff two-factor code refused"
+    assert described.kind == "problem" and "change it" in (described.advice or "")
+    assert value_words("method", "recovery_code") == "recovery code"
 
 
 async def test_an_admin_resets_another_staff_members_two_factor(
