@@ -90,9 +90,13 @@ async def begin_enrolment(db: AsyncSession, account: Staff, *, issuer: str) -> E
     if is_enrolled(account):
         return None
     if account.totp_secret is None:
-        account.totp_secret = pyotp.random_base32(32)  # 160 bits, RFC 4226's recommendation
-        db.add(account)
-        await db.flush()
+        # Only if none was offered meanwhile (two tabs at once): both then show the same one.
+        await db.exec(
+            update(Staff)
+            .where(col(Staff.id) == account.id, col(Staff.totp_secret).is_(None))
+            .values(totp_secret=pyotp.random_base32(32))  # 160 bits, RFC 4226's recommendation
+        )
+        await db.refresh(account)
     return enrolment_of(account, issuer=issuer)
 
 
