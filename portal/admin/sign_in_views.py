@@ -74,11 +74,18 @@ async def refused(email: str, next_path: str, verdict: throttle.Verdict) -> Resp
     return page, status, headers
 
 
-async def awaiting_code(db_session: AsyncSession) -> Staff | None:
-    """The staff member whose password this browser gave and whose code is still due."""
+async def awaiting_code(db_session: AsyncSession, *, hold: bool = False) -> Staff | None:
+    """The staff member whose password this browser gave and whose code is still due. `hold`
+    locks the waiting session's row until the transaction ends: requests of one browser then
+    take turns, and once one has turned it into a full session the others find it ended, so
+    one password step yields at most one session."""
     row = await session_cookies.current(db_session, "staff")
     if row is None or row.staff_id is None or not row.awaiting_second_factor:
         return None
+    if hold:
+        await db_session.refresh(row, with_for_update=True)
+        if row.ended_at is not None:
+            return None
     account = await staff.select_staff_by_id(db_session, row.staff_id)
     return account if account is not None and account.enabled else None
 
@@ -99,7 +106,7 @@ async def second_factor() -> ResponseReturnValue:
     code, next_path = form.get("code", "")[:64], safe_next(form.get("next"))
     policy = throttle.Policy.from_settings(settings.current())
     async with db.transaction() as db_session:
-        account = await awaiting_code(db_session)
+        account = await awaiting_code(db_session, hold=True)
         if account is None:
             error = "Your sign-in waited too long for the code, or has ended. Sign in again."
             page = await render_template(TEMPLATE, email="", next=next_path, error=error)
