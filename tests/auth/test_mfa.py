@@ -230,10 +230,10 @@ async def test_one_recovery_code_sent_by_many_browsers_at_once_lets_exactly_one_
         assert await mfa.count_recovery_codes(session, account.id or 0) == 9
 
 
-async def test_a_code_and_a_recovery_code_sent_at_once_by_one_browser_make_one_session(
+async def test_a_code_and_recovery_codes_sent_at_once_by_one_browser_make_one_session(
     two_workers: str, database_url: str
 ) -> None:
-    """Both are good, but one password step opens at most one session."""
+    """All are good, but one password step opens at most one session."""
     await add_staff(database_url, EMAIL, "admin")
     secret, codes = await enrol_staff(
         database_url, EMAIL, datetime.now(UTC) - timedelta(minutes=10)
@@ -243,12 +243,12 @@ async def test_a_code_and_a_recovery_code_sent_at_once_by_one_browser_make_one_s
         answers = await asyncio.gather(
             *(
                 client.post("/admin/sign-in/code", data={"csrf_token": csrf, "code": code})
-                for code in (pyotp.TOTP(secret).now(), codes[0])
+                for code in (pyotp.TOTP(secret).now(), *codes[:5])
             )
         )
     finally:
         await client.aclose()
-    assert sorted(answer.status_code for answer in answers) == [303, 401]
+    assert sorted(answer.status_code for answer in answers) == [303] + [401] * 5
     async with unit_of_work(database_url) as session:
         opened = (await session.connection()).exec_driver_sql(
             "SELECT count(*) FROM auth_session WHERE NOT awaiting_second_factor"
