@@ -229,6 +229,7 @@ DETAIL_LABELS: dict[str, str] = {
     "member_type": "Member type",
     "imis_id": "iMIS ID",
     "method": "Second step",
+    "second_factor": "Two-factor code",
     "recovery_codes_left": "Recovery codes left",
     "was_on": "Two-factor was on",
 }
@@ -264,6 +265,8 @@ def value_words(key: str, value: Any) -> str:
         return ", ".join(f"{field_label(k)}: {value_words(k, v)}" for k, v in value.items())
     if key == "method":
         return METHODS.get(str(value), str(value))
+    if key == "second_factor" and value == "due":
+        return "asked for next"
     if key == "member_type":
         return catalogue.code_meaning(str(value), catalogue.MEMBER_TYPES) or ""
     if key == "member_status":

@@ -37,13 +37,14 @@ async def sign_in() -> ResponseReturnValue:
     password, next_path = form.get("password", ""), safe_next(form.get("next"))
     code_due: list[bool] = []
 
-    async def start_session(db_session: AsyncSession, account: Account) -> None:
+    async def start_session(db_session: AsyncSession, account: Account) -> dict[str, str]:
         """The full session, or, for two-factor sign-in, one that waits for the code."""
         row = await staff.select_staff_by_id(db_session, account.id)
         code_due.append(row is not None and mfa.is_enrolled(row))
         await session_cookies.begin(
             db_session, "staff", account.id, awaiting_second_factor=code_due[0]
         )
+        return {"second_factor": "due"} if code_due[0] else {}
 
     outcome = await auth_sign_in.sign_in(
         db.transaction,

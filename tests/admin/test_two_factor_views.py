@@ -80,6 +80,9 @@ async def test_setting_it_up_then_signing_in_with_a_code_and_a_recovery_code(
     assert await code_step(again, codes[0]) == 401
     outcomes = [e.outcome for e in await audit_events(database_url, "staff.second_factor")]
     assert outcomes == ["success", "success", "failure"]
+    sign_ins = await audit_events(database_url, "staff.sign_in")
+    assert [e.details for e in sign_ins] == [{}] + [{"second_factor": "due"}] * 3
+    assert value_words("second_factor", "due") == "asked for next"
 
 
 async def test_the_cookie_of_a_sign_in_awaiting_its_code_opens_no_page(
