@@ -42,6 +42,11 @@ WORDS: dict[str, str] = {
     "staff.enabled": "Staff account enabled",
     "staff.disabled": "Staff account disabled",
     "staff.unlocked": "Staff sign-in unlocked",
+    "staff.second_factor": "Staff two-factor code accepted",
+    "staff.mfa_enrolled": "Staff member turned on two-factor sign-in",
+    "staff.mfa_reset": "Staff member's two-factor sign-in reset",
+    "staff.recovery_codes_created": "Staff member made new recovery codes",
+    "staff.password_changed": "Staff member changed their password",
     "vendor.created": "{vendor} added",
     "vendor.updated": "Settings of {vendor} changed",
     "vendor.enabled": "{vendor} enabled",
@@ -59,12 +64,15 @@ WORDS: dict[str, str] = {
 FAILED_WORDS: dict[str, str] = {
     "sign_in": "Member sign-in failed",
     "staff.sign_in": "Staff sign-in failed",
+    "staff.second_factor": "Staff two-factor code refused",
+    "staff.password_changed": "Staff password change refused",
 }
 
 # The reason kept in an event's details, in words.
 REASONS: dict[str, str] = {
     "login_required": "member not signed in (the normal answer)",
     "wrong_password": "wrong password",
+    "wrong_code": "wrong or already used two-factor code",
     "unknown_user": "no account with that name",
     "disabled": "account or vendor disabled",
     "throttled": "held back after too many failed attempts",
@@ -121,6 +129,9 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "iMIS could not sign in. Check that iMIS is up and the portal's iMIS settings.",
     ("staff.sign_in", "directory_unavailable"): "The portal could not check the staff account. "
     "Contact your operator.",
+    ("staff.second_factor", "wrong_code"): "The staff member's password was given, but not the "
+    "code from their phone. If it was not them, someone knows their password: ask them to "
+    "change it on Your account.",
     ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
     "Look at the events just before this one; contact your operator if it goes on.",
 }
@@ -219,7 +230,12 @@ DETAIL_LABELS: dict[str, str] = {
     "member_status": "Member status",
     "member_type": "Member type",
     "imis_id": "iMIS ID",
+    "method": "Second step",
+    "second_factor": "Two-factor code",
+    "recovery_codes_left": "Recovery codes left",
+    "was_on": "Two-factor was on",
 }
+METHODS = {"app": "code from the phone app", "recovery_code": "recovery code"}
 SHOWN_APART = ("changes", "reason")
 
 
@@ -249,6 +265,10 @@ def value_words(key: str, value: Any) -> str:
         return ", ".join(str(item) for item in value)
     if isinstance(value, dict):
         return ", ".join(f"{field_label(k)}: {value_words(k, v)}" for k, v in value.items())
+    if key == "method":
+        return METHODS.get(str(value), str(value))
+    if key == "second_factor" and value == "due":
+        return "asked for next"
     if key == "member_type":
         return catalogue.code_meaning(str(value), catalogue.MEMBER_TYPES) or ""
     if key == "member_status":

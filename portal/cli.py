@@ -5,11 +5,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, db, maintenance_cli, members, serve, staff, vendor_secrets, vendors
+from portal.auth import mfa
 from portal.demo import run as demo_run
 from portal.directory import imis, imis_directory
 from portal.errors import PortalError
@@ -93,6 +95,12 @@ def build_parser() -> ArgumentParser:
     staff_unlock.add_argument("email")
     staff_unlock.add_argument("--json", action="store_true")
     staff_unlock.set_defaults(run=staff_unlock_command)
+    reset_mfa = staff_sub.add_parser(
+        "reset-mfa", help="turn off a staff account's two-factor sign-in (a lost phone)"
+    )
+    reset_mfa.add_argument("email")
+    reset_mfa.add_argument("--json", action="store_true")
+    reset_mfa.set_defaults(run=staff_reset_mfa_command)
     imis_cmd = commands.add_parser("imis", help="the iMIS member directory")
     imis_sub = imis_cmd.add_subparsers(dest="imis_command", required=True)
     imis_check = imis_sub.add_parser("check", help="test connectivity and the service account")
@@ -199,6 +207,26 @@ def staff_unlock_command(args: argparse.Namespace, settings: Settings) -> int:
 
     email = db.run_in_session(settings, work)
     return emit(args, {"email": email, "unlocked": True}, f"staff {email} can sign in again")
+
+
+def staff_reset_mfa_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> tuple[str, bool]:
+        account = await staff.select_staff_by_email(session, args.email)
+        if account is None:
+            raise PortalError(f"no staff account {args.email.strip()[:254]!r}")
+        was_on = await mfa.reset(session, account, now=datetime.now(UTC))
+        await audit.record(
+            session, "staff.mfa_reset", via="cli", staff=account.email, was_on=was_on
+        )
+        return account.email, was_on
+
+    email, was_on = db.run_in_session(settings, work)
+    text = (
+        f"staff {email} signs in with the password alone until two-factor is set up again"
+        if was_on
+        else f"staff {email} had no two-factor sign-in; nothing else changed"
+    )
+    return emit(args, {"email": email, "reset": True, "was_on": was_on}, text)
 
 
 def imis_check_command(args: argparse.Namespace, settings: Settings) -> int:

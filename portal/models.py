@@ -257,6 +257,25 @@ class Staff(SQLModel, table=True):
     last_sign_in_at: datetime | None = timestamp(nullable=True)
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)
+    # Two-factor sign-in (portal/auth/mfa.py). A secret without `totp_confirmed_at` is an
+    # enrolment not yet confirmed with a code, and is not asked for at sign-in.
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_confirmed_at: datetime | None = timestamp(nullable=True)
+    # The time step of the last code accepted: only a later step is accepted (no code twice).
+    totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class StaffRecoveryCode(SQLModel, table=True):
+    """A single-use code that stands in for a two-factor code; only its digest is kept."""
+
+    __tablename__ = "staff_recovery_code"
+    __table_args__ = (UniqueConstraint("staff_id", "code_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = reference("staff")
+    code_hash: str = Field(max_length=64)
+    created_at: datetime | None = timestamp(default_now=True)
+    used_at: datetime | None = timestamp(nullable=True)
 
 
 class AuthSession(SQLModel, table=True):
@@ -295,6 +314,11 @@ class AuthSession(SQLModel, table=True):
     # Set by a sign-in made for a vendor's request; the first token issued clears it, so only
     # that token is audited as not silent.
     fresh_sign_in: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # A staff sign-in whose password was right and whose two-factor code is still due: no
+    # dashboard page accepts it (portal/admin/access.py), only the code's page.
+    awaiting_second_factor: bool = Field(
+        default=False, sa_column_kwargs={"server_default": text("false")}
+    )
 
 
 class SsoToken(SQLModel, table=True):

@@ -69,7 +69,12 @@ async def _current(db: AsyncSession, kind: Kind, now: datetime) -> AuthSession |
 
 
 async def begin(
-    db: AsyncSession, kind: Kind, subject_id: int, *, fresh_sign_in: bool = False
+    db: AsyncSession,
+    kind: Kind,
+    subject_id: int,
+    *,
+    fresh_sign_in: bool = False,
+    awaiting_second_factor: bool = False,
 ) -> None:
     """After a good sign-in: a new session under a new id, and a new CSRF token. The session the
     cookie named before, if any, ends: an id planted or seen before the sign-in is worthless."""
@@ -86,6 +91,7 @@ async def begin(
         client_address=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
         fresh_sign_in=fresh_sign_in,
+        awaiting_second_factor=awaiting_second_factor,
     )
     _auth(kind).login_user(AuthUser(raw, Action.WRITE))  # a browser-session cookie
     rotate_csrf()

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         "are not held back)",
     )
 
+    staff_mfa: Literal["optional", "required"] = Field(
+        default="optional",
+        description="Two-factor sign-in for staff (an authenticator app's code after the "
+        "password). `optional`: each staff member may turn it on from “Your account”. "
+        "`required`: admins must; an admin without it is taken to set it up right after the "
+        "password and can open no other dashboard page until it is done",
+    )
+
     api_rate_per_minute: int = Field(
         default=600,
         ge=1,

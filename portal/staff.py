@@ -1,6 +1,9 @@
 """Staff accounts: who may open the dashboard, and with which role."""
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -8,7 +11,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.auth import throttle
+from portal import audit
+from portal.auth import mfa, sessions, throttle
 from portal.auth.accounts import Account
 from portal.auth.passwords import check_strength, hash_password
 from portal.directory.local import account_of, check_password, settle_password
@@ -115,9 +119,71 @@ async def set_enabled(db: AsyncSession, account: Staff, enabled: bool, *, now: d
 
 
 def throttle_keys(account: Staff) -> list[str]:
-    return throttle.staff_keys(account.email)
+    """Its email's sign-in failures and its two-factor code's: either can lock it."""
+    return [*throttle.staff_keys(account.email), mfa.throttle_key(id_of(account))]
 
 
 async def unlock(db: AsyncSession, account: Staff) -> None:
     """Forget the account's failed sign-ins (its email's and its browsers'), so it can sign in."""
     await throttle.unlock(db, "staff", id_of(account), throttle_keys(account))
+
+
+Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    changed: bool
+    verdict: throttle.Verdict
+    sessions_ended: int = 0
+
+
+async def change_own_password(
+    unit: Unit,
+    account: Staff,
+    current: str,
+    new: str,
+    *,
+    session_id: int,
+    client_address: str | None,
+    now: datetime,
+    policy: throttle.Policy,
+) -> PasswordChange:
+    """A staff member sets a new password, proving the current one; every other session of
+    theirs ends (one opened with the old password must not outlive it). The current password
+    is checked as a sign-in is, throttled on the same key, so a borrowed session cannot be
+    used to guess it faster. No transaction is open while argon2id runs."""
+    check_strength(new)
+    async with unit() as db:
+        verdict, reservation = await throttle.reserve(
+            db,
+            throttle.name_key("staff", account.email),
+            client_address or "unknown",
+            now=now,
+            policy=policy,
+        )
+    if reservation is None:
+        return PasswordChange(False, verdict)
+    proof = await check_password(account_of(account), current)
+    new_hash = await hash_password(new) if proof else None
+    async with unit() as db:
+        if proof is None or new_hash is None:
+            await audit.record(
+                db, "staff.password_changed", "failure", staff_email=account.email,
+                client_address=client_address, reason="wrong_password",
+            )  # fmt: skip
+            return PasswordChange(False, verdict)
+        row = await get_staff(db, id_of(account))
+        row.password_hash, row.updated_at = new_hash, now
+        db.add(row)
+        await throttle.succeeded(db, reservation)
+        ended = await sessions.end_all(
+            db, "staff", id_of(row), now=now, reason="password_changed", keep=session_id
+        )
+        await audit.record(
+            db, "staff.password_changed", staff_email=row.email,
+            client_address=client_address, sessions_ended=ended,
+        )  # fmt: skip
+    async with unit() as db:
+        await throttle.give_back_network(db, reservation, policy)
+    return PasswordChange(True, verdict, ended)

@@ -4,6 +4,7 @@ vendor_page.py and integration.py serve them. Views parse and render; the domain
 (portal/*.py) and the core (portal/auth) run the queries."""
 
 from portal.admin import (
+    account_views,
     audit_views,
     error_pages,
     member_import_views,
@@ -33,4 +34,5 @@ BLUEPRINTS = (
     session_views.blueprint,
     audit_views.blueprint,
     staff_views.blueprint,
+    account_views.blueprint,
 )

@@ -12,8 +12,8 @@ from quart import g, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, session_cookies, staff
-from portal.auth import sessions
+from portal import audit, clock, db, session_cookies, settings, staff
+from portal.auth import mfa, sessions
 from portal.errors import PortalError, error_response
 from portal.models import AuditEvent, Staff
 from portal.security import UNSAFE_METHODS
@@ -24,9 +24,11 @@ SIGN_IN = "/admin/sign-in"
 
 async def staff_of_session(db_session: AsyncSession) -> Staff | None:
     """The staff account behind this request's staff cookie, if its session is live. A member
-    session never counts, and a disabled account's session is ended on sight."""
+    session never counts, and a disabled account's session is ended on sight. A sign-in still
+    waiting for its two-factor code counts as none: a cookie stolen between the password and
+    the code opens nothing."""
     row = await session_cookies.current(db_session, "staff")
-    if row is None or row.staff_id is None:
+    if row is None or row.staff_id is None or row.awaiting_second_factor:
         return None
     account = await staff.select_staff_by_id(db_session, row.staff_id)
     if account is None or not account.enabled:
@@ -55,12 +57,14 @@ class AdminOnly(PortalError):
 
 
 def staff_required(
-    role: str | None = None,
+    role: str | None = None, *, enrolling: bool = False
 ) -> Callable[
     [Callable[P, Awaitable[ResponseReturnValue]]], Callable[P, Awaitable[ResponseReturnValue]]
 ]:
     """Guard a dashboard view. role=None: `viewer` for GET, `admin` for state-changing methods;
-    role="admin": admin for every method (the staff pages)."""
+    role="admin": admin for every method (the staff pages); role="viewer": any staff member,
+    for every method (their own account). Where two-factor sign-in is required and not set up
+    yet, only the pages that set it up (`enrolling`) open."""
 
     def decorate(
         view: Callable[P, Awaitable[ResponseReturnValue]],
@@ -73,6 +77,9 @@ def staff_required(
                 return await not_signed_in()
             needed = role or ("admin" if request.method in UNSAFE_METHODS else "viewer")
             g.staff = account  # before a refusal too: its error page shows this staff member's menu
+            required = settings.current().staff_mfa == "required"
+            if not enrolling and mfa.enrolment_due(account, required=required):
+                return await enrolment_first()
             if needed == "admin" and account.role != "admin":
                 raise AdminOnly(changing=request.method in UNSAFE_METHODS)
             return await view(*args, **kwargs)
@@ -96,6 +103,29 @@ async def not_signed_in() -> ResponseReturnValue:
     if is_htmx():
         return "", 401, {"HX-Redirect": target}
     return redirect(target, 303)
+
+
+ENROL = "/admin/account/two-factor"
+
+
+class EnrolmentFirst(PortalError):
+    status = 403
+    title = "Set up two-factor sign-in first"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Nothing was changed. Admins must set up two-factor sign-in before using the "
+            f"dashboard: open {ENROL}."
+        )
+
+
+async def enrolment_first() -> ResponseReturnValue:
+    """An admin who must set up two-factor sign-in is sent to do it; an action is refused."""
+    if request.method in UNSAFE_METHODS:
+        raise EnrolmentFirst()
+    if is_htmx():
+        return "", 403, {"HX-Redirect": ENROL}
+    return redirect(ENROL, 303)
 
 
 def is_htmx() -> bool:

@@ -8,7 +8,7 @@ from quart.typing import ResponseReturnValue
 from portal import audit, clock, db, settings, staff
 from portal.admin.access import current_staff, record, staff_required
 from portal.admin.pages import done, render
-from portal.auth import sessions, throttle
+from portal.auth import mfa, sessions, throttle
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import ROLES, id_of
 
@@ -119,6 +119,23 @@ async def disable(staff_id: int) -> ResponseReturnValue:
 @staff_required("admin")
 async def enable(staff_id: int) -> ResponseReturnValue:
     return await set_enabled(staff_id, True)
+
+
+@blueprint.post("/admin/staff/<id:staff_id>/reset-two-factor")
+@staff_required("admin")
+async def reset_two_factor(staff_id: int) -> ResponseReturnValue:
+    """For a lost phone: the staff member signs in with the password alone next time (or is
+    asked to set it up again, where it is required)."""
+    try:
+        refuse_self(staff_id)
+    except Conflict as exc:
+        return await staff_page(status=422, errors={f"row-{staff_id}": str(exc)})
+    async with db.transaction() as s:
+        account = await staff.get_staff(s, staff_id)
+        was_on = await mfa.reset(s, account, now=clock.now())
+        await record(s, "staff.mfa_reset", staff=account.email, was_on=was_on)
+    message = f"{account.email} signs in without a code until they set up two-factor again."
+    return await done("/admin/staff", message, staff_page)
 
 
 @blueprint.post("/admin/staff/<id:staff_id>/unlock")

@@ -22,6 +22,9 @@ Kind = Literal["member", "staff"]
 # Writing last_seen on every request costs a write per page; this granularity is plenty for a
 # 30-minute idle timeout.
 TOUCH_INTERVAL = timedelta(seconds=30)
+# A sign-in waiting for its two-factor code: long enough to open an app and type, short enough
+# that a half-signed-in cookie left behind is soon worthless.
+SECOND_FACTOR_WAIT = timedelta(minutes=5)
 PAGE_SIZE = 50
 
 
@@ -48,20 +51,26 @@ async def start(
     client_address: str | None,
     user_agent: str | None,
     fresh_sign_in: bool = False,
+    awaiting_second_factor: bool = False,
 ) -> str:
     """A fresh session (a new id at every sign-in, so a planted id is worthless); returns its
-    raw id, which only the cookie keeps."""
+    raw id, which only the cookie keeps. `awaiting_second_factor`: the password was right and
+    the code is still due; such a session lasts minutes and opens no dashboard page."""
     raw = new_secret()
+    lifetime = (
+        min(policy.absolute, SECOND_FACTOR_WAIT) if awaiting_second_factor else policy.absolute
+    )
     row = AuthSession(
         id_hash=digest(raw),
         member_id=subject_id if kind == "member" else None,
         staff_id=subject_id if kind == "staff" else None,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + policy.absolute,
+        expires_at=now + lifetime,
         client_address=client_address,
         user_agent=(user_agent or "")[:400] or None,
         fresh_sign_in=fresh_sign_in,
+        awaiting_second_factor=awaiting_second_factor,
     )
     db.add(row)
     await db.flush()
@@ -181,12 +190,23 @@ async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str)
 
 
 async def end_all(
-    db: AsyncSession, kind: Kind, subject_id: int, *, now: datetime, reason: str
+    db: AsyncSession,
+    kind: Kind,
+    subject_id: int,
+    *,
+    now: datetime,
+    reason: str,
+    keep: int | None = None,
 ) -> int:
-    """End every open session of one member or staff account; returns how many were open."""
+    """End every open session of one member or staff account but `keep` (a session id);
+    returns how many were open."""
     subject = col(AuthSession.member_id if kind == "member" else AuthSession.staff_id)
     rows = await db.exec(
-        select(AuthSession).where(subject == subject_id, col(AuthSession.ended_at).is_(None))
+        select(AuthSession).where(
+            subject == subject_id,
+            col(AuthSession.ended_at).is_(None),
+            col(AuthSession.id) != (keep if keep is not None else -1),
+        )
     )
     ended = 0
     for row in rows.all():

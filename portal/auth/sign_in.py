@@ -20,7 +20,8 @@ from portal.auth.accounts import Account, Directory, DirectoryUnavailable
 from portal.auth.devices import Device
 
 Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-OnSuccess = Callable[[AsyncSession, Account], Awaitable[None]]
+# Starts the session; may return more details for the sign-in's audit event.
+OnSuccess = Callable[[AsyncSession, Account], Awaitable[dict[str, Any] | None]]
 EVENTS = {"member": "sign_in", "staff": "staff.sign_in"}
 
 
@@ -73,8 +74,8 @@ async def sign_in(
                 await _record(db, directory, attempt, account, "failure", reason=_why(account))
                 return Outcome(None, verdict)
             await throttle.succeeded(db, reservation)
-            await _record(db, directory, attempt, signed_in, "success")
-            await on_success(db, signed_in)
+            details = await on_success(db, signed_in)
+            await _record(db, directory, attempt, signed_in, "success", **(details or {}))
         # The network's row is every sign-in's from that network (a shared address: an office,
         # a conference's Wi-Fi): locked through the transaction above, it let them settle one
         # at a time. Given back on its own, it is held for one statement.

@@ -1,14 +1,17 @@
 """A staff member's browser over the ASGI test client: signs in, keeps the CSRF token."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import pyotp
 from quart import Quart
 from quart import Response as TestHTTPResponseProtocol
 from quart.typing import TestClientProtocol
 
 from portal import staff
+from portal.auth import mfa
 from tests.flows import Inputs, unit_of_work
 
 STAFF_PASSWORD = "staff password 1"
@@ -22,10 +25,25 @@ async def add_staff(database_url: str, email: str, role: str) -> int:
         return account.id
 
 
+async def enrol_staff(database_url: str, email: str, now: datetime) -> tuple[str, list[str]]:
+    """Two-factor sign-in turned on for this staff account, as its enrolment page does it:
+    returns the secret and the recovery codes."""
+    async with unit_of_work(database_url) as session:
+        account = await staff.select_staff_by_email(session, email)
+        assert account is not None
+        enrolment = await mfa.begin_enrolment(session, account, issuer="Example Association")
+        assert enrolment is not None
+        code = pyotp.TOTP(enrolment.secret).at(now)
+        codes = await mfa.confirm_enrolment(session, account, code, now=now)
+        assert codes is not None
+        return enrolment.secret, codes
+
+
 class Browser:
     def __init__(self, app: Quart) -> None:
         self.client: TestClientProtocol = app.test_client()
         self.csrf = ""
+        self.landing = ""  # the page a sign-in step led to, when a test keeps it
 
     async def open_sign_in(self) -> TestHTTPResponseProtocol:
         response = await self.client.get("/admin/sign-in")
@@ -38,7 +56,7 @@ class Browser:
         await self.open_sign_in()
         response = await self.post("/admin/sign-in", {"email": email, "password": password})
         if response.status_code == 303:
-            landing = await self.client.get(response.headers["Location"])
+            landing = await self.client.get(response.headers["Location"], follow_redirects=True)
             self.csrf = Inputs(await landing.get_data(as_text=True)).hidden["csrf_token"]
         return response
 

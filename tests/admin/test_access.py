@@ -11,10 +11,19 @@ from sqlmodel import col, select
 from portal import create_app
 from portal.models import AuditEvent, AuthSession, VendorSecret
 from portal.settings import Settings
-from tests.admin.browser import Browser, add_staff
-from tests.conftest import TEST_SECRET_KEY
-from tests.flows import add_member, add_vendor, sign_in, unit_of_work
+from tests.admin.browser import Browser, add_staff, enrol_staff, text
+from tests.conftest import TEST_SECRET_KEY, FakeClock, running_app
+from tests.flows import add_member, add_vendor, csrf_of, sign_in, unit_of_work
 
+# Your account: every staff member changes their own password and two-factor sign-in.
+SELF_SERVICE = {
+    "/admin/account/password",
+    "/admin/account/two-factor",
+    "/admin/account/recovery-codes",
+}
+# What an admin who must set up two-factor sign-in first may open (besides signing in and out).
+ENROLMENT = "/admin/account/two-factor"
+SIGN_IN_STEPS = {"/admin/sign-in", "/admin/sign-in/code", "/admin/sign-out"}
 ADMIN_ONLY_READS = {
     "/admin/vendors/new",
     "/admin/members/new",
@@ -78,14 +87,25 @@ def url(route: Route, values: dict[str, str]) -> str:
 
 
 def expected(role: str, route: Route) -> str:
-    """What each role gets: a status, 'sign-in' (a redirect to it) or 'ok' (a change made,
-    or refused for the empty form: 2xx, 3xx or 422, never 401, 403 or 5xx)."""
+    """What each role gets: a status, 'sign-in' (a redirect to it), 'enrol' (a redirect to
+    setting up two-factor sign-in) or 'ok' (a change made, or refused for the empty form: 2xx,
+    3xx or 422, never 401, 403 or 5xx). `awaiting-code`: the password was right and the
+    two-factor code is due; `enrolment-due`: an admin who must set up two-factor sign-in."""
+    signed_out = role in ("anonymous", "awaiting-code")
     if route.rule == "/admin/sign-in":  # posted with no credentials
-        return {"GET": "200" if role == "anonymous" else "303", "POST": "401"}[route.method]
+        return {"GET": "200" if signed_out else "303", "POST": "401"}[route.method]
+    if route.rule == "/admin/sign-in/code":  # posted with no code
+        if role == "awaiting-code":
+            return {"GET": "200", "POST": "401"}[route.method]
+        return {"GET": "303", "POST": "401"}[route.method]
     if route.rule == "/admin/sign-out":
         return "303"
-    if role == "anonymous":
+    if signed_out:
         return "sign-in" if route.method == "GET" else "401"
+    if role == "enrolment-due" and route.rule != ENROLMENT:
+        return "enrol" if route.method == "GET" else "403"
+    if role == "viewer" and route.rule in SELF_SERVICE:
+        return "ok"
     if role == "viewer" and (route.method != "GET" or route.rule in ADMIN_ONLY_READS):
         return "403"
     return "200" if route.method == "GET" else "ok"
@@ -102,6 +122,37 @@ async def test_every_admin_route_answers_each_role(
     else:
         await add_staff(database_url, f"{role}@example.org", role)
         assert (await browser.sign_in(f"{role}@example.org")).status_code == 303
+    assert await wrong_answers(browser, role, values) == []
+
+
+async def test_a_sign_in_awaiting_its_two_factor_code_opens_no_dashboard_route(
+    app: Quart, database_url: str, clock: FakeClock
+) -> None:
+    """A cookie taken between the password and the code is worth what no cookie is."""
+    values = await seed(database_url, app)
+    await add_staff(database_url, "admin@example.org", "admin")
+    await enrol_staff(database_url, "admin@example.org", clock.current)
+    browser = Browser(app)
+    response = await browser.sign_in("admin@example.org")
+    assert response.headers["Location"].startswith("/admin/sign-in/code?")
+    browser.csrf = csrf_of(await text(await browser.get("/admin/sign-in/code")))
+    assert await wrong_answers(browser, "awaiting-code", values) == []
+
+
+async def test_an_admin_who_must_set_up_two_factor_opens_only_its_set_up(
+    settings: Settings, clock: FakeClock, database_url: str
+) -> None:
+    async with running_app(settings, clock, staff_mfa="required") as app:
+        values = await seed(database_url, app)
+        await add_staff(database_url, "admin@example.org", "admin")
+        browser = Browser(app)
+        response = await browser.sign_in("admin@example.org")
+        assert response.status_code == 303
+        browser.csrf = csrf_of(await text(await browser.get(ENROLMENT)))
+        assert await wrong_answers(browser, "enrolment-due", values) == []
+
+
+async def wrong_answers(browser: Browser, role: str, values: dict[str, str]) -> list[str]:
     wrong = []
     for route in ROUTES:
         path = url(route, values)
@@ -114,12 +165,13 @@ async def test_every_admin_route_answers_each_role(
         ok = {
             "ok": got < 400 or got == 422,
             "sign-in": got == 303 and location.startswith("/admin/sign-in?next="),
+            "enrol": got == 303 and location == ENROLMENT,
         }.get(want, str(got) == want)
-        if role == "admin" and want == "ok" and got in (401, 403):
+        if role != "anonymous" and want == "ok" and got in (401, 403):
             ok = False
         if not ok:
             wrong.append(f"{route} ({path}): {got}, expected {want}")
-    assert wrong == []
+    return wrong
 
 
 async def test_every_state_changing_route_refuses_a_missing_csrf_token(
