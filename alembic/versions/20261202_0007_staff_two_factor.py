@@ -1,8 +1,8 @@
 """staff two-factor sign-in: a TOTP secret and its last accepted step per staff account,
 single-use recovery codes, and sessions that still await their second factor
 
-Revision ID: mfa_0001
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 16:00:00+00:00
 """
 
@@ -13,8 +13,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "mfa_0001"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
