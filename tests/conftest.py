@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import clock as portal_clock
 from portal import create_app, db
-from portal.settings import Settings
 from portal.demo.mailbox import Mailbox, free_port, running
+from portal.settings import Settings
 from tests.flows import VendorLogin, add_member, add_vendor
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"

@@ -49,13 +49,17 @@ def upgrade() -> None:
             "expires_at > created_at", name=op.f("ck_account_link_expires_after_creation")
         ),
         sa.ForeignKeyConstraint(
-            ["member_id"], ["member.id"], name=op.f("fk_account_link_member_id_member"),
+            ["member_id"],
+            ["member.id"],
+            name=op.f("fk_account_link_member_id_member"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.ForeignKeyConstraint(
-            ["staff_id"], ["staff.id"], name=op.f("fk_account_link_staff_id_staff"),
+            ["staff_id"],
+            ["staff.id"],
+            name=op.f("fk_account_link_staff_id_staff"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_link")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_account_link_token_hash")),
     )

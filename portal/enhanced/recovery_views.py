@@ -13,8 +13,9 @@ from portal.mail.compose import Composed, compose
 from portal.models import Member, Staff
 
 blueprint = Blueprint("recovery", __name__)
+# The one answer for every name, known or not (no account enumeration).
 SENT = (
-    "If {login} is the username or email of an account, we have sent a link to choose a new "
+    "If that is the username or email of an account, we have sent a link to choose a new "
     "password to the account's email address. The link works for 30 minutes. If nothing "
     "arrives, check your spam folder or ask again."
 )
@@ -74,9 +75,8 @@ async def forgot() -> ResponseReturnValue:
             "sso/forgot_password.html", pending=pending, login=login, sent=None, error=error
         )
         return page, 429, {"Retry-After": str(verdict.retry_after or 1)}
-    sent = SENT.format(login=login)
     return await render_template(
-        "sso/forgot_password.html", pending=pending, login=login, sent=sent
+        "sso/forgot_password.html", pending=pending, login=login, sent=SENT
     )
 
 

@@ -19,7 +19,9 @@ LINK = "http://127.0.0.1:8000/password/reset/abc"
 
 
 def composed(n: int = 1) -> Composed:
-    return Composed(f"Message {n}", f"Hello {n}\n{LINK}\n", f"<p>Hello {n} <a href='{LINK}'>x</a></p>")
+    return Composed(
+        f"Message {n}", f"Hello {n}\n{LINK}\n", f"<p>Hello {n} <a href='{LINK}'>x</a></p>"
+    )
 
 
 async def enqueue(database_url: str, clock: FakeClock, n: int = 1) -> None:
@@ -47,12 +49,16 @@ async def rows(database_url: str) -> list[MailMessage]:
 async def test_a_message_is_written_only_if_the_callers_transaction_commits(
     database_url: str, clock: FakeClock
 ) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_work() -> None:
         async with unit_of_work(database_url) as db:
             await outbox.enqueue(
-                db, purpose="invitation", recipient="a@example.org", composed=composed(), now=clock()
-            )
+                db, purpose="invitation", recipient="a@example.org", composed=composed(),
+                now=clock(),
+            )  # fmt: skip
             raise RuntimeError("the caller's work failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_work()
     assert await rows(database_url) == []
     await enqueue(database_url, clock)
     assert len(await rows(database_url)) == 1
