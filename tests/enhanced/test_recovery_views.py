@@ -2,6 +2,7 @@
 the same answer for every name, a single-use link in the outbox, a new password that signs the
 member in where they were going, and every way the link is voided."""
 
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -240,3 +241,16 @@ async def test_imis_members_go_to_the_imis_reset_page(settings, clock: FakeClock
         assert forgot.status_code == 303 and forgot.headers["Location"] == reset_url
         data = {"csrf_token": csrf_of(html), "username": "ada"}
         assert (await client.post("/password/forgot", form=data)).status_code == 404
+
+
+@pytest.mark.usefixtures("ada")
+async def test_no_log_line_holds_a_link(
+    app: Quart, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await ask(app.test_client(), "ada")
+    token = await last_token(database_url)
+    with caplog.at_level(logging.DEBUG):
+        await choose(app.test_client(), token)
+        await app.test_client().get(f"/password/reset/{token}")
+    assert caplog.records, "the requests were logged"
+    assert not [r for r in caplog.records if token in str(r.__dict__)]
