@@ -8,8 +8,10 @@ from quart import Quart
 from sqlmodel import col, select
 
 from portal import members
+from portal.demo.mailbox import free_port
+from portal.mail import outbox, smtp
 from portal.models import AuditEvent, MailMessage
-from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff
+from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff, text
 from tests.conftest import FakeClock
 from tests.flows import csrf_of, sign_in, unit_of_work
 
@@ -160,3 +162,20 @@ async def test_an_admin_cannot_send_themselves_a_link(app: Quart, database_url: 
     assert response.status_code == 422
     assert await events(database_url, "staff.password_link_sent") == []
     assert (await Browser(app).sign_in("me@example.org", STAFF_PASSWORD)).status_code == 303
+
+
+async def test_an_email_given_up_on_is_an_error_on_the_overview(
+    app: Quart, database_url: str, clock: FakeClock
+) -> None:
+    member_id = await add_invitee(database_url)
+    staff = await admin(app, database_url)
+    await staff.post(f"/admin/members/{member_id}/invite")
+    nowhere = outbox.Postman(smtp.Server.from_url(f"smtp://127.0.0.1:{free_port()}"), "p@x", clock)
+    for _ in range(outbox.MAX_ATTEMPTS):
+        await outbox.deliver_due(lambda: unit_of_work(database_url), nowhere)
+        clock.advance(hours=1)
+    assert (await staff.sign_in("admin@example.org")).status_code == 303  # hours later
+    body = await text(await staff.get("/admin/"))
+    errors = body.split('id="portal-errors"')[1].split("</section>")[0]
+    assert "An email could not be sent" in errors
+    assert "PORTAL_SMTP_URL" in errors

@@ -13,11 +13,14 @@ from quart.typing import TestClientProtocol as Client
 from sqlmodel import col, select
 
 from portal import members
+from portal.auth import throttle
 from portal.models import AuditEvent, AuthSession, MailMessage
+from portal.settings import Settings
 from tests.conftest import FakeClock, running_app
 from tests.flows import PASSWORD, VendorLogin, add_member, csrf_of, sign_in, unit_of_work
 
 NEW_PASSWORD = "a brand new passphrase"
+POLICY = throttle.Policy.from_settings(Settings(env="development"))
 SSO = {"vendor": "acme", "ReturnURL": "https://acme-learning.com/courses"}
 LINK = re.compile(r"https?://[^\s]+/password/reset/([A-Za-z0-9_-]+)")
 
@@ -168,11 +171,15 @@ async def test_unknown_names_cost_what_known_names_cost(app: Quart) -> None:
 
 
 @pytest.mark.usefixtures("ada")
-async def test_asking_again_and_again_is_throttled_alike_for_any_name(app: Quart) -> None:
+async def test_asking_again_and_again_is_throttled_alike_for_any_name(
+    app: Quart, database_url: str, clock: FakeClock
+) -> None:
     for login in ("ada", "nobody"):
         client = app.test_client()
         statuses = [(await ask(client, login))[0] for _ in range(6)]
         assert statuses == [200] * 5 + [429], login
+    async with unit_of_work(database_url) as db:  # no sign-in is refused for it
+        assert await throttle.count_refusing_accounts(db, now=clock(), policy=POLICY) == 0
 
 
 @pytest.mark.usefixtures("ada")
