@@ -179,3 +179,13 @@ async def test_an_email_given_up_on_is_an_error_on_the_overview(
     errors = body.split('id="portal-errors"')[1].split("</section>")[0]
     assert "An email could not be sent" in errors
     assert "PORTAL_SMTP_URL" in errors
+
+
+async def test_no_link_for_a_disabled_staff_account(app: Quart, database_url: str) -> None:
+    other_id = await add_staff(database_url, "other@example.org", "viewer")
+    staff = await admin(app, database_url)
+    assert (await staff.post(f"/admin/staff/{other_id}/disable")).status_code == 303
+    response = await staff.post(f"/admin/staff/{other_id}/password-link")
+    assert response.status_code == 422
+    assert "enable the account first" in await response.get_data(as_text=True)
+    assert await events(database_url, "staff.password_link_sent") == []
