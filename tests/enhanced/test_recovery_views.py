@@ -178,6 +178,7 @@ async def test_asking_again_and_again_is_throttled_alike_for_any_name(
         client = app.test_client()
         statuses = [(await ask(client, login))[0] for _ in range(6)]
         assert statuses == [200] * 5 + [429], login
+    assert len(await outbox(database_url)) == 5, "a held-back request sends nothing"
     async with unit_of_work(database_url) as db:  # no sign-in is refused for it
         assert await throttle.count_refusing_accounts(db, now=clock(), policy=POLICY) == 0
 
