@@ -1,16 +1,19 @@
 """A member who forgot their password, in Chromium: from the demo vendor's sign-in, through
 "Forgot your password?", the email caught by the demo's real SMTP sink (aiosmtpd) and shown at
 /dev/mail, to a new password and back on the vendor signed in. An unknown name gets the very
-same answer, and no email."""
+same answer, and no email. And a member invited by staff sets a first password the same way."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.steps import ASSOCIATION, COURSE, fill_portal_sign_in, starts_with
+from e2e.steps import ASSOCIATION, COURSE, fill_portal_sign_in, nav, staff_sign_in, starts_with
+from portal import members
 from portal.demo.mailbox import Mailbox
+from tests.flows import off_the_loop, unit_of_work
 from tests.live import ACME, LiveDemo, live_demo
 
 NEW_PASSWORD = "my brand new passphrase"
@@ -99,3 +102,40 @@ def test_an_unknown_name_gets_the_same_answer_and_no_mail(
     open_the_caught_mail(page, demo)
     assert [m.recipients for m in mailbox.messages] == [["grace@example.org"]]
     expect(page.get_by_test_id("caught-mail")).to_have_count(1)
+
+
+async def add_member_without_password(database_url: str) -> None:
+    values = {"imis_id": "301", "username": "mary", "email": "mary@example.org",
+              "first_name": "Mary", "last_name": "Somerville", "member_type": "REG"}  # fmt: skip
+    async with unit_of_work(database_url) as db:
+        await members.add_member(db, members.parse_member(values))
+
+
+def test_an_invited_member_sets_a_first_password_and_staff_see_who_accepted(
+    page: Page, staff_page: Page, demo: LiveDemo, mailbox: Mailbox
+) -> None:
+    off_the_loop(lambda: asyncio.run(add_member_without_password(demo.database_url)))
+    staff_sign_in(staff_page, demo)
+    nav(staff_page, "Members").click()
+    staff_page.get_by_role("link", name="Mary Somerville").click()
+    invitation = staff_page.get_by_test_id("member-invitation")
+    expect(invitation).to_contain_text("Not invited.")
+    invitation.get_by_role("button", name="Send invitation").click()
+    expect(invitation).to_contain_text("not accepted yet")
+    staff_page.reload()
+    expect(staff_page.get_by_test_id("member-status")).to_contain_text("Invited")
+
+    open_the_caught_mail(page, demo)
+    [message] = mailbox.messages
+    assert message.recipients == ["mary@example.org"]
+    page.get_by_test_id("caught-mail").get_by_test_id("mail-link").click()
+    expect(page.get_by_role("heading", name="Set your password")).to_be_visible()
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("The same password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save password and sign in").click()
+    expect(page).to_have_url(f"{demo.portal_url}/")
+    expect(page.get_by_text("Mary")).not_to_have_count(0)
+
+    staff_page.reload()
+    expect(staff_page.get_by_test_id("member-status")).to_contain_text("Accepted invitation")
+    expect(staff_page.get_by_test_id("member-invitation")).to_contain_text("Accepted")

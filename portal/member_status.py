@@ -77,11 +77,11 @@ def invitation_badges(member: Member) -> list[Badge]:
     if member.invitation_accepted_at is not None:
         day = in_words(member.invitation_accepted_at.date())
         return [
-            Badge("Accepted invitation", "neutral", f"Set a password from the invitation on {day}.")
+            Badge("Accepted invitation", "success", f"Set a password from the invitation on {day}.")
         ]
     if member.invited_at is not None and has_no_password(member):
         day = in_words(member.invited_at.date())
-        return [Badge("Invited", "neutral", f"Invitation emailed on {day}; not accepted yet.")]
+        return [Badge("Invited", "info", f"Invitation emailed on {day}; not accepted yet.")]
     return []
 
 
