@@ -139,3 +139,30 @@ def test_an_invited_member_sets_a_first_password_and_staff_see_who_accepted(
     staff_page.reload()
     expect(staff_page.get_by_test_id("member-status")).to_contain_text("Accepted invitation")
     expect(staff_page.get_by_test_id("member-invitation")).to_contain_text("Accepted")
+
+
+def test_an_admin_emails_a_staff_member_a_link_and_they_choose_a_new_password(
+    page: Page, staff_page: Page, demo: LiveDemo, mailbox: Mailbox
+) -> None:
+    staff_sign_in(staff_page, demo)
+    nav(staff_page, "Staff").click()
+    staff_page.get_by_role("button", name="Email password link to viewer@example.org").click()
+    expect(
+        staff_page.get_by_role("status").or_(staff_page.locator(".flash")).first
+    ).to_contain_text("was emailed to viewer@example.org")
+
+    open_the_caught_mail(page, demo)
+    [message] = mailbox.messages
+    assert message.recipients == ["viewer@example.org"]
+    assert "/staff/password/" in message.links[0]
+    page.get_by_test_id("caught-mail").get_by_test_id("mail-link").click()
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("The same password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save password").click()
+    expect(page).to_have_url(f"{demo.portal_url}/admin/sign-in")
+    expect(page.get_by_text("Your new password is saved")).to_be_visible()
+    page.get_by_label("Email").fill("viewer@example.org")
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{demo.portal_url}/admin/")
