@@ -50,3 +50,26 @@ async def invite(member_id: int) -> ResponseReturnValue:
         f"Invitation sent to {member.email}.",
         lambda: member_page(member_id, block="password"),
     )
+
+
+@blueprint.post("/admin/members/invitations")
+@staff_required("admin")
+async def invite_everyone_waiting() -> ResponseReturnValue:
+    async with db.transaction() as s:
+        invited, waiting = await recovery.invite_everyone_waiting(
+            s, invitation_mail, now=clock.now()
+        )
+        for member in invited:
+            await record(
+                s, "member.invited", member_id=member.id, username=member.username,
+                email=member.email,
+            )  # fmt: skip
+    if not invited:
+        message = (
+            "Nobody to invite: every local member with an email has a password or an invitation."
+        )
+    else:
+        message = f"Invitations sent to {len(invited)} member{'s' * (len(invited) != 1)}."
+        if waiting:
+            message += f" {waiting} more are waiting: press “Invite members” again."
+    return await done("/admin/members?status=no-password", message)

@@ -189,3 +189,25 @@ async def test_no_link_for_a_disabled_staff_account(app: Quart, database_url: st
     assert response.status_code == 422
     assert "enable the account first" in await response.get_data(as_text=True)
     assert await events(database_url, "staff.password_link_sent") == []
+
+
+async def test_invite_everyone_waiting_invites_each_once(app: Quart, database_url: str) -> None:
+    first = await add_invitee(database_url)
+    second = await add_invitee(database_url, imis_id="202", username="hedy", email="h@example.org")
+    await add_invitee(database_url, imis_id="203", username="nomail", email="")
+    staff = await admin(app, database_url)
+    response = await staff.post("/admin/members/invitations")
+    assert response.status_code == 303
+    listing = await (await staff.get(response.headers["Location"])).get_data(as_text=True)
+    assert "Invitations sent to 2 members." in listing
+    async with unit_of_work(database_url) as db:
+        sent = (await db.exec(select(MailMessage.recipient).order_by(MailMessage.id))).all()
+    assert sent == ["grace@example.org", "h@example.org"]
+    assert sorted(e.member_id for e in await events(database_url, "member.invited")) == [
+        first,
+        second,
+    ]
+    again = await staff.post("/admin/members/invitations")
+    listing = await (await staff.get(again.headers["Location"])).get_data(as_text=True)
+    assert "Nobody to invite" in listing
+    assert len(await events(database_url, "member.invited")) == 2
