@@ -19,7 +19,9 @@ from portal import (
 )
 from portal.enhanced import api as enhanced_api
 from portal.enhanced import api_schema as enhanced_api_schema
+from portal.enhanced import recovery_views
 from portal.enhanced import views as enhanced_views
+from portal.mail import worker as mail_worker
 from portal.settings import Settings, load_settings
 
 
@@ -39,11 +41,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.jinja_env.globals["association_name"] = settings.association_name
     app.jinja_env.globals["help_url"] = settings.help_url or "/help"
+    app.jinja_env.globals["forgot_password_url"] = forgot_password_url(settings)
 
     app.extensions["directory"] = directory.for_settings(settings)
     clock.init_app(app)
     db.init_app(app, settings)
     maintenance.init_app(app, settings)
+    mail_worker.init_app(app, settings)
     security.init_app(app, settings)
     session_cookies.init_app(app, settings)
     errors.init_app(app)
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     for blueprint in (
         health.blueprint,
         enhanced_views.blueprint,
+        recovery_views.blueprint,
         enhanced_api.blueprint,
         enhanced_api_schema.blueprint,
         *admin.BLUEPRINTS,
@@ -62,3 +67,11 @@ def create_app(settings: Settings | None = None) -> Quart:
         # throttle, so a client must not be able to choose it.
         app.asgi_app = ProxyFixMiddleware(app.asgi_app, trusted_hops=settings.proxy_hops)  # type: ignore[method-assign]
     return app
+
+
+def forgot_password_url(settings: Settings) -> str | None:
+    """Where "Forgot your password?" goes: iMIS's own reset page when iMIS owns the passwords,
+    the portal's when it can email a link, else nowhere (the link is not shown)."""
+    if settings.directory == "imis":
+        return settings.imis_password_reset_url
+    return "/password/forgot" if settings.smtp_url else None

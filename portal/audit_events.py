@@ -37,6 +37,10 @@ WORDS: dict[str, str] = {
     "member.password_set": "Member's password set by staff",
     "member.unlocked": "Member's sign-in unlocked",
     "member.imported": "Members imported from a file",
+    "member.invited": "Invitation to set a password emailed to a member",
+    "member.invitation_accepted": "Member accepted the invitation and set a password",
+    "password.reset_requested": "Member asked for a link to choose a new password",
+    "password.reset": "Member chose a new password with an emailed link",
     "staff.created": "Staff account added",
     "staff.role_changed": "Staff role changed",
     "staff.enabled": "Staff account enabled",
@@ -47,6 +51,9 @@ WORDS: dict[str, str] = {
     "staff.mfa_reset": "Staff member's two-factor sign-in reset",
     "staff.recovery_codes_created": "Staff member made new recovery codes",
     "staff.password_changed": "Staff member changed their password",
+    "staff.password_link_sent": "Link to choose a new password emailed to a staff member",
+    "staff.password_set_by_link": "Staff member chose a new password with an emailed link",
+    "mail.failed": "An email could not be sent",
     "vendor.created": "{vendor} added",
     "vendor.updated": "Settings of {vendor} changed",
     "vendor.enabled": "{vendor} enabled",
@@ -66,6 +73,7 @@ FAILED_WORDS: dict[str, str] = {
     "staff.sign_in": "Staff sign-in failed",
     "staff.second_factor": "Staff two-factor code refused",
     "staff.password_changed": "Staff password change refused",
+    "password.reset_requested": "Password link asked for, none sent",
 }
 
 # The reason kept in an event's details, in words.
@@ -95,6 +103,9 @@ REASONS: dict[str, str] = {
     "too_many_requests": "too many requests",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
+    "imis_member": "the member signs in with iMIS, which resets passwords itself",
+    "no_email": "the member has no email address",
+    "smtp_failed": "the mail server did not take it, after every retry",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -132,6 +143,11 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("staff.second_factor", "wrong_code"): "The staff member's password was given, but not the "
     "code from their phone. If it was not them, someone knows their password: ask them to "
     "change it on Your account.",
+    ("password.reset_requested", "no_email"): "A member asked for a password link but has no "
+    "email address. Add one on the member's page, then ask them to try again.",
+    ("mail.failed", None): "The portal tried for about four hours to hand this email to the mail "
+    "server. Ask your operator to check the mail settings (PORTAL_SMTP_URL), then send the "
+    "link or invitation again.",
     ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
     "Look at the events just before this one; contact your operator if it goes on.",
 }
@@ -234,6 +250,8 @@ DETAIL_LABELS: dict[str, str] = {
     "second_factor": "Two-factor code",
     "recovery_codes_left": "Recovery codes left",
     "was_on": "Two-factor was on",
+    "purpose": "Email about",
+    "attempts": "Attempts",
 }
 METHODS = {"app": "code from the phone app", "recovery_code": "recovery code"}
 SHOWN_APART = ("changes", "reason")

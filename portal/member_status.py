@@ -62,6 +62,7 @@ def badges(member: Member, *, today: date, lock: str | None) -> list[Badge]:
         found.append(
             Badge("No password", "warning", "No password set yet: cannot sign in until one is.")
         )
+    found.extend(invitation_badges(member))
     since = lapsed_since(member.paid_through, today)
     if since is not None:
         paid = in_words(since - timedelta(days=1))
@@ -69,6 +70,19 @@ def badges(member: Member, *, today: date, lock: str | None) -> list[Badge]:
     else:
         found.append(Badge("Current", "active", "Membership paid up."))
     return found
+
+
+def invitation_badges(member: Member) -> list[Badge]:
+    """Invited (when), and whether the member accepted: set a first password with the link."""
+    if member.invitation_accepted_at is not None:
+        day = in_words(member.invitation_accepted_at.date())
+        return [
+            Badge("Accepted invitation", "success", f"Set a password from the invitation on {day}.")
+        ]
+    if member.invited_at is not None and has_no_password(member):
+        day = in_words(member.invited_at.date())
+        return [Badge("Invited", "info", f"Invitation emailed on {day}; not accepted yet.")]
+    return []
 
 
 def parse_filter(raw: str) -> str | None:

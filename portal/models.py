@@ -38,6 +38,7 @@ THROTTLE_SCOPES = ("account", "address")
 PROTOCOLS = ("enhanced", "oidc")
 REDIRECT_KINDS = ("login", "post_logout")
 SIGNING_ALGORITHMS = ("RS256", "ES256")
+LINK_PURPOSES = ("reset", "invitation", "staff_password")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -111,6 +112,8 @@ class Member(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=400)
     source: str = Field(default="local", max_length=16)
     enabled: bool = True
+    invited_at: datetime | None = timestamp(nullable=True)  # the last invitation email
+    invitation_accepted_at: datetime | None = timestamp(nullable=True)
     refreshed_at: datetime | None = timestamp(nullable=True)
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)
@@ -441,3 +444,75 @@ class AuditVerification(SQLModel, table=True):
     problem_kind: str | None = Field(default=None, max_length=16)
     problem_event_id: int | None = Field(default=None, sa_type=BigInteger)
     problem: str | None = Field(default=None, max_length=500)
+
+
+class AccountLink(SQLModel, table=True):
+    """A single-use link that sets a password (portal/auth/reset_links.py): a member's reset or
+    invitation, or a staff member's set-password link."""
+
+    __tablename__ = "account_link"
+    __table_args__ = (
+        CheckConstraint("(member_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
+        CheckConstraint(_in("purpose", LINK_PURPOSES), name="purpose_known"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        # One live link per account, held by the database: a newer link voids the older one.
+        Index(
+            "uq_account_link_live_member",
+            "member_id",
+            unique=True,
+            postgresql_where=text("used_at IS NULL AND voided_at IS NULL"),
+        ),
+        Index(
+            "uq_account_link_live_staff",
+            "staff_id",
+            unique=True,
+            postgresql_where=text("used_at IS NULL AND voided_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Only a hash: a link read from the database opens nothing.
+    token_hash: str = Field(max_length=64, unique=True)
+    purpose: str = Field(max_length=16)
+    member_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"))
+    )
+    staff_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"))
+    )
+    # SHA-256 of the password hash when the link was made: a password change voids the link.
+    password_digest: str = Field(max_length=64)
+    continuation: str | None = Field(default=None, max_length=8192)
+    created_at: datetime | None = timestamp()
+    expires_at: datetime | None = timestamp()
+    used_at: datetime | None = timestamp(nullable=True)
+    voided_at: datetime | None = timestamp(nullable=True)
+
+
+class MailMessage(SQLModel, table=True):
+    """The outbox (portal/mail/outbox.py): a message waits here until the SMTP server took it."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_positive"),
+        Index(
+            "ix_mail_outbox_due",
+            "next_attempt_at",
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=32)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    # Emptied once sent or given up: the bodies carry links that must not outlive their use.
+    text_body: str
+    html_body: str
+    attempts: int = 0
+    created_at: datetime | None = timestamp()
+    next_attempt_at: datetime | None = timestamp()
+    lease_until: datetime | None = timestamp(nullable=True)
+    sent_at: datetime | None = timestamp(nullable=True)
+    failed_at: datetime | None = timestamp(nullable=True)
+    last_error: str | None = Field(default=None, max_length=300)

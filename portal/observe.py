@@ -76,13 +76,19 @@ def answered(scope: Scope, status: int, seconds: float) -> None:
         extra=fields(
             method=scope["method"][:16],
             route=route,
-            path=scope["path"],
+            path=logged_path(scope["path"], route),
             status=status,
             duration_ms=round(seconds * 1000, 1),
             client=client[0] if client else None,
             user_agent=(header(scope, b"user-agent") or "")[:USER_AGENT_LENGTH],
         ),
     )
+
+
+def logged_path(path: str, route: str | None) -> str:
+    """The path, except where it carries a secret (a password link's token): then the route,
+    so that logs never hold a usable link."""
+    return route if route is not None and "<token>" in route else path
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -9,7 +9,14 @@ from sqlalchemy import ColumnElement, Table, delete, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import locks
-from portal.models import AuthSession, RateCounter, SignInThrottle, SsoToken
+from portal.models import (
+    AccountLink,
+    AuthSession,
+    MailMessage,
+    RateCounter,
+    SignInThrottle,
+    SsoToken,
+)
 from portal.settings import Settings
 
 
@@ -43,6 +50,7 @@ async def purge(
         return None
     tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
     throttle = _table(SignInThrottle)
+    links, outbox = _table(AccountLink), _table(MailMessage)
     rules: list[tuple[Table, ColumnElement[bool]]] = [
         (tokens, tokens.c.expires_at < now - policy.token_age),
         # A session's tokens go with it (ON DELETE CASCADE).
@@ -59,6 +67,16 @@ async def purge(
         (throttle, _forgettable_throttle(now, policy) & (throttle.c.scope == "account")),
         # rate_limits.hit only ever counts in the current minute's window.
         (counters, counters.c.window_start < now.replace(second=0, microsecond=0)),
+        # A password link past its time opens nothing; who was invited stays on the member.
+        (links, links.c.expires_at < now - policy.token_age),
+        # Sent or given-up mail (its bodies already emptied): kept as long as sessions are.
+        (
+            outbox,
+            or_(
+                outbox.c.sent_at < now - policy.session_age,
+                outbox.c.failed_at < now - policy.session_age,
+            ),
+        ),
     ]
     deleted: dict[str, int] = {}
     for table, rule in rules:

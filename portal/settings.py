@@ -197,6 +197,50 @@ class Settings(BaseSettings):
         '`{"MemberType": "CsContact.CustomerTypeCode"}`',
     )
 
+    smtp_url: str | None = Field(
+        default=None,
+        description="Where the portal sends email (password resets, invitations): "
+        "`smtp://host:port` (plain, for a relay on the same host or network), "
+        "`smtp+starttls://host:587` or `smtps://host:465`, with `user:password@` before the host "
+        "when the server needs a login. Unset: messages wait in the outbox and nobody is sent a "
+        "link, so members are not offered “Forgot your password?”",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        description="The sender of the portal's email, e.g. `Example Association "
+        "<noreply@example.org>`; required with `PORTAL_SMTP_URL`",
+    )
+    imis_password_reset_url: str | None = Field(
+        default=None,
+        description="With `PORTAL_DIRECTORY=imis`: the association's iMIS password-reset page "
+        "(https). The sign-in page's “Forgot your password?” goes there, since iMIS owns the "
+        "passwords. Unset: the link is not shown",
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_smtp(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"(smtp|smtp\+starttls|smtps)://[^\s/?#]+/?", value.strip()):
+            raise ValueError(
+                "PORTAL_SMTP_URL must be smtp://host:port, smtp+starttls://host:port or "
+                "smtps://host:port (with user:password@ before the host if needed)"
+            )
+        return value.strip() if value else None
+
+    @field_validator("imis_password_reset_url")
+    @classmethod
+    def _reset_url_is_https(cls, value: str | None) -> str | None:
+        # A plain link members follow from the sign-in page: https only, never javascript:.
+        if value and not re.fullmatch(r"https://[^\s<>\"]+", value.strip()):
+            raise ValueError("PORTAL_IMIS_PASSWORD_RESET_URL must start with https://")
+        return value.strip() if value else None
+
+    @model_validator(mode="after")
+    def _mail_has_a_sender(self) -> "Settings":
+        if self.smtp_url and not (self.mail_from or "").strip():
+            raise ValueError("PORTAL_SMTP_URL needs PORTAL_MAIL_FROM, the sender's address")
+        return self
+
     @field_validator("help_url")
     @classmethod
     def _help_url_is_https_or_mailto(cls, value: str | None) -> str | None:

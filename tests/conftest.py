@@ -1,8 +1,9 @@
 """The app under test, its settings and clock. The per-test database comes from ../conftest.py."""
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import clock as portal_clock
 from portal import create_app, db
+from portal.demo.mailbox import Mailbox, free_port, running
 from portal.settings import Settings
 from tests.flows import VendorLogin, add_member, add_vendor
 
@@ -78,3 +80,19 @@ async def acme(database_url: str) -> VendorLogin:
 @pytest.fixture
 async def ada(database_url: str) -> None:
     await add_member(database_url)
+
+
+@dataclass(frozen=True)
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it is sent."""
+
+    mailbox: Mailbox
+    url: str  # PORTAL_SMTP_URL for it
+    port: int
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    mailbox, port = Mailbox(), free_port()
+    with running(mailbox, port) as url:
+        yield SmtpSink(mailbox, url, port)

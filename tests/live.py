@@ -7,7 +7,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from quart import Quart
 
 from portal import create_app
 from portal.demo import data as demo_data
-from portal.demo.run import demo_sites, serve_all, server_config
+from portal.demo.mailbox import Mailbox, free_port, running
+from portal.demo.run import demo_sites, serve_all, server_config, with_mailbox
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
@@ -106,7 +107,9 @@ async def seed(database_url: str, origins: dict[str, str]) -> None:
 
 
 @contextmanager
-def live_demo(database_url: str, data_dir: Path, **settings: Any) -> Iterator[LiveDemo]:
+def live_demo(
+    database_url: str, data_dir: Path, *, mailbox: Mailbox | None = None, **settings: Any
+) -> Iterator[LiveDemo]:
     """What `portal demo` runs, on this test's database: the demo data, the portal on
     127.0.0.1 and the demo vendors on localhost, each on a free port."""
     portal_bind, portal_port = listening_socket("127.0.0.1")
@@ -114,17 +117,35 @@ def live_demo(database_url: str, data_dir: Path, **settings: Any) -> Iterator[Li
     portal_url = f"http://127.0.0.1:{portal_port}"
     origins = {key: f"http://localhost:{port}" for key, (_, port) in vendor_binds.items()}
     off_the_loop(lambda: asyncio.run(seed(database_url, origins)))
-    config = Settings(
-        env="development",
-        database_url=database_url,
-        data_dir=data_dir,
-        secret_key=TEST_SECRET_KEY,
-        **settings,
-    )
+    with ExitStack() as stack:
+        if mailbox is not None:  # as `portal demo` runs: its mail goes to a sink on loopback
+            smtp_url = stack.enter_context(running(mailbox, free_port()))
+            settings = {**settings, "smtp_url": smtp_url, "mail_from": "Portal <p@localhost>"}
+        config = Settings(
+            env="development",
+            database_url=database_url,
+            data_dir=data_dir,
+            secret_key=TEST_SECRET_KEY,
+            **settings,
+        )
+        yield from _serve_demo(config, portal_bind, portal_url, vendor_binds, origins, mailbox)
+
+
+def _serve_demo(
+    config: Settings,
+    portal_bind: str,
+    portal_url: str,
+    vendor_binds: dict[str, tuple[str, int]],
+    origins: dict[str, str],
+    mailbox: Mailbox | None,
+) -> Iterator[LiveDemo]:
     sites = {site.key: site for site in demo_sites(config, portal_url, origins)}
-    servers = [(create_app(config), bound_config(portal_bind, "portal"))]
+    portal = create_app(config)
+    if mailbox is not None:
+        with_mailbox(portal, mailbox)
+    servers = [(portal, bound_config(portal_bind, "portal"))]
     for key, site in sites.items():
         servers.append((create_vendor_app(site), bound_config(vendor_binds[key][0], key)))
     urls = [f"{portal_url}/healthz", *(f"{origin}/" for origin in origins.values())]
     with serving(servers, urls):
-        yield LiveDemo(portal_url, origins, sites, database_url)
+        yield LiveDemo(portal_url, origins, sites, config.database_url or "")

@@ -16,6 +16,9 @@ NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 SETTINGS = Settings(env="development")
 POLICY = retention.Policy.from_settings(SETTINGS)
 DAY = timedelta(days=1)
+TABLES = (
+    "sso_token", "auth_session", "sign_in_throttle", "rate_counter", "account_link", "mail_outbox"
+)  # fmt: skip
 
 
 async def add(url: str, *rows: SQLModel) -> list[int]:
@@ -176,16 +179,14 @@ async def test_two_purges_at_once_do_not_both_run(database_url: str) -> None:
         # Another worker skips, without error or waiting (a wait would never end here).
         assert await asyncio.wait_for(purge(database_url), timeout=30) is None
     again = await purge(database_url)
-    assert again == {"sso_token": 0, "auth_session": 0, "sign_in_throttle": 0, "rate_counter": 0}
+    assert again == dict.fromkeys(TABLES, 0)
 
 
 async def test_retention_periods_are_settings(database_url: str) -> None:
     await people(database_url)
     ended = await a_session(database_url, expires=NOW, ended=NOW - 8 * DAY)
     week = retention.Policy.from_settings(Settings(env="development", retention_session_days=7))
-    assert await purge(database_url) == dict.fromkeys(
-        ("sso_token", "auth_session", "sign_in_throttle", "rate_counter"), 0
-    )
+    assert await purge(database_url) == dict.fromkeys(TABLES, 0)
     deleted = await purge(database_url, week)
     assert deleted is not None and deleted["auth_session"] == 1
     assert ended not in await ids(database_url, "auth_session")

@@ -341,6 +341,7 @@ async def count_refusing_accounts(db: AsyncSession, *, now: datetime, policy: Po
     query = select(func.count()).where(
         col(SignInThrottle.scope) == "account",
         col(SignInThrottle.subject).not_like("device:%"),
+        col(SignInThrottle.subject).not_like("reset:%"),  # password-reset requests sign nobody in
         or_(
             col(SignInThrottle.consecutive_failures) >= policy.lockout_failures,
             col(SignInThrottle.blocked_until) > now,

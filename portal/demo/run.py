@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import create_app, db, directory
 from portal.demo import activity, terminal
 from portal.demo import data as demo_data
+from portal.demo import mailbox as mailboxes
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
 from portal.serve import base_config
@@ -58,12 +59,29 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     url = db.prepare_database(settings)
     settings = settings.model_copy(update={"env": "development", "database_url": url})
     db.run_in_session(settings, lambda session: prepare(session, origins))
-    print(demo_data.describe(portal_url, origins), flush=True)
-    servers = [(create_app(settings), server_config(args.host, args.port, PORTAL))]
-    for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
-        servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
-    asyncio.run(serve_until_signalled(servers))
+    mailbox = mailboxes.Mailbox()
+    with mailboxes.running(mailbox, mailboxes.free_port()) as smtp_url:
+        settings = settings.model_copy(update=mail_settings(settings, smtp_url))
+        print(demo_data.describe(portal_url, origins), flush=True)
+        print(f"caught mail (password links) {portal_url}/dev/mail", flush=True)
+        portal = with_mailbox(create_app(settings), mailbox)
+        servers = [(portal, server_config(args.host, args.port, PORTAL))]
+        for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
+            servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
+        asyncio.run(serve_until_signalled(servers))
     return 0
+
+
+def mail_settings(settings: Settings, smtp_url: str) -> dict[str, str]:
+    """The portal's mail goes to the demo's SMTP sink, never out of the machine."""
+    return {"smtp_url": smtp_url, "mail_from": f"{settings.association_name} <portal@localhost>"}
+
+
+def with_mailbox(app: Quart, mailbox: mailboxes.Mailbox) -> Quart:
+    """The portal with /dev/mail, the page of the caught messages (development only)."""
+    app.extensions["demo_mailbox"] = mailbox
+    app.register_blueprint(mailboxes.blueprint)
+    return app
 
 
 async def prepare(session: AsyncSession, origins: Mapping[str, str]) -> None:

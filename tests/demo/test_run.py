@@ -80,6 +80,10 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
         for sign_in in ("ada, grace, alan", "admin@example.org", "'demo-password'"):
             assert sign_in in printed
         assert httpx.get(f"http://127.0.0.1:{port}/static/css/portal.css").status_code == 200
+        # The demo's mail goes to its own SMTP sink, whose catch is a page of the portal.
+        assert f"http://127.0.0.1:{port}/dev/mail" in printed
+        assert "No mail yet" in httpx.get(f"http://127.0.0.1:{port}/dev/mail").text
+        assert "Forgot your password?" in httpx.get(f"http://127.0.0.1:{port}/sign-in").text
         with Browser() as visitor:
             page = visitor.sign_in(f"http://localhost:{vendor_port}/catalogue/event-planning")
             assert 'data-testid="vendor-member">Ada Lovelace<' in page.text

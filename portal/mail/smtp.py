@@ -1,0 +1,83 @@
+"""Sending one message over SMTP (aiosmtplib), as PORTAL_SMTP_URL says: smtp:// (plain, for a
+relay on the same host or network), smtp+starttls:// (STARTTLS required) or smtps:// (TLS from
+the first byte), with an optional user:password@."""
+
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from portal.errors import PortalError
+
+TIMEOUT_SECONDS = 15.0
+DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+class SendFailed(Exception):
+    """The server did not take the message; str() is a short reason without the message."""
+
+
+@dataclass(frozen=True)
+class Server:
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> "Server":
+        parts = urlsplit(url)
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise PortalError("PORTAL_SMTP_URL is not an smtp://, smtp+starttls:// or smtps:// URL")
+        try:
+            port = parts.port or DEFAULT_PORTS[parts.scheme]
+        except ValueError:
+            raise PortalError("PORTAL_SMTP_URL has a port that is not a number") from None
+        return cls(
+            scheme=parts.scheme,
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    def __repr__(self) -> str:  # never the password, in a log or a traceback
+        return f"Server({self.scheme}://{self.host}:{self.port})"
+
+
+def message(
+    sender: str, recipient: str, subject: str, text_body: str, html_body: str
+) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML as the richer part."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = recipient
+    mail["Subject"] = subject
+    mail["Date"] = formatdate(localtime=False)
+    domain = Address(addr_spec=parseaddr(sender)[1] or "portal@localhost").domain or "localhost"
+    mail["Message-ID"] = make_msgid(domain=domain)
+    mail.set_content(text_body)
+    mail.add_alternative(html_body, subtype="html")
+    return mail
+
+
+async def send(server: Server, mail: EmailMessage) -> None:
+    try:
+        await aiosmtplib.send(
+            mail,
+            hostname=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            use_tls=server.scheme == "smtps",
+            # Plain smtp:// never upgrades on its own; smtp+starttls:// refuses a server without it.
+            start_tls=server.scheme == "smtp+starttls",
+            timeout=TIMEOUT_SECONDS,
+        )
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        raise SendFailed(f"{type(exc).__name__}: {first_line}".rstrip(": ")) from exc

@@ -1,0 +1,195 @@
+"""Account recovery for members and staff: ask for a reset link, be invited, set the password
+a link allows (the links themselves are portal/auth/reset_links.py, the mail portal/mail/).
+
+Asking never tells whether an account exists: the answer is the same and so is the work — the
+same throttle, the same look-up, a message composed either way; only a known local account's
+message is written to the outbox."""
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit, members
+from portal.auth import passwords, reset_links, sessions, throttle
+from portal.auth.reset_links import Link, Purpose
+from portal.crypto import new_secret
+from portal.errors import Conflict, InvalidField
+from portal.mail import outbox
+from portal.mail.compose import Composed
+from portal.models import Member, Staff
+
+# (the account, the raw token) -> the message that carries the link
+Compose = Callable[[Member | Staff, str], Awaitable[Composed]]
+# Reset requests are throttled like sign-ins, on their own names: never locked for good (staff
+# could not unlock them), but a name or a network asking again and again waits longer each time.
+NEVER_LOCKED = 2**31 - 1
+
+
+def request_policy(policy: throttle.Policy) -> throttle.Policy:
+    return dataclasses.replace(policy, lockout_failures=NEVER_LOCKED)
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    login: str
+    client_address: str | None
+    continuation: str | None
+
+
+async def request_reset(
+    db: AsyncSession,
+    asked: ResetRequest,
+    compose: Compose,
+    *,
+    now: datetime,
+    policy: throttle.Policy,
+) -> throttle.Verdict:
+    """Send a reset link if `asked.login` names a local member with an email; the verdict
+    says only whether the request was let through (the throttle counts names as typed)."""
+    key = throttle.name_key("reset", asked.login)
+    address = asked.client_address or "unknown"
+    verdict, reservation = await throttle.reserve(
+        db, key, address, now=now, policy=request_policy(policy)
+    )
+    if reservation is None:
+        await audit.record_anonymous(
+            db, "password.reset_requested", now=now, client_address=asked.client_address,
+            username=asked.login, reason="throttled",
+        )  # fmt: skip
+        return verdict
+    member = await members.select_member_by_login(db, asked.login)
+    reason = _cannot_reset(member)
+    if member is None or reason is not None:
+        await compose(Member(username=asked.login, imis_id="-"), new_secret())  # the same work
+        await audit.record_anonymous(
+            db, "password.reset_requested", now=now, client_address=asked.client_address,
+            username=asked.login, member_id=member.id if member else None, reason=reason,
+        )  # fmt: skip
+        return verdict
+    raw = await reset_links.issue(db, member, "reset", now=now, continuation=asked.continuation)
+    await send(db, member, "password_reset", await compose(member, raw), now=now)
+    await audit.record(
+        db, "password.reset_requested", member_id=member.id, username=member.username,
+        client_address=asked.client_address,
+    )  # fmt: skip
+    return verdict
+
+
+def _cannot_reset(member: Member | None) -> str | None:
+    if member is None:
+        return "unknown_user"
+    if not member.enabled:
+        return "disabled"
+    if member.source != "local":
+        return "imis_member"
+    return None if member.email else "no_email"
+
+
+async def send(
+    db: AsyncSession, account: Member | Staff, purpose: str, composed: Composed, *, now: datetime
+) -> None:
+    if not account.email:
+        raise Conflict("there is no email address to send to")
+    await outbox.enqueue(db, purpose=purpose, recipient=account.email, composed=composed, now=now)
+
+
+async def invite(db: AsyncSession, member: Member, compose: Compose, *, now: datetime) -> None:
+    """An invitation to set a first password: only for a local member with an email and no
+    password yet (a member with one uses "Forgot your password?")."""
+    if member.source != "local":
+        raise Conflict("this member signs in with iMIS; iMIS sends its own invitations")
+    if not member.email:
+        raise Conflict("this member has no email address; add one first")
+    if member.password_hash is not None:
+        raise Conflict("this member already has a password; they can use “Forgot your password?”")
+    raw = await reset_links.issue(db, member, "invitation", now=now)
+    await send(db, member, "invitation", await compose(member, raw), now=now)
+    member.invited_at = now
+    db.add(member)
+
+
+INVITATION_BATCH = 200  # one transaction's worth: a bounded write; the next press sends more
+
+
+def _never_invited() -> list[ColumnElement[bool]]:
+    """Local members with an email, no password and no invitation yet."""
+    return [
+        col(Member.source) == "local", col(Member.enabled).is_(True),
+        col(Member.email).is_not(None), col(Member.password_hash).is_(None),
+        col(Member.invited_at).is_(None),
+    ]  # fmt: skip
+
+
+async def invite_everyone_waiting(
+    db: AsyncSession, compose: Compose, *, now: datetime
+) -> tuple[list[Member], int]:
+    """Invite up to INVITATION_BATCH members who were never invited and have no password
+    (imported members, say); returns them and how many are still waiting after them."""
+    query = select(Member).where(*_never_invited()).order_by(col(Member.id))
+    batch = list(await db.exec(query.limit(INVITATION_BATCH).with_for_update(skip_locked=True)))
+    for member in batch:
+        await invite(db, member, compose, now=now)
+    await db.flush()
+    waiting = (await db.exec(select(func.count()).where(*_never_invited()))).one()
+    return batch, int(waiting)
+
+
+async def send_staff_link(
+    db: AsyncSession, account: Staff, compose: Compose, *, now: datetime
+) -> None:
+    """A one-time link with which the staff member chooses a new password (never one chosen
+    by the admin); the current password keeps working until the link is used."""
+    raw = await reset_links.issue(db, account, "staff_password", now=now)
+    await send(db, account, "staff_password", await compose(account, raw), now=now)
+
+
+async def new_password_hash(password: str, confirm: str) -> str:
+    """The new password's hash, once it passes the rules of every password (and was typed the
+    same twice); raises PortalError saying what is wrong."""
+    passwords.check_strength(password)
+    if password != confirm:
+        raise InvalidField("password", "the two passwords are not the same")
+    return await passwords.hash_password(password)
+
+
+WORDS: dict[Purpose, str] = {
+    "reset": "password.reset",
+    "invitation": "member.invitation_accepted",
+    "staff_password": "staff.password_set_by_link",
+}
+
+
+async def set_password(
+    db: AsyncSession, raw: str, new_password_hash: str, *, now: datetime, client_address: str | None
+) -> Link | None:
+    """Use the link: the password is set, the account's other sessions end, its sign-in
+    failures are forgotten (the email proved who it is), and the event is audited."""
+    link = await reset_links.use(db, raw, new_password_hash, now=now)
+    if link is None:
+        return None
+    owner = link.owner
+    ended = await sessions.end_all(db, owner.kind, owner.account_id, now=now, reason="password_set")
+    if owner.kind == "staff":
+        account = await db.get(Staff, owner.account_id)
+        email = account.email if account else None
+        await throttle.clear(db, throttle.staff_keys(email or ""))
+        await audit.record(db, WORDS[link.purpose], staff=email, staff_email=email,
+                           client_address=client_address, sessions_ended=ended)  # fmt: skip
+        return link
+    member = await db.get(Member, owner.account_id)
+    if member is not None:
+        await throttle.clear(db, throttle.member_keys(member.username, member.email))
+        if link.purpose == "invitation":
+            member.invitation_accepted_at = now
+            db.add(member)
+    await audit.record(
+        db, WORDS[link.purpose], member_id=owner.account_id,
+        username=member.username if member else None, client_address=client_address,
+        sessions_ended=ended,
+    )  # fmt: skip
+    return link
