@@ -1,0 +1,1 @@
+"""OpenID Connect front end (docs/oidc.md): discovery, authorization, token, UserInfo, logout."""
