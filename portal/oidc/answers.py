@@ -5,6 +5,7 @@ query (a 303) or as a form the browser posts (response_mode=form_post), always w
 from urllib.parse import urlencode
 
 from quart import Response, redirect, render_template, request
+from quart.typing import ResponseReturnValue
 
 from portal import settings
 from portal.models import Vendor
@@ -22,7 +23,7 @@ async def to_vendor(
     response_mode: str,
     params: dict[str, str | None],
     domains: list[str],
-) -> Response:
+) -> ResponseReturnValue:
     fields = {name: value for name, value in params.items() if value is not None}
     fields["iss"] = issuer()
     if response_mode != "form_post":

@@ -81,11 +81,16 @@ def _checked(
     vendor: Vendor, redirect_uri: str, values: dict[str, str], repeated: list[str]
 ) -> AuthorizationRequest:
     if repeated:
-        raise RedirectError("invalid_request", f"{repeated[0]} is given more than once.", "repeated")
+        raise RedirectError(
+            "invalid_request", f"{repeated[0]} is given more than once.", "repeated"
+        )
     mode = values.get("response_mode", "query")
     if mode not in RESPONSE_MODES:
         raise RedirectError("invalid_request", "response_mode must be query or form_post.", "mode")
-    for name, error in (("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")):
+    for name, error in (
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+    ):
         if name in values:
             raise RedirectError(error, f"The {name} parameter is not supported.", name)
     if values.get("response_type") != "code":

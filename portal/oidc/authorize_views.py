@@ -2,6 +2,7 @@
 redirect URIs; the member's portal session is the one the Enhanced flow uses, and a member
 without one signs in on the shared sign-in page, which continues the request afterwards."""
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from quart import Blueprint, redirect, request
@@ -37,14 +38,18 @@ async def authorize() -> ResponseReturnValue:
             await record_refusal(db_session, refusal.vendor_key, refusal.reason)
             refused = refusal
         except RedirectError as error:
-            await record_refusal(db_session, error.vendor.key if error.vendor else None, error.reason)
+            await record_refusal(
+                db_session, error.vendor.key if error.vendor else None, error.reason
+            )
             return await error_answer(db_session, error)
         else:
             return await answer(db_session, auth, now)
     raise refused
 
 
-async def answer(db_session: AsyncSession, auth: AuthorizationRequest, now) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+async def answer(
+    db_session: AsyncSession, auth: AuthorizationRequest, now: datetime
+) -> ResponseReturnValue:
     portal_session = await session_cookies.current(db_session, "member")
     if portal_session is None or fresh_sign_in.needs_sign_in(auth, portal_session, now):
         if "none" in auth.prompt:
@@ -53,7 +58,9 @@ async def answer(db_session: AsyncSession, auth: AuthorizationRequest, now) -> R
                 client_address=request.remote_addr, reason="login_required",
             )  # fmt: skip
             error = RedirectError("login_required", "The member is not signed in.")
-            return await respond(db_session, auth, {"error": error.error, "error_description": error.description})
+            return await respond(
+                db_session, auth, {"error": error.error, "error_description": error.description}
+            )
         mark = fresh_sign_in.mark(now) if auth.wants_fresh_sign_in() else None
         return redirect("/sign-in?" + urlencode({"next": auth.continuation(mark)}), 303)
     code = await issue(db_session, auth, portal_session, now)
@@ -61,8 +68,8 @@ async def answer(db_session: AsyncSession, auth: AuthorizationRequest, now) -> R
 
 
 async def issue(
-    db_session: AsyncSession, auth: AuthorizationRequest, portal_session: AuthSession, now
-) -> str:  # type: ignore[no-untyped-def]
+    db_session: AsyncSession, auth: AuthorizationRequest, portal_session: AuthSession, now: datetime
+) -> str:
     if portal_session.member_id is None or portal_session.created_at is None:
         raise ValueError("codes come only from member sessions")
     code = await grants.issue_code(
@@ -96,7 +103,9 @@ async def respond(
 ) -> ResponseReturnValue:
     domains = await vendors.select_domains(db_session, auth.vendor)
     params = {**params, "state": auth.state}
-    return await answers.to_vendor(auth.vendor, auth.redirect_uri, auth.response_mode, params, domains)
+    return await answers.to_vendor(
+        auth.vendor, auth.redirect_uri, auth.response_mode, params, domains
+    )
 
 
 async def error_answer(db_session: AsyncSession, error: RedirectError) -> ResponseReturnValue:

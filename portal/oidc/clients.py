@@ -15,6 +15,7 @@ from portal.crypto import digest
 from portal.models import VENDOR_KEY_PATTERN, Vendor
 from portal.oidc.protocol_errors import OAuthError
 
+METHODS = ("client_secret_basic", "client_secret_post", "none")
 REALM = 'Basic realm="portal token endpoint", charset="UTF-8"'
 UNUSED_DIGEST = digest("no vendor has this secret")
 

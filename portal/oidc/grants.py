@@ -159,7 +159,9 @@ async def use_refresh_token(
     """The grant of this refresh token, which is used up by this call — when it is this
     vendor's, unused, unexpired, its family not revoked and its session live. One statement."""
     live_grants = select(OidcGrant.id).where(
-        col(OidcGrant.vendor_id) == vendor_id, col(OidcGrant.revoked_at).is_(None), _session_live(now)
+        col(OidcGrant.vendor_id) == vendor_id,
+        col(OidcGrant.revoked_at).is_(None),
+        _session_live(now),
     )
     won = await db.exec(
         update(OidcToken)
@@ -197,7 +199,9 @@ async def why_refresh_failed(db: AsyncSession, raw: str, vendor_id: int, *, now:
         return "reuse"
     if grant.revoked_at is not None:
         return "revoked"
-    return "expired" if token.expires_at is not None and token.expires_at <= now else "session_ended"
+    return (
+        "expired" if token.expires_at is not None and token.expires_at <= now else "session_ended"
+    )
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from typing import Any
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import signing_keys
 from portal.models import AuthSession, Member, OidcGrant, Vendor
+from portal.settings import Settings
 
 ID_TOKEN_TTL = timedelta(minutes=5)
 
@@ -55,14 +55,12 @@ def claims(
     return found
 
 
-async def sign(db: AsyncSession, claims: dict[str, Any], *, now: datetime) -> str:
-    return await signing_keys.sign(db, claims, now=now)
-
-
-async def read_hint(db: AsyncSession, token: str, *, issuer: str, now: datetime) -> dict[str, Any] | None:
+async def read_hint(
+    db: AsyncSession, token: str, *, issuer: str, now: datetime, settings: Settings
+) -> dict[str, Any] | None:
     """The claims of an ID token this issuer signed with a key it still publishes, expired or
     not (RP-Initiated Logout 1.0 §2: a hint may be old); None for anything else."""
-    key_set = KeySet.import_key_set(await signing_keys.jwks(db, now=now))  # type: ignore[arg-type]
+    key_set = await signing_keys.verification_keys(db, now=now, settings=settings)
     try:
         decoded = jwt.decode(token, key_set, algorithms=list(signing_keys.ALGORITHMS))
     except (JoseError, ValueError):

@@ -11,7 +11,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, claims, clock, db, rate_limits, settings
+from portal import audit, claims, clock, db, rate_limits, settings, signing_keys
 from portal.models import AuthSession, Member, OidcGrant, Vendor, id_of
 from portal.oidc import answers, clients, grants, id_tokens
 from portal.oidc.protocol_errors import OAuthError
@@ -168,7 +168,7 @@ async def tokens_for(
         access_ttl=timedelta(seconds=current.oidc_access_token_ttl_seconds),
         refresh_until=portal_session.expires_at if offline else None,
     )
-    id_token = await id_tokens.sign(
+    id_token = await signing_keys.sign(
         db_session,
         id_tokens.claims(
             issuer=answers.issuer(), vendor=vendor, member=member, grant=grant,
@@ -176,6 +176,7 @@ async def tokens_for(
             pairwise_key=current.pairwise_key(), now=now,
         ),
         now=now,
+        settings=current,
     )  # fmt: skip
     body: dict[str, Any] = {
         "access_token": issued.access_token,
