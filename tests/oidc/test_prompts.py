@@ -48,16 +48,24 @@ async def test_prompt_login_asks_again_and_continues_once_signed_in(
     assert "code" in redirect_params(done.headers["Location"])
 
 
-async def test_a_forged_or_old_mark_does_not_count(app: Quart, clock: FakeClock) -> None:
+async def test_a_forged_mark_does_not_count(app: Quart, clock: FakeClock) -> None:
     client = app.test_client()
     await sign_in(client)
     clock.advance(minutes=5)
     forged = await authorize(client, prompt="login", login_after=clock.current.isoformat())
     assert forged.startswith("/sign-in?")
+
+
+async def test_an_old_mark_does_not_count(app: Quart, clock: FakeClock) -> None:
+    """A continuation kept from before a sign-in (someone else's, on a shared computer) is no
+    way past prompt=login for long: its mark lapses after 30 minutes."""
+    client = app.test_client()
     continuation = next_of(await authorize(client, prompt="login"))
     clock.advance(seconds=1)
-    await sign_in(client, next=continuation)
-    clock.advance(minutes=31)  # the mark has lapsed
+    await sign_in(client)  # a sign-in that did not come from this continuation
+    clock.advance(minutes=20)
+    await authorize(client)  # the member goes on using the portal session
+    clock.advance(minutes=15)
     assert (await client.get(continuation)).headers["Location"].startswith("/sign-in?")
 
 
