@@ -119,3 +119,13 @@ async def test_a_posted_request_becomes_the_same_get(app: Quart) -> None:
     answer = await app.test_client().post("/oidc/authorize", form=query)
     assert answer.status_code == 303
     assert answer.headers["Location"].startswith("/oidc/authorize?client_id=learn&")
+
+
+@pytest.mark.parametrize("path", ["/oidc/authorize", "/oidc/logout"])
+async def test_head_does_nothing(app: Quart, path: str, database_url: str) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    answer = await client.head(path, query_string=authorize_query(Pkce.new()))
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, POST"
+    assert await audit_events(database_url, "oidc.authorized") == []
+    assert await audit_events(database_url, "sign_out") == []
