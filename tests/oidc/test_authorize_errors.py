@@ -81,6 +81,7 @@ REDIRECT_CASES = {
     "request object": ({"request": "eyJ"}, "request_not_supported"),
     "request_uri": ({"request_uri": "https://learn.example.org/r"}, "request_uri_not_supported"),
     "nonce too long": ({"nonce": "n" * 513}, "invalid_request"),
+    "login_hint too long": ({"login_hint": "a" * 255}, "invalid_request"),
 }
 
 
