@@ -51,6 +51,7 @@ WORDS: dict[str, str] = {
     "vendor.fields_changed": "Fields sent to {vendor} changed",
     "vendor.secret_created": "New API secret for {vendor}",
     "vendor.secret_revoked": "API secret of {vendor} revoked",
+    "logout.notified": "{vendor} told that a member signed out",
     "audit.exported": "Audit log exported",
     "audit.purged": "Old audit events deleted",
     "audit.suppressed": "Too many refused requests from one network: the rest were not logged",
@@ -58,6 +59,7 @@ WORDS: dict[str, str] = {
 FAILED_WORDS: dict[str, str] = {
     "sign_in": "Member sign-in failed",
     "staff.sign_in": "Staff sign-in failed",
+    "logout.notified": "{vendor} could not be told that a member signed out",
 }
 
 # The reason kept in an event's details, in words.
@@ -85,6 +87,8 @@ REASONS: dict[str, str] = {
     "too_many_requests": "too many requests",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
+    "refused": "the vendor's sign-out notification address answered with an error",
+    "gave_up": "the vendor's sign-out notification address did not answer, even after retries",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -119,6 +123,9 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "iMIS could not sign in. Check that iMIS is up and the portal's iMIS settings.",
     ("staff.sign_in", "directory_unavailable"): "The portal could not check the staff account. "
     "Contact your operator.",
+    ("logout.notified", None): "The member may still be signed in at this vendor's site. Check "
+    "the vendor's sign-out notification address on its Settings tab, and ask its developers to "
+    "check that the address answers (the vendor's page lists its recent sign-out notices).",
     ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
     "Look at the events just before this one; contact your operator if it goes on.",
 }
@@ -217,6 +224,10 @@ DETAIL_LABELS: dict[str, str] = {
     "member_status": "Member status",
     "member_type": "Member type",
     "imis_id": "iMIS ID",
+    "status": "The vendor's answer (HTTP status)",
+    "attempts": "Attempts",
+    "backchannel_logout_url": "Sign-out notification address",
+    "frontchannel_logout_url": "Sign-out page address",
 }
 SHOWN_APART = ("changes", "reason")
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         "never from a request's `Host`. Development without it uses the address each request "
         "came to",
     )
+    issuer: str | None = Field(
+        default=None,
+        description="The `iss` of the tokens the portal signs (back-channel logout tokens), as "
+        "vendors compare it: the portal's https origin. Unset: `PORTAL_PUBLIC_URL`",
+    )
     data_dir: Path = Field(
         default=Path("var"), description="The embedded database and the development key"
     )
@@ -142,6 +147,33 @@ class Settings(BaseSettings):
         "count is forgotten. Shorter would let a patient guesser make lockout - 1 guesses that "
         "often, for ever",
     )
+    logout_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Each back-channel logout call to a vendor (docs/single-logout.md)",
+    )
+    logout_retry_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long a back-channel logout that meets a network error or a 5xx is "
+        "retried, with growing pauses, before it is recorded as failed",
+    )
+    logout_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="The pause after the first failed back-channel logout call; it doubles "
+        "after each further failure, up to 10 minutes",
+    )
+    logout_lease_seconds: int = Field(
+        default=30,
+        ge=2,
+        le=3600,
+        description="How long a worker holds a back-channel logout it is delivering; after a "
+        "crash another worker takes it up then. Must exceed `PORTAL_LOGOUT_TIMEOUT_SECONDS`",
+    )
     proxy_hops: int = Field(
         default=0,
         ge=0,
@@ -208,6 +240,26 @@ class Settings(BaseSettings):
         except InvalidURL as exc:
             raise ValueError(str(exc)) from None
         return self
+
+    @model_validator(mode="after")
+    def _issuer_is_an_origin_and_lease_outlasts_a_call(self) -> "Settings":
+        try:
+            self.issuer = (
+                check_portal_url(self.issuer, development=self.development) if self.issuer else None
+            )
+        except InvalidURL as exc:
+            raise ValueError(str(exc).replace("PORTAL_PUBLIC_URL", "PORTAL_ISSUER")) from None
+        # A lease shorter than a call would let a second worker send the same logout meanwhile.
+        if self.logout_lease_seconds <= self.logout_timeout_seconds:
+            raise ValueError(
+                "PORTAL_LOGOUT_LEASE_SECONDS must be longer than PORTAL_LOGOUT_TIMEOUT_SECONDS"
+            )
+        return self
+
+    @property
+    def issuer_url(self) -> str | None:
+        """The `iss` of signed tokens: PORTAL_ISSUER, else PORTAL_PUBLIC_URL (production has it)."""
+        return self.issuer or self.public_url
 
     @property
     def development(self) -> bool:
