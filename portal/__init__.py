@@ -11,6 +11,7 @@ from portal import (
     errors,
     health,
     ids,
+    logout_delivery,
     maintenance,
     observe,
     query_strings,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     clock.init_app(app)
     db.init_app(app, settings)
     maintenance.init_app(app, settings)
+    logout_delivery.init_app(app, settings)
     security.init_app(app, settings)
     session_cookies.init_app(app, settings)
     errors.init_app(app)
