@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, signing_keys, single_logout
+from portal.claims import member_subject
 from portal.clock import Clock
 from portal.maintenance import one_line
 from portal.settings import Settings
@@ -49,7 +50,7 @@ FROM (
 ) due, auth_session s, member m, vendor v
 WHERE d.id = due.id AND s.id = d.session_id AND m.id = s.member_id AND v.id = d.vendor_id
 RETURNING d.id, d.attempts, d.jti, d.created_at, s.sid, m.id AS member_id, m.imis_id,
-          v.key AS vendor_key, v.backchannel_logout_url AS url
+          v.key AS vendor_key, v.pairwise_subject, v.backchannel_logout_url AS url
 """
 # The outcome, recorded only by the worker that holds the latest attempt (a worker whose lease
 # ran out while it waited must not overwrite what the next one found).
@@ -72,6 +73,7 @@ class Claimed:
     member_id: int
     imis_id: str
     vendor_key: str
+    pairwise_subject: bool
     url: str | None
 
 
@@ -99,10 +101,10 @@ class Policy:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Policy | None":
         """None without an issuer (development with neither PORTAL_ISSUER nor PUBLIC_URL)."""
-        if not settings.issuer_url:
+        if not settings.issuer:
             return None
         return cls(
-            issuer=settings.issuer_url,
+            issuer=settings.issuer,
             timeout=settings.logout_timeout_seconds,
             lease=timedelta(seconds=settings.logout_lease_seconds),
             retry_for=timedelta(minutes=settings.logout_retry_minutes),
@@ -146,7 +148,9 @@ async def logout_token(db: AsyncSession, row: Claimed, policy: Policy, *, now: d
         issuer=policy.issuer,
         vendor_key=row.vendor_key,
         sid=row.sid,
-        subject=row.imis_id,
+        subject=member_subject(
+            row.vendor_key, row.pairwise_subject, row.imis_id, policy.settings.pairwise_key()
+        ),
         jti=row.jti,
         now=now,
     )

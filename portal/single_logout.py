@@ -15,9 +15,8 @@ from sqlalchemy import CompoundSelect, literal
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
-from portal.models import LogoutDelivery, SsoToken, Vendor
+from portal.models import LogoutDelivery, OidcGrant, SsoToken, Vendor
 
 # OpenID Connect Back-Channel Logout 1.0 §2.4: the event that makes a JWT a logout token.
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -29,12 +28,14 @@ RECENT = 20
 State = Literal["delivered", "pending", "failed"]
 
 
-def reached_vendor_ids(session_id: int) -> SelectOfScalar[int] | CompoundSelect[tuple[int]]:
-    """The ids of the vendors a portal session reached: each one it issued a sign-in token to
-    (redeemed or not: a vendor told of a sign-out it never completed loses nothing). Retention
-    keeps a session's tokens until it has ended (portal/retention.py). The OpenID Connect front
-    end's authorization codes join here: `.union(select(code.vendor_id).where(…))`."""
-    return select(col(SsoToken.vendor_id)).where(col(SsoToken.session_id) == session_id)
+def reached_vendor_ids(session_id: int) -> CompoundSelect[int]:
+    """The ids of the vendors a portal session reached: each one it issued an Enhanced sign-in
+    token or an OpenID Connect authorization code to (redeemed or not: a vendor told of a
+    sign-out it never completed loses nothing). Both stay while their session does
+    (portal/retention.py purges tokens only of ended sessions; grants go with the session)."""
+    enhanced = select(col(SsoToken.vendor_id)).where(col(SsoToken.session_id) == session_id)
+    oidc = select(col(OidcGrant.vendor_id)).where(col(OidcGrant.session_id) == session_id)
+    return enhanced.union(oidc)
 
 
 async def vendors_reached(db: AsyncSession, session_id: int) -> list[Vendor]:
@@ -62,9 +63,10 @@ async def enqueue(db: AsyncSession, session_id: int, *, now: datetime) -> int:
 def logout_claims(
     *, issuer: str, vendor_key: str, sid: str, subject: str, jti: str, now: datetime
 ) -> dict[str, Any]:
-    """Back-Channel Logout 1.0 §2.4: `sub` is the member's iMIS ID (what the vendor keeps as
-    ImisId), `sid` the portal session's public id; never a `nonce` (it would make the token
-    pass for an ID token)."""
+    """Back-Channel Logout 1.0 §2.4: `sub` is the member's iMIS ID (what an Enhanced vendor
+    keeps as ImisId; an OpenID Connect vendor's `sub`, pairwise where it has those), `sid` the
+    portal session's public id; never a `nonce` (it would make the token pass for an ID
+    token)."""
     issued = int(now.timestamp())
     return {
         "iss": issuer,

@@ -119,7 +119,7 @@ def live_demo(database_url: str, data_dir: Path, **settings: Any) -> Iterator[Li
         database_url=database_url,
         data_dir=data_dir,
         secret_key=TEST_SECRET_KEY,
-        **settings,
+        **{"issuer": portal_url, **settings},
     )
     sites = {site.key: site for site in demo_sites(config, portal_url, origins)}
     servers = [(create_app(config), bound_config(portal_bind, "portal"))]

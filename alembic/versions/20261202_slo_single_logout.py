@@ -1,7 +1,7 @@
 """single logout: vendors' back- and front-channel logout URLs, the logout delivery outbox
 
 Revision ID: slo_0001
-Revises: 0006
+Revises: oidc_0001
 Create Date: 2026-12-02 10:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "slo_0001"
-down_revision: str | None = "0006"
+down_revision: str | None = "oidc_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,21 +2,12 @@
 session, and which were not, truthfully (docs/single-logout.md). The page also loads the
 front-channel logout page of each site that has one and no back channel, in hidden frames."""
 
-from quart import render_template, request, session
+from quart import render_template, request
 from quart.typing import ResponseReturnValue
 
-from portal import db, settings, single_logout
+from portal import db, session_cookies, settings, single_logout
 from portal.auth import sessions
-from portal.models import AuthSession
 from portal.security import content_security_policy
-
-# The session this browser just ended, for the page that follows the sign-out's redirect. In
-# the signed session cookie: a browser cannot make the page describe another member's session.
-ENDED_SESSION = "signed_out_session"
-
-
-def remember(ended: AuthSession) -> None:
-    session[ENDED_SESSION] = ended.id
 
 
 async def page(notice: str | None) -> ResponseReturnValue:
@@ -29,10 +20,10 @@ async def page(notice: str | None) -> ResponseReturnValue:
 
 
 async def _report() -> single_logout.SignOutReport | None:
-    ended_id = session.get(ENDED_SESSION)
-    if not isinstance(ended_id, int):
+    ended_id = session_cookies.signed_out_session_id()
+    if ended_id is None:
         return None
-    issuer = settings.current().issuer_url or request.host_url.rstrip("/")
+    issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
     async with db.transaction() as db_session:
         ended = await sessions.select_member_session(db_session, ended_id)
         if ended is None or ended.ended_at is None:
