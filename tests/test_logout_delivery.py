@@ -205,6 +205,18 @@ async def test_two_workers_at_once_send_each_notice_once(
 
 
 @pytest.mark.usefixtures("signed_out")
+async def test_a_worker_skips_what_another_is_claiming_without_waiting(
+    app: Quart, clock: FakeClock, settings: Settings, receiver: Receiver
+) -> None:
+    async with app.extensions["db_sessions"]() as db, db.begin():
+        held = await logout_delivery.claim(db, now=clock(), lease=timedelta(seconds=30))
+        # Still in the claiming transaction: another worker must neither wait for it nor take
+        # the same rows once it commits.
+        other = await asyncio.wait_for(deliver(app, clock, settings), timeout=20)
+    assert (len(held), other, receiver.posts) == (3, 0, [])
+
+
+@pytest.mark.usefixtures("signed_out")
 async def test_a_worker_that_died_mid_delivery_loses_its_lease_and_cannot_record(
     app: Quart, clock: FakeClock, settings: Settings, receiver: Receiver, database_url: str
 ) -> None:
