@@ -73,6 +73,11 @@ def build_parser() -> ArgumentParser:
     )
     set_logout.add_argument("key")
     add_logout_options(set_logout)
+    set_logout.add_argument(
+        "--backchannel-session-required",
+        action=argparse.BooleanOptionalAction,
+        help="OpenID Connect's backchannel_logout_session_required (the portal always sends sid)",
+    )
     set_logout.add_argument("--json", action="store_true")
     set_logout.set_defaults(run=vendor_set_logout)
     rotate = vendor_sub.add_parser("rotate-secret", help="new API secret; the newest old one stays")
@@ -165,19 +170,28 @@ def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
     return emit(args, {"key": args.key, "secret": secret}, text)
 
 
+SET_LOGOUT_SHOWS = (*vendors.LOGOUT_URLS, "backchannel_logout_session_required")
+
+
 def vendor_set_logout(args: argparse.Namespace, settings: Settings) -> int:
     given = {
         field: getattr(args, field)
         for field in vendors.LOGOUT_URLS
         if getattr(args, field) is not None
     }
-    if not given:
+    required = args.backchannel_session_required
+    if not given and required is None:
         raise PortalError("give --backchannel-logout-url or --frontchannel-logout-url")
 
-    async def work(session: AsyncSession) -> dict[str, str | None]:
+    async def work(session: AsyncSession) -> dict[str, str | bool | None]:
         vendor = await vendors.get_vendor(session, args.key)
         before = await vendors.set_logout_urls(
-            session, vendor, given, development=settings.development, now=system_clock()
+            session,
+            vendor,
+            given,
+            development=settings.development,
+            now=system_clock(),
+            session_required=required,
         )
         after = vendors.settings_of(vendor)
         changed = audit.changes(before, after)
@@ -185,11 +199,11 @@ def vendor_set_logout(args: argparse.Namespace, settings: Settings) -> int:
             await audit.record(
                 session, "vendor.updated", vendor_key=vendor.key, changes=changed, via="cli"
             )
-        return {field: after[field] for field in vendors.LOGOUT_URLS}
+        return {field: after[field] for field in SET_LOGOUT_SHOWS}
 
-    urls = db.run_in_session(settings, work)
-    text = "\n".join(f"{field}: {url or '(none)'}" for field, url in urls.items())
-    return emit(args, {"key": args.key, **urls}, f"vendor {args.key}\n{text}")
+    shown = db.run_in_session(settings, work)
+    text = "\n".join(f"{field}: {value or '(none)'}" for field, value in shown.items())
+    return emit(args, {"key": args.key, **shown}, f"vendor {args.key}\n{text}")
 
 
 def vendor_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:

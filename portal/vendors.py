@@ -376,7 +376,7 @@ async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
     return found
 
 
-def settings_of(vendor: Vendor) -> dict[str, str | None]:
+def settings_of(vendor: Vendor) -> dict[str, str | bool | None]:
     return {
         "name": vendor.name,
         "token_url": vendor.token_url,
@@ -384,6 +384,7 @@ def settings_of(vendor: Vendor) -> dict[str, str | None]:
         "start_url": vendor.start_url,
         "backchannel_logout_url": vendor.backchannel_logout_url,
         "frontchannel_logout_url": vendor.frontchannel_logout_url,
+        "backchannel_logout_session_required": vendor.backchannel_logout_session_required,
     }
 
 
@@ -397,7 +398,7 @@ async def update_vendor(
     start_url: str | None = None,
     development: bool,
     now: datetime,
-) -> dict[str, str | None]:
+) -> dict[str, str | bool | None]:
     """Change what staff may change (the key is immutable); returns the settings before."""
     before = settings_of(vendor)
     vendor.name = check_name(name)
@@ -417,9 +418,11 @@ async def set_logout_urls(
     *,
     development: bool,
     now: datetime,
-) -> dict[str, str | None]:
-    """Set the logout URLs given in `urls` (an empty one removes it); returns the settings
-    before. Every URL is checked before any is written."""
+    session_required: bool | None = None,
+) -> dict[str, str | bool | None]:
+    """Set the logout URLs given in `urls` (an empty one removes it) and, given, OpenID
+    Connect's backchannel_logout_session_required; returns the settings before. Every URL is
+    checked before any is written."""
     before = settings_of(vendor)
     domains = await select_domains(db, vendor)
     checked = {
@@ -429,6 +432,8 @@ async def set_logout_urls(
     }
     for field, url in checked.items():
         setattr(vendor, field, url)
+    if session_required is not None:
+        vendor.backchannel_logout_session_required = session_required
     vendor.updated_at = now
     db.add(vendor)
     return before

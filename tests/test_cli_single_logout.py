@@ -37,6 +37,7 @@ def test_set_logout_sets_changes_and_removes_and_audits(portal: Runner) -> None:
         "key": "acme",
         "backchannel_logout_url": BACKCHANNEL,
         "frontchannel_logout_url": None,
+        "backchannel_logout_session_required": False,
     }
     assert portal.scalar("SELECT count(*) FROM audit_event WHERE event = 'vendor.updated'") == 1
     code, out, _ = portal("vendor", "set-logout", "acme", "--backchannel-logout-url", "")
@@ -60,6 +61,13 @@ def test_a_bad_url_is_one_line_and_writes_nothing(portal: Runner, url: str, reas
     assert err.startswith("portal: ") and err.count("\n") == 1 and reason in err, err
     assert "sign-out notification address" in err
     assert portal.scalar("SELECT backchannel_logout_url FROM vendor") is None
+
+
+def test_set_logout_records_that_an_oidc_vendor_requires_sid(portal: Runner) -> None:
+    assert portal(*ACME)[0] == 0
+    code, out, _ = portal("vendor", "set-logout", "acme", "--backchannel-session-required")
+    assert code == 0 and "backchannel_logout_session_required: True" in out
+    assert portal.scalar("SELECT backchannel_logout_session_required FROM vendor") is True
 
 
 def test_set_logout_needs_a_url_and_a_known_vendor(portal: Runner) -> None:

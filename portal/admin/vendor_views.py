@@ -123,6 +123,9 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
                 {field: values[field] or None for field in vendors.LOGOUT_URLS},
                 development=settings.current().development,
                 now=clock.now(),
+                session_required=form.get("backchannel_logout_session_required") == "1"
+                if vendor.protocol == "oidc"
+                else None,
             )
             changed = audit.changes(before, vendors.settings_of(vendor))
             if changed:

@@ -10,6 +10,7 @@ from portal.models import AuditEvent, AuthSession, LogoutDelivery, Vendor
 from tests.admin.browser import Browser, text
 from tests.conftest import FakeClock
 from tests.flows import add_member, add_vendor, issue_token, unit_of_work
+from tests.oidc.oidc_flows import add_oidc_vendor
 
 FORM = {"name": "Acme Learning", "token_url": "https://acme-learning.com/sso/token"}
 BACKCHANNEL = "https://acme-learning.com/sso/logout"
@@ -91,3 +92,25 @@ async def test_a_failed_notice_is_an_error_on_the_overview_in_plain_words(
     assert "Acme Learning could not be told that a member signed out" in page
     assert "may still be signed in at this vendor" in page
     assert "sign-out notification address answered with an error" in page
+
+
+async def test_an_oidc_vendor_records_that_it_requires_sid(
+    admin: Browser, database_url: str
+) -> None:
+    await add_oidc_vendor(database_url)
+    page = await text(await admin.get("/admin/vendors/learn"))
+    assert "The vendor needs to know which portal session ended" in page
+    form = {
+        "name": "Learn Academy",
+        "token_url": "https://learn.example.org/sso/token",  # the OIDC form is oidcui's
+        "backchannel_logout_url": "https://learn.example.org/logout",
+        "backchannel_logout_session_required": "1",
+    }
+    saved = await admin.post("/admin/vendors/learn", form)
+    assert saved.status_code == 303, await text(saved)
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+    assert (vendor.backchannel_logout_url, vendor.backchannel_logout_session_required) == (
+        "https://learn.example.org/logout",
+        True,
+    )
