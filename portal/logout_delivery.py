@@ -33,6 +33,7 @@ from portal.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
+PAUSE_AFTER_FAILURE = 10.0  # the database is down, say: one log line per pause, not per poll
 BATCH = 20  # deliveries one worker sends at once
 MAX_BACKOFF = timedelta(minutes=10)
 RETRIED_STATUSES = frozenset({429})  # and every 5xx
@@ -234,8 +235,9 @@ async def keep_delivering(app: Quart, policy: Policy | None) -> None:
                 claimed = await deliver_due(
                     app.extensions["db_sessions"], app.extensions["clock"], policy, client
                 )
-            except Exception as exc:  # the database is down, say: try again next round
+            except Exception as exc:  # the database is down, say: try again after a pause
                 log.warning("delivering back-channel logouts failed: %s", one_line(exc))
-                claimed = 0
+                await asyncio.sleep(PAUSE_AFTER_FAILURE)
+                continue
             if claimed < BATCH:
                 await asyncio.sleep(POLL_SECONDS)
