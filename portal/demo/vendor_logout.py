@@ -33,7 +33,7 @@ class SignOuts:
     """What this site remembers of the portal's logout tokens (in memory: the demo is one
     process; a real site keeps them where all its servers see them)."""
 
-    ended: dict[str, float] = field(default_factory=dict)  # member's sub -> when signed out
+    ended: dict[str, float] = field(default_factory=dict)  # member's sub -> the token's iat
     seen: dict[str, float] = field(default_factory=dict)  # jti -> its exp, to refuse a replay
     keys: KeySet | None = None
 
@@ -57,7 +57,10 @@ async def backchannel_logout() -> ResponseReturnValue:
         # Back-Channel Logout 1.0 §2.8: 400, with an error the portal records.
         return {"error": "invalid_request", "error_description": str(exc)}, 400
     if claims is not None:  # None: a repeat of a token we acted on already
-        sign_outs().ended[str(claims["sub"])] = time.time()
+        # Sessions that began before the portal signed the token end; one begun since (the
+        # member signed in again meanwhile) is not the one the portal meant. iat counts whole
+        # seconds: a session begun within its second counts as before it.
+        sign_outs().ended[str(claims["sub"])] = float(claims["iat"]) + 1
     return Response("", 200, headers={"Cache-Control": "no-store"})
 
 
@@ -124,7 +127,7 @@ async def end_sessions_signed_out_elsewhere() -> None:
     if not member:
         return
     ended = sign_outs().ended.get(str(member.get("ImisId")))
-    if ended is not None and session.get("signed_in_at", 0) <= ended:
+    if ended is not None and session.get("signed_in_at", 0) < ended:
         session.clear()
         association = current_app.config["VENDOR_SITE"].association
         await flash(f"You signed out of {association}, so you are signed out here too.")
