@@ -21,6 +21,7 @@ from portal.models import AuditEvent, AuthSession, LogoutDelivery
 from portal.settings import Settings
 from tests.conftest import FakeClock
 from tests.flows import (
+    PASSWORD,
     VendorLogin,
     add_member,
     add_vendor,
@@ -300,3 +301,26 @@ async def test_a_vendor_without_a_back_channel_url_gets_no_notice(
     async with unit_of_work(database_url) as session:
         count = await session.exec(text("SELECT count(*) FROM sso_token"))  # type: ignore[call-overload]
         assert count.scalar_one() == 1
+
+
+async def test_another_member_signing_in_on_the_same_browser_signs_the_first_out_everywhere(
+    app: Quart, database_url: str, logins: dict[str, VendorLogin]
+) -> None:
+    """The shared library computer: Grace signs in where Ada never signed out. Ada's portal
+    session is replaced, and every site it reached is told, so Grace cannot use Ada's there.
+    (A fresh sign-in of the same member, as OpenID Connect's prompt=login asks, replaces the
+    session the same way, and tells those sites too.)"""
+    await add_member(database_url, imis_id="102", username="grace", email="grace@example.org")
+    client = app.test_client()
+    await sign_in(client)
+    for key in VENDORS:
+        await token_for(client, vendor=key)
+    # A sign-in form left open in another tab (a signed-in browser is not shown the form).
+    form = {"csrf_token": csrf_of(await (await client.get("/")).get_data(as_text=True))}
+    form |= {"username": "grace", "password": PASSWORD}
+    assert (await client.post("/sign-in", form=form)).status_code == 303
+    async with unit_of_work(database_url) as session:
+        ada = (await session.exec(select(AuthSession).order_by(col(AuthSession.id)))).first()
+    assert ada is not None and ada.end_reason == "replaced"
+    assert {d.session_id for d in await outbox(database_url)} == {ada.id}
+    assert len(await outbox(database_url)) == 3
