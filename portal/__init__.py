@@ -11,6 +11,7 @@ from portal import (
     errors,
     health,
     ids,
+    logout_delivery,
     maintenance,
     observe,
     oidc,
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     db.init_app(app, settings)
     maintenance.init_app(app, settings)
     mail_worker.init_app(app, settings)
+    logout_delivery.init_app(app, settings)
     security.init_app(app, settings)
     session_cookies.init_app(app, settings)
     errors.init_app(app)

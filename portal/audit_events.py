@@ -72,6 +72,7 @@ WORDS: dict[str, str] = {
     "vendor.fields_changed": "Fields sent to {vendor} changed",
     "vendor.secret_created": "New API secret for {vendor}",
     "vendor.secret_revoked": "API secret of {vendor} revoked",
+    "logout.notified": "{vendor} told that a member signed out",
     "keys.rotated": "Token-signing keys replaced",
     "audit.exported": "Audit log exported",
     "audit.purged": "Old audit events deleted",
@@ -83,6 +84,7 @@ FAILED_WORDS: dict[str, str] = {
     "staff.second_factor": "Staff two-factor code refused",
     "staff.password_changed": "Staff password change refused",
     "password.reset_requested": "Password link asked for, none sent",
+    "logout.notified": "{vendor} could not be told that a member signed out",
 }
 
 # The reason kept in an event's details, in words.
@@ -129,6 +131,8 @@ REASONS: dict[str, str] = {
     "imis_member": "the member signs in with iMIS, which resets passwords itself",
     "no_email": "the member has no email address",
     "smtp_failed": "the mail server did not take it, after every retry",
+    "refused": "the vendor's sign-out notification address answered with an error",
+    "gave_up": "the vendor's sign-out notification address did not answer, even after retries",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -192,6 +196,9 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("mail.failed", None): "The portal tried for about four hours to hand this email to the mail "
     "server. Ask your operator to check the mail settings (PORTAL_SMTP_URL), then send the "
     "link or invitation again.",
+    ("logout.notified", None): "The member may still be signed in at this vendor's site. Check "
+    "the vendor's sign-out notification address on its Settings tab, and ask its developers to "
+    "check that the address answers (the vendor's page lists its recent sign-out notices).",
     ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
     "Look at the events just before this one; contact your operator if it goes on.",
 }
@@ -306,6 +313,10 @@ METHODS = {
     "client_secret_basic": "the site's secret (HTTP Basic)",
     "client_secret_post": "the site's secret (in the form)",
     "none": "no secret (an app in the browser, with PKCE)",
+    "status": "The vendor's answer (HTTP status)",
+    "attempts": "Attempts",
+    "backchannel_logout_url": "Sign-out notification address",
+    "frontchannel_logout_url": "Sign-out page address",
 }
 SHOWN_APART = ("changes", "reason")
 

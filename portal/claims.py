@@ -4,6 +4,9 @@ claims and the association's own, each released only under the scope that covers
 
 The one mapping the UserInfo endpoint and the dashboard's preview both read."""
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,16 @@ SCOPE_MEANINGS: dict[str, str] = {
     "membership": "iMIS ID, member type and status, paid-through date, current member",
     OFFLINE_ACCESS: "A refresh token, for access while the member is away",
 }
+
+
+def member_subject(vendor_key: str, pairwise: bool, imis_id: str, pairwise_key: bytes) -> str:
+    """The member's `sub` at a vendor (ID tokens, UserInfo, logout tokens): the iMIS ID, or
+    with pairwise subjects an opaque value of its own per vendor (OpenID Connect Core §8.1; the
+    sector is the vendor's key), so vendors cannot join their records on it."""
+    if not pairwise:
+        return imis_id
+    mac = hmac.new(pairwise_key, f"{vendor_key}\x00{imis_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)

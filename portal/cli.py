@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, db, maintenance_cli, members, serve, staff, vendor_secrets, vendors
 from portal.auth import mfa
+from portal.clock import system_clock
 from portal.demo import run as demo_run
 from portal.directory import imis, imis_directory
 from portal.errors import PortalError
@@ -66,8 +67,21 @@ def build_parser() -> ArgumentParser:
         "--start-url", help="the vendor's sign-in start page, for members' \"My sites\""
     )
     add.add_argument("--fields", help="e.g. ImisId,Email=email_address (=: output name)")
+    add_logout_options(add)
     add.add_argument("--json", action="store_true")
     add.set_defaults(run=vendor_add)
+    set_logout = vendor_sub.add_parser(
+        "set-logout", help='set or remove (with "") a vendor\'s sign-out addresses'
+    )
+    set_logout.add_argument("key")
+    add_logout_options(set_logout)
+    set_logout.add_argument(
+        "--backchannel-session-required",
+        action=argparse.BooleanOptionalAction,
+        help="OpenID Connect's backchannel_logout_session_required (the portal always sends sid)",
+    )
+    set_logout.add_argument("--json", action="store_true")
+    set_logout.set_defaults(run=vendor_set_logout)
     rotate = vendor_sub.add_parser("rotate-secret", help="new API secret; the newest old one stays")
     rotate.add_argument("key")
     rotate.add_argument("--json", action="store_true")
@@ -109,6 +123,17 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def add_logout_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backchannel-logout-url",
+        help="receives a signed logout token when a member's portal session ends",
+    )
+    parser.add_argument(
+        "--frontchannel-logout-url",
+        help="for a vendor without a back channel: framed by the portal's signed-out page",
+    )
+
+
 def read_password(args: argparse.Namespace) -> str | None:
     if not getattr(args, "password_stdin", False):
         return None
@@ -139,6 +164,8 @@ def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
         signout_url=args.signout_url,
         fields=fields,
         start_url=args.start_url,
+        backchannel_logout_url=args.backchannel_logout_url,
+        frontchannel_logout_url=args.frontchannel_logout_url,
     )
 
     async def work(session: AsyncSession) -> str:
@@ -149,6 +176,42 @@ def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
     secret = db.run_in_session(settings, work)
     text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
     return emit(args, {"key": args.key, "secret": secret}, text)
+
+
+SET_LOGOUT_SHOWS = (*vendors.LOGOUT_URLS, "backchannel_logout_session_required")
+
+
+def vendor_set_logout(args: argparse.Namespace, settings: Settings) -> int:
+    given = {
+        field: getattr(args, field)
+        for field in vendors.LOGOUT_URLS
+        if getattr(args, field) is not None
+    }
+    required = args.backchannel_session_required
+    if not given and required is None:
+        raise PortalError("give --backchannel-logout-url or --frontchannel-logout-url")
+
+    async def work(session: AsyncSession) -> dict[str, str | bool | None]:
+        vendor = await vendors.get_vendor(session, args.key)
+        before = await vendors.set_logout_urls(
+            session,
+            vendor,
+            given,
+            development=settings.development,
+            now=system_clock(),
+            session_required=required,
+        )
+        after = vendors.settings_of(vendor)
+        changed = audit.changes(before, after)
+        if changed:
+            await audit.record(
+                session, "vendor.updated", vendor_key=vendor.key, changes=changed, via="cli"
+            )
+        return {field: after[field] for field in SET_LOGOUT_SHOWS}
+
+    shown = db.run_in_session(settings, work)
+    text = "\n".join(f"{field}: {value or '(none)'}" for field, value in shown.items())
+    return emit(args, {"key": args.key, **shown}, f"vendor {args.key}\n{text}")
 
 
 def vendor_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:

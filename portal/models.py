@@ -137,6 +137,13 @@ class Vendor(SQLModel, table=True):
     token_url: str | None = Field(default=None, max_length=2048)
     signout_url: str | None = Field(default=None, max_length=2048)
     start_url: str | None = Field(default=None, max_length=2048)
+    # Single logout (docs/single-logout.md): where the portal POSTs a logout token when a portal
+    # session that reached this vendor ends, and the page the signed-out page frames instead.
+    backchannel_logout_url: str | None = Field(default=None, max_length=2048)
+    backchannel_logout_session_required: bool = Field(
+        default=False, sa_column_kwargs={"server_default": text("false")}
+    )
+    frontchannel_logout_url: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
     # OpenID Connect: a public client (an app in the browser) has no secret and relies on PKCE.
     public_client: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
@@ -344,6 +351,49 @@ class SsoToken(SQLModel, table=True):
     voided_at: datetime | None = timestamp(nullable=True)
 
 
+class LogoutDelivery(SQLModel, table=True):
+    """The outbox of back-channel logout notifications: one row per vendor a portal session
+    reached, written in the transaction that ends the session (portal/single_logout.py), and
+    delivered by portal/logout_delivery.py. Goes with its session (retention)."""
+
+    __tablename__ = "logout_delivery"
+    __table_args__ = (
+        # Exactly one notification per session and vendor, however many times a session "ends".
+        UniqueConstraint("session_id", "vendor_id"),
+        CheckConstraint("delivered_at IS NULL OR failed_at IS NULL", name="one_outcome"),
+        CheckConstraint("attempts >= 0", name="attempts_positive"),
+        Index(
+            "ix_logout_delivery_due",
+            "next_attempt_at",
+            postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+        ),
+        Index("ix_logout_delivery_vendor_id_id", "vendor_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False)
+    )
+    vendor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("vendor.id", ondelete="CASCADE"), nullable=False)
+    )
+    # One per notification, kept across retries, so a receiver can recognise a repeat.
+    jti: str = Field(
+        max_length=64,
+        unique=True,
+        sa_column_kwargs={"server_default": text("replace(gen_random_uuid()::text, '-', '')")},
+    )
+    created_at: datetime | None = timestamp()
+    next_attempt_at: datetime | None = timestamp()
+    # A claimed row is someone's until then: a worker that died mid-delivery loses it after.
+    leased_until: datetime | None = timestamp(nullable=True)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    delivered_at: datetime | None = timestamp(nullable=True)
+    failed_at: datetime | None = timestamp(nullable=True)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=200)
+
+
 class SignInThrottle(SQLModel, table=True):
     __tablename__ = "sign_in_throttle"
     __table_args__ = (
@@ -516,6 +566,8 @@ class MailMessage(SQLModel, table=True):
     sent_at: datetime | None = timestamp(nullable=True)
     failed_at: datetime | None = timestamp(nullable=True)
     last_error: str | None = Field(default=None, max_length=300)
+
+
 OIDC_TOKEN_KINDS = ("access", "refresh")
 
 

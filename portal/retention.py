@@ -5,7 +5,7 @@ advisory lock lets one of them at a time do it."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, delete, or_
+from sqlalchemy import ColumnElement, Table, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import locks
@@ -51,9 +51,13 @@ async def purge(
     tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
     throttle = _table(SignInThrottle)
     links, outbox = _table(AccountLink), _table(MailMessage)
+    ended = select(sessions.c.id).where(sessions.c.ended_at.is_not(None))
     rules: list[tuple[Table, ColumnElement[bool]]] = [
-        (tokens, tokens.c.expires_at < now - policy.token_age),
-        # A session's tokens go with it (ON DELETE CASCADE).
+        # Only once its session has ended: the tokens say which vendors a session reached, and
+        # a session that timed out unnoticed must still find them when it is ended (single
+        # logout, portal/single_logout.py). A session never ended goes, tokens and all, below.
+        (tokens, (tokens.c.expires_at < now - policy.token_age) & tokens.c.session_id.in_(ended)),
+        # A session's tokens and logout deliveries go with it (ON DELETE CASCADE).
         (
             sessions,
             or_(

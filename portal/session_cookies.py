@@ -6,7 +6,7 @@ effect at once."""
 
 from datetime import datetime
 
-from quart import Quart, current_app, request
+from quart import Quart, current_app, request, session
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +16,8 @@ from portal.auth.sessions import Kind
 from portal.models import AuthSession
 from portal.security import rotate_csrf
 from portal.settings import Settings
+
+SIGNED_OUT_SESSION = "signed_out_session"
 
 
 def init_app(app: Quart, settings: Settings) -> None:
@@ -130,4 +132,13 @@ async def sign_out_member(
         had_session=True,
         **details,
     )
+    # For the signed-out page that follows (which sites were signed out): in the signed session
+    # cookie, so a browser cannot make that page describe another member's session.
+    session[SIGNED_OUT_SESSION] = portal_session.id
     return portal_session
+
+
+def signed_out_session_id() -> int | None:
+    """The member session this browser last signed out of, if any."""
+    found = session.get(SIGNED_OUT_SESSION)
+    return found if isinstance(found, int) else None

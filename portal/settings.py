@@ -174,6 +174,33 @@ class Settings(BaseSettings):
         "count is forgotten. Shorter would let a patient guesser make lockout - 1 guesses that "
         "often, for ever",
     )
+    logout_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Each back-channel logout call to a vendor (docs/single-logout.md)",
+    )
+    logout_retry_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long a back-channel logout that meets a network error or a 5xx is "
+        "retried, with growing pauses, before it is recorded as failed",
+    )
+    logout_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="The pause after the first failed back-channel logout call; it doubles "
+        "after each further failure, up to 10 minutes",
+    )
+    logout_lease_seconds: int = Field(
+        default=30,
+        ge=2,
+        le=3600,
+        description="How long a worker holds a back-channel logout it is delivering; after a "
+        "crash another worker takes it up then. Must exceed `PORTAL_LOGOUT_TIMEOUT_SECONDS`",
+    )
     proxy_hops: int = Field(
         default=0,
         ge=0,
@@ -288,6 +315,15 @@ class Settings(BaseSettings):
             )
         except InvalidURL as exc:
             raise ValueError(str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _logout_lease_outlasts_a_call(self) -> "Settings":
+        # A lease shorter than a call would let a second worker send the same logout meanwhile.
+        if self.logout_lease_seconds <= self.logout_timeout_seconds:
+            raise ValueError(
+                "PORTAL_LOGOUT_LEASE_SECONDS must be longer than PORTAL_LOGOUT_TIMEOUT_SECONDS"
+            )
         return self
 
     @property

@@ -126,6 +126,31 @@ def check_start_url(url: str | None, domains: Sequence[str], *, development: boo
         raise InvalidField("start_url", f"sign-in start page: {exc}") from None
 
 
+LOGOUT_URLS = {
+    "backchannel_logout_url": "sign-out notification address",
+    "frontchannel_logout_url": "sign-out page address",
+}
+
+
+def check_logout_url(
+    field: str, url: str | None, domains: Sequence[str], *, development: bool
+) -> str | None:
+    """A vendor's back-channel logout URL (the portal POSTs to it, server to server) or
+    front-channel logout URL (the signed-out page frames it): within the vendor's registered
+    domains, like a ReturnURL, so the portal never calls or frames a host registered for no
+    vendor; and no fragment (it would never reach the server)."""
+    if not url:
+        return None
+    what = LOGOUT_URLS[field]
+    try:
+        check_return_url(url, domains, development=development)
+    except InvalidURL as exc:
+        raise InvalidField(field, url_problem(what, exc, "ReturnURL")) from None
+    if "#" in url:
+        raise InvalidField(field, sentence(f"the {what} must not contain a fragment (#)"))
+    return url
+
+
 def parse_field_spec(spec: str) -> list[FieldChoice]:
     """`ImisId,Email=email_address,MemberType` -> choices; `=` gives an output name."""
     choices = []
@@ -290,6 +315,8 @@ class NewVendor:
     signout_url: str | None = None
     fields: Sequence[FieldChoice] = DEFAULT_FIELDS
     start_url: str | None = None
+    backchannel_logout_url: str | None = None
+    frontchannel_logout_url: str | None = None
 
 
 async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> tuple[Vendor, str]:
@@ -300,11 +327,21 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     domains = check_domains(new.domains, development=development)
     signout_url = check_signout_url(new.signout_url, domains, development=development)
     start_url = check_start_url(new.start_url, domains, development=development)
+    backchannel_logout_url, frontchannel_logout_url = (
+        check_logout_url(field, getattr(new, field), domains, development=development)
+        for field in LOGOUT_URLS
+    )
     fields = check_fields(new.fields)
     if await select_vendor_by_key(db, key) is not None:
         raise Conflict(f"a vendor with key {key!r} already exists")
     vendor = Vendor(
-        key=key, name=name, token_url=token_url, signout_url=signout_url, start_url=start_url
+        key=key,
+        name=name,
+        token_url=token_url,
+        signout_url=signout_url,
+        start_url=start_url,
+        backchannel_logout_url=backchannel_logout_url,
+        frontchannel_logout_url=frontchannel_logout_url,
     )
     db.add(vendor)
     await db.flush()
@@ -339,12 +376,15 @@ async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
     return found
 
 
-def settings_of(vendor: Vendor) -> dict[str, str | None]:
+def settings_of(vendor: Vendor) -> dict[str, str | bool | None]:
     return {
         "name": vendor.name,
         "token_url": vendor.token_url,
         "signout_url": vendor.signout_url,
         "start_url": vendor.start_url,
+        "backchannel_logout_url": vendor.backchannel_logout_url,
+        "frontchannel_logout_url": vendor.frontchannel_logout_url,
+        "backchannel_logout_session_required": vendor.backchannel_logout_session_required,
     }
 
 
@@ -358,7 +398,7 @@ async def update_vendor(
     start_url: str | None = None,
     development: bool,
     now: datetime,
-) -> dict[str, str | None]:
+) -> dict[str, str | bool | None]:
     """Change what staff may change (the key is immutable); returns the settings before."""
     before = settings_of(vendor)
     vendor.name = check_name(name)
@@ -366,6 +406,34 @@ async def update_vendor(
     domains = await select_domains(db, vendor)
     vendor.signout_url = check_signout_url(signout_url, domains, development=development)
     vendor.start_url = check_start_url(start_url, domains, development=development)
+    vendor.updated_at = now
+    db.add(vendor)
+    return before
+
+
+async def set_logout_urls(
+    db: AsyncSession,
+    vendor: Vendor,
+    urls: Mapping[str, str | None],
+    *,
+    development: bool,
+    now: datetime,
+    session_required: bool | None = None,
+) -> dict[str, str | bool | None]:
+    """Set the logout URLs given in `urls` (an empty one removes it) and, given, OpenID
+    Connect's backchannel_logout_session_required; returns the settings before. Every URL is
+    checked before any is written."""
+    before = settings_of(vendor)
+    domains = await select_domains(db, vendor)
+    checked = {
+        field: check_logout_url(field, url, domains, development=development)
+        for field, url in urls.items()
+        if field in LOGOUT_URLS
+    }
+    for field, url in checked.items():
+        setattr(vendor, field, url)
+    if session_required is not None:
+        vendor.backchannel_logout_session_required = session_required
     vendor.updated_at = now
     db.add(vendor)
     return before
@@ -403,6 +471,7 @@ async def remove_domain(
     for url, what in (
         (vendor.signout_url, "sign-out URL"),
         (vendor.start_url, "sign-in start page"),
+        *((getattr(vendor, field), what) for field, what in LOGOUT_URLS.items()),
     ):
         if not url:
             continue

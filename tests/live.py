@@ -126,7 +126,7 @@ def live_demo(
             database_url=database_url,
             data_dir=data_dir,
             secret_key=TEST_SECRET_KEY,
-            **settings,
+            **{"issuer": portal_url, **settings},
         )
         yield from _serve_demo(config, portal_bind, portal_url, vendor_binds, origins, mailbox)
 

@@ -78,9 +78,9 @@ async def people(url: str) -> None:
 
 async def test_tokens_go_a_day_after_they_expire(database_url: str) -> None:
     await people(database_url)
-    live = await a_session(database_url, expires=NOW + timedelta(hours=6))
+    ended = await a_session(database_url, expires=NOW + timedelta(hours=6), ended=NOW)
     old, recent, current = await tokens(
-        database_url, live, NOW - DAY - timedelta(minutes=1), NOW - DAY + timedelta(minutes=1), NOW
+        database_url, ended, NOW - DAY - timedelta(minutes=1), NOW - DAY + timedelta(minutes=1), NOW
     )
     deleted = await purge(database_url)
     assert deleted is not None and deleted["sso_token"] == 1
@@ -92,11 +92,22 @@ async def test_tokens_stay_while_their_session_could_be_alive(database_url: str)
     """A replayed token ends its session: in a 3-day session, the token must be there to
     recognise a replay for 3 days."""
     await people(database_url)
-    live = await a_session(database_url, expires=NOW + DAY)
-    await tokens(database_url, live, NOW - 2 * DAY, NOW - 4 * DAY)
+    ended = await a_session(database_url, expires=NOW + DAY, ended=NOW)
+    await tokens(database_url, ended, NOW - 2 * DAY, NOW - 4 * DAY)
     policy = retention.Policy.from_settings(Settings(env="development", session_max_hours=72))
     deleted = await purge(database_url, policy)
     assert deleted is not None and deleted["sso_token"] == 1
+    assert await scalar(database_url, "SELECT count(*) FROM sso_token") == 1
+
+
+async def test_tokens_stay_until_their_session_has_ended(database_url: str) -> None:
+    """They say which vendors the session reached: a session that timed out unnoticed must
+    still find them when it is ended, to tell those vendors (single logout)."""
+    await people(database_url)
+    unnoticed = await a_session(database_url, expires=NOW - 3 * DAY)
+    await tokens(database_url, unnoticed, NOW - 4 * DAY)
+    deleted = await purge(database_url)
+    assert deleted is not None and deleted["sso_token"] == 0
     assert await scalar(database_url, "SELECT count(*) FROM sso_token") == 1
 
 
@@ -172,7 +183,8 @@ async def test_rate_counters_older_than_this_minute_go(database_url: str) -> Non
 
 async def test_two_purges_at_once_do_not_both_run(database_url: str) -> None:
     await people(database_url)
-    await tokens(database_url, await a_session(database_url, expires=NOW), NOW - 2 * DAY)
+    ended = await a_session(database_url, expires=NOW, ended=NOW)
+    await tokens(database_url, ended, NOW - 2 * DAY)
     async with unit_of_work(database_url) as first:
         running = await retention.purge(first, now=NOW, policy=POLICY)
         assert running is not None and running["sso_token"] == 1

@@ -9,12 +9,21 @@ from quart import Response, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import catalogue, clock, db, members, settings, vendor_secrets, vendors
+from portal import (
+    catalogue,
+    clock,
+    db,
+    members,
+    settings,
+    single_logout,
+    vendor_secrets,
+    vendors,
+)
 from portal.admin import integration
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
-from portal.models import Member
+from portal.models import Member, id_of
 from portal.vendors import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
@@ -112,6 +121,7 @@ async def context(
         ),
         "secrets": secrets,
         "active_secrets": sum(1 for s in secrets if s.revoked_at is None),
+        "deliveries": await single_logout.recent_deliveries(db_session, id_of(vendor)),
         "endpoints": integration.endpoints(base, vendor.key),
         "samples": integration.samples(base, vendor.key),
         "errors": {},

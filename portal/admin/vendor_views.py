@@ -102,7 +102,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
     form = await request.form
     values = {
         name: form.get(name, "").strip()[:2048]
-        for name in ("name", "token_url", "signout_url", "start_url")
+        for name in ("name", "token_url", "signout_url", "start_url", *vendors.LOGOUT_URLS)
     }
     try:
         async with db.transaction() as s:
@@ -116,6 +116,16 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
                 start_url=values["start_url"] or None,
                 development=settings.current().development,
                 now=clock.now(),
+            )
+            await vendors.set_logout_urls(
+                s,
+                vendor,
+                {field: values[field] or None for field in vendors.LOGOUT_URLS},
+                development=settings.current().development,
+                now=clock.now(),
+                session_required=form.get("backchannel_logout_session_required") == "1"
+                if vendor.protocol == "oidc"
+                else None,
             )
             changed = audit.changes(before, vendors.settings_of(vendor))
             if changed:

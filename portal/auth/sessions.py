@@ -13,9 +13,9 @@ from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit
+from portal import audit, single_logout
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, SsoToken, Staff, Vendor
+from portal.models import AuthSession, Member, SsoToken, Staff, Vendor, id_of
 from portal.settings import Settings
 
 Kind = Literal["member", "staff"]
@@ -173,11 +173,24 @@ def _expiry(row: AuthSession | SessionRef, now: datetime, policy: Policy) -> str
     return None
 
 
-async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str) -> None:
-    """End a session on the server and void every token it issued that is not yet redeemed."""
-    row.ended_at = row.ended_at or now
-    row.end_reason = row.end_reason or reason
-    db.add(row)
+async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str) -> bool:
+    """End a session on the server, void every token it issued that is not yet redeemed, and
+    queue the back-channel logout of every vendor it reached (portal/single_logout.py), all in
+    the caller's transaction. Every way a session ends comes through here. True when this call
+    ended it; False when it had ended already (then nothing is queued again)."""
+    # One conditional UPDATE decides which of concurrent ends (two sign-outs, a sign-out and a
+    # replay) ends the session, so the vendors are told exactly once.
+    ended = await db.exec(
+        update(AuthSession)
+        .where(col(AuthSession.id) == row.id, col(AuthSession.ended_at).is_(None))
+        .values(ended_at=now, end_reason=reason)
+        .returning(col(AuthSession.id))
+        .execution_options(synchronize_session=False)
+    )
+    won = ended.first() is not None
+    await db.refresh(row, ["ended_at", "end_reason"])
+    if won and row.member_id is not None:
+        await single_logout.enqueue(db, id_of(row), now=now)
     await db.exec(
         update(SsoToken)
         .where(
@@ -187,6 +200,7 @@ async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str)
         )
         .values(voided_at=now)
     )
+    return won
 
 
 async def end_all(
@@ -210,8 +224,7 @@ async def end_all(
     )
     ended = 0
     for row in rows.all():
-        await end(db, row, now=now, reason=reason)
-        ended += 1
+        ended += await end(db, row, now=now, reason=reason)
     return ended
 
 

@@ -47,10 +47,17 @@ async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> 
 
 async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
     token_url, signout_url, start_url = f"{site}/sso/token", f"{site}/", f"{site}/sso/start"
+    backchannel_url = f"{site}/sso/backchannel-logout"
     vendor = await vendors.select_vendor_by_key(db, key)
     if vendor is None:
         new = vendors.NewVendor(
-            key, name, token_url, ["localhost"], signout_url, start_url=start_url
+            key,
+            name,
+            token_url,
+            ["localhost"],
+            signout_url,
+            start_url=start_url,
+            backchannel_logout_url=backchannel_url,
         )
         vendor, secret = await vendors.add_vendor(db, new, development=True)
         await pin_demo_secret(db, vendor, secret)
@@ -58,6 +65,9 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
     if vendor.token_url != token_url:  # the token URL is matched exactly: it follows the port
         vendor.token_url = vendors.check_token_url(token_url, development=True)
         vendor.signout_url, vendor.start_url = signout_url, start_url
+        vendor.backchannel_logout_url = backchannel_url
+    # Demo data from before single logout.
+    vendor.backchannel_logout_url = vendor.backchannel_logout_url or backchannel_url
     vendor.start_url = vendor.start_url or start_url  # demo data from before start pages
     db.add(vendor)
     wanted = digest(demo_secret(key))

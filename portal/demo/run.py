@@ -57,7 +57,11 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     }
     terminal.configure(addresses(args.port, portal_url, vendor_ports, origins))
     url = db.prepare_database(settings)
-    settings = settings.model_copy(update={"env": "development", "database_url": url})
+    # The issuer the demo vendors' back-channel logout tokens carry (portal/logout_delivery.py).
+    issuer = settings.issuer or portal_url
+    settings = settings.model_copy(
+        update={"env": "development", "database_url": url, "issuer": issuer}
+    )
     db.run_in_session(settings, lambda session: prepare(session, origins))
     mailbox = mailboxes.Mailbox()
     with mailboxes.running(mailbox, mailboxes.free_port()) as smtp_url:

@@ -6,6 +6,8 @@ A separate small Quart app on its own origin. Read it top to bottom; each step s
 2. `receive_token`: the POST handler at our registered token URL; it checks the state first.
 3. `redeem`: a server-to-server POST to /api/sso/user that swaps the one-time token for the member.
 4. `sign_out`: end our session, then the portal's, through /sso/signout.
+5. `vendor_logout.py`: the portal's back-channel sign-out ends our session when the member's
+   portal session ends elsewhere.
 `check` shows `passive=1` (is the member signed in at the portal? ask without a form), and
 `forget` drops our session only, to show the portal signing the member back in silently.
 Everything else is an ordinary website with its own session cookie.
@@ -14,6 +16,7 @@ Everything else is an ordinary website with its own session cookie.
 import hmac
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from quart import (
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from portal.demo import vendor_logout
 from portal.demo.content import CATALOGUES, Catalogue
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -84,6 +88,7 @@ def create_vendor_app(site: VendorSite) -> Quart:
     app.jinja_env.filters["display_name"] = display_name
     app.context_processor(lambda: {"member": signed_in_member()})
     app.register_blueprint(blueprint)
+    app.register_blueprint(vendor_logout.blueprint)
     return app
 
 
@@ -157,6 +162,7 @@ async def receive_token() -> ResponseReturnValue:
         member = await redeem(form["token"])
         session.clear()  # a fresh session at every sign-in, never one a visitor brought along
         session["member"] = member
+        session["signed_in_at"] = time.time()  # step 5: a later back-channel sign-out ends it
         response = redirect(return_to, 303)
     else:
         abort(400, "The portal's answer carried neither a token nor an error we know.")

@@ -25,7 +25,7 @@ from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
-from portal.enhanced import requests, tokens
+from portal.enhanced import requests, signed_out, tokens
 from portal.enhanced.requests import SsoRequest
 from portal.models import AuthSession
 from portal.security import content_security_policy
@@ -241,7 +241,7 @@ async def sso_signout() -> ResponseReturnValue:
     except requests.BadRequest as exc:
         async with db.transaction() as db_session:
             await end_member_session(db_session, vendor_key=exc.vendor_key)
-        return await render_template("sso/signed_out.html", notice=str(exc))
+        return await signed_out.page(notice=str(exc))
     async with db.transaction() as db_session:
         await end_member_session(db_session, vendor_key=sso.vendor.key)
     if sso.return_url:
@@ -267,8 +267,8 @@ async def sign_in_help() -> ResponseReturnValue:
 
 
 @blueprint.get("/signed-out")
-async def signed_out() -> ResponseReturnValue:
-    return await render_template("sso/signed_out.html", notice=None)
+async def signed_out_page() -> ResponseReturnValue:
+    return await signed_out.page(notice=None)
 
 
 @blueprint.get("/")

@@ -34,6 +34,12 @@ async def configuration() -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
+        # docs/single-logout.md: a logout token to each vendor a session reached, with its sid;
+        # the signed-out page frames the front-channel logout URIs, with iss and sid.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
     }
 
 

@@ -1,9 +1,6 @@
 """ID tokens (OpenID Connect Core §2, §3.1.3.6): their claims, signed with the portal's
 published keys (portal/signing_keys.py, joserfc), and an `id_token_hint` read back."""
 
-import base64
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +10,7 @@ from joserfc.errors import JoseError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import signing_keys
+from portal.claims import member_subject
 from portal.models import AuthSession, Member, OidcGrant, Vendor
 from portal.settings import Settings
 
@@ -20,13 +18,8 @@ ID_TOKEN_TTL = timedelta(minutes=5)
 
 
 def subject(vendor: Vendor, imis_id: str, pairwise_key: bytes) -> str:
-    """The member's `sub` at this vendor: the iMIS ID, or with pairwise subjects an opaque
-    value of its own per vendor (OpenID Connect Core §8.1; the sector is the vendor's key),
-    so vendors cannot join their records on it."""
-    if not vendor.pairwise_subject:
-        return imis_id
-    mac = hmac.new(pairwise_key, f"{vendor.key}\x00{imis_id}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+    """The member's `sub` at this vendor (portal/claims.py: logout tokens use it too)."""
+    return member_subject(vendor.key, vendor.pairwise_subject, imis_id, pairwise_key)
 
 
 def claims(

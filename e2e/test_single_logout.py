@@ -1,0 +1,74 @@
+"""Single logout in Chromium (issue 16): signed in at both demo vendors, the member signs out at
+one; the portal tells the other by its back channel, and the other shows the member signed out
+on its next page load."""
+
+import asyncio
+import time
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import text
+
+from e2e.steps import ASSOCIATION, COURSE, sign_in_at_vendor
+from tests.flows import off_the_loop, unit_of_work
+from tests.live import ACME, CAREERHUB, LiveDemo
+
+DELIVERY_SECONDS = 20  # the portal's worker polls every second; this machine is shared
+
+
+def delivered_to(demo: LiveDemo, vendor_key: str) -> bool:
+    async def query() -> bool:
+        async with unit_of_work(demo.database_url) as session:
+            found = await session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT count(*) FROM logout_delivery d JOIN vendor v ON v.id = d.vendor_id "
+                    "WHERE v.key = :key AND d.delivered_at IS NOT NULL"
+                ).bindparams(key=vendor_key)
+            )
+            return bool(found.scalar_one())
+
+    return off_the_loop(lambda: asyncio.run(query()))
+
+
+def wait_for_delivery(demo: LiveDemo, vendor_key: str) -> None:
+    """Until the portal's worker has recorded the vendor's 200: delivery runs beside the
+    member's browser, not in it."""
+    deadline = time.monotonic() + DELIVERY_SECONDS
+    while not delivered_to(demo, vendor_key):
+        assert time.monotonic() < deadline, f"no back-channel logout reached {vendor_key}"
+        time.sleep(0.2)
+
+
+def test_signing_out_at_one_vendor_signs_the_member_out_at_the_other(
+    page: Page, demo: LiveDemo
+) -> None:
+    careerhub = demo.vendor_urls[CAREERHUB]
+    sign_in_at_vendor(page, demo, ACME, COURSE)
+    page.goto(careerhub + "/")
+    page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()
+    expect(page).to_have_url(careerhub + "/")  # single sign-on: no form
+    expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
+
+    page.goto(demo.vendor_urls[ACME] + "/")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_test_id("vendor-notice")).to_contain_text("You are signed out")
+    wait_for_delivery(demo, CAREERHUB)
+
+    page.goto(careerhub + "/")
+    expect(page.get_by_test_id("vendor-member")).to_have_count(0)
+    expect(page.get_by_test_id("vendor-notice")).to_have_text(
+        f"You signed out of {ASSOCIATION}, so you are signed out here too."
+    )
+    expect(page.get_by_role("link", name=f"Sign in with {ASSOCIATION}")).to_be_visible()
+
+
+def test_the_portals_signed_out_page_names_the_sites_signed_out(page: Page, demo: LiveDemo) -> None:
+    sign_in_at_vendor(page, demo, ACME, COURSE)
+    page.goto(demo.portal_url + "/")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(demo.portal_url + "/signed-out")
+    expect(page.get_by_test_id("sites-signed-out")).to_have_text(
+        "You are being signed out of Acme Learning too."
+    )
+    wait_for_delivery(demo, ACME)
+    page.goto(demo.vendor_urls[ACME] + COURSE)
+    expect(page.get_by_test_id("vendor-member")).to_have_count(0)

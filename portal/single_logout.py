@@ -1,0 +1,150 @@
+"""Single logout (docs/single-logout.md): when a portal session ends, every vendor it reached
+hears of it. Ending a session writes one outbox row per reached vendor that has a back-channel
+logout URL, in the same transaction (`enqueue`, called by portal/auth/sessions.py), so a
+notification is never lost nor written for a session that did not end; portal/logout_delivery.py
+delivers them. Also: the logout token's claims, the signed-out page's account of which sites were
+signed out, and what the dashboard shows of deliveries."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import CompoundSelect, literal
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal.models import LogoutDelivery, OidcGrant, SsoToken, Vendor
+
+# OpenID Connect Back-Channel Logout 1.0 §2.4: the event that makes a JWT a logout token.
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_TYPE = "logout+jwt"  # noqa: S105 - a JOSE type, not a secret
+# Short: a logout token is sent at once; one that leaks later is worthless.
+LOGOUT_TOKEN_LIFETIME = timedelta(minutes=2)
+RECENT = 20
+
+State = Literal["delivered", "pending", "failed"]
+
+
+def reached_vendor_ids(session_id: int) -> CompoundSelect[int]:
+    """The ids of the vendors a portal session reached: each one it issued an Enhanced sign-in
+    token or an OpenID Connect authorization code to (redeemed or not: a vendor told of a
+    sign-out it never completed loses nothing). Both stay while their session does
+    (portal/retention.py purges tokens only of ended sessions; grants go with the session)."""
+    enhanced = select(col(SsoToken.vendor_id)).where(col(SsoToken.session_id) == session_id)
+    oidc = select(col(OidcGrant.vendor_id)).where(col(OidcGrant.session_id) == session_id)
+    return enhanced.union(oidc)
+
+
+async def vendors_reached(db: AsyncSession, session_id: int) -> list[Vendor]:
+    query = select(Vendor).where(col(Vendor.id).in_(reached_vendor_ids(session_id)))
+    return list(await db.exec(query.order_by(col(Vendor.name))))
+
+
+async def enqueue(db: AsyncSession, session_id: int, *, now: datetime) -> int:
+    """One notification per reached vendor with a back-channel logout URL, in the caller's
+    transaction (the one that ends the session); returns how many were written. The unique
+    (session, vendor) pair makes a second call for the same session write nothing."""
+    rows = select(literal(session_id), col(Vendor.id), literal(now), literal(now)).where(
+        col(Vendor.id).in_(reached_vendor_ids(session_id)),
+        col(Vendor.backchannel_logout_url).is_not(None),
+    )
+    statement = (
+        insert(LogoutDelivery)
+        .from_select(["session_id", "vendor_id", "created_at", "next_attempt_at"], rows)
+        .on_conflict_do_nothing(index_elements=["session_id", "vendor_id"])
+    )
+    result = await db.exec(statement)
+    return int(result.rowcount)
+
+
+def logout_claims(
+    *, issuer: str, vendor_key: str, sid: str, subject: str, jti: str, now: datetime
+) -> dict[str, Any]:
+    """Back-Channel Logout 1.0 §2.4: `sub` is the member's iMIS ID (what an Enhanced vendor
+    keeps as ImisId; an OpenID Connect vendor's `sub`, pairwise where it has those), `sid` the
+    portal session's public id; never a `nonce` (it would make the token pass for an ID
+    token)."""
+    issued = int(now.timestamp())
+    return {
+        "iss": issuer,
+        "aud": vendor_key,
+        "iat": issued,
+        "exp": issued + int(LOGOUT_TOKEN_LIFETIME.total_seconds()),
+        "jti": jti,
+        "sub": subject,
+        "sid": sid,
+        "events": {BACKCHANNEL_EVENT: {}},
+    }
+
+
+def new_jti() -> str:
+    return secrets.token_hex(16)
+
+
+def frontchannel_url(url: str, *, issuer: str, sid: str) -> str:
+    """OIDC Front-Channel Logout 1.0 §2: the vendor's page with `iss` and `sid` added."""
+    parts = urlsplit(url)
+    query = "&".join(part for part in (parts.query, urlencode({"iss": issuer, "sid": sid})) if part)
+    return urlunsplit(parts._replace(query=query))
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class SignOutReport:
+    """What the signed-out page tells the member, truthfully."""
+
+    signed_out: list[str]  # told by the back channel (delivered, or being delivered)
+    failed: list[str]  # told, but the vendor could not be reached or refused
+    framed: list[str]  # no back channel, but a front-channel page loaded by the signed-out page
+    not_told: list[str]  # neither: the member may still be signed in there
+    frames: list[str]  # the front-channel URLs to load, with iss and sid
+
+
+async def sign_out_report(
+    db: AsyncSession, session_id: int, *, sid: str, issuer: str | None
+) -> SignOutReport:
+    deliveries = {
+        row.vendor_id: row
+        for row in await db.exec(
+            select(LogoutDelivery).where(col(LogoutDelivery.session_id) == session_id)
+        )
+    }
+    report = SignOutReport([], [], [], [], [])
+    for vendor in await vendors_reached(db, session_id):
+        delivery = deliveries.get(vendor.id or 0)
+        if delivery is not None:
+            bucket = report.failed if delivery.failed_at is not None else report.signed_out
+            bucket.append(vendor.name)
+        elif vendor.frontchannel_logout_url and issuer:
+            report.framed.append(vendor.name)
+            url = frontchannel_url(vendor.frontchannel_logout_url, issuer=issuer, sid=sid)
+            report.frames.append(url)
+        else:
+            report.not_told.append(vendor.name)
+    return report
+
+
+def state_of(delivery: LogoutDelivery) -> State:
+    if delivery.delivered_at is not None:
+        return "delivered"
+    return "failed" if delivery.failed_at is not None else "pending"
+
+
+async def recent_deliveries(
+    db: AsyncSession, vendor_id: int, *, limit: int = RECENT
+) -> list[LogoutDelivery]:
+    """A vendor's latest notifications, newest first, for its page in the dashboard."""
+    query = (
+        select(LogoutDelivery)
+        .where(col(LogoutDelivery.vendor_id) == vendor_id)
+        .order_by(col(LogoutDelivery.id).desc())
+        .limit(limit)
+    )
+    return list(await db.exec(query))

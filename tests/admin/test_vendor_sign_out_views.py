@@ -1,0 +1,116 @@
+"""Single logout in the dashboard (issue 16): the sign-out notification address in a vendor's
+settings, its recent notices on its page, and failed notices under the overview's errors, in
+plain words."""
+
+from sqlmodel import select
+
+from portal import audit, audit_events
+from portal.auth import sessions
+from portal.models import AuditEvent, AuthSession, LogoutDelivery, Vendor
+from tests.admin.browser import Browser, text
+from tests.conftest import FakeClock
+from tests.flows import add_member, add_vendor, issue_token, unit_of_work
+from tests.oidc.oidc_flows import add_oidc_vendor
+
+FORM = {"name": "Acme Learning", "token_url": "https://acme-learning.com/sso/token"}
+BACKCHANNEL = "https://acme-learning.com/sso/logout"
+
+
+async def test_staff_set_the_sign_out_notification_address_on_the_vendors_domains(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert "Sign-out notification address" in page and "Sign-out page address" in page
+    assert "has no sign-out notification address" in page
+
+    refused = await admin.post(
+        "/admin/vendors/acme", {**FORM, "backchannel_logout_url": "https://evil.com/logout"}
+    )
+    assert refused.status_code == 422
+    body = await text(refused)
+    assert 'id="field-backchannel_logout_url-error"' in body
+    assert "The sign-out notification address is not within the vendor" in body
+
+    saved = await admin.post("/admin/vendors/acme", {**FORM, "backchannel_logout_url": BACKCHANNEL})
+    assert saved.status_code == 303
+    async with unit_of_work(database_url) as s:
+        assert (await s.exec(select(Vendor.backchannel_logout_url))).one() == BACKCHANNEL
+    async with unit_of_work(database_url) as s:
+        event = (await s.exec(select(AuditEvent).where(AuditEvent.event == "vendor.updated"))).one()
+    assert event.details["changes"]["backchannel_logout_url"] == {
+        "before": None,
+        "after": BACKCHANNEL,
+    }
+    assert audit_events.field_label("backchannel_logout_url") == "Sign-out notification address"
+
+
+async def test_a_domain_with_the_notification_address_on_it_stays(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url, backchannel_logout_url=BACKCHANNEL)
+    await admin.post("/admin/vendors/acme/domains", {"domain": "acme.academy"})
+    await admin.post(
+        "/admin/vendors/acme", {**FORM, "signout_url": "", "backchannel_logout_url": BACKCHANNEL}
+    )
+    response = await admin.post("/admin/vendors/acme/domains/acme-learning.com/remove")
+    assert "the sign-out notification address is on this domain" in await text(response)
+
+
+async def failed_notice(database_url: str, clock: FakeClock) -> None:
+    await add_member(database_url)
+    await add_vendor(database_url, backchannel_logout_url=BACKCHANNEL)
+    await issue_token(database_url)
+    async with unit_of_work(database_url) as s:
+        row = (await s.exec(select(AuthSession).where(AuthSession.member_id != None))).one()  # noqa: E711
+        await sessions.end(s, row, now=clock(), reason="sign_out")
+        delivery = (await s.exec(select(LogoutDelivery))).one()
+        delivery.attempts, delivery.last_status = 1, 404
+        delivery.failed_at, delivery.last_error = clock(), "the vendor answered 404"
+        s.add(delivery)
+    async with unit_of_work(database_url) as s:
+        await audit.record(
+            s, "logout.notified", "failure", vendor_key="acme", status=404, reason="refused"
+        )
+
+
+async def test_the_vendor_page_lists_recent_notices_and_failures(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await failed_notice(database_url, clock)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert 'data-testid="sign-out-notices"' in page
+    assert "the vendor answered 404" in page and "1 failed" in page
+
+
+async def test_a_failed_notice_is_an_error_on_the_overview_in_plain_words(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await failed_notice(database_url, clock)
+    clock.advance(minutes=1)
+    page = await text(await admin.get("/admin/"))
+    assert "Acme Learning could not be told that a member signed out" in page
+    assert "may still be signed in at this vendor" in page
+    assert "sign-out notification address answered with an error" in page
+
+
+async def test_an_oidc_vendor_records_that_it_requires_sid(
+    admin: Browser, database_url: str
+) -> None:
+    await add_oidc_vendor(database_url)
+    page = await text(await admin.get("/admin/vendors/learn"))
+    assert "The vendor needs to know which portal session ended" in page
+    form = {
+        "name": "Learn Academy",
+        "token_url": "https://learn.example.org/sso/token",  # the OIDC form is oidcui's
+        "backchannel_logout_url": "https://learn.example.org/logout",
+        "backchannel_logout_session_required": "1",
+    }
+    saved = await admin.post("/admin/vendors/learn", form)
+    assert saved.status_code == 303, await text(saved)
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+    assert (vendor.backchannel_logout_url, vendor.backchannel_logout_session_required) == (
+        "https://learn.example.org/logout",
+        True,
+    )
