@@ -9,12 +9,22 @@ from quart import Response, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import catalogue, clock, db, members, settings, vendor_secrets, vendors
-from portal.admin import integration
+from portal import (
+    catalogue,
+    clock,
+    db,
+    members,
+    oidc_registration,
+    settings,
+    vendor_secrets,
+    vendors,
+)
+from portal.admin import integration, oidc_integration
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
 from portal.models import Member
+from portal.oidc_registration import Registration
 from portal.vendors import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
@@ -103,7 +113,9 @@ async def context(
     secrets = await vendor_secrets.select_recent(db_session, vendor)
     # Never the request's Host, which any client chooses: what the vendor is told to call.
     base = settings.current().public_origin(request.host_url.rstrip("/"))
+    registration = await oidc_registration.registration_of(db_session, vendor)
     return {
+        **sign_in_method(vendor.key, base, registration),
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
         "rows": draft.rows if draft else saved_rows(saved),
@@ -118,6 +130,22 @@ async def context(
         "fields_status": None,
         "values": {},
         "new_secret": None,
+    }
+
+
+def sign_in_method(key: str, issuer: str, registration: Registration) -> dict[str, Any]:
+    """The sign-in method card and an OpenID Connect vendor's Integration tab."""
+    scopes = list(registration.scopes)
+    return {
+        "registration": registration,
+        "protocols": oidc_registration.PROTOCOLS,
+        "scopes": oidc_registration.SCOPES,
+        "development": settings.current().development,
+        "oidc_values": None,
+        "oidc_endpoints": oidc_integration.endpoints(issuer, key),
+        "oidc_samples": oidc_integration.samples(
+            issuer, key, list(registration.redirect_uris), scopes, public=registration.public_client
+        ),
     }
 
 

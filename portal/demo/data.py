@@ -28,8 +28,14 @@ DEMO_STAFF = (("admin@example.org", "admin"), ("viewer@example.org", "viewer"))
 DEMO_VENDORS = (
     ("acme-learning", "Acme Learning", "acme"),
     ("careerhub", "CareerHub Jobs", "careerhub"),
+    ("community-forum", "Community Forum", "forum"),
 )
-DEFAULT_SITES = {"acme-learning": "http://localhost:8001", "careerhub": "http://localhost:8002"}
+OIDC_VENDORS = frozenset({"community-forum"})  # these speak OpenID Connect (oidc_vendor.py)
+DEFAULT_SITES = {
+    "acme-learning": "http://localhost:8001",
+    "careerhub": "http://localhost:8002",
+    "community-forum": "http://localhost:8003",
+}
 
 
 async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> None:
