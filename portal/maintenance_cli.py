@@ -1,5 +1,6 @@
 """`portal purge`, `portal audit verify` and `portal audit purge`: what the background upkeep
-does (portal/maintenance.py), on demand, and the audit log's tamper check."""
+does (portal/maintenance.py), on demand, and the audit log's tamper check; `portal keys rotate`,
+a new token-signing key."""
 
 import argparse
 import json
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit_chain, audit_purge, db, retention
+from portal import audit, audit_chain, audit_purge, db, retention, signing_keys
 from portal.clock import system_clock
 from portal.settings import Settings
 
@@ -31,6 +32,14 @@ def add_commands(commands: Any) -> None:
     cut.add_argument("--older-than", required=True, type=days, metavar="DAYS", help="e.g. 400d")
     cut.add_argument("--json", action="store_true")
     cut.set_defaults(run=audit_purge_command)
+
+    keys = commands.add_parser("keys", help="the keys that sign ID tokens and logout tokens")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate", help="sign with new keys; the old ones stay published until their tokens expire"
+    )
+    rotate.add_argument("--json", action="store_true")
+    rotate.set_defaults(run=keys_rotate_command)
 
 
 def days(value: str) -> timedelta:
@@ -85,4 +94,15 @@ def audit_purge_command(args: argparse.Namespace, settings: Settings) -> int:
         f"the chain goes on from position {purged.checkpoint.seq}"
     )
     show(args, data, text)
+    return 0
+
+
+def keys_rotate_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> list[str]:
+        kids = await signing_keys.rotate(session, now=system_clock(), settings=settings)
+        await audit.record(session, "keys.rotated", via="cli", kids=kids)
+        return kids
+
+    kids = db.run_in_session(settings, work) or []
+    show(args, {"kids": kids}, "now signing with " + ", ".join(kids))
     return 0

@@ -1,5 +1,6 @@
 """The tables. Rules the database can hold itself are constraints here, not code elsewhere."""
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     SmallInteger,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -33,6 +35,9 @@ VENDOR_KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 ROLES = ("admin", "viewer")
 SOURCES = ("local", "imis")
 THROTTLE_SCOPES = ("account", "address")
+PROTOCOLS = ("enhanced", "oidc")
+REDIRECT_KINDS = ("login", "post_logout")
+SIGNING_ALGORITHMS = ("RS256", "ES256")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -115,15 +120,32 @@ class Vendor(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(f"key ~ '{VENDOR_KEY_PATTERN}'", name="key_slug"),
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint(_in("protocol", PROTOCOLS), name="protocol_known"),
+        # The token-post page posts to the token URL: an Enhanced vendor cannot do without one.
+        CheckConstraint("protocol <> 'enhanced' OR token_url IS NOT NULL", name="token_url_set"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=63, unique=True)
     name: str = Field(max_length=200)
-    token_url: str = Field(max_length=2048)
+    protocol: str = Field(
+        default="enhanced", max_length=16, sa_column_kwargs={"server_default": "enhanced"}
+    )
+    token_url: str | None = Field(default=None, max_length=2048)
     signout_url: str | None = Field(default=None, max_length=2048)
     start_url: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
+    # OpenID Connect: a public client (an app in the browser) has no secret and relies on PKCE.
+    public_client: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    refresh_tokens: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    scopes: str = Field(
+        default="openid profile email",
+        max_length=200,
+        sa_column_kwargs={"server_default": "openid profile email"},
+    )
+    pairwise_subject: bool = Field(
+        default=False, sa_column_kwargs={"server_default": text("false")}
+    )
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)
 
@@ -139,6 +161,46 @@ class VendorDomain(SQLModel, table=True):
     vendor_id: int = reference("vendor")
     domain: str = Field(max_length=253)
     created_at: datetime | None = timestamp(default_now=True)
+
+
+class VendorRedirectUri(SQLModel, table=True):
+    """An OpenID Connect client's registered redirect URIs, matched exactly (RFC 9700)."""
+
+    __tablename__ = "vendor_redirect_uri"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "kind", "uri"),
+        CheckConstraint(_in("kind", REDIRECT_KINDS), name="kind_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_id: int = reference("vendor")
+    kind: str = Field(max_length=16)
+    uri: str = Field(max_length=2048)
+
+
+class SigningKey(SQLModel, table=True):
+    """The portal's JOSE signing keys (ID tokens, logout tokens), published at the JWKS URI."""
+
+    __tablename__ = "signing_key"
+    __table_args__ = (
+        CheckConstraint(_in("alg", SIGNING_ALGORITHMS), name="alg_known"),
+        # One key signs per algorithm at a time; rotated ones stay published until retires_at.
+        Index(
+            "uq_signing_key_active_alg",
+            "alg",
+            unique=True,
+            postgresql_where=text("rotated_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kid: str = Field(max_length=64, unique=True)
+    alg: str = Field(max_length=8)
+    # The private JWK, encrypted with a key derived from PORTAL_SECRET_KEY (signing_keys.py).
+    sealed_jwk: str = Field(sa_type=Text)
+    created_at: datetime | None = timestamp(default_now=True)
+    rotated_at: datetime | None = timestamp(nullable=True)
+    retires_at: datetime | None = timestamp(nullable=True)
 
 
 class VendorSecret(SQLModel, table=True):
@@ -208,6 +270,13 @@ class AuthSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The cookie holds a random id; only its hash is stored, so a database leak opens no sessions.
     id_hash: str = Field(max_length=64, unique=True)
+    # The session's public name in tokens (OpenID Connect `sid`): random, and never the cookie's.
+    sid: str = Field(
+        default_factory=lambda: secrets.token_hex(16),
+        max_length=32,
+        unique=True,
+        sa_column_kwargs={"server_default": text("replace(gen_random_uuid()::text, '-', '')")},
+    )
     member_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), index=True),

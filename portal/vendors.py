@@ -13,7 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
-from portal.models import VENDOR_KEY_PATTERN, Vendor, VendorDomain, VendorField, id_of
+from portal.models import (
+    VENDOR_KEY_PATTERN,
+    Vendor,
+    VendorDomain,
+    VendorField,
+    VendorRedirectUri,
+    id_of,
+)
 from portal.urls import (
     InvalidDomain,
     InvalidURL,
@@ -157,15 +164,15 @@ async def select_vendor_by_key(db: AsyncSession, key: str) -> Vendor | None:
 # The two hand-off paths (a silent re-issue, a redemption) read a vendor and all they need of it
 # in one statement on a raw connection (db.connection()): there each round trip is a good share
 # of the whole request.
-VENDOR_COLUMNS = ("id", "key", "name", "token_url", "signout_url", "enabled")
+VENDOR_COLUMNS = ("id", "key", "name", "token_url", "signout_url", "enabled", "protocol")
 WITH_DOMAINS = """
-SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled,
+SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled, v.protocol,
        ARRAY(SELECT d.domain FROM vendor_domain d WHERE d.vendor_id = v.id ORDER BY d.domain)
            AS domains
 FROM vendor v WHERE v.key = $1
 """
 FOR_THE_API = """
-SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled,
+SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled, v.protocol,
        ARRAY(SELECT s.id FROM vendor_secret s
              WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secret_ids,
        ARRAY(SELECT s.secret_hash FROM vendor_secret s
@@ -188,9 +195,10 @@ class VendorRef:
     id: int
     key: str
     name: str
-    token_url: str
+    token_url: str | None  # None for an OpenID Connect vendor
     signout_url: str | None
     enabled: bool
+    protocol: str
 
 
 @dataclass(frozen=True)
@@ -220,6 +228,29 @@ async def select_vendor_for_api(conn: Any, key: str) -> ApiVendor | None:
         for values in zip(row["secret_ids"], row["secret_hashes"], row["secrets_used"], strict=True)
     ]
     return ApiVendor(_vendor(row), secrets, list(zip(row["fields"], row["outputs"], strict=True)))
+
+
+async def select_redirect_uris(db: AsyncSession, vendor: Vendor, kind: str) -> list[str]:
+    """An OpenID Connect vendor's registered redirect URIs of `kind` ("login" or
+    "post_logout"), in the order registered."""
+    query = select(VendorRedirectUri.uri).where(
+        VendorRedirectUri.vendor_id == vendor.id, VendorRedirectUri.kind == kind
+    )
+    return list(await db.exec(query.order_by(col(VendorRedirectUri.id))))
+
+
+async def set_redirect_uris(
+    db: AsyncSession, vendor: Vendor, kind: str, uris: Sequence[str]
+) -> None:
+    """Replace the vendor's `kind` redirect URIs with `uris` (checked by the caller)."""
+    await db.exec(
+        delete(VendorRedirectUri).where(
+            col(VendorRedirectUri.vendor_id) == vendor.id, col(VendorRedirectUri.kind) == kind
+        )
+    )
+    unique = dict.fromkeys(uris)
+    db.add_all(VendorRedirectUri(vendor_id=id_of(vendor), kind=kind, uri=uri) for uri in unique)
+    await db.flush()
 
 
 async def get_vendor(db: AsyncSession, key: str) -> Vendor:

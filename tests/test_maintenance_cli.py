@@ -125,3 +125,15 @@ def test_audit_purge_refuses_bad_ages_and_writes_nothing(
 def test_audit_needs_a_subcommand(portal: Runner) -> None:
     code, _, err = portal("audit")
     assert code == 2 and err.startswith("portal: ") and err.count("\n") == 1
+
+
+def test_keys_rotate_replaces_the_signing_keys_and_is_audited(portal: Runner) -> None:
+    code, out, err = portal("keys", "rotate", "--json")
+    assert (code, err) == (0, "")
+    first = json.loads(out)["kids"]
+    code, out, _ = portal("keys", "rotate")
+    assert code == 0 and out.startswith("now signing with ")
+    assert not set(first) & set(out.removeprefix("now signing with ").strip().split(", "))
+    assert portal.scalar("SELECT count(*) FROM signing_key WHERE rotated_at IS NULL") == 2
+    assert portal.scalar("SELECT count(*) FROM signing_key") == 4
+    assert portal.scalar("SELECT count(*) FROM audit_event WHERE event = 'keys.rotated'") == 2

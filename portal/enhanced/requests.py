@@ -30,6 +30,7 @@ class BadRequest(PortalError):
 @dataclass(frozen=True)
 class SsoRequest:
     vendor: VendorRef
+    token_url: str
     domains: list[str]
     return_url: str | None
     state: str | None
@@ -68,8 +69,15 @@ async def read(conn: Any, args: MultiDict[str, str], *, development: bool) -> Ss
         shown = key[:63] or "(none)"
         known = vendor.key if vendor is not None else None  # a disabled one is still a vendor
         raise BadRequest(f"There is no active vendor called “{shown}”.", "unknown_vendor", known)
+    if vendor.protocol != "enhanced" or vendor.token_url is None:
+        raise BadRequest(
+            f"{vendor.name} signs members in with OpenID Connect, not Enhanced SSO.",
+            "wrong_protocol",
+            vendor.key,
+        )
     return SsoRequest(
         vendor=vendor,
+        token_url=vendor.token_url,
         domains=domains,
         return_url=_return_url(params.get("returnurl"), vendor, domains, development),
         state=_state(params.get("state"), vendor),
