@@ -14,6 +14,7 @@ from portal import vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import (
+    PROTOCOLS,
     VENDOR_KEY_PATTERN,
     Vendor,
     VendorDomain,
@@ -88,6 +89,18 @@ def check_token_url(url: str, *, development: bool) -> str:
         return check_vendor_url(url, development=development)
     except InvalidURL as exc:
         raise InvalidField("token_url", url_problem("token URL", exc)) from None
+
+
+def check_protocol_token_url(protocol: str, url: str | None, *, development: bool) -> str | None:
+    """Enhanced SSO posts its token to the token URL, so it needs one; an OpenID Connect vendor
+    may keep one (for a switch back) or have none."""
+    if protocol not in PROTOCOLS:
+        raise InvalidField("protocol", "Choose OpenID Connect or Enhanced SSO.")
+    if not url:
+        if protocol == "enhanced":
+            raise InvalidField("token_url", "Enhanced SSO needs a token URL.")
+        return None
+    return check_token_url(url, development=development)
 
 
 def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
@@ -285,18 +298,19 @@ async def replace_fields(db: AsyncSession, vendor: Vendor, choices: Sequence[Fie
 class NewVendor:
     key: str
     name: str
-    token_url: str
+    token_url: str | None  # Enhanced SSO's; None for an OpenID Connect vendor
     domains: Sequence[str]
     signout_url: str | None = None
     fields: Sequence[FieldChoice] = DEFAULT_FIELDS
     start_url: str | None = None
+    protocol: str = "enhanced"
 
 
 async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> tuple[Vendor, str]:
     """Validate everything first, then write; returns the vendor and its first API secret."""
     key = check_key(new.key)
     name = check_name(new.name)
-    token_url = check_token_url(new.token_url, development=development)
+    token_url = check_protocol_token_url(new.protocol, new.token_url, development=development)
     domains = check_domains(new.domains, development=development)
     signout_url = check_signout_url(new.signout_url, domains, development=development)
     start_url = check_start_url(new.start_url, domains, development=development)
@@ -304,7 +318,12 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     if await select_vendor_by_key(db, key) is not None:
         raise Conflict(f"a vendor with key {key!r} already exists")
     vendor = Vendor(
-        key=key, name=name, token_url=token_url, signout_url=signout_url, start_url=start_url
+        key=key,
+        name=name,
+        protocol=new.protocol,
+        token_url=token_url,
+        signout_url=signout_url,
+        start_url=start_url,
     )
     db.add(vendor)
     await db.flush()
@@ -353,7 +372,7 @@ async def update_vendor(
     vendor: Vendor,
     *,
     name: str,
-    token_url: str,
+    token_url: str | None,
     signout_url: str | None,
     start_url: str | None = None,
     development: bool,
@@ -362,7 +381,7 @@ async def update_vendor(
     """Change what staff may change (the key is immutable); returns the settings before."""
     before = settings_of(vendor)
     vendor.name = check_name(name)
-    vendor.token_url = check_token_url(token_url, development=development)
+    vendor.token_url = check_protocol_token_url(vendor.protocol, token_url, development=development)
     domains = await select_domains(db, vendor)
     vendor.signout_url = check_signout_url(signout_url, domains, development=development)
     vendor.start_url = check_start_url(start_url, domains, development=development)
@@ -410,6 +429,15 @@ async def remove_domain(
             check_return_url(url, remaining, development=development)
         except InvalidURL:
             raise Conflict(f"the {what} is on this domain; change the {what} first") from None
+    for kind in ("login", "post_logout"):
+        for uri in await select_redirect_uris(db, vendor, kind):
+            try:
+                check_return_url(uri, remaining, development=development)
+            except InvalidURL:
+                raise Conflict(
+                    "a sign-in or after-sign-out address of this vendor is on this domain; "
+                    "change them under How members sign in first"
+                ) from None
     await db.exec(
         delete(VendorDomain).where(
             col(VendorDomain.vendor_id) == vendor.id, col(VendorDomain.domain) == domain

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, clock, db, oidc_registration, settings, vendors
 from portal.admin.access import record, staff_required
@@ -11,6 +12,7 @@ from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
 from portal.catalogue import DEFAULT_SELECTION
 from portal.errors import InvalidField, PortalError
+from portal.models import Vendor
 from portal.vendors import NewVendor
 
 blueprint = Blueprint("admin_vendors", __name__)
@@ -71,6 +73,16 @@ def check_each(values: dict[str, str], development: bool) -> dict[str, str]:
     return errors
 
 
+async def save_registration(
+    s: AsyncSession, vendor: Vendor, values: dict[str, str], development: bool
+) -> dict[str, object]:
+    """A new OpenID Connect vendor's sign-in return addresses; the rest keeps its defaults."""
+    uris = oidc_registration.uri_lines(values["redirect_uris"])
+    registration = oidc_registration.Registration(uris)
+    await oidc_registration.save(s, vendor, registration, development=development, now=clock.now())
+    return oidc_registration.settings_of(await oidc_registration.registration_of(s, vendor))
+
+
 @blueprint.post("/admin/vendors")
 @staff_required()
 async def create_vendor() -> ResponseReturnValue:
@@ -87,19 +99,17 @@ async def create_vendor() -> ResponseReturnValue:
             token_url=None if oidc else values["token_url"],
             domains=[values["domain"]],
             signout_url=values["signout_url"] or None,
+            protocol="oidc" if oidc else "enhanced",
         )
         try:
             async with db.transaction() as s:
                 vendor, secret = await vendors.add_vendor(s, new, development=development)
-                after = {**vendors.settings_of(vendor), "domains": [values["domain"]]}
+                after: dict[str, object] = {
+                    **vendors.settings_of(vendor),
+                    "domains": [values["domain"]],
+                }
                 if oidc:
-                    registration = oidc_registration.Registration(
-                        oidc_registration.uri_lines(values["redirect_uris"])
-                    )
-                    await oidc_registration.save(
-                        s, vendor, registration, development=development, now=clock.now()
-                    )
-                    after |= oidc_registration.settings_of(registration)
+                    after = {**after, **await save_registration(s, vendor, values, development)}
                 await record(
                     s, "vendor.created", vendor_key=vendor.key, changes=audit.changes({}, after)
                 )

@@ -37,7 +37,8 @@ from portal.demo.vendor import VendorSite, own_page, site
 log = logging.getLogger(__name__)
 blueprint = Blueprint("oidc_vendor", __name__)
 SCOPE = "openid profile email membership"
-CALLBACK = "/oidc/callback"
+START = "/sign-in"  # our sign-in start page, for the portal's "My sites"
+CALLBACK = "/oidc/callback"  # our registered redirect URI
 SIGNED_OUT = "/signed-out"  # our registered post_logout_redirect_uri
 LEEWAY_SECONDS = 60  # clock skew between the portal's host and ours
 
@@ -49,7 +50,7 @@ def create_oidc_vendor_app(site: VendorSite) -> Quart:
 
 def signin_url(path: str = "/", *, passive: bool = False) -> str:
     """Our own start page: the authorization request is built there, with fresh secrets."""
-    return "/sign-in?" + urlencode({"next": path, **({"passive": "1"} if passive else {})})
+    return f"{START}?" + urlencode({"next": path, **({"passive": "1"} if passive else {})})
 
 
 def redirect_uri() -> str:
@@ -81,7 +82,7 @@ def oauth_client(**kwargs: Any) -> AsyncOAuth2Client:
 # Step 1 ------------------------------------------------------------------------------------
 
 
-@blueprint.get("/sign-in")
+@blueprint.get(START)
 async def start() -> ResponseReturnValue:
     passive = request.args.get("passive") == "1"
     pending = {
