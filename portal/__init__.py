@@ -13,6 +13,7 @@ from portal import (
     ids,
     maintenance,
     observe,
+    oidc,
     query_strings,
     security,
     session_cookies,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         *admin.BLUEPRINTS,
     ):
         app.register_blueprint(blueprint)
+    oidc.init_app(app)
     observe.init_app(app, settings)  # after db (the pool it watches), before ProxyFix
     if settings.proxy_hops:
         # Only X-Forwarded-* set by our own proxies is believed: the client address feeds the

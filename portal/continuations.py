@@ -10,6 +10,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 ENTRY_POINTS = frozenset({"/sso/signin", "/oidc/authorize"})
 MAX_LENGTH = 8192
+# A front end's mark on a continuation that needs a sign-in made after the request (OpenID
+# Connect's prompt=login and max_age): the sign-in page then asks even a signed-in member.
+FRESH_SIGN_IN = "login_after"
+MAX_LOGIN_HINT = 254
 
 
 def checked(value: str | None) -> str | None:
@@ -30,3 +34,14 @@ def vendor_key(continuation: str) -> str | None:
     page can name it; display only, the front end checks the request itself."""
     query = dict(parse_qsl(urlsplit(continuation).query))
     return query.get("vendor") or query.get("client_id")
+
+
+def login_hint(continuation: str) -> str:
+    """The username the request suggests (OpenID Connect `login_hint`), to pre-fill the form."""
+    hint = dict(parse_qsl(urlsplit(continuation).query)).get("login_hint", "").strip()
+    return hint[:MAX_LOGIN_HINT]
+
+
+def asks_fresh_sign_in(continuation: str) -> bool:
+    """Whether the request wants the member to sign in again even with a portal session."""
+    return FRESH_SIGN_IN in dict(parse_qsl(urlsplit(continuation).query))

@@ -417,3 +417,60 @@ class AuditVerification(SQLModel, table=True):
     problem_kind: str | None = Field(default=None, max_length=16)
     problem_event_id: int | None = Field(default=None, sa_type=BigInteger)
     problem: str | None = Field(default=None, max_length=500)
+
+
+OIDC_TOKEN_KINDS = ("access", "refresh")
+
+
+class OidcGrant(SQLModel, table=True):
+    """One OpenID Connect authorization: its code, and then the family of tokens the code and
+    their refreshes issued, revoked together (portal/oidc/grants.py)."""
+
+    __tablename__ = "oidc_grant"
+    __table_args__ = (
+        CheckConstraint("code_expires_at > created_at", name="code_expires_after_issue"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Only a hash: a code read from the database cannot be redeemed.
+    code_hash: str = Field(max_length=64, unique=True)
+    vendor_id: int = reference("vendor")
+    member_id: int = reference("member")
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    redirect_uri: str = Field(max_length=2048)
+    scope: str = Field(max_length=1000)
+    nonce: str | None = Field(default=None, max_length=512)
+    code_challenge: str = Field(max_length=128)
+    auth_time: datetime | None = timestamp()
+    created_at: datetime | None = timestamp()
+    code_expires_at: datetime | None = timestamp()
+    code_redeemed_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)
+    revoke_reason: str | None = Field(default=None, max_length=32)
+
+
+class OidcToken(SQLModel, table=True):
+    """An access or refresh token of a grant. A refresh token is used once (`used_at`): its
+    successor replaces it, and a second use revokes the whole grant."""
+
+    __tablename__ = "oidc_token"
+    __table_args__ = (
+        CheckConstraint(_in("kind", OIDC_TOKEN_KINDS), name="kind_known"),
+        CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    grant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("oidc_grant.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=8)
+    issued_at: datetime | None = timestamp()
+    expires_at: datetime | None = timestamp()
+    used_at: datetime | None = timestamp(nullable=True)

@@ -22,6 +22,11 @@ BASE_CSP = {
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+# The API authenticates with HTTP Basic, not cookies: nothing to forge. OpenID Connect's
+# endpoints are posted to by other sites by design: the token and UserInfo endpoints take a
+# client's credentials or a bearer token, and a POSTed authorization or logout request is only
+# turned into the same GET (portal/oidc), which acts exactly as a link to it would.
+NO_CSRF_PATHS = ("/api/", "/oidc/")
 
 
 def content_security_policy(**overrides: str) -> str:
@@ -44,8 +49,8 @@ def rotate_csrf() -> None:
 
 
 async def check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS or request.path.startswith("/api/"):
-        return  # the API authenticates with HTTP Basic, not cookies: nothing to forge
+    if request.method not in UNSAFE_METHODS or request.path.startswith(NO_CSRF_PATHS):
+        return
     expected = session.get(CSRF_FIELD)
     form = await request.form
     sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD) or ""

@@ -10,7 +10,7 @@ from quart import Quart, current_app, request
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import clock
+from portal import audit, clock
 from portal.auth import sessions
 from portal.auth.sessions import Kind
 from portal.models import AuthSession
@@ -99,3 +99,29 @@ async def end(db: AsyncSession, kind: Kind, *, reason: str) -> AuthSession | Non
     if row is not None:
         await sessions.end(db, row, now=now, reason=reason)
     return row
+
+
+async def sign_out_member(
+    db: AsyncSession, *, vendor_key: str | None, via: str | None = None
+) -> AuthSession | None:
+    """A member's sign-out, for every front end: the cookie's session ends (with all it
+    issued) and the event is audited; a sign-out without a session changes nothing, so it is
+    audited with the cap on anonymous requests. `via` names the protocol when not Enhanced."""
+    details = {"via": via} if via else {}
+    portal_session = await end(db, "member", reason="sign_out")
+    if portal_session is None:
+        await audit.record_anonymous(
+            db, "sign_out", "success", now=clock.now(), vendor_key=vendor_key,
+            client_address=request.remote_addr, had_session=False, **details,
+        )  # fmt: skip
+        return None
+    await audit.record(
+        db,
+        "sign_out",
+        member_id=portal_session.member_id,
+        vendor_key=vendor_key,
+        client_address=request.remote_addr,
+        had_session=True,
+        **details,
+    )
+    return portal_session

@@ -1,5 +1,7 @@
 """Every knob of the portal and its default. One object, read from the environment."""
 
+import hashlib
+import hmac
 import math
 import re
 import secrets
@@ -59,6 +61,21 @@ class Settings(BaseSettings):
         "never from a request's `Host`. Development without it uses the address each request "
         "came to",
     )
+    issuer: str | None = Field(
+        default=None,
+        description="The OpenID Connect issuer (`iss` of every ID token, and where "
+        "`/.well-known/openid-configuration` is found): the portal's public origin, e.g. "
+        "`https://sso.example.org`, with no path. Unset: `PORTAL_PUBLIC_URL`, which production "
+        "requires; development without either uses the address each request came to. Changing "
+        "it makes every relying party refuse the portal's ID tokens until they are set up again",
+    )
+    pairwise_secret: str | None = Field(
+        default=None,
+        description="The key of pairwise subject identifiers (the `sub` a vendor with pairwise "
+        "subjects receives). Unset: derived from `PORTAL_SECRET_KEY`. Set it (as strong as the "
+        "secret key) before a vendor uses pairwise subjects if you may ever change the secret "
+        "key: a new key gives every member a new `sub` at those vendors",
+    )
     data_dir: Path = Field(
         default=Path("var"), description="The embedded database and the development key"
     )
@@ -75,6 +92,13 @@ class Settings(BaseSettings):
 
     token_ttl_seconds: int = Field(
         default=60, ge=10, le=600, description="Lifetime of a one-time token, 10 to 600 seconds"
+    )
+    oidc_access_token_ttl_seconds: int = Field(
+        default=300,
+        ge=60,
+        le=3600,
+        description="Lifetime of an OpenID Connect access token (for `/oidc/userinfo`), 60 to "
+        "3600 seconds; it also ends with the member's portal session",
     )
     session_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="A portal session ends after this long unused"
@@ -205,6 +229,11 @@ class Settings(BaseSettings):
                 if self.public_url
                 else None
             )
+            self.issuer = (
+                check_portal_url(self.issuer, development=self.development, what="PORTAL_ISSUER")
+                if self.issuer
+                else self.public_url
+            )
         except InvalidURL as exc:
             raise ValueError(str(exc)) from None
         return self
@@ -217,6 +246,19 @@ class Settings(BaseSettings):
         """The portal's address as members and vendors use it: PORTAL_PUBLIC_URL, which
         production requires; in development without it, the address the request came to."""
         return self.public_url or request_origin
+
+    def issuer_for(self, request_origin: str) -> str:
+        """The OpenID Connect issuer: PORTAL_ISSUER, else PORTAL_PUBLIC_URL; development without
+        either, the address the request came to."""
+        return self.issuer or request_origin
+
+    def pairwise_key(self) -> bytes:
+        """The key of pairwise subjects: PORTAL_PAIRWISE_SECRET, else one derived from the
+        secret key (a key of its own, so a pairwise `sub` reveals nothing of the cookie key)."""
+        if self.pairwise_secret:
+            return self.pairwise_secret.encode()
+        base = self.signing_key().encode()
+        return hmac.new(base, b"portal-oidc-pairwise-subject", hashlib.sha256).digest()
 
     def check_can_serve(self) -> None:
         """Refuse to serve production with a key an attacker could know or guess."""
@@ -231,6 +273,11 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "production needs every key in PORTAL_SECRET_KEY_FALLBACKS to be as strong as "
                 "PORTAL_SECRET_KEY"
+            )
+        if self.env == "production" and self.pairwise_secret and not strong(self.pairwise_secret):
+            raise SettingsError(
+                f"production needs PORTAL_PAIRWISE_SECRET of at least {MIN_SECRET_KEY_LENGTH} "
+                f"random characters with {MIN_SECRET_KEY_BITS} bits of entropy"
             )
         if self.env == "production" and self.metrics_token and not strong(self.metrics_token):
             raise SettingsError(

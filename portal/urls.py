@@ -83,11 +83,11 @@ def check_vendor_url(url: str, *, development: bool) -> str:
     return url
 
 
-def check_portal_url(url: str, *, development: bool) -> str:
-    """PORTAL_PUBLIC_URL, the portal's own address: a token URL's rules (in production https,
-    a public DNS name, port 443) for an origin, with nothing after the host but "/". Returned
-    as scheme://host[:port] in lower case, the one spelling every link to the portal uses."""
-    what = "PORTAL_PUBLIC_URL"
+def check_portal_url(url: str, *, development: bool, what: str = "PORTAL_PUBLIC_URL") -> str:
+    """PORTAL_PUBLIC_URL (or PORTAL_ISSUER), the portal's own address: a token URL's rules (in
+    production https, a public DNS name, port 443) for an origin, with nothing after the host
+    but "/". Returned as scheme://host[:port] in lower case, the one spelling every link to the
+    portal uses."""
     origin = _parse(url, what, development=development)
     parts = urlsplit(url)
     if parts.path not in ("", "/") or "?" in url or "#" in url:

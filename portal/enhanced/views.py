@@ -167,10 +167,12 @@ async def pending_request(values: MultiDict[str, str]) -> Pending | None:
 @blueprint.get("/sign-in")
 async def sign_in_page() -> ResponseReturnValue:
     pending = await pending_request(request.args)
+    fresh = pending is not None and continuations.asks_fresh_sign_in(pending.continuation)
     async with db.transaction() as db_session:
-        if await member_session(db_session) is not None:
+        if not fresh and await member_session(db_session) is not None:
             return redirect(continuation(pending), 303)
-    return await render_template("sso/sign_in.html", pending=pending, login="", error=None)
+    hint = continuations.login_hint(pending.continuation) if pending else ""
+    return await render_template("sso/sign_in.html", pending=pending, login=hint, error=None)
 
 
 @blueprint.post("/sign-in")
@@ -255,23 +257,7 @@ async def sign_out() -> ResponseReturnValue:
 
 
 async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None) -> None:
-    """Sign out; a sign-out without a session changes nothing, so it is audited with the cap on
-    anonymous requests."""
-    portal_session = await session_cookies.end(db_session, "member", reason="sign_out")
-    if portal_session is None:
-        await audit.record_anonymous(
-            db_session, "sign_out", "success", now=clock.now(), vendor_key=vendor_key,
-            client_address=request.remote_addr, had_session=False,
-        )  # fmt: skip
-        return
-    await audit.record(
-        db_session,
-        "sign_out",
-        member_id=portal_session.member_id,
-        vendor_key=vendor_key,
-        client_address=request.remote_addr,
-        had_session=True,
-    )
+    await session_cookies.sign_out_member(db_session, vendor_key=vendor_key)
 
 
 @blueprint.get("/help")

@@ -1,0 +1,74 @@
+"""Client authentication at the token endpoint (OpenID Connect Core §9): client_secret_basic,
+client_secret_post — the vendor's API secrets, the same two rotating slots
+(portal/vendor_secrets.py) — and `none` for a vendor registered as a public client, which PKCE
+then protects alone."""
+
+import hmac
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import basic_auth, vendor_secrets, vendors
+from portal.crypto import digest
+from portal.models import VENDOR_KEY_PATTERN, Vendor
+from portal.oidc.protocol_errors import OAuthError
+
+METHODS = ("client_secret_basic", "client_secret_post", "none")
+REALM = 'Basic realm="portal token endpoint", charset="UTF-8"'
+UNUSED_DIGEST = digest("no vendor has this secret")
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What the caller sent: the method, the client id it claims, and the secret if any."""
+
+    method: str  # client_secret_basic | client_secret_post | none | "" (nothing usable)
+    client_id: str
+    secret: str | None
+
+
+def presented(authorization: str | None, form: dict[str, str]) -> Presented:
+    basic = basic_auth.authorization(authorization)
+    if basic is not None and basic.type == "basic":
+        if "client_secret" in form:
+            raise OAuthError(400, "invalid_request", "Use one client authentication method.")
+        # RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
+        client_id = unquote_plus(basic.username or "")
+        return Presented("client_secret_basic", client_id, unquote_plus(basic.password or ""))
+    client_id = form.get("client_id", "")
+    if "client_secret" in form:
+        return Presented("client_secret_post", client_id, form["client_secret"])
+    return Presented("none" if client_id else "", client_id, None)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # for the audit log
+    vendor: Vendor | None
+
+
+async def authenticate(db: AsyncSession, given: Presented) -> Vendor | Refusal:
+    """The vendor these credentials prove, or why not. An unknown client and a wrong secret
+    cost a comparison alike and get the same answer."""
+    if not given.method:
+        return Refusal("no_credentials", None)
+    key = given.client_id if re.fullmatch(VENDOR_KEY_PATTERN, given.client_id) else ""
+    vendor = await vendors.select_vendor_by_key(db, key) if key else None
+    if vendor is None or vendor.protocol != "oidc":
+        hmac.compare_digest(UNUSED_DIGEST, digest(given.secret or ""))
+        return Refusal("unknown_vendor", None)
+    if given.secret is None:
+        right = vendor.public_client  # `none` is for public clients only
+    else:
+        active = [
+            vendor_secrets.ActiveSecret(row.id or 0, row.secret_hash, row.last_used_at)
+            for row in await vendor_secrets.select_active(db, vendor)
+        ]
+        right = vendor_secrets.matching(active, given.secret) is not None
+    if not right:
+        return Refusal("wrong_secret", vendor)
+    if not vendor.enabled:
+        return Refusal("disabled", vendor)
+    return vendor

@@ -1,0 +1,43 @@
+"""OpenID Provider metadata (Discovery 1.0 §3) and the public keys (the JWKS) it points to."""
+
+from typing import Any
+
+from quart import Blueprint
+
+from portal import claims, clock, db, settings, signing_keys
+from portal.oidc import answers, clients
+
+blueprint = Blueprint("oidc_discovery", __name__)
+
+
+@blueprint.get("/.well-known/openid-configuration")
+async def configuration() -> dict[str, Any]:
+    issuer = answers.issuer()
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oidc/authorize",
+        "token_endpoint": f"{issuer}/oidc/token",
+        "userinfo_endpoint": f"{issuer}/oidc/userinfo",
+        "jwks_uri": f"{issuer}/oidc/jwks",
+        "end_session_endpoint": f"{issuer}/oidc/logout",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": list(signing_keys.ALGORITHMS),
+        "scopes_supported": list(claims.ALL_SCOPES),
+        "claims_supported": claims.supported_claims(),
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": list(clients.METHODS),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+@blueprint.get("/oidc/jwks")
+async def jwks() -> dict[str, Any]:
+    async with db.transaction() as db_session:
+        return await signing_keys.jwks(db_session, now=clock.now(), settings=settings.current())

@@ -1,0 +1,48 @@
+"""How the OpenID Connect endpoints refuse: JSON errors of RFC 6749 §5.2 at the token endpoint,
+bearer-token errors of RFC 6750 at UserInfo, and errors of the authorization endpoint — sent to
+the vendor's registered redirect URI when it is known to be the vendor's, else a 400 page."""
+
+from dataclasses import dataclass, field
+
+from portal.errors import PortalError
+from portal.models import Vendor
+
+JSON_ENDPOINTS = ("/oidc/token", "/oidc/userinfo")
+
+
+class OAuthError(Exception):
+    """A JSON error answer: `error` is the protocol's code, str() its description."""
+
+    def __init__(self, status: int, error: str, description: str, **headers: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.headers = status, error, headers
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": str(self)}
+
+
+class BadAuthorization(PortalError):
+    """An authorization request that cannot be answered at a redirect URI (unknown client,
+    unregistered redirect URI): the member sees this 400 page, and nobody is redirected.
+    `reason` is kept in the audit log, `vendor_key` only for a registered vendor."""
+
+    title = "This sign-in link can't be used"
+
+    def __init__(self, message: str, reason: str, vendor_key: str | None = None) -> None:
+        super().__init__(message, 400)
+        self.reason, self.vendor_key = reason, vendor_key
+
+
+@dataclass
+class RedirectError(Exception):
+    """An error for the vendor, sent to its (checked) redirect URI (RFC 6749 §4.1.2.1); the
+    request's reader fills in where it goes once the redirect URI is known to be registered."""
+
+    error: str
+    description: str
+    reason: str = ""
+    vendor: Vendor | None = None
+    redirect_uri: str = ""
+    response_mode: str = "query"
+    state: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

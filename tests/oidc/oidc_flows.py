@@ -1,0 +1,84 @@
+"""What an OpenID Connect relying party and a member's browser do, for the tests of tests/oidc."""
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlmodel import select
+
+from portal import vendors
+from portal.models import Vendor
+from tests.flows import VendorLogin, add_vendor, unit_of_work
+
+REDIRECT_URI = "https://learn.example.org/callback"
+POST_LOGOUT_URI = "https://learn.example.org/signed-out"
+
+
+async def add_oidc_vendor(
+    database_url: str,
+    key: str = "learn",
+    *,
+    domain: str = "learn.example.org",
+    redirect_uris: tuple[str, ...] = (REDIRECT_URI,),
+    post_logout_uris: tuple[str, ...] = (POST_LOGOUT_URI,),
+    scopes: str = "openid profile email phone address membership",
+    **settings: Any,
+) -> VendorLogin:
+    """A vendor registered for OpenID Connect (refresh tokens on unless told otherwise)."""
+    login = await add_vendor(database_url, key, f"{key.title()} Academy", domain=domain)
+    async with unit_of_work(database_url) as session:
+        vendor = (await session.exec(select(Vendor).where(Vendor.key == key))).one()
+        vendor.protocol, vendor.token_url, vendor.scopes = "oidc", None, scopes
+        vendor.refresh_tokens = settings.pop("refresh_tokens", True)
+        for name, value in settings.items():
+            setattr(vendor, name, value)
+        session.add(vendor)
+        await vendors.set_redirect_uris(session, vendor, "login", list(redirect_uris))
+        await vendors.set_redirect_uris(session, vendor, "post_logout", list(post_logout_uris))
+    return login
+
+
+@dataclass(frozen=True)
+class Pkce:
+    verifier: str
+    challenge: str
+
+    @classmethod
+    def new(cls) -> "Pkce":
+        verifier = secrets.token_urlsafe(48)
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+
+
+def authorize_query(pkce: Pkce, **changes: str | None) -> dict[str, str]:
+    query: dict[str, str | None] = {
+        "client_id": "learn",
+        "response_type": "code",
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile email offline_access",
+        "state": "rp-state-1",
+        "nonce": "rp-nonce-1",
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+        **changes,
+    }
+    return {name: value for name, value in query.items() if value is not None}
+
+
+def redirect_params(location: str, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
+    """The parameters of an answer at the redirect URI (which it must be)."""
+    assert location.startswith(redirect_uri + "?"), location
+    return {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+
+
+def token_form(code: str, pkce: Pkce, **changes: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": pkce.verifier,
+        **changes,
+    }
