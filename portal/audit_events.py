@@ -203,6 +203,7 @@ DETAIL_LABELS: dict[str, str] = {
     "post_logout_uris": "After-sign-out addresses",
     "public_client": "App in the browser (no secret)",
     "scopes": "What the site may ask for",
+    "refresh_tokens": "Members kept signed in for longer",
     "domains": "Domains",
     "domain": "Domain",
     "fields": "Fields sent",

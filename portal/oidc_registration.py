@@ -10,7 +10,7 @@ from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import vendors
+from portal import claims, vendors
 from portal.errors import InvalidField
 from portal.models import Vendor
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
@@ -18,9 +18,9 @@ from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
 Protocol = Literal["enhanced", "oidc"]
 PROTOCOLS: dict[str, str] = {"enhanced": "Enhanced SSO", "oidc": "OpenID Connect"}
 Kind = Literal["login", "post_logout"]
-# What each scope lets a site receive, in staff words; `openid` is always granted.
-SCOPES: dict[str, str] = {
-    "openid": "Who the member is: an identifier for the member that never changes",
+# What each scope lets a site receive, in staff words (portal/claims.py maps the claims).
+SCOPE_WORDS: dict[str, str] = {
+    claims.OPENID: "Who the member is: an identifier for the member that never changes",
     "profile": "Their name, and the other profile details chosen under Returned fields",
     "email": "Their email address",
     "phone": "Their phone number",
@@ -28,7 +28,7 @@ SCOPES: dict[str, str] = {
     "membership": "Their membership: member type, status, paid-through date, and whether "
     "their membership is current",
 }
-REFRESH_SCOPE = "offline_access"  # granted only to a vendor whose refresh tokens are on
+SCOPES = {scope: SCOPE_WORDS[scope] for scope in claims.SCOPES}  # `openid` always granted
 DEFAULT_SCOPES = ("openid", "profile", "email")
 MAX_URIS = 10  # of each kind: a site has a few environments, not dozens
 
@@ -44,8 +44,8 @@ class Registration:
 
 
 URI_WORDS: dict[Kind, tuple[str, str]] = {
-    "login": ("redirect_uris", "sign-in return address"),
-    "post_logout": ("post_logout_uris", "after-sign-out address"),
+    "login": ("redirect_uris", "sign-in return address (redirect URI)"),
+    "post_logout": ("post_logout_uris", "after-sign-out address (post-logout redirect URI)"),
 }
 
 
@@ -65,11 +65,11 @@ def check_uris(
         uri = text.strip()
         problem = uri_problem(uri, domains, development=development)
         if problem:
-            raise InvalidField(name, f"{vendors.sentence(words)} {uri[:80]}: {problem}")
+            raise InvalidField(name, f"{words[:1].upper()}{words[1:]} {uri[:80]}: {problem}")
         if uri not in found:
             found.append(uri)
     if len(found) > MAX_URIS:
-        raise InvalidField(name, f"Register at most {MAX_URIS} {words}es.")
+        raise InvalidField(name, f"Register at most {MAX_URIS} of each kind of address.")
     return found
 
 
@@ -88,7 +88,8 @@ def uri_problem(uri: str, domains: Sequence[str], *, development: bool) -> str |
         reason = str(exc).removeprefix("ReturnURL ")
         if "registered domains" in reason:
             return f"it is not on {' or '.join(domains)}; add its domain first."
-        return vendors.sentence(f"it {reason}")
+        subject = "its" if reason.startswith(("host ", "port ")) else "it"
+        return f"{subject} {reason.rstrip('.')}."
     return None
 
 
@@ -124,11 +125,6 @@ def check(registration: Registration, domains: Sequence[str], *, development: bo
     )
 
 
-def stored_scopes(registration: Registration) -> str:
-    scopes = list(registration.scopes)
-    return " ".join([*scopes, REFRESH_SCOPE] if registration.refresh_tokens else scopes)
-
-
 async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
     return Registration(
         redirect_uris=await vendors.select_redirect_uris(db, vendor, "login"),
@@ -147,7 +143,8 @@ def settings_of(registration: Registration) -> dict[str, object]:
         "redirect_uris": list(registration.redirect_uris),
         "post_logout_uris": list(registration.post_logout_uris),
         "public_client": registration.public_client,
-        "scopes": stored_scopes(registration),
+        "scopes": " ".join(registration.scopes),
+        "refresh_tokens": registration.refresh_tokens,
     }
 
 
@@ -171,7 +168,7 @@ async def save(
     vendor.protocol = checked.protocol
     vendor.public_client = checked.public_client
     vendor.refresh_tokens = checked.refresh_tokens
-    vendor.scopes = stored_scopes(checked)
+    vendor.scopes = " ".join(checked.scopes)
     vendor.updated_at = now
     db.add(vendor)
     await vendors.set_redirect_uris(db, vendor, "login", checked.redirect_uris)

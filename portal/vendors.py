@@ -304,10 +304,14 @@ class NewVendor:
     fields: Sequence[FieldChoice] = DEFAULT_FIELDS
     start_url: str | None = None
     protocol: str = "enhanced"
+    public_client: bool = False  # OpenID Connect: an app in the browser, given no secret
 
 
-async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> tuple[Vendor, str]:
-    """Validate everything first, then write; returns the vendor and its first API secret."""
+async def add_vendor(
+    db: AsyncSession, new: NewVendor, *, development: bool
+) -> tuple[Vendor, str | None]:
+    """Validate everything first, then write; returns the vendor and its first API secret (none
+    for a public client: an app in the browser cannot keep one)."""
     key = check_key(new.key)
     name = check_name(new.name)
     token_url = check_protocol_token_url(new.protocol, new.token_url, development=development)
@@ -321,6 +325,7 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
         key=key,
         name=name,
         protocol=new.protocol,
+        public_client=new.public_client and new.protocol == "oidc",
         token_url=token_url,
         signout_url=signout_url,
         start_url=start_url,
@@ -329,8 +334,9 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     await db.flush()
     db.add_all(VendorDomain(vendor_id=id_of(vendor), domain=domain) for domain in domains)
     await replace_fields(db, vendor, fields)
-    secret = await vendor_secrets.create(db, vendor)
-    return vendor, secret
+    if vendor.public_client:
+        return vendor, None
+    return vendor, await vendor_secrets.create(db, vendor)
 
 
 async def select_vendors(db: AsyncSession) -> list[Vendor]:

@@ -114,8 +114,9 @@ async def context(
     # Never the request's Host, which any client chooses: what the vendor is told to call.
     base = settings.current().public_origin(request.host_url.rstrip("/"))
     registration = await oidc_registration.registration_of(db_session, vendor)
+    issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
     return {
-        **sign_in_method(vendor.key, base, registration),
+        **sign_in_method(vendor.key, issuer, registration),
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
         "rows": draft.rows if draft else saved_rows(saved),

@@ -1,13 +1,14 @@
 """Demo data for `portal demo`: fixed, documented sign-ins. Development mode only."""
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import members, oidc_registration, staff, vendor_secrets, vendors
+from portal.clock import system_clock
 from portal.crypto import digest
 from portal.demo import oidc_vendor
 from portal.models import Vendor, VendorSecret
@@ -64,7 +65,7 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
             key, name, token_url, ["localhost"], signout_url, start_url=start_url
         )
         vendor, secret = await vendors.add_vendor(db, new, development=True)
-        await pin_demo_secret(db, vendor, secret)
+        await pin_demo_secret(db, vendor, secret or "")
         return
     if vendor.token_url != token_url:  # the token URL is matched exactly: it follows the port
         vendor.token_url = vendors.check_token_url(token_url, development=True)
@@ -89,14 +90,14 @@ async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -
             key, name, None, ["localhost"], signout_url, start_url=start_url, protocol="oidc"
         )
         vendor, secret = await vendors.add_vendor(db, new, development=True)
-        await pin_demo_secret(db, vendor, secret)
+        await pin_demo_secret(db, vendor, secret or "")
     elif wanted.redirect_uris[0] in await vendors.select_redirect_uris(db, vendor, "login"):
         await keep_demo_secret(db, vendor)
         return
     else:  # a new port, or staff changed it: the demo site knows only these addresses
         vendor.signout_url, vendor.start_url = signout_url, start_url
         await keep_demo_secret(db, vendor)
-    now = datetime.now(UTC)
+    now = system_clock()
     await oidc_registration.save(db, vendor, wanted, development=True, now=now)
 
 

@@ -111,7 +111,7 @@ async def test_the_third_vendor_speaks_openid_connect_and_follows_its_port(
     assert login == ["http://localhost:8003/oidc/callback"]
     assert after == ["http://localhost:8003/signed-out"]
     assert vendor.start_url == "http://localhost:8003/sign-in"
-    assert vendor.scopes.split() == ["openid", "profile", "email", "membership", "offline_access"]
+    assert vendor.scopes.split() == ["openid", "profile", "email", "membership"]
     assert (vendor.refresh_tokens, hashes) == (True, [digest(data.demo_secret(vendor.key))])
 
     await ensure(database_url, MOVED)
