@@ -17,8 +17,7 @@ FORUM = (
 
 def uris(runner: Runner, kind: str) -> object:
     return runner.scalar(
-        "SELECT string_agg(uri, ' ' ORDER BY id) FROM vendor_redirect_uri "
-        f"WHERE kind = '{kind}'"
+        f"SELECT string_agg(uri, ' ' ORDER BY id) FROM vendor_redirect_uri WHERE kind = '{kind}'"
     )
 
 
