@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from portal import vendors
 from portal.models import AuditEvent, Vendor
 from tests.admin.browser import Browser, text
-from tests.flows import add_vendor, unit_of_work
+from tests.flows import add_member, add_vendor, unit_of_work
 
 URL = "/admin/vendors/acme/sign-in-method"
 OIDC = {
@@ -190,3 +190,20 @@ async def test_a_viewer_sees_the_sign_in_method_but_cannot_change_it(
     assert "How members sign in" in page
     assert "Save sign-in method" not in page
     assert (await viewer.post(URL, OIDC)).status_code == 403
+
+
+async def test_the_preview_shows_the_member_object_and_the_oidc_claims(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    await add_member(database_url)
+    form = [*OIDC.items(), ("scopes", "profile"), ("scopes", "membership")]
+    assert (await admin.post(URL, form)).status_code == 303
+    body = await text(await admin.get("/admin/vendors/acme/preview", htmx=True, member="ada"))
+    enhanced, oidc = body.split('id="preview-json"')[1], body.split('id="preview-claims"')[1]
+    assert "&#34;FirstName&#34;: &#34;Ada&#34;" in enhanced
+    claims = oidc.split("</code>")[0]
+    for expected in ('"sub": "101"', '"given_name": "Ada"', '"imis_id": "101"', '"member_type"'):
+        assert expected.replace('"', "&#34;") in claims
+    assert "email" not in claims  # the email scope is not allowed: its claims are not shown
+    assert body.index("preview-claims") < body.index("preview-json")  # its own protocol first
