@@ -17,11 +17,11 @@ Everything else is the same small website as the Enhanced demo vendors (portal/d
 import hmac
 import logging
 import secrets
+import warnings
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -33,6 +33,12 @@ from quart.typing import ResponseReturnValue
 
 from portal.demo import vendor as site_pages
 from portal.demo.vendor import VendorSite, own_page, site
+
+with warnings.catch_warnings():
+    # Authlib's client asks for the httpx2 fork on import, on every run of any `portal` command;
+    # it works with httpx, which the project uses (no second HTTP library).
+    warnings.filterwarnings("ignore", "The httpx module is deprecated", DeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("oidc_vendor", __name__)
