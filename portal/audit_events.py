@@ -23,6 +23,15 @@ WORDS: dict[str, str] = {
     "sso.rejected": "Sign-in request from {vendor} refused",
     "sso.passive": "Silent sign-in check by {vendor}",
     "return_url.rejected": "Return address refused for {vendor}",
+    "oidc.authorized": "Member signed in to {vendor} (OpenID Connect)",
+    "oidc.rejected": "OpenID Connect sign-in request from {vendor} refused",
+    "oidc.login_required": "Silent OpenID Connect sign-in check by {vendor}",
+    "oidc.code_redeemed": "{vendor} collected a member's sign-in (OpenID Connect)",
+    "oidc.refreshed": "{vendor} renewed a member's access (OpenID Connect)",
+    "oidc.token_rejected": "{vendor} was refused tokens (OpenID Connect)",
+    "oidc.code_replay": "Sign-in code used twice by {vendor}",
+    "oidc.refresh_reuse": "Renewal token used twice by {vendor}",
+    "oidc.client_auth": "{vendor} could not log in to the token endpoint",
     "sign_in": "Member signed in",
     "sign_out": "Member signed out",
     "staff.sign_in": "Staff signed in",
@@ -85,6 +94,20 @@ REASONS: dict[str, str] = {
     "passive": "passive value not 1, true, 0 or false",
     "repeated": "a parameter given twice",
     "too_many_requests": "too many requests",
+    "redirect_uri": "return address not registered for the vendor",
+    "pkce": "missing or wrong PKCE proof (the code was not sent by whoever asked for it)",
+    "invalid_scope": "asked for information the vendor may not have",
+    "response_type": "asked for a kind of answer the portal does not give",
+    "mode": "asked for an answer by an unknown way",
+    "request": "sent a signed request, which the portal does not take",
+    "request_uri": "sent a request by reference, which the portal does not take",
+    "prompt": "prompt value not understood",
+    "max_age": "max_age value not a number of seconds",
+    "nonce": "nonce too long or not plain text",
+    "login_hint": "login hint too long or not plain text",
+    "reuse": "renewal token already used",
+    "revoked": "access already withdrawn after a token was used twice",
+    "session_ended": "the member's portal session ended first",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
 }
@@ -93,6 +116,8 @@ REASONS: dict[str, str] = {
 EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
     {
         ("sso.passive", "login_required"),
+        ("oidc.login_required", "login_required"),
+        ("oidc.token_rejected", "session_ended"),
         ("token.rejected", "voided"),
         ("token.rejected", "member_disabled"),
     }
@@ -115,6 +140,25 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("token.rejected", "expired"): "The vendor redeemed the token too late. Ask its developers "
     "to redeem it as soon as it arrives, and to check their server's clock.",
     ("token.rejected", None): INTEGRATION,
+    ("oidc.code_replay", None): "A sign-in code was used twice, which can mean it leaked; what it "
+    "gave was withdrawn and the member's session was ended. Ask the vendor's developers to check "
+    "how they handle sign-in codes.",
+    ("oidc.refresh_reuse", None): "A renewal (refresh) token was used twice, which can mean it "
+    "leaked; the vendor's access for that sign-in was withdrawn and the member signs in again "
+    "there. Ask the vendor's developers to check how they store refresh tokens.",
+    ("oidc.client_auth", "wrong_secret"): "The vendor uses a wrong or revoked secret. Create a "
+    "new secret on its Secrets tab and give it to the vendor's developers.",
+    ("oidc.client_auth", "disabled"): "The vendor is disabled but still calls the portal. Enable "
+    "it, or ask its developers to stop.",
+    ("oidc.client_auth", None): INTEGRATION,
+    ("oidc.rejected", "redirect_uri"): "If the address belongs to the vendor, add it to the "
+    "vendor's redirect URIs exactly as sent; otherwise ask its developers which one they use.",
+    ("oidc.rejected", "unknown_vendor"): "The vendor is disabled, or not set up for OpenID "
+    "Connect, while members still use its sign-in link.",
+    ("oidc.rejected", None): INTEGRATION,
+    ("oidc.token_rejected", "expired"): "The vendor collected the sign-in too late. Ask its "
+    "developers to exchange the code as soon as it arrives, and to check their server's clock.",
+    ("oidc.token_rejected", None): INTEGRATION,
     ("api.rate_limited", None): "The vendor calls the user service more often than allowed. Ask "
     "its developers to slow down.",
     ("sign_in", "directory_unavailable"): "The portal could not reach iMIS, so members from "
@@ -215,6 +259,10 @@ DETAIL_LABELS: dict[str, str] = {
     "ended": "Sessions ended",
     "sessions_ended": "Sessions ended",
     "via": "Made with",
+    "scope": "Scopes",
+    "response_mode": "Answered by",
+    "grant_type": "Grant",
+    "method": "Client authentication",
     "cause": "Technical cause",
     "kind": "Session of",
     "bucket": "Limit",

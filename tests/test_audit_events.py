@@ -67,3 +67,16 @@ def test_other_details_leave_the_reason_and_changes_to_their_own_places() -> Non
         ("Vendor key given", "acme"),
         ("Sessions ended", "2"),
     ]
+
+
+def test_openid_connect_problems_say_what_to_do() -> None:
+    for event, reason, words in [
+        ("oidc.code_replay", "replay", "used twice"),
+        ("oidc.refresh_reuse", "reuse", "refresh tokens"),
+        ("oidc.client_auth", "wrong_secret", "Secrets tab"),
+        ("oidc.rejected", "redirect_uri", "redirect URIs"),
+    ]:
+        d = describe(event, "failure", {"reason": reason}, "Learn Academy")
+        assert d.kind == "problem" and d.advice is not None and words in d.advice, event
+    quiet = describe("oidc.login_required", "failure", {"reason": "login_required"}, "Learn")
+    assert quiet.kind == "expected"

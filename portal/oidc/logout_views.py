@@ -31,7 +31,7 @@ async def logout() -> ResponseReturnValue:
             db_session, args.get("id_token_hint"), args.get("client_id")
         )
         await session_cookies.sign_out_member(
-            db_session, vendor_key=vendor.key if vendor else None, via="oidc"
+            db_session, vendor_key=vendor.key if vendor else None, via="OpenID Connect"
         )
         target = args.get("post_logout_redirect_uri")
         if target and problem is None:

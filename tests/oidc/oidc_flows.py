@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from portal import vendors
-from portal.models import Vendor
+from portal.models import AuditEvent, Vendor
 from tests.flows import VendorLogin, add_vendor, unit_of_work
 
 REDIRECT_URI = "https://learn.example.org/callback"
@@ -82,3 +82,14 @@ def token_form(code: str, pkce: Pkce, **changes: str) -> dict[str, str]:
         "code_verifier": pkce.verifier,
         **changes,
     }
+
+
+async def audit_events(database_url: str, event: str) -> list[AuditEvent]:
+    async with unit_of_work(database_url) as session:
+        query = select(AuditEvent).where(AuditEvent.event == event).order_by(col(AuditEvent.id))
+        return list(await session.exec(query))
+
+
+def basic(login: VendorLogin, secret: str | None = None) -> dict[str, str]:
+    pair = f"{login.key}:{login.secret if secret is None else secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}

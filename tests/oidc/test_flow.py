@@ -1,7 +1,6 @@
 """The code flow end to end through the ASGI app: authorize → sign-in → code → tokens → ID
 token checked against the published keys → UserInfo → refresh → logout."""
 
-import base64
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,17 +17,13 @@ from tests.oidc.oidc_flows import (
     REDIRECT_URI,
     Pkce,
     authorize_query,
+    basic,
     redirect_params,
     token_form,
 )
 
 pytestmark = pytest.mark.usefixtures("ada")
 ISSUER = "http://localhost"
-
-
-def basic(login: VendorLogin) -> dict[str, str]:
-    pair = f"{login.key}:{login.secret}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
 
 
 async def signed_in_code(client: Client, pkce: Pkce, **changes: str | None) -> str:

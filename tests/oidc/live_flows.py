@@ -1,0 +1,53 @@
+"""A member's browser against a live portal (httpx with a cookie jar): sign in through an
+authorization request and come back with the code, as a relying party receives it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from tests.flows import PASSWORD, csrf_of
+
+
+async def sign_in_for(browser: httpx.AsyncClient, authorization_url: str) -> str:
+    """Follow an authorization URL as a browser would, signing ada in on the way; returns the
+    URL the portal sends the browser back to (the relying party's redirect URI)."""
+    answer = await browser.get(authorization_url)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["Location"]
+    if location.startswith("/sign-in?"):
+        continuation = parse_qs(urlsplit(location).query)["next"][0]
+        form = await browser.get(location)
+        fields = {"csrf_token": csrf_of(form.text), "username": "ada", "password": PASSWORD}
+        signed = await browser.post("/sign-in", data={**fields, "next": continuation})
+        assert signed.status_code == 303, signed.text
+        answer = await browser.get(signed.headers["Location"])
+        assert answer.status_code == 303, answer.text
+        location = answer.headers["Location"]
+    return location
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+def portal_environment(database_url: str, data_dir: Path) -> dict[str, str]:
+    """The environment tests.flows.live_portal serves with, for the command line beside it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_URL"))}
+    env.update(PORTAL_ENV="development", PORTAL_SECRET_KEY="k" * 48, PORTAL_DATA_DIR=str(data_dir))
+    env["DATABASE_URL"] = database_url
+    return env
+
+
+ROTATE_KEYS = [sys.executable, "-m", "portal.cli", "keys", "rotate", "--json"]
+
+
+def rotate_keys(database_url: str, data_dir: Path) -> list[str]:
+    """`portal keys rotate`, as an operator runs it; returns the new kids."""
+    env = portal_environment(database_url, data_dir)
+    done = subprocess.run(ROTATE_KEYS, env=env, capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout)["kids"])

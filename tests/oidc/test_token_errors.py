@@ -1,0 +1,155 @@
+"""The token endpoint's refusals, table-driven (RFC 6749 §5.2: JSON, no-store), and what a
+replayed code or an expired one does."""
+
+from typing import Any
+
+import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+
+from portal.models import AuthSession
+from tests.conftest import FakeClock
+from tests.flows import VendorLogin, sign_in, unit_of_work
+from tests.oidc.oidc_flows import (
+    REDIRECT_URI,
+    Pkce,
+    add_oidc_vendor,
+    audit_events,
+    authorize_query,
+    basic,
+    redirect_params,
+    token_form,
+)
+
+pytestmark = pytest.mark.usefixtures("ada")
+
+
+@pytest.fixture
+async def other(database_url: str) -> VendorLogin:
+    return await add_oidc_vendor(database_url, "other", domain="other.example.org")
+
+
+async def code_for(client: Client, pkce: Pkce, **changes: str) -> str:
+    answer = await client.get("/oidc/authorize", query_string=authorize_query(pkce, **changes))
+    return redirect_params(answer.headers["Location"])["code"]
+
+
+def credentials(kind: str, learn: VendorLogin, other: VendorLogin) -> dict[str, str]:
+    """The Authorization header of each kind of caller."""
+    return {
+        "learn": basic(learn),
+        "wrong secret": basic(learn, "wrong"),
+        "unknown client": basic(VendorLogin("nobody", learn.secret)),
+        "learn with other's secret": basic(learn, other.secret),
+        "other": basic(other),
+        "none": {},
+    }[kind]
+
+
+ANOTHER_VERIFIER = Pkce.new().verifier
+# (the form's changes, who calls, the status and error expected)
+CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
+    "wrong secret": ({}, "wrong secret", 401, "invalid_client"),
+    "unknown client": ({}, "unknown client", 401, "invalid_client"),
+    "other vendor's secret": ({}, "learn with other's secret", 401, "invalid_client"),
+    "no client authentication": ({}, "none", 401, "invalid_client"),
+    "confidential client as public": ({"client_id": "learn"}, "none", 401, "invalid_client"),
+    "two methods": ({"client_secret": "s"}, "learn", 400, "invalid_request"),
+    "client_secret_post, wrong": (
+        {"client_id": "learn", "client_secret": "x"}, "none", 401, "invalid_client",
+    ),
+    "wrong client for the code": ({}, "other", 400, "invalid_grant"),
+    "wrong verifier": ({"code_verifier": ANOTHER_VERIFIER}, "learn", 400, "invalid_grant"),
+    "malformed verifier": ({"code_verifier": "short"}, "learn", 400, "invalid_grant"),
+    "no verifier": ({"code_verifier": ""}, "learn", 400, "invalid_request"),
+    "other redirect_uri": ({"redirect_uri": REDIRECT_URI + "2"}, "learn", 400, "invalid_grant"),
+    "no redirect_uri": ({"redirect_uri": ""}, "learn", 400, "invalid_request"),
+    "unknown code": ({"code": "x" * 43}, "learn", 400, "invalid_grant"),
+    "password grant": ({"grant_type": "password"}, "learn", 400, "unsupported_grant_type"),
+    "unknown refresh token": (
+        {"grant_type": "refresh_token", "refresh_token": "x" * 43}, "learn", 400, "invalid_grant",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "caller", "status", "error"), CASES.values(), ids=CASES.keys())
+async def test_refusals(
+    app: Quart,
+    learn: VendorLogin,
+    other: VendorLogin,
+    changes: dict[str, str],
+    caller: str,
+    status: int,
+    error: str,
+) -> None:
+    client, pkce = app.test_client(), Pkce.new()
+    await sign_in(client)
+    code = await code_for(client, pkce)
+    form = {**token_form(code, pkce), **changes}
+    headers = credentials(caller, learn, other)
+    answer = await client.post("/oidc/token", form=form, headers=headers)
+    body = await answer.get_json()
+    assert (answer.status_code, body["error"]) == (status, error), body
+    assert body["error_description"]
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Pragma"] == "no-cache"
+    if status == 401:
+        assert answer.headers["WWW-Authenticate"].startswith("Basic ")
+    # A refused code is still good for its rightful client with the right verifier: a mistake
+    # or a thief without the verifier spends nothing.
+    good = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(learn))
+    assert good.status_code == 200
+
+
+async def test_the_token_endpoint_answers_only_post_in_json(app: Quart, learn: VendorLogin) -> None:
+    answer = await app.test_client().get("/oidc/token")
+    assert answer.status_code == 405
+    assert (await answer.get_json())["error"] == "invalid_request"
+
+
+async def test_an_expired_code_is_refused(
+    app: Quart, learn: VendorLogin, clock: FakeClock, database_url: str
+) -> None:
+    client, pkce = app.test_client(), Pkce.new()
+    await sign_in(client)
+    code = await code_for(client, pkce)
+    clock.advance(seconds=60)
+    answer = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(learn))
+    assert (await answer.get_json())["error"] == "invalid_grant"
+    assert [
+        e.details["reason"] for e in await audit_events(database_url, "oidc.token_rejected")
+    ] == ["expired"]
+
+
+async def test_a_replayed_code_revokes_what_it_gave_and_ends_the_session(
+    app: Quart, learn: VendorLogin, database_url: str
+) -> None:
+    client, pkce = app.test_client(), Pkce.new()
+    await sign_in(client)
+    code = await code_for(client, pkce)
+    first = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(learn))
+    tokens: dict[str, Any] = await first.get_json()
+    replay = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(learn))
+    assert replay.status_code == 400 and (await replay.get_json())["error"] == "invalid_grant"
+
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.get("/oidc/userinfo", headers=bearer)).status_code == 401
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert (await client.post("/oidc/token", form=refresh, headers=basic(learn))).status_code == 400
+    replays = await audit_events(database_url, "oidc.code_replay")
+    assert [(e.outcome, e.details["reason"]) for e in replays] == [("failure", "replay")]
+    async with unit_of_work(database_url) as session:
+        ended = await session.get(AuthSession, 1)
+        assert ended is not None and ended.end_reason == "code_replay"
+
+
+async def test_a_public_client_uses_pkce_alone(app: Quart, database_url: str) -> None:
+    await add_oidc_vendor(database_url, public_client=True)
+    client, pkce = app.test_client(), Pkce.new()
+    await sign_in(client)
+    code = await code_for(client, pkce)
+    wrong = await client.post("/oidc/token", form=token_form(code, Pkce.new(), client_id="learn"))
+    assert (await wrong.get_json())["error"] == "invalid_grant"
+    right = await client.post("/oidc/token", form=token_form(code, pkce, client_id="learn"))
+    assert right.status_code == 200
+    assert right.headers["Access-Control-Allow-Origin"] == "*"
