@@ -248,6 +248,7 @@ DETAIL_LABELS: dict[str, str] = {
     "public_client": "App in the browser (no secret)",
     "scopes": "What the site may ask for",
     "refresh_tokens": "Members kept signed in for longer",
+    "pairwise_subject": "An identifier for each member only this site gets",
     "domains": "Domains",
     "domain": "Domain",
     "fields": "Fields sent",

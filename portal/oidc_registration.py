@@ -41,6 +41,7 @@ class Registration:
     scopes: Sequence[str] = DEFAULT_SCOPES
     refresh_tokens: bool = False
     protocol: Protocol = "oidc"
+    pairwise_subject: bool = False
 
 
 URI_WORDS: dict[Kind, tuple[str, str]] = {
@@ -122,6 +123,7 @@ def check(registration: Registration, domains: Sequence[str], *, development: bo
         scopes=check_scopes(registration.scopes),
         refresh_tokens=registration.refresh_tokens,
         protocol=registration.protocol,
+        pairwise_subject=registration.pairwise_subject,
     )
 
 
@@ -133,6 +135,7 @@ async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
         scopes=[s for s in vendor.scopes.split() if s in SCOPES],
         refresh_tokens=vendor.refresh_tokens,
         protocol="oidc" if vendor.protocol == "oidc" else "enhanced",
+        pairwise_subject=vendor.pairwise_subject,
     )
 
 
@@ -145,6 +148,7 @@ def settings_of(registration: Registration) -> dict[str, object]:
         "public_client": registration.public_client,
         "scopes": " ".join(registration.scopes),
         "refresh_tokens": registration.refresh_tokens,
+        "pairwise_subject": registration.pairwise_subject,
     }
 
 
@@ -168,6 +172,7 @@ async def save(
     vendor.protocol = checked.protocol
     vendor.public_client = checked.public_client
     vendor.refresh_tokens = checked.refresh_tokens
+    vendor.pairwise_subject = checked.pairwise_subject
     vendor.scopes = " ".join(checked.scopes)
     vendor.updated_at = now
     db.add(vendor)

@@ -28,6 +28,7 @@ class SignInForm:
     public_client: bool
     scopes: list[str]
     refresh_tokens: bool
+    pairwise_subject: bool
 
     @classmethod
     def read(cls, form: MultiDict[str, str]) -> "SignInForm":
@@ -38,6 +39,7 @@ class SignInForm:
             public_client=form.get("client_type") == "public",
             scopes=[s[:40] for s in form.getlist("scopes")[:20]],
             refresh_tokens=form.get("refresh_tokens") == "on",
+            pairwise_subject=form.get("pairwise_subject") == "on",
         )
 
     def registration(self) -> Registration:
@@ -50,6 +52,7 @@ class SignInForm:
             public_client=self.public_client,
             scopes=self.scopes,
             refresh_tokens=self.refresh_tokens,
+            pairwise_subject=self.pairwise_subject,
         )
 
 

@@ -38,10 +38,11 @@ async def test_a_vendor_switches_to_openid_connect_with_exact_addresses(
 ) -> None:
     await add_vendor(database_url)
     form = [*OIDC.items(), ("scopes", "membership"), ("scopes", "email"), ("refresh_tokens", "on")]
-    response = await admin.post(URL, form)
+    response = await admin.post(URL, [*form, ("pairwise_subject", "on")])
     assert response.status_code == 303
     vendor, login, after = await saved(database_url)
     assert (vendor.protocol, vendor.public_client, vendor.refresh_tokens) == ("oidc", False, True)
+    assert vendor.pairwise_subject is True
     assert vendor.scopes == "openid email membership"  # openid always, in the catalogue's order
     assert login == ["https://acme-learning.com/oidc/callback", "https://app.acme-learning.com/cb"]
     assert after == ["https://acme-learning.com/"]
