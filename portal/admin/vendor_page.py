@@ -156,7 +156,8 @@ async def context(
 
 def sign_in_method(key: str, issuer: str, registration: Registration) -> dict[str, Any]:
     """The sign-in method card and an OpenID Connect vendor's Integration tab."""
-    scopes = list(registration.scopes)
+    offline = [claims.OFFLINE_ACCESS] if registration.refresh_tokens else []
+    scopes = [*registration.scopes, *offline]
     return {
         "registration": registration,
         "protocols": oidc_registration.PROTOCOLS,
