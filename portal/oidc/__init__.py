@@ -34,7 +34,19 @@ def init_app(app: Quart) -> None:
         app.register_blueprint(blueprint)
     for path in protocol_errors.JSON_ENDPOINTS:
         errors.register_error_page(app, path, json_error)
+    app.before_request(no_head_for_actions)
     app.after_request(cors)
+
+
+ACTIONS = frozenset({"/oidc/authorize", "/oidc/logout"})
+
+
+async def no_head_for_actions() -> ResponseReturnValue | None:
+    """HEAD would run the GET view: issue a code, or sign the member out, for a request that
+    only asked for headers (a link checker, a preview). Refused before anything is done."""
+    if request.method == "HEAD" and request.path in ACTIONS:
+        return "", 405, {"Allow": "GET, POST"}
+    return None
 
 
 async def json_error(status: int, title: str, message: str) -> ResponseReturnValue:

@@ -16,7 +16,8 @@ RESPONSE_MODES = ("query", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters.
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
-MAX_STATE = MAX_NONCE = 512
+MAX_STATE = 2048
+MAX_NONCE = 512
 MAX_LOGIN_HINT = 254
 LOGIN_AFTER = "login_after"  # portal/continuations.py FRESH_SIGN_IN: set by us, signed
 

@@ -57,10 +57,11 @@ async def answer(
                 db_session, "oidc.login_required", now=now, vendor_key=auth.vendor.key,
                 client_address=request.remote_addr, reason="login_required",
             )  # fmt: skip
-            error = RedirectError("login_required", "The member is not signed in.")
-            return await respond(
-                db_session, auth, {"error": error.error, "error_description": error.description}
-            )
+            refusal: dict[str, str | None] = {
+                "error": "login_required",
+                "error_description": "The member is not signed in.",
+            }
+            return await respond(db_session, auth, refusal)
         mark = fresh_sign_in.mark(now) if auth.wants_fresh_sign_in() else None
         return redirect("/sign-in?" + urlencode({"next": auth.continuation(mark)}), 303)
     code = await issue(db_session, auth, portal_session, now)

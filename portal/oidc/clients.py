@@ -6,6 +6,8 @@ then protects alone."""
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import unquote_plus
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,13 +45,19 @@ def presented(authorization: str | None, form: dict[str, str]) -> Presented:
     return Presented("none" if client_id else "", client_id, None)
 
 
+async def raw_connection(db: AsyncSession) -> Any:
+    """The asyncpg connection under the session, in its transaction (vendor_secrets takes one)."""
+    connection = await db.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: str  # for the audit log
     vendor: Vendor | None
 
 
-async def authenticate(db: AsyncSession, given: Presented) -> Vendor | Refusal:
+async def authenticate(db: AsyncSession, given: Presented, *, now: datetime) -> Vendor | Refusal:
     """The vendor these credentials prove, or why not. An unknown client and a wrong secret
     cost a comparison alike and get the same answer."""
     if not given.method:
@@ -66,7 +74,10 @@ async def authenticate(db: AsyncSession, given: Presented) -> Vendor | Refusal:
             vendor_secrets.ActiveSecret(row.id or 0, row.secret_hash, row.last_used_at)
             for row in await vendor_secrets.select_active(db, vendor)
         ]
-        right = vendor_secrets.matching(active, given.secret) is not None
+        matched = vendor_secrets.matching(active, given.secret)
+        if matched is not None:
+            await vendor_secrets.mark_used(await raw_connection(db), matched, now)
+        right = matched is not None
     if not right:
         return Refusal("wrong_secret", vendor)
     if not vendor.enabled:

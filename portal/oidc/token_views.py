@@ -37,12 +37,7 @@ async def token() -> tuple[dict[str, Any], int, dict[str, str]]:
         raise OAuthError(400, "invalid_request", f"{repeated[0]} is given more than once.")
     given = clients.presented(request.headers.get("Authorization"), form)
     now = clock.now()
-    async with db.transaction() as db_session:
-        found = await clients.authenticate(db_session, given)
-        if isinstance(found, clients.Refusal):
-            await refuse_client(db_session, found, given, now)
-        vendor = found
-        await spend(db_session, f"oidc:{vendor.key}", settings.current().api_rate_per_minute, now)
+    vendor = await authenticated(given, now)
     grant_type = form.get("grant_type", "")
     if grant_type == "authorization_code":
         body = await redeem(vendor, form, now)
@@ -51,6 +46,22 @@ async def token() -> tuple[dict[str, Any], int, dict[str, str]]:
     else:
         raise OAuthError(400, "unsupported_grant_type", "Use authorization_code or refresh_token.")
     return body, 200, NO_STORE
+
+
+async def authenticated(given: clients.Presented, now: datetime) -> Vendor:
+    """The vendor that called, its call counted; a refusal is answered once its count and its
+    audit event are committed."""
+    async with db.transaction() as db_session:
+        try:
+            found = await clients.authenticate(db_session, given, now=now)
+            if isinstance(found, clients.Refusal):
+                await refuse_client(db_session, found, given, now)
+            per_minute = settings.current().api_rate_per_minute
+            await spend(db_session, f"oidc:{found.key}", per_minute, now)
+            return found
+        except OAuthError as error:
+            refusal = error
+    raise refusal
 
 
 async def refuse_client(

@@ -81,6 +81,7 @@ REDIRECT_CASES = {
     "request object": ({"request": "eyJ"}, "request_not_supported"),
     "request_uri": ({"request_uri": "https://learn.example.org/r"}, "request_uri_not_supported"),
     "nonce too long": ({"nonce": "n" * 513}, "invalid_request"),
+    "login_hint too long": ({"login_hint": "a" * 255}, "invalid_request"),
 }
 
 
@@ -119,3 +120,13 @@ async def test_a_posted_request_becomes_the_same_get(app: Quart) -> None:
     answer = await app.test_client().post("/oidc/authorize", form=query)
     assert answer.status_code == 303
     assert answer.headers["Location"].startswith("/oidc/authorize?client_id=learn&")
+
+
+@pytest.mark.parametrize("path", ["/oidc/authorize", "/oidc/logout"])
+async def test_head_does_nothing(app: Quart, path: str, database_url: str) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    answer = await client.head(path, query_string=authorize_query(Pkce.new()))
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, POST"
+    assert await audit_events(database_url, "oidc.authorized") == []
+    assert await audit_events(database_url, "sign_out") == []
