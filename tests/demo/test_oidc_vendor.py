@@ -1,15 +1,27 @@
 """The demo's OpenID Connect vendor (Community Forum) against a live portal: real HTTP both
 ways, Authlib's client on its side, the portal's endpoints on the other."""
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from werkzeug.exceptions import HTTPException
 
+from portal import signing_keys
 from portal.demo import oidc_vendor
+from portal.demo.oidc_vendor import create_oidc_vendor_app
+from portal.settings import Settings
+from tests.conftest import TEST_SECRET_KEY
 from tests.demo.browser import Browser, Page
 from tests.demo.test_vendor import portal_sign_in_forms, signed_in_as
+from tests.flows import unit_of_work
 from tests.live import ACME, FORUM, LiveDemo, live_demo
 
 THREAD = "/catalogue/first-board-meeting"
@@ -107,3 +119,57 @@ def test_a_callback_this_browser_did_not_start_is_refused(demo: LiveDemo, visito
     assert answer.response.status_code == 400
     assert "did not start in this browser" in answer.text
     assert signed_in_as(visitor.get(forum + "/")) is None
+
+
+def id_token_claims(provider: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {"iss": provider["issuer"], "sub": "101", "aud": FORUM, "iat": now,
+              "exp": now + 300, "nonce": "the-nonce"}  # fmt: skip
+    return {**claims, **changes}
+
+
+async def signed_by_the_portal(demo: LiveDemo, tmp_path: Path, claims: dict[str, Any]) -> str:
+    """Signed with the live portal's own current key, as its token endpoint signs."""
+    config = Settings(
+        env="development",
+        database_url=demo.database_url,
+        data_dir=tmp_path,
+        secret_key=TEST_SECRET_KEY,
+    )
+    async with unit_of_work(demo.database_url) as session:
+        return await signing_keys.sign(session, claims, now=datetime.now(UTC), settings=config)
+
+
+@pytest.mark.parametrize(
+    ("changes", "signer"),
+    [
+        ({}, "portal"),
+        ({"nonce": "another-sign-in"}, "portal"),
+        ({"aud": "acme-learning"}, "portal"),
+        ({"iss": "https://evil.example"}, "portal"),
+        ({"exp": int(time.time()) - 600}, "portal"),
+        ({}, "a key of its own"),
+    ],
+)
+async def test_the_id_token_is_checked_against_the_published_keys_and_this_sign_in(
+    demo: LiveDemo, tmp_path: Path, changes: dict[str, Any], signer: str
+) -> None:
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(f"{demo.portal_url}/.well-known/openid-configuration")
+    provider = answer.json()
+    claims = id_token_claims(provider, **changes)
+    if signer == "portal":
+        id_token = await signed_by_the_portal(demo, tmp_path, claims)
+    else:  # a forger's key, under the kid of none the portal publishes
+        forger = RSAKey.generate_key(2048, parameters={"kid": "forged"})
+        id_token = jwt.encode({"alg": "RS256", "kid": "forged"}, claims, forger)
+    app = create_oidc_vendor_app(demo.sites[FORUM])
+    async with app.test_request_context(oidc_vendor.CALLBACK):
+        token = {"id_token": id_token, "access_token": "not-hashed-into-this-token"}
+        if not changes and signer == "portal":
+            checked = await oidc_vendor.check_id_token(provider, token, "the-nonce")
+            assert checked["sub"] == "101"
+            return
+        with pytest.raises(HTTPException) as refused:
+            await oidc_vendor.check_id_token(provider, token, "the-nonce")
+    assert refused.value.code == 502
