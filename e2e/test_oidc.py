@@ -94,3 +94,24 @@ def test_staff_see_the_oidc_vendor_with_its_discovery_url(staff_page: Page, demo
     expect(page.locator("#oidc-sample-node")).to_contain_text(
         f'client.discovery(new URL("{demo.portal_url}"), "{FORUM}"'
     )
+
+
+def test_staff_add_an_oidc_vendor_without_a_token_url(staff_page: Page, demo: LiveDemo) -> None:
+    page = staff_page
+    staff_sign_in(page, demo)
+    page.goto(f"{demo.portal_url}/admin/vendors/new")
+    page.get_by_label("Name").fill("Evently Community")
+    page.get_by_label("Key").fill("evently")
+    page.get_by_label("Domain").fill("evently.example.com")
+    page.get_by_role("radio", name="OpenID Connect").check()
+    page.get_by_label("Sign-in return addresses").fill("https://evently.example.com/*")
+    page.get_by_role("button", name="Add vendor").click()
+    expect(page.locator("#field-redirect_uris-error")).to_contain_text("wildcards are not allowed")
+    expect(page.get_by_role("radio", name="OpenID Connect")).to_be_checked()  # kept as chosen
+    page.get_by_label("Sign-in return addresses").fill("https://evently.example.com/oidc/cb")
+    page.get_by_role("button", name="Add vendor").click()
+    expect(page.get_by_role("heading", name="Evently Community", exact=True)).to_be_visible()
+    expect(page.locator("#new-secret")).to_be_visible()  # the client secret, shown once
+    page.get_by_role("tab", name="Integration").click()
+    expect(page.locator("#url-client-id")).to_have_text("evently")
+    expect(page.locator("#oidc-sample-dotnet")).to_contain_text('CallbackPath = "/oidc/cb"')
