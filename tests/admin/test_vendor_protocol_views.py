@@ -54,6 +54,8 @@ async def test_a_vendor_switches_to_openid_connect_with_exact_addresses(
     assert "https://app.acme-learning.com/cb" in page
     assert "/.well-known/openid-configuration" in page  # the Integration tab speaks OIDC now
     assert "openid-client" in page and "AddOpenIdConnect" in page and "jumbojett" in page
+    listed = await text(await admin.get("/admin/vendors"))
+    assert "OpenID Connect" in listed
 
 
 async def test_an_app_in_the_browser_is_a_public_client(admin: Browser, database_url: str) -> None:
