@@ -38,6 +38,8 @@ def presented(authorization: str | None, form: dict[str, str]) -> Presented:
             raise OAuthError(400, "invalid_request", "Use one client authentication method.")
         # RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
         client_id = unquote_plus(basic.username or "")
+        if form.get("client_id", client_id) != client_id:
+            raise OAuthError(400, "invalid_request", "The client_id is not the one authenticated.")
         return Presented("client_secret_basic", client_id, unquote_plus(basic.password or ""))
     client_id = form.get("client_id", "")
     if "client_secret" in form:

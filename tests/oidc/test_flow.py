@@ -143,3 +143,15 @@ async def test_discovery_names_every_endpoint(app: Quart, learn: VendorLogin) ->
     keys = await (await client.get("/oidc/jwks")).get_json()
     assert {key["alg"] for key in keys["keys"]} == {"RS256", "ES256"}
     assert all("d" not in key for key in keys["keys"])
+
+
+async def test_a_browser_app_may_call_the_token_and_userinfo_endpoints(app: Quart) -> None:
+    client = app.test_client()
+    origin = {"Origin": "https://spa.example.org", "Access-Control-Request-Method": "POST"}
+    for path in ("/oidc/token", "/oidc/userinfo", "/oidc/jwks"):
+        preflight = await client.options(path, headers=origin)
+        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+        assert "Access-Control-Allow-Credentials" not in preflight.headers
+    page_answer = await client.get("/oidc/authorize", headers=origin)
+    assert "Access-Control-Allow-Origin" not in page_answer.headers

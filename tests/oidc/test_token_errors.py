@@ -55,6 +55,7 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
     "no client authentication": ({}, "none", 401, "invalid_client"),
     "confidential client as public": ({"client_id": "learn"}, "none", 401, "invalid_client"),
     "two methods": ({"client_secret": "s"}, "learn", 400, "invalid_request"),
+    "two client ids": ({"client_id": "other"}, "learn", 400, "invalid_request"),
     "client_secret_post, wrong": (
         {"client_id": "learn", "client_secret": "x"}, "none", 401, "invalid_client",
     ),
