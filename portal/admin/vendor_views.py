@@ -16,7 +16,10 @@ from portal.models import Vendor
 from portal.vendors import NewVendor
 
 blueprint = Blueprint("admin_vendors", __name__)
-NEW_FIELDS = ("key", "name", "protocol", "token_url", "redirect_uris", "domain", "signout_url")
+NEW_FIELDS = (
+    *("key", "name", "protocol", "token_url", "redirect_uris", "domain", "signout_url"),
+    "client_type",
+)
 
 
 @blueprint.get("/admin/vendors")
@@ -78,7 +81,8 @@ async def save_registration(
 ) -> dict[str, object]:
     """A new OpenID Connect vendor's sign-in return addresses; the rest keeps its defaults."""
     uris = oidc_registration.uri_lines(values["redirect_uris"])
-    registration = oidc_registration.Registration(uris)
+    public = values["client_type"] == "public"
+    registration = oidc_registration.Registration(uris, public_client=public)
     await oidc_registration.save(s, vendor, registration, development=development, now=clock.now())
     return oidc_registration.settings_of(await oidc_registration.registration_of(s, vendor))
 
@@ -100,6 +104,7 @@ async def create_vendor() -> ResponseReturnValue:
             domains=[values["domain"]],
             signout_url=values["signout_url"] or None,
             protocol="oidc" if oidc else "enhanced",
+            public_client=oidc and values["client_type"] == "public",
         )
         try:
             async with db.transaction() as s:

@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import col, select
 
 from portal import vendors
-from portal.models import AuditEvent, Vendor
+from portal.models import AuditEvent, Vendor, VendorSecret
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
 
@@ -164,6 +164,22 @@ async def test_a_new_openid_connect_vendor_needs_no_token_url(
     vendor, login, _ = await saved(database_url, "forum")
     assert (vendor.protocol, vendor.token_url) == ("oidc", None)
     assert login == ["https://forum.example.com/oidc/callback"]
+
+
+async def test_a_new_app_in_the_browser_gets_no_secret(admin: Browser, database_url: str) -> None:
+    response = await admin.post("/admin/vendors", {**NEW_OIDC, "client_type": "public"})
+    body = await text(response)
+    assert response.status_code == 201
+    assert "Copy this secret now" not in body and "gets no secret" in body
+    vendor, _, _ = await saved(database_url, "forum")
+    assert vendor.public_client is True
+    async with unit_of_work(database_url) as s:
+        assert list(await s.exec(select(VendorSecret))) == []
+    enhanced = {**NEW_OIDC, "key": "acme", "protocol": "enhanced", "client_type": "public",
+                "token_url": "https://forum.example.com/sso/token"}  # fmt: skip
+    assert (await admin.post("/admin/vendors", enhanced)).status_code == 201
+    vendor, _, _ = await saved(database_url, "acme")
+    assert vendor.public_client is False  # an Enhanced vendor always has a secret
 
 
 @pytest.mark.parametrize(
