@@ -5,9 +5,10 @@ the portal by its discovery URL, its client ID (the vendor key) and its secret, 
 Read it top to bottom; each step says why.
 1. `start`: discovery, then the authorization request: PKCE S256, a `state` and a `nonce`, all
    three kept in our own session (only this browser can finish the sign-in it started).
-2. `callback`: the state first; then the code, with the PKCE verifier, swapped at the token
-   endpoint (HTTP Basic with our key and secret); then the ID token checked against the portal's
-   published keys (joserfc) and Authlib's ID-token rules (iss, aud, exp, nonce, at_hash);
+2. `callback`: the state first, and the issuer the answer names (RFC 9207); then the code,
+   with the PKCE verifier, swapped at the token endpoint (HTTP Basic with our key and secret);
+   then the ID token checked against the portal's published keys (joserfc) and Authlib's
+   ID-token rules (iss, aud, exp, nonce, at_hash);
    then UserInfo for the claims the association shares with us.
 3. `sign_out`: RP-initiated logout: end our session, then send the member to the portal's
    end_session_endpoint with the ID token as a hint and our registered post-logout address.
@@ -121,12 +122,15 @@ async def callback() -> ResponseReturnValue:
     state = request.args.get("state", "")
     if not pending or not hmac.compare_digest(pending["state"].encode(), state.encode()):
         abort(400, "This sign-in did not start in this browser, or it is too old. Sign in again.")
+    provider = await reach_portal(metadata())
+    # RFC 9207: the portal names itself in every answer; another provider's is not ours.
+    if request.args.get("iss") != provider["issuer"]:
+        abort(400, "This answer did not come from the association's portal. Sign in again.")
     error = request.args.get("error")
     if error == "login_required" and pending["passive"]:
         return redirect(site_pages.with_query(pending["next"], sso="login_required"), 303)
     if error or not request.args.get("code"):
         abort(400, f"The portal did not sign you in ({(error or 'no code')[:60]}). Try again.")
-    provider = await reach_portal(metadata())
     member, id_token = await reach_portal(sign_in_with(provider, pending))
     session.clear()  # a fresh session at every sign-in, never one a visitor brought along
     session["member"], session["id_token"] = member, id_token

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -119,6 +119,16 @@ def test_a_callback_this_browser_did_not_start_is_refused(demo: LiveDemo, visito
     assert answer.response.status_code == 400
     assert "did not start in this browser" in answer.text
     assert signed_in_as(visitor.get(forum + "/")) is None
+
+
+def test_an_answer_naming_another_issuer_is_refused(demo: LiveDemo, visitor: Browser) -> None:
+    forum = demo.vendor_urls[FORUM]
+    start = visitor.client.get(forum + oidc_vendor.START, follow_redirects=False)
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    query = {"code": "a-code", "state": state, "iss": "https://evil.example"}
+    answer = visitor.get(f"{forum}{oidc_vendor.CALLBACK}?{urlencode(query)}")
+    assert answer.response.status_code == 400
+    assert "did not come from the association" in answer.text
 
 
 def id_token_claims(provider: dict[str, Any], **changes: Any) -> dict[str, Any]:
