@@ -10,7 +10,17 @@ from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, db, maintenance_cli, members, serve, staff, vendor_secrets, vendors
+from portal import (
+    audit,
+    db,
+    maintenance_cli,
+    members,
+    oidc_registration,
+    serve,
+    staff,
+    vendor_secrets,
+    vendors,
+)
 from portal.auth import mfa
 from portal.clock import system_clock
 from portal.demo import run as demo_run
@@ -60,7 +70,13 @@ def build_parser() -> ArgumentParser:
     add = vendor_sub.add_parser("add", help="register a vendor; prints its API secret once")
     add.add_argument("key")
     add.add_argument("--name", required=True)
-    add.add_argument("--token-url", required=True)
+    add.add_argument("--protocol", choices=["enhanced", "oidc"], default="enhanced")
+    add.add_argument("--token-url", help="Enhanced SSO: where the one-time token is posted")
+    add.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
+    add.add_argument(
+        "--post-logout-redirect-uri", action="append", default=[], dest="post_logout_uris"
+    )
+    add.add_argument("--public", action="store_true", help="OpenID Connect: no secret, PKCE")
     add.add_argument("--domain", action="append", required=True, dest="domains")
     add.add_argument("--signout-url")
     add.add_argument(
@@ -156,6 +172,8 @@ def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
     fields = vendors.parse_field_spec(args.fields) if args.fields else vendors.DEFAULT_FIELDS
+    oidc = args.protocol == "oidc"
+    registration = oidc_registration_of(args)
     new = vendors.NewVendor(
         key=args.key,
         name=args.name,
@@ -166,16 +184,47 @@ def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
         start_url=args.start_url,
         backchannel_logout_url=args.backchannel_logout_url,
         frontchannel_logout_url=args.frontchannel_logout_url,
+        protocol=args.protocol,
+        public_client=args.public,
     )
 
-    async def work(session: AsyncSession) -> str:
+    async def work(session: AsyncSession) -> str | None:
         vendor, secret = await vendors.add_vendor(session, new, development=settings.development)
+        if registration is not None:
+            now = system_clock()
+            development = settings.development
+            await oidc_registration.save(
+                session, vendor, registration, development=development, now=now
+            )
         await audit.record(session, "vendor.created", vendor_key=vendor.key, via="cli")
         return secret
 
     secret = db.run_in_session(settings, work)
-    text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
-    return emit(args, {"key": args.key, "secret": secret}, text)
+    if not oidc:
+        text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
+        return emit(args, {"key": args.key, "secret": secret}, text)
+    text = f"vendor {args.key} added for OpenID Connect\nclient ID: {args.key}\n" + (
+        "public client: no secret (PKCE)"
+        if secret is None
+        else f"client secret (shown only now, store it safely): {secret}"
+    )
+    return emit(args, {"key": args.key, "client_id": args.key, "secret": secret}, text)
+
+
+def oidc_registration_of(args: argparse.Namespace) -> oidc_registration.Registration | None:
+    """The OpenID Connect options, refused with an Enhanced SSO vendor."""
+    if args.protocol != "oidc":
+        given = (args.redirect_uris, args.post_logout_uris, args.public)
+        if any(given):
+            raise PortalError(
+                "--redirect-uri, --post-logout-redirect-uri and --public need --protocol oidc"
+            )
+        return None
+    return oidc_registration.Registration(
+        redirect_uris=args.redirect_uris,
+        post_logout_uris=args.post_logout_uris,
+        public_client=args.public,
+    )
 
 
 SET_LOGOUT_SHOWS = (*vendors.LOGOUT_URLS, "backchannel_logout_session_required")

@@ -14,6 +14,7 @@ from portal import vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import (
+    PROTOCOLS,
     VENDOR_KEY_PATTERN,
     Vendor,
     VendorDomain,
@@ -88,6 +89,18 @@ def check_token_url(url: str, *, development: bool) -> str:
         return check_vendor_url(url, development=development)
     except InvalidURL as exc:
         raise InvalidField("token_url", url_problem("token URL", exc)) from None
+
+
+def check_protocol_token_url(protocol: str, url: str | None, *, development: bool) -> str | None:
+    """Enhanced SSO posts its token to the token URL, so it needs one; an OpenID Connect vendor
+    may keep one (for a switch back) or have none."""
+    if protocol not in PROTOCOLS:
+        raise InvalidField("protocol", "Choose OpenID Connect or Enhanced SSO.")
+    if not url:
+        if protocol == "enhanced":
+            raise InvalidField("token_url", "Enhanced SSO needs a token URL.")
+        return None
+    return check_token_url(url, development=development)
 
 
 def check_domains(domains: Iterable[str], *, development: bool) -> list[str]:
@@ -310,20 +323,25 @@ async def replace_fields(db: AsyncSession, vendor: Vendor, choices: Sequence[Fie
 class NewVendor:
     key: str
     name: str
-    token_url: str
+    token_url: str | None  # Enhanced SSO's; None for an OpenID Connect vendor
     domains: Sequence[str]
     signout_url: str | None = None
     fields: Sequence[FieldChoice] = DEFAULT_FIELDS
     start_url: str | None = None
     backchannel_logout_url: str | None = None
     frontchannel_logout_url: str | None = None
+    protocol: str = "enhanced"
+    public_client: bool = False  # OpenID Connect: an app in the browser, given no secret
 
 
-async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> tuple[Vendor, str]:
-    """Validate everything first, then write; returns the vendor and its first API secret."""
+async def add_vendor(
+    db: AsyncSession, new: NewVendor, *, development: bool
+) -> tuple[Vendor, str | None]:
+    """Validate everything first, then write; returns the vendor and its first API secret (none
+    for a public client: an app in the browser cannot keep one)."""
     key = check_key(new.key)
     name = check_name(new.name)
-    token_url = check_token_url(new.token_url, development=development)
+    token_url = check_protocol_token_url(new.protocol, new.token_url, development=development)
     domains = check_domains(new.domains, development=development)
     signout_url = check_signout_url(new.signout_url, domains, development=development)
     start_url = check_start_url(new.start_url, domains, development=development)
@@ -337,6 +355,8 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     vendor = Vendor(
         key=key,
         name=name,
+        protocol=new.protocol,
+        public_client=new.public_client and new.protocol == "oidc",
         token_url=token_url,
         signout_url=signout_url,
         start_url=start_url,
@@ -347,8 +367,9 @@ async def add_vendor(db: AsyncSession, new: NewVendor, *, development: bool) -> 
     await db.flush()
     db.add_all(VendorDomain(vendor_id=id_of(vendor), domain=domain) for domain in domains)
     await replace_fields(db, vendor, fields)
-    secret = await vendor_secrets.create(db, vendor)
-    return vendor, secret
+    if vendor.public_client:
+        return vendor, None
+    return vendor, await vendor_secrets.create(db, vendor)
 
 
 async def select_vendors(db: AsyncSession) -> list[Vendor]:
@@ -361,10 +382,14 @@ async def select_enabled_vendors(db: AsyncSession) -> list[Vendor]:
     return list(await db.exec(query))
 
 
-def start_sign_in_url(vendor: Vendor) -> str:
+def start_sign_in_url(vendor: Vendor) -> str | None:
     """Where "My sites" sends a member: the vendor's sign-in start page when it has one (it adds
-    its own state), else the portal's /sso/signin for the vendor, which lands on its home."""
-    return vendor.start_url or f"/sso/signin?vendor={vendor.key}"
+    its own state), else the portal's /sso/signin for an Enhanced vendor, which lands on its
+    home. An OpenID Connect vendor without a start page has no link: only the vendor can start
+    its sign-in (its PKCE verifier, state and nonce are its own)."""
+    if vendor.start_url:
+        return vendor.start_url
+    return f"/sso/signin?vendor={vendor.key}" if vendor.protocol == "enhanced" else None
 
 
 async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
@@ -393,7 +418,7 @@ async def update_vendor(
     vendor: Vendor,
     *,
     name: str,
-    token_url: str,
+    token_url: str | None,
     signout_url: str | None,
     start_url: str | None = None,
     development: bool,
@@ -402,7 +427,7 @@ async def update_vendor(
     """Change what staff may change (the key is immutable); returns the settings before."""
     before = settings_of(vendor)
     vendor.name = check_name(name)
-    vendor.token_url = check_token_url(token_url, development=development)
+    vendor.token_url = check_protocol_token_url(vendor.protocol, token_url, development=development)
     domains = await select_domains(db, vendor)
     vendor.signout_url = check_signout_url(signout_url, domains, development=development)
     vendor.start_url = check_start_url(start_url, domains, development=development)
@@ -479,6 +504,15 @@ async def remove_domain(
             check_return_url(url, remaining, development=development)
         except InvalidURL:
             raise Conflict(f"the {what} is on this domain; change the {what} first") from None
+    for kind in ("login", "post_logout"):
+        for uri in await select_redirect_uris(db, vendor, kind):
+            try:
+                check_return_url(uri, remaining, development=development)
+            except InvalidURL:
+                raise Conflict(
+                    "a sign-in or after-sign-out address of this vendor is on this domain; "
+                    "change them under How members sign in first"
+                ) from None
     await db.exec(
         delete(VendorDomain).where(
             col(VendorDomain.vendor_id) == vendor.id, col(VendorDomain.domain) == domain

@@ -18,13 +18,13 @@ from quart import Quart
 from portal import create_app
 from portal.demo import data as demo_data
 from portal.demo.mailbox import Mailbox, free_port, running
-from portal.demo.run import demo_sites, serve_all, server_config, with_mailbox
-from portal.demo.vendor import VendorSite, create_vendor_app
+from portal.demo.run import create_site_app, demo_sites, serve_all, server_config, with_mailbox
+from portal.demo.vendor import VendorSite
 from portal.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.flows import off_the_loop, unit_of_work
 
-ACME, CAREERHUB = "acme-learning", "careerhub"
+ACME, CAREERHUB, FORUM = "acme-learning", "careerhub", "community-forum"
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _serve_demo(
         with_mailbox(portal, mailbox)
     servers = [(portal, bound_config(portal_bind, "portal"))]
     for key, site in sites.items():
-        servers.append((create_vendor_app(site), bound_config(vendor_binds[key][0], key)))
+        servers.append((create_site_app(site), bound_config(vendor_binds[key][0], key)))
     urls = [f"{portal_url}/healthz", *(f"{origin}/" for origin in origins.values())]
     with serving(servers, urls):
         yield LiveDemo(portal_url, origins, sites, config.database_url or "")

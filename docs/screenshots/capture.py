@@ -5,9 +5,9 @@ demo activity included: nothing is added for the pictures).
     uv run python docs/screenshots/capture.py http://127.0.0.1:8040
 
 Signs in as the demo admin in Chromium and saves dashboard-overview.png, dashboard-vendor.png,
-dashboard-members.png and dashboard-phone.png (the overview at 390 px) next to this file; then
-signs in as ada at the demo vendor (http://localhost:8001) and saves demo-vendor-home.png,
-portal-sign-in.png, demo-vendor-signed-in.png and portal-my-sites.png."""
+dashboard-oidc-vendor.png, dashboard-members.png and dashboard-phone.png (the overview at 390 px)
+next to this file; then signs in as ada at the demo vendor (http://localhost:8001) and saves
+demo-vendor-home.png, portal-sign-in.png, demo-vendor-signed-in.png and portal-my-sites.png."""
 
 import asyncio
 import sys
@@ -37,6 +37,7 @@ async def capture(base: str) -> None:
         await page.set_viewport_size({"width": 1280, "height": 1000})
         await page.wait_for_timeout(300)
         await page.screenshot(path=HERE / "dashboard-vendor.png")
+        await capture_oidc_vendor(page, base)
         await page.goto(f"{base}/admin/members")
         await page.screenshot(path=HERE / "dashboard-members.png")
         await page.set_viewport_size({"width": 390, "height": 844})
@@ -47,6 +48,12 @@ async def capture(base: str) -> None:
         await member.goto(f"{base}/")
         await member.screenshot(path=HERE / "portal-my-sites.png")
         await browser.close()
+
+
+async def capture_oidc_vendor(page: Page, base: str) -> None:
+    """The demo's OpenID Connect vendor: how members sign in, as staff set it."""
+    await page.goto(f"{base}/admin/vendors/community-forum")
+    await page.screenshot(path=HERE / "dashboard-oidc-vendor.png", full_page=True)
 
 
 async def capture_demo(page: Page, vendor: str = "http://localhost:8001") -> None:

@@ -18,6 +18,7 @@ from portal.admin import (
     staff_views,
     vendor_domain_views,
     vendor_field_views,
+    vendor_protocol_views,
     vendor_secret_views,
     vendor_views,
 )
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     vendor_views.blueprint,
     vendor_domain_views.blueprint,
     vendor_field_views.blueprint,
+    vendor_protocol_views.blueprint,
     vendor_secret_views.blueprint,
     member_views.blueprint,
     member_import_views.blueprint,

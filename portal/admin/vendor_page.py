@@ -11,23 +11,27 @@ from werkzeug.datastructures import MultiDict
 
 from portal import (
     catalogue,
+    claims,
     clock,
     db,
     members,
+    oidc_registration,
     settings,
     single_logout,
     vendor_secrets,
     vendors,
 )
-from portal.admin import integration
+from portal.admin import integration, oidc_integration
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
-from portal.models import Member, id_of
+from portal.models import Member, Vendor, id_of
+from portal.oidc_registration import Registration
 from portal.vendors import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
 PREVIEW_OPTIONS = 20  # the members offered to preview with
+PAIRWISE_SUB = "(an identifier only this site receives)"
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,28 @@ class Preview:
     query: str = ""
     draft: bool = False
     options: list[Member] = field(default_factory=list)
+    claims_json: str | None = None  # what UserInfo would send, with every allowed scope
+
+
+def oidc_claims(vendor: Vendor, member: Member, selection: list[str]) -> dict[str, Any]:
+    """portal/claims.py's mapping, as UserInfo uses it, for every scope the vendor may ask for.
+    `sub` is the iMIS ID unless the vendor gets pairwise identifiers (portal/oidc/id_tokens.py)."""
+    found = claims.member_claims(
+        member, selection, claims.parse_scope(vendor.scopes), clock.now().date()
+    )
+    return {"sub": PAIRWISE_SUB if vendor.pairwise_subject else member.imis_id, **found}
 
 
 async def preview(
-    db_session: AsyncSession, choices: list[FieldChoice], query: str, *, draft: bool
+    db_session: AsyncSession,
+    vendor: Vendor,
+    choices: list[FieldChoice],
+    query: str,
+    *,
+    draft: bool,
 ) -> Preview:
-    """The exact JSON the user service would send: catalogue.member_object, as it uses."""
+    """The exact JSON the user service would send: catalogue.member_object, as it uses; and the
+    claims UserInfo would send an OpenID Connect vendor."""
     result = Preview(query=query, draft=draft)
     result.options = await members.select_first_members(db_session, PREVIEW_OPTIONS)
     if query.strip():
@@ -101,6 +121,8 @@ async def preview(
     selection = [(c.field, c.output) for c in checked]
     member_object = catalogue.member_object(result.member, selection, clock.now().date())
     result.json = json.dumps(member_object, indent=2, ensure_ascii=False)
+    found = oidc_claims(vendor, result.member, [field for field, _ in selection])
+    result.claims_json = json.dumps(found, indent=2, ensure_ascii=False)
     return result
 
 
@@ -112,12 +134,15 @@ async def context(
     secrets = await vendor_secrets.select_recent(db_session, vendor)
     # Never the request's Host, which any client chooses: what the vendor is told to call.
     base = settings.current().public_origin(request.host_url.rstrip("/"))
+    registration = await oidc_registration.registration_of(db_session, vendor)
+    issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
     return {
+        **sign_in_method(vendor.key, issuer, registration),
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
         "rows": draft.rows if draft else saved_rows(saved),
         "preview": await preview(
-            db_session, draft.choices if draft else saved, member, draft=draft is not None
+            db_session, vendor, draft.choices if draft else saved, member, draft=draft is not None
         ),
         "secrets": secrets,
         "active_secrets": sum(1 for s in secrets if s.revoked_at is None),
@@ -128,6 +153,23 @@ async def context(
         "fields_status": None,
         "values": {},
         "new_secret": None,
+    }
+
+
+def sign_in_method(key: str, issuer: str, registration: Registration) -> dict[str, Any]:
+    """The sign-in method card and an OpenID Connect vendor's Integration tab."""
+    offline = [claims.OFFLINE_ACCESS] if registration.refresh_tokens else []
+    scopes = [*registration.scopes, *offline]
+    return {
+        "registration": registration,
+        "protocols": oidc_registration.PROTOCOLS,
+        "scopes": oidc_registration.SCOPES,
+        "development": settings.current().development,
+        "oidc_values": None,
+        "oidc_endpoints": oidc_integration.endpoints(issuer, key),
+        "oidc_samples": oidc_integration.samples(
+            issuer, key, list(registration.redirect_uris), scopes, public=registration.public_client
+        ),
     }
 
 

@@ -4,17 +4,22 @@ from collections.abc import Callable
 
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, settings, vendors
+from portal import audit, clock, db, oidc_registration, settings, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
 from portal.catalogue import DEFAULT_SELECTION
 from portal.errors import InvalidField, PortalError
+from portal.models import Vendor
 from portal.vendors import NewVendor
 
 blueprint = Blueprint("admin_vendors", __name__)
-NEW_FIELDS = ("key", "name", "token_url", "domain", "signout_url")
+NEW_FIELDS = (
+    *("key", "name", "protocol", "token_url", "redirect_uris", "domain", "signout_url"),
+    "client_type",
+)
 
 
 @blueprint.get("/admin/vendors")
@@ -32,17 +37,36 @@ async def vendor_list() -> ResponseReturnValue:
 @blueprint.get("/admin/vendors/new")
 @staff_required("admin")
 async def new_vendor() -> ResponseReturnValue:
-    return await render("admin/vendors/new.html", values={}, errors={}, fields=DEFAULT_SELECTION)
+    values = {"protocol": "enhanced"}
+    return await render(
+        "admin/vendors/new.html", values=values, errors={}, fields=DEFAULT_SELECTION
+    )
+
+
+def check_redirect_uris(values: dict[str, str], development: bool) -> object:
+    """Only against a domain that passes its own check (a bad one is reported there)."""
+    try:
+        domains = vendors.check_domains([values["domain"]], development=development)
+    except InvalidField:
+        return None
+    registration = oidc_registration.Registration(
+        oidc_registration.uri_lines(values["redirect_uris"])
+    )
+    return oidc_registration.check(registration, domains, development=development)
 
 
 def check_each(values: dict[str, str], development: bool) -> dict[str, str]:
-    """Every field's own rule, so the form can show each problem next to its field."""
+    """Every field's own rule, so the form can show each problem next to its field. The token
+    URL is Enhanced SSO's; the sign-in return addresses are OpenID Connect's."""
     checks: dict[str, Callable[[str], object]] = {
         "key": vendors.check_key,
         "name": vendors.check_name,
-        "token_url": lambda v: vendors.check_token_url(v, development=development),
         "domain": lambda v: vendors.check_domains([v], development=development),
     }
+    if values["protocol"] == "oidc":
+        checks["redirect_uris"] = lambda _: check_redirect_uris(values, development)
+    else:
+        checks["token_url"] = lambda v: vendors.check_token_url(v, development=development)
     errors = {}
     for name, check in checks.items():
         try:
@@ -52,25 +76,45 @@ def check_each(values: dict[str, str], development: bool) -> dict[str, str]:
     return errors
 
 
+async def save_registration(
+    s: AsyncSession, vendor: Vendor, values: dict[str, str], development: bool
+) -> dict[str, object]:
+    """A new OpenID Connect vendor's sign-in return addresses; the rest keeps its defaults."""
+    uris = oidc_registration.uri_lines(values["redirect_uris"])
+    public = values["client_type"] == "public"
+    registration = oidc_registration.Registration(uris, public_client=public)
+    await oidc_registration.save(s, vendor, registration, development=development, now=clock.now())
+    return oidc_registration.settings_of(await oidc_registration.registration_of(s, vendor))
+
+
 @blueprint.post("/admin/vendors")
 @staff_required()
 async def create_vendor() -> ResponseReturnValue:
     form = await request.form
     values = {name: form.get(name, "").strip()[:2048] for name in NEW_FIELDS}
+    values["redirect_uris"] = form.get("redirect_uris", "").strip()[:30_000]
+    oidc = values["protocol"] == "oidc"
     development = settings.current().development
     errors = check_each(values, development)
     if not errors:
         new = NewVendor(
             key=values["key"],
             name=values["name"],
-            token_url=values["token_url"],
+            token_url=None if oidc else values["token_url"],
             domains=[values["domain"]],
             signout_url=values["signout_url"] or None,
+            protocol="oidc" if oidc else "enhanced",
+            public_client=oidc and values["client_type"] == "public",
         )
         try:
             async with db.transaction() as s:
                 vendor, secret = await vendors.add_vendor(s, new, development=development)
-                after = {**vendors.settings_of(vendor), "domains": [values["domain"]]}
+                after: dict[str, object] = {
+                    **vendors.settings_of(vendor),
+                    "domains": [values["domain"]],
+                }
+                if oidc:
+                    after = {**after, **await save_registration(s, vendor, values, development)}
                 await record(
                     s, "vendor.created", vendor_key=vendor.key, changes=audit.changes({}, after)
                 )

@@ -1,6 +1,8 @@
-"""What the demo vendor sites show: a few courses (Acme Learning) or job listings (CareerHub).
+"""What the demo vendor sites show: a few courses (Acme Learning), job listings (CareerHub) or
+discussions (Community Forum).
 
-Only window dressing: the integration with the portal is all in `portal/demo/vendor.py`."""
+Only window dressing: the integration with the portal is all in `portal/demo/vendor.py` and,
+for the OpenID Connect site, `portal/demo/oidc_vendor.py`."""
 
 from dataclasses import dataclass
 
@@ -79,4 +81,31 @@ CAREERHUB = Catalogue(
     ),
 )
 
-CATALOGUES = {"acme": ACME, "careerhub": CAREERHUB}
+FORUM = Catalogue(
+    tagline="Discussions for association members",
+    lead="Ask the profession: threads started by members, answered by members.",
+    noun="discussion",
+    action="Reply",
+    items=(
+        Item(
+            "first-board-meeting",
+            "Your first board meeting: what to bring?",
+            "New board members share what they wish they had known.",
+            "42 replies · Governance",
+        ),
+        Item(
+            "renewal-reminders",
+            "Renewal reminders that members read",
+            "Subject lines, timing and tone that lifted renewals.",
+            "17 replies · Membership",
+        ),
+        Item(
+            "hybrid-events",
+            "Hybrid annual meetings: worth it?",
+            "Costs, platforms and what remote attendees said afterwards.",
+            "28 replies · Events",
+        ),
+    ),
+)
+
+CATALOGUES = {"acme": ACME, "careerhub": CAREERHUB, "forum": FORUM}

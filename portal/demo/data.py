@@ -7,9 +7,12 @@ from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import members, staff, vendor_secrets, vendors
+from portal import members, oidc_registration, staff, vendor_secrets, vendors
+from portal.clock import system_clock
 from portal.crypto import digest
+from portal.demo import oidc_vendor
 from portal.models import Vendor, VendorSecret
+from portal.oidc_registration import Registration
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published in the README, development only
 DEMO_MEMBERS = (
@@ -28,8 +31,14 @@ DEMO_STAFF = (("admin@example.org", "admin"), ("viewer@example.org", "viewer"))
 DEMO_VENDORS = (
     ("acme-learning", "Acme Learning", "acme"),
     ("careerhub", "CareerHub Jobs", "careerhub"),
+    ("community-forum", "Community Forum", "forum"),
 )
-DEFAULT_SITES = {"acme-learning": "http://localhost:8001", "careerhub": "http://localhost:8002"}
+OIDC_VENDORS = frozenset({"community-forum"})  # these speak OpenID Connect (oidc_vendor.py)
+DEFAULT_SITES = {
+    "acme-learning": "http://localhost:8001",
+    "careerhub": "http://localhost:8002",
+    "community-forum": "http://localhost:8003",
+}
 
 
 async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> None:
@@ -42,7 +51,10 @@ async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> 
         if await staff.select_staff_by_email(db, email) is None:
             await staff.add_staff(db, email, role, DEMO_PASSWORD)
     for key, name, _ in DEMO_VENDORS:
-        await ensure_vendor(db, key, name, sites[key])
+        if key in OIDC_VENDORS:
+            await ensure_oidc_vendor(db, key, name, sites[key])
+        else:
+            await ensure_vendor(db, key, name, sites[key])
 
 
 async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
@@ -60,7 +72,7 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
             backchannel_logout_url=backchannel_url,
         )
         vendor, secret = await vendors.add_vendor(db, new, development=True)
-        await pin_demo_secret(db, vendor, secret)
+        await pin_demo_secret(db, vendor, secret or "")
         return
     if vendor.token_url != token_url:  # the token URL is matched exactly: it follows the port
         vendor.token_url = vendors.check_token_url(token_url, development=True)
@@ -70,7 +82,37 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
     vendor.backchannel_logout_url = vendor.backchannel_logout_url or backchannel_url
     vendor.start_url = vendor.start_url or start_url  # demo data from before start pages
     db.add(vendor)
-    wanted = digest(demo_secret(key))
+    await keep_demo_secret(db, vendor)
+
+
+async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
+    """The OpenID Connect vendor (oidc_vendor.py): its exact addresses follow its port."""
+    signout_url, start_url = f"{site}/", f"{site}{oidc_vendor.START}"
+    wanted = Registration(
+        redirect_uris=[site + oidc_vendor.CALLBACK],
+        post_logout_uris=[site + oidc_vendor.SIGNED_OUT],
+        scopes=tuple(oidc_vendor.SCOPE.split()),
+        refresh_tokens=True,
+    )
+    vendor = await vendors.select_vendor_by_key(db, key)
+    if vendor is None:
+        new = vendors.NewVendor(
+            key, name, None, ["localhost"], signout_url, start_url=start_url, protocol="oidc"
+        )
+        vendor, secret = await vendors.add_vendor(db, new, development=True)
+        await pin_demo_secret(db, vendor, secret or "")
+    elif wanted.redirect_uris[0] in await vendors.select_redirect_uris(db, vendor, "login"):
+        await keep_demo_secret(db, vendor)
+        return
+    else:  # a new port, or staff changed it: the demo site knows only these addresses
+        vendor.signout_url, vendor.start_url = signout_url, start_url
+        await keep_demo_secret(db, vendor)
+    now = system_clock()
+    await oidc_registration.save(db, vendor, wanted, development=True, now=now)
+
+
+async def keep_demo_secret(db: AsyncSession, vendor: Vendor) -> None:
+    wanted = digest(demo_secret(vendor.key))
     if not any(row.secret_hash == wanted for row in await active(db, vendor)):
         # Staff rotated or revoked it in the dashboard; the demo vendor knows only this one.
         # Its revoked row goes first: a secret's hash is unique, revoked or not.
@@ -96,7 +138,10 @@ def demo_secret(vendor_key: str) -> str:
 
 def describe(portal_url: str, sites: Mapping[str, str]) -> str:
     names = {key: name for key, name, _ in DEMO_VENDORS}
-    vendor_lines = "".join(f"  {names[key]:<15} {url}/\n" for key, url in sites.items())
+    vendor_lines = "".join(
+        f"  {names[key]:<15} {url}/" + ("  (OpenID Connect)" if key in OIDC_VENDORS else "") + "\n"
+        for key, url in sites.items()
+    )
     logins = ", ".join(str(m["username"]) for m in DEMO_MEMBERS)
     staff_logins = ", ".join(f"{email} ({role})" for email, role in DEMO_STAFF)
     return (
@@ -107,5 +152,7 @@ def describe(portal_url: str, sites: Mapping[str, str]) -> str:
         f"  members  {logins}\n"
         f"  staff    {staff_logins}\n"
         f"vendor API secrets: demo-vendor-secret-<vendor key>\n"
+        f"OpenID Connect: {portal_url}/.well-known/openid-configuration, client ID = vendor key, "
+        "client secret = its API secret\n"
         "Ctrl-C stops everything (the embedded Postgres too); the data stays for the next run."
     )

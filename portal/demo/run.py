@@ -23,6 +23,7 @@ from portal import create_app, db, directory
 from portal.demo import activity, terminal
 from portal.demo import data as demo_data
 from portal.demo import mailbox as mailboxes
+from portal.demo.oidc_vendor import create_oidc_vendor_app
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
 from portal.serve import base_config
@@ -42,7 +43,8 @@ def add_command(commands: Any) -> None:
         "--vendor-port",
         type=int,
         default=8001,
-        help="Acme Learning's port on localhost; CareerHub Jobs takes the next one",
+        help="Acme Learning's port on localhost; CareerHub Jobs and Community Forum take the "
+        "next two",
     )
     demo.set_defaults(run=demo_command)
 
@@ -71,7 +73,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         portal = with_mailbox(create_app(settings), mailbox)
         servers = [(portal, server_config(args.host, args.port, PORTAL))]
         for site, port in zip(demo_sites(settings, portal_url, origins), vendor_ports, strict=True):
-            servers.append((create_vendor_app(site), server_config(VENDOR_HOST, port, site.key)))
+            servers.append((create_site_app(site), server_config(VENDOR_HOST, port, site.key)))
         asyncio.run(serve_until_signalled(servers))
     return 0
 
@@ -150,6 +152,13 @@ def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) 
         )
         for key, name, theme in demo_data.DEMO_VENDORS
     ]
+
+
+def create_site_app(site: VendorSite) -> Quart:
+    """A demo vendor's app: Enhanced SSO, or OpenID Connect for the demo's OIDC vendor."""
+    if site.key in demo_data.OIDC_VENDORS:
+        return create_oidc_vendor_app(site)
+    return create_vendor_app(site)
 
 
 def server_config(host: str, port: int, name: str) -> Config:

@@ -17,6 +17,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ from portal.demo.content import CATALOGUES, Catalogue
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 log = logging.getLogger(__name__)
-blueprint = Blueprint("vendor", __name__)
+blueprint = Blueprint("vendor", __name__)  # the pages every demo vendor shows
+enhanced = Blueprint("enhanced_sign_in", __name__)  # steps 1-4: how this one signs members in
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,19 @@ class VendorSite:
         return f"{self.key}_sso_state"
 
 
-def create_vendor_app(site: VendorSite) -> Quart:
+@dataclass(frozen=True)
+class SignInMethod:
+    """How a demo site signs members in: its routes, its sign-in link (`link(path, passive=…)`),
+    the panel that shows what the portal shared, and the member's name from it."""
+
+    blueprint: Blueprint
+    link: Callable[..., str]
+    member_panel: str
+    display_name: Callable[[dict[str, Any]], str]
+
+
+def create_vendor_app(site: VendorSite, method: "SignInMethod | None" = None) -> Quart:
+    method = method or ENHANCED
     app = Quart(
         __name__,
         template_folder=str(ROOT / "templates" / "demo"),
@@ -84,11 +98,15 @@ def create_vendor_app(site: VendorSite) -> Quart:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=site.site_url.startswith("https://"),
     )
-    app.jinja_env.globals.update(site=site, signin_url=signin_url)
-    app.jinja_env.filters["display_name"] = display_name
+    app.config["SIGN_IN_LINK"] = method.link
+    app.jinja_env.globals.update(
+        site=site, signin_url=method.link, member_panel=method.member_panel
+    )
+    app.jinja_env.filters["display_name"] = method.display_name
     app.context_processor(lambda: {"member": signed_in_member()})
     app.register_blueprint(blueprint)
     app.register_blueprint(vendor_logout.blueprint)
+    app.register_blueprint(method.blueprint)
     return app
 
 
@@ -133,7 +151,7 @@ def sso_state() -> str:
     return str(g.sso_state)
 
 
-@blueprint.after_app_request
+@enhanced.after_app_request
 async def keep_state(response: Response) -> Response:
     state = g.get("sso_state")
     if state and state != request.cookies.get(site().state_cookie):
@@ -149,7 +167,7 @@ async def keep_state(response: Response) -> Response:
 # Step 2 ------------------------------------------------------------------------------------
 
 
-@blueprint.post("/sso/token")
+@enhanced.post("/sso/token")
 async def receive_token() -> ResponseReturnValue:
     form = await request.form
     expected = request.cookies.get(site().state_cookie, "")
@@ -219,7 +237,7 @@ async def redeem(token: str) -> dict[str, Any]:
 # Step 4 ------------------------------------------------------------------------------------
 
 
-@blueprint.post("/sign-out")
+@enhanced.post("/sign-out")
 async def sign_out() -> ResponseReturnValue:
     """End our session, then the portal's, so the member is signed out everywhere; the portal
     then sends them back to our ReturnURL."""
@@ -237,7 +255,7 @@ async def home() -> ResponseReturnValue:
     return await render_template("home.html")
 
 
-@blueprint.get("/sso/start")
+@enhanced.get("/sso/start")
 async def start_sign_in() -> ResponseReturnValue:
     """Our sign-in start page, for the portal's "My sites": a sign-in begun here carries our
     state, so its token is one we asked for."""
@@ -259,7 +277,8 @@ async def check() -> ResponseReturnValue:
     with a token (we sign them in here too) or with error=login_required, never with a form."""
     outcome = request.args.get("sso")
     if signed_in_member() is None and outcome is None:
-        return redirect(signin_url("/check", passive=True), 303)
+        link: Callable[..., str] = current_app.config["SIGN_IN_LINK"]
+        return redirect(link("/check", passive=True), 303)
     return await render_template("check.html", not_signed_in=outcome == "login_required")
 
 
@@ -306,3 +325,6 @@ def display_name(member: dict[str, Any]) -> str:
     first_last = " ".join(str(member[k]) for k in ("FirstName", "LastName") if member.get(k))
     best = member.get("FullName") or first_last or member.get("Email") or member.get("ImisId")
     return str(best or "member")
+
+
+ENHANCED = SignInMethod(enhanced, signin_url, "_member.html", display_name)

@@ -27,7 +27,7 @@ from portal.auth.accounts import Account
 from portal.auth.sign_in import Attempt
 from portal.enhanced import requests, signed_out, tokens
 from portal.enhanced.requests import SsoRequest
-from portal.models import AuthSession
+from portal.models import AuthSession, Vendor
 from portal.security import content_security_policy
 from portal.urls import form_action_sources
 
@@ -148,6 +148,28 @@ class Pending:
 
     continuation: str
     vendor_name: str | None
+    # Extra CSP form-action sources: browsers apply form-action to the redirects that follow
+    # the sign-in POST too, and for an OpenID Connect request they end at the vendor's
+    # registered redirect URI (through /oidc/authorize), on another origin.
+    form_action: tuple[str, ...] = ()
+
+
+async def redirect_sources(db_session: AsyncSession, vendor: Vendor) -> tuple[str, ...]:
+    """Where an OpenID Connect vendor's authorization answers may go: its registered redirect
+    URIs' origins and its domains, as the answer page's own policy allows them."""
+    if vendor.protocol != "oidc" or not vendor.enabled:
+        return ()
+    domains = await vendors.select_domains(db_session, vendor)
+    uris = await vendors.select_redirect_uris(db_session, vendor, "login")
+    return tuple(dict.fromkeys(s for uri in uris for s in form_action_sources(uri, domains)))
+
+
+def sign_in_response(pending: Pending | None, page: str, status: int = 200) -> Response:
+    response = Response(page, status)
+    if pending is not None and pending.form_action:
+        sources = " ".join(("'self'", *pending.form_action))
+        response.headers["Content-Security-Policy"] = content_security_policy(form_action=sources)
+    return response
 
 
 async def pending_request(values: MultiDict[str, str]) -> Pending | None:
@@ -161,7 +183,8 @@ async def pending_request(values: MultiDict[str, str]) -> Pending | None:
     key = continuations.vendor_key(continuation)
     async with db.transaction() as db_session:
         vendor = await vendors.select_vendor_by_key(db_session, key) if key else None
-    return Pending(continuation, vendor.name if vendor and vendor.enabled else None)
+        sources = await redirect_sources(db_session, vendor) if vendor else ()
+    return Pending(continuation, vendor.name if vendor and vendor.enabled else None, sources)
 
 
 @blueprint.get("/sign-in")
@@ -172,7 +195,8 @@ async def sign_in_page() -> ResponseReturnValue:
         if not fresh and await member_session(db_session) is not None:
             return redirect(continuation(pending), 303)
     hint = continuations.login_hint(pending.continuation) if pending else ""
-    return await render_template("sso/sign_in.html", pending=pending, login=hint, error=None)
+    page = await render_template("sso/sign_in.html", pending=pending, login=hint, error=None)
+    return sign_in_response(pending, page)
 
 
 @blueprint.post("/sign-in")
@@ -221,16 +245,17 @@ async def refused(
         )
     else:
         error = f"Too many failed attempts. Please wait {verdict.wait_in_words()} and try again."
-    page, status = await sign_in_page_with(pending, login, error, 429)
-    headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
-    return page, status, headers
+    response = await sign_in_page_with(pending, login, error, 429)
+    if verdict.retry_after:
+        response.headers["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 async def sign_in_page_with(
     pending: Pending | None, login: str, error: str, status: int
-) -> tuple[str, int]:
+) -> Response:
     page = await render_template("sso/sign_in.html", pending=pending, login=login, error=error)
-    return page, status
+    return sign_in_response(pending, page, status)
 
 
 @blueprint.get("/sso/signout")
@@ -278,5 +303,6 @@ async def home() -> ResponseReturnValue:
         member_id = portal_session.member_id if portal_session else None
         member = await members.select_member_by_id(db_session, member_id) if member_id else None
         sites = await vendors.select_enabled_vendors(db_session) if member else []
-    my_sites = [(vendor.name, vendors.start_sign_in_url(vendor)) for vendor in sites]
+    links = [(vendor.name, vendors.start_sign_in_url(vendor)) for vendor in sites]
+    my_sites = [(name, link) for name, link in links if link is not None]
     return await render_template("sso/home.html", member=member, sites=my_sites)

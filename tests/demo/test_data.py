@@ -9,7 +9,11 @@ from portal.demo import data
 from portal.models import Member, Staff, Vendor
 from tests.flows import unit_of_work
 
-MOVED = {"acme-learning": "http://localhost:9101", "careerhub": "http://localhost:9102"}
+MOVED = {
+    "acme-learning": "http://localhost:9101",
+    "careerhub": "http://localhost:9102",
+    "community-forum": "http://localhost:9103",
+}
 
 
 async def ensure(database_url: str, sites: dict[str, str] = data.DEFAULT_SITES) -> None:
@@ -37,7 +41,7 @@ async def acme(database_url: str) -> tuple[Vendor, list[str], list[str]]:
 async def test_ensure_creates_the_demo_data_once(database_url: str) -> None:
     await ensure(database_url)
     await ensure(database_url)
-    assert await counts(database_url) == (3, 2, 2)
+    assert await counts(database_url) == (3, 2, 3)
     vendor, domains, hashes = await acme(database_url)
     assert vendor.token_url == "http://localhost:8001/sso/token"
     assert vendor.signout_url == "http://localhost:8001/"
@@ -54,7 +58,7 @@ async def test_the_registration_follows_the_vendor_sites(database_url: str) -> N
     assert vendor.signout_url == "http://localhost:9101/"
     assert vendor.start_url == "http://localhost:9101/sso/start"
     assert hashes == [digest(data.demo_secret("acme-learning"))]
-    assert await counts(database_url) == (3, 2, 2)
+    assert await counts(database_url) == (3, 2, 3)
 
 
 async def test_a_revoked_demo_secret_is_restored_and_the_staffs_secret_kept(
@@ -80,8 +84,38 @@ def test_describe_names_every_url_and_sign_in() -> None:
         "http://127.0.0.1:8000/",
         "Acme Learning   http://localhost:8001/",
         "CareerHub Jobs  http://localhost:8002/",
+        "Community Forum http://localhost:8003/  (OpenID Connect)",
+        "http://127.0.0.1:8000/.well-known/openid-configuration",
         "ada, grace, alan",
         "admin@example.org (admin), viewer@example.org (viewer)",
         "'demo-password'",
     ):
         assert expected in text
+
+
+async def forum(database_url: str) -> tuple[Vendor, list[str], list[str], list[str]]:
+    async with unit_of_work(database_url) as session:
+        vendor = await vendors.get_vendor(session, "community-forum")
+        login = await vendors.select_redirect_uris(session, vendor, "login")
+        after = await vendors.select_redirect_uris(session, vendor, "post_logout")
+        hashes = [row.secret_hash for row in await vendor_secrets.select_active(session, vendor)]
+    return vendor, login, after, hashes
+
+
+async def test_the_third_vendor_speaks_openid_connect_and_follows_its_port(
+    database_url: str,
+) -> None:
+    await ensure(database_url)
+    vendor, login, after, hashes = await forum(database_url)
+    assert (vendor.protocol, vendor.token_url, vendor.public_client) == ("oidc", None, False)
+    assert login == ["http://localhost:8003/oidc/callback"]
+    assert after == ["http://localhost:8003/signed-out"]
+    assert vendor.start_url == "http://localhost:8003/sign-in"
+    assert vendor.scopes.split() == ["openid", "profile", "email", "membership"]
+    assert (vendor.refresh_tokens, hashes) == (True, [digest(data.demo_secret(vendor.key))])
+
+    await ensure(database_url, MOVED)
+    vendor, login, after, _ = await forum(database_url)
+    assert login == ["http://localhost:9103/oidc/callback"]
+    assert after == ["http://localhost:9103/signed-out"]
+    assert vendor.start_url == "http://localhost:9103/sign-in"

@@ -58,6 +58,7 @@ def running_demo(data_dir: Path, port: int, vendor_port: int) -> Iterator[str]:
         wait_for(f"http://127.0.0.1:{port}/healthz", process, log, seconds=90)
         wait_for(f"http://localhost:{vendor_port}/", process, log)
         wait_for(f"http://localhost:{vendor_port + 1}/", process, log)
+        wait_for(f"http://localhost:{vendor_port + 2}/", process, log)
         yield log.read_text()
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -69,12 +70,13 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "var"
-    port, vendor_port = free_port(), free_ports(2)
+    port, vendor_port = free_port(), free_ports(3)
     with running_demo(data_dir, port, vendor_port) as printed:
         for url in (
             f"http://127.0.0.1:{port}/",
             f"http://localhost:{vendor_port}/",
             f"http://localhost:{vendor_port + 1}/",
+            f"http://localhost:{vendor_port + 2}/  (OpenID Connect)",
         ):
             assert url in printed
         for sign_in in ("ada, grace, alan", "admin@example.org", "'demo-password'"):
@@ -88,8 +90,13 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
             page = visitor.sign_in(f"http://localhost:{vendor_port}/catalogue/event-planning")
             assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
             assert visitor.visited[1].startswith(f"http://127.0.0.1:{port}/sso/signin?")
+            # The OpenID Connect vendor, with the same portal session: no second password.
+            page = visitor.get(visitor.get(f"http://localhost:{vendor_port + 2}/").link("Sign in"))
+            assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
+            assert '<th scope="row">sub</th><td>101</td>' in page.text
     terminal = (data_dir.parent / f"demo-{vendor_port}.log").read_text()
     assert f"Acme Learning at http://localhost:{vendor_port}/ is ready" in terminal
+    assert f"Community Forum at http://localhost:{vendor_port + 2}/ is ready" in terminal
     assert f"The portal at http://127.0.0.1:{port}/ is ready" in terminal
     assert "Running on" not in terminal  # Hypercorn's words, with 127.0.0.1 for localhost
     assert "portal         GET /sign-in → 200" in terminal  # a page a person asked for
@@ -110,13 +117,19 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
     assert added.returncode == 0, added.stderr
 
     # Again, with the vendors on other ports: same data, and the registration follows the port.
-    other_vendor_port = free_ports(2)
+    other_vendor_port = free_ports(3)
     with running_demo(data_dir, port, other_vendor_port), Browser() as visitor:
         page = visitor.sign_in(
             f"http://localhost:{other_vendor_port}/", "mary", "a long enough password"
         )
         assert page.url == f"http://localhost:{other_vendor_port}/"
         assert 'data-testid="vendor-member">Mary Somerville<' in page.text
+        forum = f"http://localhost:{other_vendor_port + 2}/"  # its redirect URI followed too
+        page = visitor.get(visitor.get(forum).link("Sign in"))
+        assert (page.url, 'data-testid="vendor-member">Mary Somerville<' in page.text) == (
+            forum,
+            True,
+        )
 
 
 @pytest.mark.parametrize(

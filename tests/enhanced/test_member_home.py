@@ -28,6 +28,9 @@ async def test_my_sites_lists_the_enabled_vendors_each_with_its_sign_in(
     await add_vendor(database_url, key="careerhub", name="CareerHub Jobs", domain="careerhub.io")
     await add_vendor(database_url, key="zeta", name="Zeta Retired", domain="zeta.org")
     await disable(database_url, "zeta")
+    # An OpenID Connect site without a start page: only the site can begin its own sign-in.
+    forum = {"protocol": "oidc", "token_url": None, "signout_url": None, "domain": "forum.org"}
+    await add_vendor(database_url, key="forum", name="Forum Without Start", **forum)
     client = app.test_client()
     assert "My sites" not in await (await client.get("/")).get_data(as_text=True)
 
@@ -38,6 +41,7 @@ async def test_my_sites_lists_the_enabled_vendors_each_with_its_sign_in(
     assert '<a class="my-sites__link" href="/sso/signin?vendor=careerhub">' in home
     assert home.index("Acme Learning") < home.index("CareerHub Jobs")  # by name
     assert "Zeta Retired" not in home
+    assert "Forum Without Start" not in home
 
     # Without a start page the link is a silent sign-in: the token-post page, no form to fill.
     silent = await client.get("/sso/signin?vendor=careerhub")

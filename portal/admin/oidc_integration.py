@@ -1,0 +1,137 @@
+"""The Integration tab of an OpenID Connect vendor: the discovery URL, the client ID, and the
+few lines each common relying-party library needs. A library reads every endpoint and key from
+the discovery document, so nothing else is copied by hand."""
+
+from urllib.parse import urlsplit
+
+from portal.admin.integration import SECRET_VARIABLE, Endpoint, Sample
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+EXAMPLE_REDIRECT = "https://your-site.example/oidc/callback"
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + DISCOVERY_PATH
+
+
+def endpoints(issuer: str, key: str) -> list[Endpoint]:
+    return [
+        Endpoint("discovery", "Discovery URL", discovery_url(issuer)),
+        Endpoint("issuer", "Issuer", issuer),
+        Endpoint("client-id", "Client ID", key),
+    ]
+
+
+def samples(
+    issuer: str, key: str, redirect_uris: list[str], scopes: list[str], *, public: bool
+) -> list[Sample]:
+    redirect = redirect_uris[0] if redirect_uris else EXAMPLE_REDIRECT
+    scope = " ".join(scopes)
+    node = _node(issuer, key, redirect, scope, public)
+    dotnet = _dotnet(issuer, key, redirect, scopes, public)
+    return [
+        Sample("node", "Node.js (openid-client)", "javascript", node),
+        Sample("python", "Python (Authlib)", "python", _python(issuer, key, scope, public)),
+        Sample("php", "PHP (jumbojett)", "php", _php(issuer, key, redirect, scopes, public)),
+        Sample("dotnet", ".NET (AddOpenIdConnect)", "csharp", dotnet),
+    ]
+
+
+def _node(issuer: str, key: str, redirect: str, scope: str, public: bool) -> str:
+    credentials = "undefined, client.None()" if public else f"process.env.{SECRET_VARIABLE}"
+    return f"""import * as client from "openid-client"; // v6
+
+const config = await client.discovery(new URL("{issuer}"), "{key}", {credentials});
+
+// Sign-in: keep verifier, state and nonce in this browser's session.
+const verifier = client.randomPKCECodeVerifier();
+const state = client.randomState();
+const nonce = client.randomNonce();
+const url = client.buildAuthorizationUrl(config, {{
+  redirect_uri: "{redirect}",
+  scope: "{scope}",
+  code_challenge: await client.calculatePKCECodeChallenge(verifier),
+  code_challenge_method: "S256",
+  state,
+  nonce,
+}});
+// redirect the browser to url.href
+
+// At the redirect URI: checks state, PKCE and the ID token's signature and claims.
+const tokens = await client.authorizationCodeGrant(config, currentUrl, {{
+  pkceCodeVerifier: verifier,
+  expectedState: state,
+  expectedNonce: nonce,
+}});
+const member = await client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);"""
+
+
+def _python(issuer: str, key: str, scope: str, public: bool) -> str:
+    secret = "" if public else f'\n    client_secret=os.environ["{SECRET_VARIABLE}"],'
+    auth = '\n    token_endpoint_auth_method="none",' if public else ""
+    return f"""import os
+
+from authlib.integrations.flask_client import OAuth  # or starlette_client, django_client
+
+oauth = OAuth(app)
+oauth.register(
+    "portal",
+    server_metadata_url="{discovery_url(issuer)}",
+    client_id="{key}",{secret}{auth}
+    client_kwargs={{"scope": "{scope}", "code_challenge_method": "S256"}},
+)
+
+
+@app.get("/sign-in")
+def sign_in():
+    return oauth.portal.authorize_redirect(url_for("callback", _external=True))
+
+
+@app.get("/oidc/callback")  # your registered redirect URI
+def callback():
+    token = oauth.portal.authorize_access_token()  # checks state, PKCE and the ID token
+    session["member"] = token["userinfo"]
+    return redirect("/")"""
+
+
+def _php(issuer: str, key: str, redirect: str, scopes: list[str], public: bool) -> str:
+    secret = "null" if public else f'getenv("{SECRET_VARIABLE}")'
+    extra = ", ".join(f'"{s}"' for s in scopes if s != "openid")
+    return f"""<?php
+// composer require jumbojett/openid-connect-php
+use Jumbojett\\OpenIDConnectClient;
+
+$oidc = new OpenIDConnectClient("{issuer}", "{key}", {secret});
+$oidc->setRedirectURL("{redirect}");
+$oidc->addScope([{extra}]);
+$oidc->setCodeChallengeMethod("S256");
+$oidc->authenticate(); // redirects, then checks the answer and the ID token
+$member = $oidc->requestUserInfo();"""
+
+
+def _dotnet(issuer: str, key: str, redirect: str, scopes: list[str], public: bool) -> str:
+    added = "".join(
+        f'\n        options.Scope.Add("{s}");' for s in scopes if s not in ("openid", "profile")
+    )
+    secret = (
+        ""
+        if public
+        else f'\n        options.ClientSecret = builder.Configuration["{SECRET_VARIABLE}"];'
+    )
+    return f"""builder.Services
+    .AddAuthentication(options =>
+    {{
+        options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+        options.DefaultChallengeScheme = OpenIdConnectDefaults.AuthenticationScheme;
+    }})
+    .AddCookie()
+    .AddOpenIdConnect(options =>
+    {{
+        options.Authority = "{issuer}";
+        options.ClientId = "{key}";{secret}
+        options.ResponseType = "code";
+        options.UsePkce = true;
+        options.CallbackPath = "{urlsplit(redirect).path or "/"}";{added}
+        options.GetClaimsFromUserInfoEndpoint = true;
+        options.SaveTokens = true; // keeps the ID token for sign-out
+    }});"""

@@ -1,0 +1,181 @@
+"""A vendor's OpenID Connect registration, as staff make it: its sign-in method, the exact
+addresses the portal may send members back to, whether it is an app in the browser (no secret),
+the scopes it may ask for and refresh tokens. The rules the dashboard and the CLI share; the
+protocol endpoints (portal/oidc/) read what is saved here."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import claims, vendors
+from portal.errors import InvalidField
+from portal.models import Vendor
+from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
+
+Protocol = Literal["enhanced", "oidc"]
+PROTOCOLS: dict[str, str] = {"enhanced": "Enhanced SSO", "oidc": "OpenID Connect"}
+Kind = Literal["login", "post_logout"]
+# What each scope lets a site receive, in staff words (portal/claims.py maps the claims).
+SCOPE_WORDS: dict[str, str] = {
+    claims.OPENID: "Who the member is: an identifier for the member that never changes",
+    "profile": "Their name, and the other profile details chosen under Returned fields",
+    "email": "Their email address",
+    "phone": "Their phone number",
+    "address": "Their postal address",
+    "membership": "Their membership: member type, status, paid-through date, and whether "
+    "their membership is current",
+}
+SCOPES = {scope: SCOPE_WORDS[scope] for scope in claims.SCOPES}  # `openid` always granted
+DEFAULT_SCOPES = ("openid", "profile", "email")
+MAX_URIS = 10  # of each kind: a site has a few environments, not dozens
+
+
+@dataclass(frozen=True)
+class Registration:
+    redirect_uris: Sequence[str]
+    post_logout_uris: Sequence[str] = ()
+    public_client: bool = False
+    scopes: Sequence[str] = DEFAULT_SCOPES
+    refresh_tokens: bool = False
+    protocol: Protocol = "oidc"
+    pairwise_subject: bool = False
+
+
+URI_WORDS: dict[Kind, tuple[str, str]] = {
+    "login": ("redirect_uris", "sign-in return address (redirect URI)"),
+    "post_logout": ("post_logout_uris", "after-sign-out address (post-logout redirect URI)"),
+}
+
+
+def uri_lines(text: str) -> list[str]:
+    """A form's textarea: one address per line, blank lines ignored."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def check_uris(
+    texts: Iterable[str], domains: Sequence[str], kind: Kind, *, development: bool
+) -> list[str]:
+    """Exact addresses (RFC 9700: no wildcards, no patterns), each on one of the vendor's
+    domains and under the ReturnURL rules: https outside development, a real host name."""
+    name, words = URI_WORDS[kind]
+    found: list[str] = []
+    for text in texts:
+        uri = text.strip()
+        problem = uri_problem(uri, domains, development=development)
+        if problem:
+            raise InvalidField(name, f"{words[:1].upper()}{words[1:]} {uri[:80]}: {problem}")
+        if uri not in found:
+            found.append(uri)
+    if len(found) > MAX_URIS:
+        raise InvalidField(name, f"Register at most {MAX_URIS} of each kind of address.")
+    return found
+
+
+def uri_problem(uri: str, domains: Sequence[str], *, development: bool) -> str | None:
+    if len(uri) > MAX_URL_LENGTH:
+        return f"it is longer than {MAX_URL_LENGTH} characters."
+    # A pattern would let anyone with a page that matches it receive members' codes.
+    if "*" in uri:
+        return "wildcards are not allowed; enter each address exactly."
+    # A fragment never reaches the site's server (and OIDC forbids it in redirect URIs).
+    if "#" in uri:
+        return "remove the part from # on; it is not sent to the site."
+    try:
+        check_return_url(uri, domains, development=development)
+    except InvalidURL as exc:
+        reason = str(exc).removeprefix("ReturnURL ")
+        if "registered domains" in reason:
+            return f"it is not on {' or '.join(domains)}; add its domain first."
+        subject = "its" if reason.startswith(("host ", "port ")) else "it"
+        return f"{subject} {reason.rstrip('.')}."
+    return None
+
+
+def check_scopes(scopes: Iterable[str]) -> list[str]:
+    """The allowed scopes, in the catalogue's order, `openid` always among them."""
+    chosen = set(scopes) | {"openid"}
+    unknown = sorted(chosen - set(SCOPES))
+    if unknown:
+        raise InvalidField("scopes", f"Unknown scope {unknown[0][:40]!r}.")
+    return [scope for scope in SCOPES if scope in chosen]
+
+
+def check(registration: Registration, domains: Sequence[str], *, development: bool) -> Registration:
+    """Every rule; an OIDC vendor needs at least one sign-in return address."""
+    redirect_uris = check_uris(
+        registration.redirect_uris, domains, "login", development=development
+    )
+    if registration.protocol == "oidc" and not redirect_uris:
+        raise InvalidField(
+            "redirect_uris",
+            "Enter at least one sign-in return address: the page of the site that receives "
+            "members after they sign in (its developers call it the redirect URI).",
+        )
+    return Registration(
+        redirect_uris=redirect_uris,
+        post_logout_uris=check_uris(
+            registration.post_logout_uris, domains, "post_logout", development=development
+        ),
+        public_client=registration.public_client,
+        scopes=check_scopes(registration.scopes),
+        refresh_tokens=registration.refresh_tokens,
+        protocol=registration.protocol,
+        pairwise_subject=registration.pairwise_subject,
+    )
+
+
+async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
+    return Registration(
+        redirect_uris=await vendors.select_redirect_uris(db, vendor, "login"),
+        post_logout_uris=await vendors.select_redirect_uris(db, vendor, "post_logout"),
+        public_client=vendor.public_client,
+        scopes=[s for s in vendor.scopes.split() if s in SCOPES],
+        refresh_tokens=vendor.refresh_tokens,
+        protocol="oidc" if vendor.protocol == "oidc" else "enhanced",
+        pairwise_subject=vendor.pairwise_subject,
+    )
+
+
+def settings_of(registration: Registration) -> dict[str, object]:
+    """What the audit log records of a change."""
+    return {
+        "protocol": registration.protocol,
+        "redirect_uris": list(registration.redirect_uris),
+        "post_logout_uris": list(registration.post_logout_uris),
+        "public_client": registration.public_client,
+        "scopes": " ".join(registration.scopes),
+        "refresh_tokens": registration.refresh_tokens,
+        "pairwise_subject": registration.pairwise_subject,
+    }
+
+
+async def save(
+    db: AsyncSession,
+    vendor: Vendor,
+    registration: Registration,
+    *,
+    development: bool,
+    now: datetime,
+) -> dict[str, object]:
+    """Check, then write; returns the settings before. Enhanced SSO needs the token URL."""
+    domains = await vendors.select_domains(db, vendor)
+    checked = check(registration, domains, development=development)
+    if checked.protocol == "enhanced" and not vendor.token_url:
+        raise InvalidField(
+            "protocol",
+            "Enhanced SSO needs a token URL: enter it under Details first.",
+        )
+    before = settings_of(await registration_of(db, vendor))
+    vendor.protocol = checked.protocol
+    vendor.public_client = checked.public_client
+    vendor.refresh_tokens = checked.refresh_tokens
+    vendor.pairwise_subject = checked.pairwise_subject
+    vendor.scopes = " ".join(checked.scopes)
+    vendor.updated_at = now
+    db.add(vendor)
+    await vendors.set_redirect_uris(db, vendor, "login", checked.redirect_uris)
+    await vendors.set_redirect_uris(db, vendor, "post_logout", checked.post_logout_uris)
+    return before
