@@ -46,6 +46,8 @@ async def logout() -> ResponseReturnValue:
         query = urlencode({"state": state}) if state else ""
         separator = "&" if "?" in target else "?"
         return redirect(f"{target}{separator}{query}" if query else target, 303)
+    if problem is None:  # the portal's signed-out page, which names the sites signed out too
+        return redirect("/signed-out", 303)
     return await render_template("sso/signed_out.html", notice=problem)
 
 
