@@ -36,7 +36,12 @@ def add_commands(commands: Any) -> None:
     keys = commands.add_parser("keys", help="the keys that sign ID tokens and logout tokens")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser(
-        "rotate", help="sign with new keys; the old ones stay published until their tokens expire"
+        "rotate",
+        help="publish new keys now and sign with them in 15 minutes; the old ones stay published "
+        "until their tokens expire",
+    )
+    rotate.add_argument(
+        "--now", action="store_true", help="sign with the new keys at once (a compromised key)"
     )
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(run=keys_rotate_command)
@@ -98,11 +103,17 @@ def audit_purge_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def keys_rotate_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(session: AsyncSession) -> list[str]:
-        kids = await signing_keys.rotate(session, now=system_clock(), settings=settings)
-        await audit.record(session, "keys.rotated", via="cli", kids=kids)
-        return kids
+    async def work(session: AsyncSession) -> tuple[list[str], str]:
+        now = system_clock()
+        keys = await signing_keys.rotate(session, now=now, settings=settings, immediately=args.now)
+        kids = [key.kid for key in keys]
+        signs_from = max(key.signs_from or now for key in keys).isoformat(timespec="seconds")
+        await audit.record(
+            session, "keys.rotated", via="cli", kids=kids, signs_from=signs_from, at_once=args.now
+        )
+        return kids, signs_from
 
-    kids = db.run_in_session(settings, work) or []
-    show(args, {"kids": kids}, "now signing with " + ", ".join(kids))
+    kids, signs_from = db.run_in_session(settings, work) or ([], "")
+    text = f"published {', '.join(kids)}; signing with them from {signs_from}"
+    show(args, {"kids": kids, "signs_from": signs_from}, text)
     return 0

@@ -194,12 +194,13 @@ class SigningKey(SQLModel, table=True):
     __tablename__ = "signing_key"
     __table_args__ = (
         CheckConstraint(_in("alg", SIGNING_ALGORITHMS), name="alg_known"),
-        # One key signs per algorithm at a time; rotated ones stay published until retires_at.
+        # One newest key per algorithm (the one no rotation has replaced yet), so processes
+        # making the first key at once agree on it.
         Index(
-            "uq_signing_key_active_alg",
+            "uq_signing_key_newest_alg",
             "alg",
             unique=True,
-            postgresql_where=text("rotated_at IS NULL"),
+            postgresql_where=text("retires_at IS NULL"),
         ),
     )
 
@@ -209,8 +210,8 @@ class SigningKey(SQLModel, table=True):
     # The private JWK, encrypted with a key derived from PORTAL_SECRET_KEY (signing_keys.py).
     sealed_jwk: str = Field(sa_type=Text)
     created_at: datetime | None = timestamp(default_now=True)
-    rotated_at: datetime | None = timestamp(nullable=True)
-    retires_at: datetime | None = timestamp(nullable=True)
+    signs_from: datetime | None = timestamp()  # published before, so caches hold it by then
+    retires_at: datetime | None = timestamp(nullable=True)  # unpublished from then on
 
 
 class VendorSecret(SQLModel, table=True):

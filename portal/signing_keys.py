@@ -2,8 +2,11 @@
 published as the JWKS that vendors verify those tokens with.
 
 Kept in Postgres, so every process signs with the same key and publishes the same set (no
-in-process copy that could disagree). A key is made on first use, one per algorithm; `rotate`
-retires the signing key but keeps it published until every token it signed has expired."""
+in-process copy that could disagree). A key is made on first use, one per algorithm. `rotate`
+publishes a new key at once but signs with it only PUBLISHED_BEFORE_SIGNING later, so vendors'
+cached copies of the keys hold it before the first token it signs; the old key keeps signing
+until then and stays published until every token it signed has expired. `immediately` (a
+compromised key) signs with the new key at once."""
 
 import asyncio
 import base64
@@ -31,6 +34,9 @@ DEFAULT_ALGORITHM = "RS256"
 # Longer than anything signed lives (ID tokens, logout tokens), so a vendor that fetched the
 # keys before a rotation can still verify what was signed just before it.
 PUBLISHED_AFTER_ROTATION = timedelta(days=2)
+# Longer than relying parties keep the key set before fetching it again (openid-client refetches
+# for an unknown kid only after 60 s; Spring and .NET cache it for 5 minutes).
+PUBLISHED_BEFORE_SIGNING = timedelta(minutes=15)
 Key = RSAKey | ECKey
 
 
@@ -80,43 +86,57 @@ async def verification_keys(db: AsyncSession, *, now: datetime, settings: Settin
     return KeySet.import_key_set(await jwks(db, now=now, settings=settings))  # type: ignore[arg-type]
 
 
-async def rotate(db: AsyncSession, *, now: datetime, settings: Settings) -> list[str]:
-    """A new signing key for every algorithm; the old ones stay published for
-    PUBLISHED_AFTER_ROTATION. Returns the new kids."""
+async def rotate(
+    db: AsyncSession, *, now: datetime, settings: Settings, immediately: bool = False
+) -> list[SigningKey]:
+    """A new key for every algorithm, published now and signing from PUBLISHED_BEFORE_SIGNING
+    on (or now, `immediately`); the keys it replaces stay published until
+    PUBLISHED_AFTER_ROTATION after that. Returns the new keys."""
+    signs_from = now if immediately else now + PUBLISHED_BEFORE_SIGNING
     await db.exec(
         update(SigningKey)
-        .where(col(SigningKey.rotated_at).is_(None))
-        .values(rotated_at=now, retires_at=now + PUBLISHED_AFTER_ROTATION)
+        .where(col(SigningKey.retires_at).is_(None))
+        .values(retires_at=signs_from + PUBLISHED_AFTER_ROTATION)
     )
-    return [(await _current(db, alg, now=now, settings=settings)).kid for alg in ALGORITHMS]
+    return [await _newest(db, alg, signs_from=signs_from, settings=settings) for alg in ALGORITHMS]
 
 
 async def _current(db: AsyncSession, alg: str, *, now: datetime, settings: Settings) -> SigningKey:
-    """The key that signs for `alg`, made on first use. Two processes making one at once: the
-    partial unique index keeps one, and both use it."""
+    """The key that signs for `alg` now: the newest whose time to sign has come (made on first
+    use)."""
     if alg not in ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
-    found = await _select_current(db, alg)
-    if found is not None:
-        return found
+    query = (
+        select(SigningKey)
+        .where(
+            SigningKey.alg == alg,
+            col(SigningKey.signs_from) <= now,
+            or_(col(SigningKey.retires_at).is_(None), col(SigningKey.retires_at) > now),
+        )
+        .order_by(col(SigningKey.signs_from).desc(), col(SigningKey.id).desc())
+    )
+    found = (await db.exec(query.limit(1))).first()
+    return found or await _newest(db, alg, signs_from=now, settings=settings)
+
+
+async def _newest(
+    db: AsyncSession, alg: str, *, signs_from: datetime, settings: Settings
+) -> SigningKey:
+    """The newest key for `alg` (the one not yet given a retirement), made if there is none. Two
+    processes making one at once: the partial unique index keeps one, and both use it."""
     kid = secrets.token_urlsafe(12)
     key = await asyncio.to_thread(_generate, alg, kid)  # RSA key generation takes a while
     sealed = _sealer(settings).encrypt(json.dumps(key.as_dict(private=True)).encode()).decode()
+    newest = col(SigningKey.retires_at).is_(None)
     await db.exec(
         insert(SigningKey)
-        .values(kid=kid, alg=alg, sealed_jwk=sealed, created_at=now)
-        .on_conflict_do_nothing(
-            index_elements=["alg"], index_where=col(SigningKey.rotated_at).is_(None)
-        )
+        .values(kid=kid, alg=alg, sealed_jwk=sealed, signs_from=signs_from)
+        .on_conflict_do_nothing(index_elements=["alg"], index_where=newest)
     )
-    created = await _select_current(db, alg)
+    query = select(SigningKey).where(SigningKey.alg == alg, newest)
+    created = (await db.exec(query.execution_options(populate_existing=True))).first()
     assert created is not None  # inserted here, or by the process that won the race
     return created
-
-
-async def _select_current(db: AsyncSession, alg: str) -> SigningKey | None:
-    query = select(SigningKey).where(SigningKey.alg == alg, col(SigningKey.rotated_at).is_(None))
-    return (await db.exec(query.execution_options(populate_existing=True))).first()
 
 
 def _generate(alg: str, kid: str) -> Key:

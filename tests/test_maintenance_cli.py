@@ -77,9 +77,13 @@ def test_purge_prints_what_it_deleted(portal: Runner) -> None:
     code, out, err = portal("purge", "--json")
     assert (code, err) == (0, "")
     assert json.loads(out) == {
-        "sso_token": 0, "auth_session": 0, "sign_in_throttle": 0, "rate_counter": 1
+        "sso_token": 0, "auth_session": 0, "sign_in_throttle": 0, "rate_counter": 1,
+        "account_link": 0, "mail_outbox": 0,
     }  # fmt: skip
-    tables = "0 sso_token, 0 auth_session, 0 sign_in_throttle, 0 rate_counter"
+    tables = (
+        "0 sso_token, 0 auth_session, 0 sign_in_throttle, 0 rate_counter, 0 account_link, "
+        "0 mail_outbox"
+    )
     assert portal("purge")[1] == f"deleted {tables}\n"
     assert portal.scalar("SELECT hits FROM rate_counter") == 1
 
@@ -127,13 +131,17 @@ def test_audit_needs_a_subcommand(portal: Runner) -> None:
     assert code == 2 and err.startswith("portal: ") and err.count("\n") == 1
 
 
-def test_keys_rotate_replaces_the_signing_keys_and_is_audited(portal: Runner) -> None:
+def test_keys_rotate_publishes_new_keys_then_signs_with_them_and_is_audited(
+    portal: Runner,
+) -> None:
     code, out, err = portal("keys", "rotate", "--json")
     assert (code, err) == (0, "")
-    first = json.loads(out)["kids"]
-    code, out, _ = portal("keys", "rotate")
-    assert code == 0 and out.startswith("now signing with ")
-    assert not set(first) & set(out.removeprefix("now signing with ").strip().split(", "))
-    assert portal.scalar("SELECT count(*) FROM signing_key WHERE rotated_at IS NULL") == 2
+    first = json.loads(out)
+    signs_from = datetime.fromisoformat(first["signs_from"])
+    assert timedelta(minutes=14) < signs_from - datetime.now(UTC) <= timedelta(minutes=15)
+    code, out, _ = portal("keys", "rotate", "--now")
+    assert code == 0 and out.startswith("published ")
+    assert not set(first["kids"]) & set(out.removeprefix("published ").split(";")[0].split(", "))
+    assert portal.scalar("SELECT count(*) FROM signing_key WHERE retires_at IS NULL") == 2
     assert portal.scalar("SELECT count(*) FROM signing_key") == 4
     assert portal.scalar("SELECT count(*) FROM audit_event WHERE event = 'keys.rotated'") == 2

@@ -71,24 +71,66 @@ async def test_processes_starting_at_once_share_one_key(
     assert len({jwt.decode(token, keys).header["kid"] for token in tokens}) == 1
 
 
-async def test_a_rotated_key_stays_published_until_it_retires(
+async def rotate(database_url: str, settings: Settings, **options: object) -> list[str]:
+    async def work(session: AsyncSession) -> list[str]:
+        keys = await signing_keys.rotate(session, now=NOW, settings=settings, **options)
+        return [key.kid for key in keys]
+
+    return await in_unit(database_url, work)
+
+
+async def signed_at(database_url: str, settings: Settings, now: datetime) -> str:
+    async def work(session: AsyncSession) -> str:
+        return await signing_keys.sign(session, CLAIMS, now=now, settings=settings)
+
+    return await in_unit(database_url, work)
+
+
+async def test_a_new_key_is_published_before_it_signs_and_the_old_one_after(
     database_url: str, settings: Settings
 ) -> None:
     before = await signed(database_url, settings)
-
-    async def rotate(session: AsyncSession) -> list[str]:
-        return await signing_keys.rotate(session, now=NOW, settings=settings)
-
-    new_kids = await in_unit(database_url, rotate)
-    after = await signed(database_url, settings)
-    keys = await published(database_url, settings)
-    assert jwt.decode(before, keys).header["kid"] not in new_kids
+    new_kids = await rotate(database_url, settings)
+    # Published at once, so a vendor's cached keys hold it before it signs anything...
+    assert set(new_kids) <= {key.kid for key in await published(database_url, settings)}
+    still_old = await signed(database_url, settings)
+    assert jwt.decode(still_old, await published(database_url, settings)).header["kid"] not in (
+        new_kids
+    )
+    # ...and it signs once that time has passed.
+    signs_from = NOW + signing_keys.PUBLISHED_BEFORE_SIGNING
+    after = await signed_at(database_url, settings, signs_from)
+    keys = await published(database_url, settings, now=signs_from)
     assert jwt.decode(after, keys).header["kid"] in new_kids
-    retired = NOW + signing_keys.PUBLISHED_AFTER_ROTATION + timedelta(seconds=1)
+    assert jwt.decode(before, keys)  # the old key is still published
+    retired = signs_from + signing_keys.PUBLISHED_AFTER_ROTATION + timedelta(seconds=1)
     later = await published(database_url, settings, now=retired)
     assert jwt.decode(after, later)
     with pytest.raises(InvalidKeyIdError):
         jwt.decode(before, later)
+
+
+async def test_a_rotation_at_once_signs_with_the_new_key_now(
+    database_url: str, settings: Settings
+) -> None:
+    await signed(database_url, settings)
+    new_kids = await rotate(database_url, settings, immediately=True)
+    after = await signed(database_url, settings)
+    assert jwt.decode(after, await published(database_url, settings)).header["kid"] in new_kids
+
+
+async def test_two_rotations_leave_one_newest_key_per_algorithm(
+    database_url: str, settings: Settings
+) -> None:
+    await signed(database_url, settings)
+    await rotate(database_url, settings)
+    newest = await rotate(database_url, settings)
+
+    async def unretired(session: AsyncSession) -> set[str]:
+        rows = await session.exec(text("SELECT kid FROM signing_key WHERE retires_at IS NULL"))  # type: ignore[call-overload]
+        return {row[0] for row in rows}
+
+    assert await in_unit(database_url, unretired) == set(newest)
 
 
 async def test_the_database_alone_cannot_sign(database_url: str, settings: Settings) -> None:

@@ -76,18 +76,18 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("signs_from", sa.DateTime(timezone=True), nullable=False),
         sa.Column("retires_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("alg IN ('RS256', 'ES256')", name=op.f("ck_signing_key_alg_known")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_key")),
         sa.UniqueConstraint("kid", name=op.f("uq_signing_key_kid")),
     )
     op.create_index(
-        "uq_signing_key_active_alg",
+        "uq_signing_key_newest_alg",
         "signing_key",
         ["alg"],
         unique=True,
-        postgresql_where=sa.text("rotated_at IS NULL"),
+        postgresql_where=sa.text("retires_at IS NULL"),
     )
     op.add_column(
         "auth_session",
@@ -99,7 +99,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_constraint(op.f("uq_auth_session_sid"), "auth_session", type_="unique")
     op.drop_column("auth_session", "sid")
-    op.drop_index("uq_signing_key_active_alg", table_name="signing_key")
+    op.drop_index("uq_signing_key_newest_alg", table_name="signing_key")
     op.drop_table("signing_key")
     op.drop_table("vendor_redirect_uri")
     op.drop_column("vendor", "scopes")

@@ -43,7 +43,8 @@ def portal_environment(database_url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-ROTATE_KEYS = [sys.executable, "-m", "portal.cli", "keys", "rotate", "--json"]
+# At once (the compromised-key case): a relying party must then fetch the keys again itself.
+ROTATE_KEYS = [sys.executable, "-m", "portal.cli", "keys", "rotate", "--now", "--json"]
 
 
 def rotate_keys(database_url: str, data_dir: Path) -> list[str]:
