@@ -316,6 +316,9 @@ DETAIL_LABELS: dict[str, str] = {
     "was_on": "Two-factor was on",
     "purpose": "Email about",
     "attempts": "Attempts",
+    "status": "The vendor's answer (HTTP status)",
+    "backchannel_logout_url": "Sign-out notification address",
+    "frontchannel_logout_url": "Sign-out page address",
 }
 METHODS = {
     "app": "code from the phone app",
@@ -323,10 +326,6 @@ METHODS = {
     "client_secret_basic": "the site's secret (HTTP Basic)",
     "client_secret_post": "the site's secret (in the form)",
     "none": "no secret (an app in the browser, with PKCE)",
-    "status": "The vendor's answer (HTTP status)",
-    "attempts": "Attempts",
-    "backchannel_logout_url": "Sign-out notification address",
-    "frontchannel_logout_url": "Sign-out page address",
 }
 SHOWN_APART = ("changes", "reason")
 
