@@ -14,6 +14,7 @@ from portal import clock as portal_clock
 from portal import create_app, db
 from portal.demo.mailbox import Mailbox, free_port, running
 from portal.settings import Settings
+from tests.cli_runner import Runner
 from tests.flows import VendorLogin, add_member, add_vendor
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
@@ -96,3 +97,13 @@ def smtp_sink() -> Iterator[SmtpSink]:
     mailbox, port = Mailbox(), free_port()
     with running(mailbox, port) as url:
         yield SmtpSink(mailbox, url, port)
+
+
+@pytest.fixture
+def portal(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Runner:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+    return Runner(database_url, monkeypatch, capsys)

@@ -1,61 +1,11 @@
 """The `portal` command, in-process against the test database (DATABASE_URL set)."""
 
-import asyncio
-import io
 import json
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from portal import cli
 from portal.crypto import digest
-
-
-@pytest.fixture
-def portal(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> "Runner":
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
-    return Runner(database_url, monkeypatch, capsys)
-
-
-class Runner:
-    def __init__(
-        self, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-    ):
-        self.url, self.monkeypatch, self.capsys = url, monkeypatch, capsys
-
-    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
-        self.monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def scalar(self, sql: str) -> object:
-        async def query() -> object:
-            engine = create_async_engine(self.url)
-            async with engine.connect() as connection:
-                value = await connection.scalar(text(sql))
-            await engine.dispose()
-            return value
-
-        return asyncio.run(query())
-
-    def execute(self, sql: str) -> None:
-        async def run() -> None:
-            engine = create_async_engine(self.url)
-            async with engine.begin() as connection:
-                await connection.execute(text(sql))
-            await engine.dispose()
-
-        asyncio.run(run())
-
+from tests.cli_runner import Runner
 
 ACME = (
     *("vendor", "add", "acme", "--name", "Acme Learning"),

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from portal.crypto import digest
-from tests.test_cli import Runner, portal  # noqa: F401 - the fixture
+from tests.cli_runner import Runner
 
 FORUM = (
     *("vendor", "add", "forum", "--name", "Community Forum", "--protocol", "oidc"),
@@ -21,7 +21,7 @@ def uris(runner: Runner, kind: str) -> object:
     )
 
 
-def test_an_oidc_vendor_gets_a_client_id_and_a_secret_once(portal: Runner) -> None:  # noqa: F811
+def test_an_oidc_vendor_gets_a_client_id_and_a_secret_once(portal: Runner) -> None:
     code, out, err = portal(
         *FORUM,
         *("--redirect-uri", "https://app.forum.example.com/callback"),
@@ -42,7 +42,7 @@ def test_an_oidc_vendor_gets_a_client_id_and_a_secret_once(portal: Runner) -> No
     assert portal.scalar("SELECT count(*) FROM audit_event WHERE event = 'vendor.created'") == 1
 
 
-def test_a_public_client_gets_no_secret(portal: Runner) -> None:  # noqa: F811
+def test_a_public_client_gets_no_secret(portal: Runner) -> None:
     code, out, _ = portal(*FORUM, "--public", "--json")
     assert code == 0
     assert json.loads(out) == {"key": "forum", "client_id": "forum", "secret": None}
@@ -50,7 +50,7 @@ def test_a_public_client_gets_no_secret(portal: Runner) -> None:  # noqa: F811
     assert portal.scalar("SELECT count(*) FROM vendor_secret") == 0
 
 
-def test_without_json_the_secret_is_said_once_in_words(portal: Runner) -> None:  # noqa: F811
+def test_without_json_the_secret_is_said_once_in_words(portal: Runner) -> None:
     code, out, _ = portal(*FORUM)
     assert code == 0
     assert "client ID: forum" in out
@@ -82,7 +82,7 @@ def test_without_json_the_secret_is_said_once_in_words(portal: Runner) -> None: 
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_writes_nothing(
-    portal: Runner,  # noqa: F811
+    portal: Runner,
     argv: tuple[str, ...],
     reason: str,
 ) -> None:

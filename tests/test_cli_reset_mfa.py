@@ -2,12 +2,12 @@
 
 import json
 
-from tests.test_cli import Runner, portal  # noqa: F401 (the fixture)
+from tests.cli_runner import Runner
 
 ADD = ("staff", "add", "--email", "jo@example.org", "--role", "admin", "--password-stdin")
 
 
-def test_reset_mfa_turns_two_factor_off_and_voids_the_recovery_codes(portal: Runner) -> None:  # noqa: F811
+def test_reset_mfa_turns_two_factor_off_and_voids_the_recovery_codes(portal: Runner) -> None:
     portal(*ADD, stdin="a long staff password\n")
     portal.execute(
         "UPDATE staff SET totp_secret = 'JBSWY3DPEHPK3PXP', totp_confirmed_at = now(), "
@@ -27,7 +27,7 @@ def test_reset_mfa_turns_two_factor_off_and_voids_the_recovery_codes(portal: Run
     assert code == 0 and "had no two-factor sign-in" in out
 
 
-def test_reset_mfa_of_an_unknown_account_is_one_line(portal: Runner) -> None:  # noqa: F811
+def test_reset_mfa_of_an_unknown_account_is_one_line(portal: Runner) -> None:
     code, out, err = portal("staff", "reset-mfa", "nobody@example.org")
     assert (code, out) == (1, "")
     assert err == "portal: no staff account 'nobody@example.org'\n"

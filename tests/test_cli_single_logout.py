@@ -5,20 +5,10 @@ import json
 
 import pytest
 
-from tests.test_cli import ACME, Runner
+from tests.cli_runner import Runner
+from tests.test_cli import ACME
 
 BACKCHANNEL = "https://api.acme-learning.com/sso/logout"
-
-
-@pytest.fixture
-def portal(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    """As tests/test_cli.py's: in-process, production mode, on the test database."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
-    return Runner(database_url, monkeypatch, capsys)
 
 
 def test_vendor_add_takes_a_back_channel_url(portal: Runner) -> None:

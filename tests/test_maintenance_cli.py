@@ -9,19 +9,10 @@ import pytest
 
 from portal.models import RateCounter
 from tests.audit_tampering import add_events, tamper
-from tests.test_cli import Runner
+from tests.cli_runner import Runner
 from tests.test_retention import add as add_rows
 
 TODAY = datetime.now(UTC)
-
-
-@pytest.fixture
-def portal(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("PORTAL_ENV", "production")
-    return Runner(database_url, monkeypatch, capsys)
 
 
 def events(portal: Runner, n: int, at: datetime = TODAY) -> list[int]:

@@ -131,7 +131,7 @@ async def token_post(
     # hot page half a millisecond: each reads and checks the session cookies again).
     page = await current_app.jinja_env.get_template("sso/token_post.html").render_async(
         vendor=sso.vendor,
-        token_url=sso.token_url,
+        action=sso.token_url,
         fields={name: value for name, value in fields.items() if value is not None},
     )
     response = Response(page)

@@ -30,7 +30,7 @@ async def to_vendor(
         separator = "&" if "?" in redirect_uri else "?"
         return redirect(f"{redirect_uri}{separator}{urlencode(fields)}", 303)
     page = await render_template(
-        "oidc/form_post.html", vendor=vendor, redirect_uri=redirect_uri, fields=fields
+        "oidc/form_post.html", vendor=vendor, action=redirect_uri, fields=fields
     )
     response = Response(page)
     # The form may go to the redirect URI only, and the vendor's own redirects after it stay

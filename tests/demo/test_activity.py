@@ -5,13 +5,12 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
 from portal.demo import activity, data
 from portal.models import AuditEvent
+from tests.cli_runner import Runner
 from tests.flows import unit_of_work
-from tests.test_cli import Runner
 
 NOW = datetime(2026, 11, 29, 13, 0, tzinfo=UTC)
 
@@ -24,15 +23,6 @@ async def seed_twice(database_url: str) -> tuple[int, int, list[AuditEvent]]:
         second = await activity.seed_demo(session, now=NOW)
         events = list(await session.exec(select(AuditEvent).order_by(AuditEvent.id)))
     return first, second, events
-
-
-@pytest.fixture
-def portal(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("PORTAL_ENV", "production")
-    return Runner(database_url, monkeypatch, capsys)
 
 
 def test_a_month_of_activity_across_the_demo_vendors_once_and_verifiable(
