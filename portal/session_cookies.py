@@ -79,9 +79,16 @@ async def begin(
     awaiting_second_factor: bool = False,
 ) -> None:
     """After a good sign-in: a new session under a new id, and a new CSRF token. The session the
-    cookie named before, if any, ends: an id planted or seen before the sign-in is worthless."""
+    cookie named before, if any, ends (its vendors are told: single logout) — unless it is the
+    same member's, signing in again, whose session goes on under a new id. Either way an id
+    planted or seen before the sign-in is worthless."""
     now = clock.now()
     previous = await _current(db, kind, now)
+    if previous is not None and kind == "member" and previous.member_id == subject_id:
+        raw = await sessions.renew(db, previous, now=now, fresh_sign_in=fresh_sign_in)
+        _auth(kind).login_user(AuthUser(raw, Action.WRITE))
+        rotate_csrf()
+        return
     if previous is not None:
         await sessions.end(db, previous, now=now, reason="replaced")
     raw = await sessions.start(

@@ -307,9 +307,7 @@ async def test_another_member_signing_in_on_the_same_browser_signs_the_first_out
     app: Quart, database_url: str, logins: dict[str, VendorLogin]
 ) -> None:
     """The shared library computer: Grace signs in where Ada never signed out. Ada's portal
-    session is replaced, and every site it reached is told, so Grace cannot use Ada's there.
-    (A fresh sign-in of the same member, as OpenID Connect's prompt=login asks, replaces the
-    session the same way, and tells those sites too.)"""
+    session is replaced, and every site it reached is told, so Grace cannot use Ada's there."""
     await add_member(database_url, imis_id="102", username="grace", email="grace@example.org")
     client = app.test_client()
     await sign_in(client)
@@ -324,3 +322,28 @@ async def test_another_member_signing_in_on_the_same_browser_signs_the_first_out
     assert ada is not None and ada.end_reason == "replaced"
     assert {d.session_id for d in await outbox(database_url)} == {ada.id}
     assert len(await outbox(database_url)) == 3
+
+
+async def test_the_same_member_signing_in_again_signs_out_of_nothing(
+    app: Quart, database_url: str, logins: dict[str, VendorLogin], clock: FakeClock
+) -> None:
+    """A fresh sign-in of the same member (OpenID Connect's prompt=login or max_age asks for
+    one) keeps the portal session and its sid, so no site is told to sign the member out; the
+    session's id changes, and it counts as signed in from now."""
+    client = app.test_client()
+    await sign_in(client)
+    for key in VENDORS:
+        await token_for(client, vendor=key)
+    async with unit_of_work(database_url) as session:
+        before = (await session.exec(select(AuthSession))).one()
+    clock.advance(minutes=5)
+    form = {"csrf_token": csrf_of(await (await client.get("/")).get_data(as_text=True))}
+    form |= {"username": "ada", "password": PASSWORD}
+    assert (await client.post("/sign-in", form=form)).status_code == 303
+    async with unit_of_work(database_url) as session:
+        after = (await session.exec(select(AuthSession))).one()
+    assert (after.id, after.sid, after.ended_at) == (before.id, before.sid, None)
+    assert after.id_hash != before.id_hash
+    assert after.created_at == clock()
+    assert await outbox(database_url) == []
+    assert (await client.get("/sso/signin", query_string={"vendor": VENDORS[0]})).status_code == 200

@@ -77,6 +77,20 @@ async def start(
     return raw
 
 
+async def renew(db: AsyncSession, row: AuthSession, *, now: datetime, fresh_sign_in: bool) -> str:
+    """The member of `row` proved who they are again in the same browser (OpenID Connect's
+    prompt=login or max_age asks for it): the session goes on — its `sid`, and what the vendors
+    were given — so nobody is signed out of anything, under a new id (one planted or seen before
+    is worthless), signed in as of now. Returns the new raw id."""
+    raw = new_secret()
+    row.id_hash = digest(raw)
+    row.created_at = row.last_seen_at = now  # the sign-in time OpenID Connect's auth_time reports
+    row.fresh_sign_in = fresh_sign_in
+    db.add(row)
+    await db.flush()
+    return raw
+
+
 async def current(
     db: AsyncSession,
     kind: Kind,
