@@ -14,8 +14,6 @@ doubling pauses until `PORTAL_LOGOUT_RETRY_MINUTES` after the session ended; any
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, signing_keys, single_logout
+from portal import audit, background, signing_keys, single_logout
 from portal.claims import member_subject
 from portal.clock import Clock
 from portal.maintenance import one_line
@@ -214,14 +212,7 @@ async def settle(
 def init_app(app: Quart, settings: Settings) -> None:
     policy = Policy.from_settings(settings)
 
-    @app.while_serving
-    async def deliver() -> AsyncGenerator[None, None]:
-        task = asyncio.create_task(keep_delivering(app, policy))
-        app.extensions["logout_delivery"] = task
-        yield
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    background.run_while_serving(app, "logout_delivery", lambda: keep_delivering(app, policy))
 
 
 async def keep_delivering(app: Quart, policy: Policy | None) -> None:

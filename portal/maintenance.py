@@ -5,8 +5,7 @@ lock, so however many workers run, one at a time does a job and the others skip 
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +13,7 @@ from quart import Quart
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit_chain, locks, retention
+from portal import audit_chain, background, locks, retention
 from portal.clock import Clock
 from portal.settings import Settings
 
@@ -62,15 +61,7 @@ async def verify_if_due(db: AsyncSession, now: datetime) -> bool:
 def init_app(app: Quart, settings: Settings) -> None:
     jobs = schedule(settings)
 
-    # while_serving: starts after the database engine is open, stops before it is closed.
-    @app.while_serving
-    async def upkeep() -> AsyncGenerator[None, None]:
-        task = asyncio.create_task(keep_running(app, jobs))
-        app.extensions["maintenance"] = task
-        yield
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    background.run_while_serving(app, "maintenance", lambda: keep_running(app, jobs))
 
 
 async def keep_running(app: Quart, jobs: Sequence[Job], pause: float = ROUND_SECONDS) -> None:

@@ -4,13 +4,14 @@ run, and messages wait in the outbox until a server is configured."""
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from quart import Quart
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import background
 from portal.mail import outbox, smtp
 from portal.maintenance import one_line
 from portal.settings import Settings
@@ -25,13 +26,7 @@ def init_app(app: Quart, settings: Settings) -> None:
     server = smtp.Server.from_url(settings.smtp_url)
     sender = settings.mail_from or ""
 
-    @app.while_serving
-    async def deliver() -> AsyncGenerator[None, None]:
-        task = asyncio.create_task(keep_delivering(app, server, sender))
-        yield
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    background.run_while_serving(app, "mail", lambda: keep_delivering(app, server, sender))
 
 
 async def keep_delivering(app: Quart, server: smtp.Server, sender: str) -> None:
