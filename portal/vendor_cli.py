@@ -36,11 +36,11 @@ URLS = (
 )
 SWITCHES = (  # (on, off, setting, help)
     ("--backchannel-session-required", "--no-backchannel-session-required",
-     "backchannel_logout_session_required", "OpenID Connect's (the portal always sends sid)"),
-    ("--public", "--confidential", "public_client", "an app in the browser: no secret, PKCE"),
-    ("--refresh-tokens", "--no-refresh-tokens", "refresh_tokens", "offline_access allowed"),
-    ("--pairwise", "--no-pairwise", "pairwise_subject", "a sub for each member per vendor"),
-    ("--omit-iss", "--send-iss", "omit_iss", "iss left out of authorization answers"),
+     "backchannel_logout_session_required", "OIDC's; the portal always sends sid"),
+    ("--public", "--confidential", "public_client", "an app in the browser (no secret, PKCE)"),
+    ("--refresh-tokens", "--no-refresh-tokens", "refresh_tokens", "may have offline_access"),
+    ("--pairwise", "--no-pairwise", "pairwise_subject", "a sub of its own for each member"),
+    ("--omit-iss", "--send-iss", "omit_iss", "no iss in its answers (mod_auth_openidc 2.4)"),
     ("--enable", "--disable", "enabled", "a disabled vendor's sign-ins are refused"),
 )  # fmt: skip
 LOGOUT = (*URLS[3:], *SWITCHES[:1])
@@ -68,7 +68,7 @@ def add_commands(commands: Any) -> None:
 
     def command(name: str, run: Any, about: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(name, help=about)
-        parser.add_argument("key")
+        parser.add_argument("key", metavar="KEY")
         parser.add_argument("--json", action="store_true")
         parser.set_defaults(run=run)
         return parser
@@ -76,12 +76,12 @@ def add_commands(commands: Any) -> None:
     add = command("add", vendor_add, "register a vendor; prints its API secret once")
     add.add_argument("--name", required=True)
     add.add_argument("--protocol", choices=PROTOCOLS, default="enhanced")
-    add.add_argument("--domain", action="append", required=True, dest="domains")
+    add.add_argument("--domain", action="append", required=True, dest="domains", metavar="DOMAIN")
     change = command("set", vendor_set, "change a vendor's settings; the others stay as they are")
     change.add_argument("--name")
     change.add_argument("--protocol", choices=PROTOCOLS)
-    change.add_argument("--add-domain", action="append", dest="add_domains")
-    change.add_argument("--remove-domain", action="append", dest="remove_domains")
+    change.add_argument("--add-domain", action="append", dest="add_domains", metavar="DOMAIN")
+    change.add_argument("--remove-domain", action="append", dest="remove_domains", metavar="DOMAIN")
     for parser in (add, change):
         setting_options(parser)
     logout = command("set-logout", vendor_set_logout, 'the sign-out addresses ("" removes one)')
@@ -92,11 +92,19 @@ def add_commands(commands: Any) -> None:
 
 def setting_options(parser: argparse.ArgumentParser) -> None:
     options(parser, (*URLS, *SWITCHES))
-    parser.add_argument("--fields", type=field_choices, help="e.g. ImisId,Email=email_address")
-    parser.add_argument("--redirect-uri", action="append", dest="redirect_uris",
-                        help='OpenID Connect; repeat; replaces them ("": none)')  # fmt: skip
-    parser.add_argument("--post-logout-redirect-uri", action="append", dest="post_logout_uris")
-    parser.add_argument("--scopes", type=scope_list, help='e.g. "openid profile membership"')
+    parser.add_argument("--fields", type=field_choices, metavar="F1,F2=OUTPUT_NAME")
+    for option, setting in (
+        ("--redirect-uri", "redirect_uris"),
+        ("--post-logout-redirect-uri", "post_logout_uris"),
+    ):
+        parser.add_argument(
+            option,
+            action="append",
+            dest=setting,
+            metavar="URI",
+            help='repeat for more; replaces them all ("" alone: none)',
+        )
+    parser.add_argument("--scopes", type=scope_list, metavar='"openid profile …"')
     parser.add_argument("--id-token-alg", choices=signing_keys.ALGORITHMS,
                         dest="id_token_signed_response_alg")  # fmt: skip
 
@@ -105,12 +113,12 @@ def options(parser: argparse.ArgumentParser, table: tuple[tuple[str, ...], ...])
     """URLS' and SWITCHES' rows: a value, or a pair of flags of which one may be given."""
     for row in table:
         if len(row) == 3:
-            parser.add_argument(row[0], dest=row[1], help=row[2])
+            parser.add_argument(row[0], dest=row[1], metavar="URL", help=row[2])
             continue
         on, off, setting, what = row
         pair = parser.add_mutually_exclusive_group()
         pair.add_argument(on, dest=setting, action="store_const", const=True, help=what)
-        pair.add_argument(off, dest=setting, action="store_const", const=False)
+        pair.add_argument(off, dest=setting, action="store_const", const=False, help=f"not {on}")
 
 
 def field_choices(spec: str) -> list[vendors.FieldChoice]:
