@@ -283,6 +283,8 @@ DETAIL_LABELS: dict[str, str] = {
     "scopes": "What the site may ask for",
     "refresh_tokens": "Members kept signed in for longer",
     "pairwise_subject": "An identifier for each member only this site gets",
+    "omit_iss": "The portal's name (iss) left out of sign-in answers",
+    "id_token_signed_response_alg": "Sign-in tokens signed with",
     "domains": "Domains",
     "domain": "Domain",
     "fields": "Fields sent",

@@ -10,19 +10,8 @@ from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import (
-    audit,
-    db,
-    maintenance_cli,
-    members,
-    oidc_registration,
-    serve,
-    staff,
-    vendor_secrets,
-    vendors,
-)
+from portal import audit, db, maintenance_cli, members, serve, staff, vendor_cli
 from portal.auth import mfa
-from portal.clock import system_clock
 from portal.demo import run as demo_run
 from portal.directory import imis, imis_directory
 from portal.errors import PortalError
@@ -65,43 +54,7 @@ def build_parser() -> ArgumentParser:
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True, parser_class=ArgumentParser)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(run=db_upgrade)
 
-    vendor = commands.add_parser("vendor", help="register and manage vendors")
-    vendor_sub = vendor.add_subparsers(dest="vendor_command", required=True)
-    add = vendor_sub.add_parser("add", help="register a vendor; prints its API secret once")
-    add.add_argument("key")
-    add.add_argument("--name", required=True)
-    add.add_argument("--protocol", choices=["enhanced", "oidc"], default="enhanced")
-    add.add_argument("--token-url", help="Enhanced SSO: where the one-time token is posted")
-    add.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
-    add.add_argument(
-        "--post-logout-redirect-uri", action="append", default=[], dest="post_logout_uris"
-    )
-    add.add_argument("--public", action="store_true", help="OpenID Connect: no secret, PKCE")
-    add.add_argument("--domain", action="append", required=True, dest="domains")
-    add.add_argument("--signout-url")
-    add.add_argument(
-        "--start-url", help="the vendor's sign-in start page, for members' \"My sites\""
-    )
-    add.add_argument("--fields", help="e.g. ImisId,Email=email_address (=: output name)")
-    add_logout_options(add)
-    add.add_argument("--json", action="store_true")
-    add.set_defaults(run=vendor_add)
-    set_logout = vendor_sub.add_parser(
-        "set-logout", help='set or remove (with "") a vendor\'s sign-out addresses'
-    )
-    set_logout.add_argument("key")
-    add_logout_options(set_logout)
-    set_logout.add_argument(
-        "--backchannel-session-required",
-        action=argparse.BooleanOptionalAction,
-        help="OpenID Connect's backchannel_logout_session_required (the portal always sends sid)",
-    )
-    set_logout.add_argument("--json", action="store_true")
-    set_logout.set_defaults(run=vendor_set_logout)
-    rotate = vendor_sub.add_parser("rotate-secret", help="new API secret; the newest old one stays")
-    rotate.add_argument("key")
-    rotate.add_argument("--json", action="store_true")
-    rotate.set_defaults(run=vendor_rotate_secret)
+    vendor_cli.add_commands(commands)
 
     member = commands.add_parser("member", help="manage members of the local directory")
     member_add = member.add_subparsers(dest="member_command", required=True).add_parser("add")
@@ -139,17 +92,6 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def add_logout_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--backchannel-logout-url",
-        help="receives a signed logout token when a member's portal session ends",
-    )
-    parser.add_argument(
-        "--frontchannel-logout-url",
-        help="for a vendor without a back channel: framed by the portal's signed-out page",
-    )
-
-
 def read_password(args: argparse.Namespace) -> str | None:
     if not getattr(args, "password_stdin", False):
         return None
@@ -168,111 +110,6 @@ def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     db.upgrade(db.database_url(settings))
     print("database is up to date")
     return 0
-
-
-def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
-    fields = vendors.parse_field_spec(args.fields) if args.fields else vendors.DEFAULT_FIELDS
-    oidc = args.protocol == "oidc"
-    registration = oidc_registration_of(args)
-    new = vendors.NewVendor(
-        key=args.key,
-        name=args.name,
-        token_url=args.token_url,
-        domains=args.domains,
-        signout_url=args.signout_url,
-        fields=fields,
-        start_url=args.start_url,
-        backchannel_logout_url=args.backchannel_logout_url,
-        frontchannel_logout_url=args.frontchannel_logout_url,
-        protocol=args.protocol,
-        public_client=args.public,
-    )
-
-    async def work(session: AsyncSession) -> str | None:
-        vendor, secret = await vendors.add_vendor(session, new, development=settings.development)
-        if registration is not None:
-            now = system_clock()
-            development = settings.development
-            await oidc_registration.save(
-                session, vendor, registration, development=development, now=now
-            )
-        await audit.record(session, "vendor.created", vendor_key=vendor.key, via="cli")
-        return secret
-
-    secret = db.run_in_session(settings, work)
-    if not oidc:
-        text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
-        return emit(args, {"key": args.key, "secret": secret}, text)
-    text = f"vendor {args.key} added for OpenID Connect\nclient ID: {args.key}\n" + (
-        "public client: no secret (PKCE)"
-        if secret is None
-        else f"client secret (shown only now, store it safely): {secret}"
-    )
-    return emit(args, {"key": args.key, "client_id": args.key, "secret": secret}, text)
-
-
-def oidc_registration_of(args: argparse.Namespace) -> oidc_registration.Registration | None:
-    """The OpenID Connect options, refused with an Enhanced SSO vendor."""
-    if args.protocol != "oidc":
-        given = (args.redirect_uris, args.post_logout_uris, args.public)
-        if any(given):
-            raise PortalError(
-                "--redirect-uri, --post-logout-redirect-uri and --public need --protocol oidc"
-            )
-        return None
-    return oidc_registration.Registration(
-        redirect_uris=args.redirect_uris,
-        post_logout_uris=args.post_logout_uris,
-        public_client=args.public,
-    )
-
-
-SET_LOGOUT_SHOWS = (*vendors.LOGOUT_URLS, "backchannel_logout_session_required")
-
-
-def vendor_set_logout(args: argparse.Namespace, settings: Settings) -> int:
-    given = {
-        field: getattr(args, field)
-        for field in vendors.LOGOUT_URLS
-        if getattr(args, field) is not None
-    }
-    required = args.backchannel_session_required
-    if not given and required is None:
-        raise PortalError("give --backchannel-logout-url or --frontchannel-logout-url")
-
-    async def work(session: AsyncSession) -> dict[str, str | bool | None]:
-        vendor = await vendors.get_vendor(session, args.key)
-        before = await vendors.set_logout_urls(
-            session,
-            vendor,
-            given,
-            development=settings.development,
-            now=system_clock(),
-            session_required=required,
-        )
-        after = vendors.settings_of(vendor)
-        changed = audit.changes(before, after)
-        if changed:
-            await audit.record(
-                session, "vendor.updated", vendor_key=vendor.key, changes=changed, via="cli"
-            )
-        return {field: after[field] for field in SET_LOGOUT_SHOWS}
-
-    shown = db.run_in_session(settings, work)
-    text = "\n".join(f"{field}: {value or '(none)'}" for field, value in shown.items())
-    return emit(args, {"key": args.key, **shown}, f"vendor {args.key}\n{text}")
-
-
-def vendor_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(session: AsyncSession) -> str:
-        vendor = await vendors.get_vendor(session, args.key)
-        secret = await vendor_secrets.rotate(session, vendor)
-        await audit.record(session, "vendor.secret_created", vendor_key=vendor.key, via="cli")
-        return secret
-
-    secret = db.run_in_session(settings, work)
-    text = f"new API secret for {args.key} (shown only now): {secret}"
-    return emit(args, {"key": args.key, "secret": secret}, text)
 
 
 def member_add_command(args: argparse.Namespace, settings: Settings) -> int:

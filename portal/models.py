@@ -126,6 +126,9 @@ class Vendor(SQLModel, table=True):
         CheckConstraint(_in("protocol", PROTOCOLS), name="protocol_known"),
         # The token-post page posts to the token URL: an Enhanced vendor cannot do without one.
         CheckConstraint("protocol <> 'enhanced' OR token_url IS NOT NULL", name="token_url_set"),
+        CheckConstraint(
+            _in("id_token_signed_response_alg", SIGNING_ALGORITHMS), name="id_token_alg_known"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -155,6 +158,13 @@ class Vendor(SQLModel, table=True):
     )
     pairwise_subject: bool = Field(
         default=False, sa_column_kwargs={"server_default": text("false")}
+    )
+    # Leave RFC 9207's `iss` out of authorization answers: some older sign-in modules (Apache's
+    # mod_auth_openidc 2.4) read it as a sign-in started elsewhere (docs/oidc.md).
+    omit_iss: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # The client metadata of OpenID Connect Registration 1.0: how its ID tokens are signed.
+    id_token_signed_response_alg: str = Field(
+        default="RS256", max_length=8, sa_column_kwargs={"server_default": "RS256"}
     )
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)

@@ -1,16 +1,17 @@
 """A vendor's OpenID Connect registration, as staff make it: its sign-in method, the exact
 addresses the portal may send members back to, whether it is an app in the browser (no secret),
-the scopes it may ask for and refresh tokens. The rules the dashboard and the CLI share; the
-protocol endpoints (portal/oidc/) read what is saved here."""
+the scopes it may ask for, refresh tokens, and how its answers are made (`iss` left out for an
+older sign-in module, the ID-token signing algorithm). The rules the dashboard and the CLI
+share; the protocol endpoints (portal/oidc/) read what is saved here."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, vendors
+from portal import claims, signing_keys, vendors
 from portal.errors import InvalidField
 from portal.models import Vendor
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
@@ -42,6 +43,8 @@ class Registration:
     refresh_tokens: bool = False
     protocol: Protocol = "oidc"
     pairwise_subject: bool = False
+    omit_iss: bool = False
+    id_token_signed_response_alg: str = signing_keys.DEFAULT_ALGORITHM
 
 
 URI_WORDS: dict[Kind, tuple[str, str]] = {
@@ -103,6 +106,17 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
     return [scope for scope in SCOPES if scope in chosen]
 
 
+def check_id_token_alg(alg: str) -> str:
+    """Discovery advertises both; a vendor's library checks the one it was told (RS256 unless
+    its developers asked otherwise)."""
+    if alg not in signing_keys.ALGORITHMS:
+        raise InvalidField(
+            "id_token_signed_response_alg",
+            f"ID tokens are signed with {' or '.join(signing_keys.ALGORITHMS)}, not {alg[:20]!r}.",
+        )
+    return alg
+
+
 def check(registration: Registration, domains: Sequence[str], *, development: bool) -> Registration:
     """Every rule; an OIDC vendor needs at least one sign-in return address."""
     redirect_uris = check_uris(
@@ -114,16 +128,14 @@ def check(registration: Registration, domains: Sequence[str], *, development: bo
             "Enter at least one sign-in return address: the page of the site that receives "
             "members after they sign in (its developers call it the redirect URI).",
         )
-    return Registration(
+    return replace(
+        registration,
         redirect_uris=redirect_uris,
         post_logout_uris=check_uris(
             registration.post_logout_uris, domains, "post_logout", development=development
         ),
-        public_client=registration.public_client,
         scopes=check_scopes(registration.scopes),
-        refresh_tokens=registration.refresh_tokens,
-        protocol=registration.protocol,
-        pairwise_subject=registration.pairwise_subject,
+        id_token_signed_response_alg=check_id_token_alg(registration.id_token_signed_response_alg),
     )
 
 
@@ -136,6 +148,8 @@ async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
         refresh_tokens=vendor.refresh_tokens,
         protocol="oidc" if vendor.protocol == "oidc" else "enhanced",
         pairwise_subject=vendor.pairwise_subject,
+        omit_iss=vendor.omit_iss,
+        id_token_signed_response_alg=vendor.id_token_signed_response_alg,
     )
 
 
@@ -149,6 +163,8 @@ def settings_of(registration: Registration) -> dict[str, object]:
         "scopes": " ".join(registration.scopes),
         "refresh_tokens": registration.refresh_tokens,
         "pairwise_subject": registration.pairwise_subject,
+        "omit_iss": registration.omit_iss,
+        "id_token_signed_response_alg": registration.id_token_signed_response_alg,
     }
 
 
@@ -173,6 +189,8 @@ async def save(
     vendor.public_client = checked.public_client
     vendor.refresh_tokens = checked.refresh_tokens
     vendor.pairwise_subject = checked.pairwise_subject
+    vendor.omit_iss = checked.omit_iss
+    vendor.id_token_signed_response_alg = checked.id_token_signed_response_alg
     vendor.scopes = " ".join(checked.scopes)
     vendor.updated_at = now
     db.add(vendor)

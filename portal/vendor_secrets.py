@@ -37,11 +37,17 @@ async def create(db: AsyncSession, vendor: Vendor) -> str:
     return secret
 
 
+async def displaced(db: AsyncSession, vendor: Vendor) -> VendorSecret | None:
+    """The secret a rotation would revoke: the older of two active ones; none with a slot free."""
+    active = await select_active(db, vendor)
+    return active[0] if len(active) >= len(SLOTS) else None
+
+
 async def rotate(db: AsyncSession, vendor: Vendor) -> str:
     """A new secret; when two are active already the older one is revoked, the newer kept."""
-    active = await select_active(db, vendor)
-    if len(active) >= len(SLOTS):
-        await revoke(db, vendor, active[0].id)
+    older = await displaced(db, vendor)
+    if older is not None:
+        await revoke(db, vendor, older.id)
     return await create(db, vendor)
 
 
@@ -56,7 +62,7 @@ async def revoke(db: AsyncSession, vendor: Vendor, secret_id: int | None) -> Non
         .values(revoked_at=func.now())
     )
     if result.rowcount != 1:
-        raise NotFound("no such active secret for this vendor")
+        raise NotFound(f"{vendor.key} has no active secret #{secret_id}")
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,12 @@ def parse_field_spec(spec: str) -> list[FieldChoice]:
     return check_fields(choices)
 
 
+def field_specs(choices: Sequence[FieldChoice]) -> list[str]:
+    """A selection as the audit log and the CLI write it: `Email=email_address` when renamed
+    (what parse_field_spec reads back)."""
+    return [f"{c.field}={c.output_name}" if c.output_name else c.field for c in choices]
+
+
 def check_fields(choices: Sequence[FieldChoice]) -> list[FieldChoice]:
     if not choices:
         raise PortalError("choose at least one field")

@@ -109,18 +109,6 @@ def test_vendor_add_refuses_a_duplicate_key(portal: Runner) -> None:
     assert portal.scalar("SELECT count(*) FROM vendor") == 1
 
 
-def test_rotate_secret_keeps_at_most_two_active(portal: Runner) -> None:
-    first = json.loads(portal(*ACME, "--json")[1])["secret"]
-    second = json.loads(portal("vendor", "rotate-secret", "acme", "--json")[1])["secret"]
-    third = json.loads(portal("vendor", "rotate-secret", "acme", "--json")[1])["secret"]
-    active = portal.scalar(
-        "SELECT string_agg(secret_hash, ',' ORDER BY id) FROM vendor_secret "
-        "WHERE revoked_at IS NULL"
-    )
-    assert active == f"{digest(second)},{digest(third)}"
-    assert digest(first) not in str(active)
-
-
 def test_rotate_secret_for_an_unknown_vendor(portal: Runner) -> None:
     code, _, err = portal("vendor", "rotate-secret", "nobody")
     assert code == 1

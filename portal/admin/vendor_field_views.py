@@ -16,11 +16,6 @@ blueprint = Blueprint("admin_vendor_fields", __name__)
 NOT_SAVED_YET = "New order not saved yet: Save fields to keep it."
 
 
-def as_spec(choices: list[vendors.FieldChoice]) -> list[str]:
-    """How a selection reads in the audit log: `Email=email_address` when renamed."""
-    return [f"{c.field}={c.output_name}" if c.output_name else c.field for c in choices]
-
-
 @blueprint.post("/admin/vendors/<key>/fields")
 @staff_required()
 async def save_fields(key: str) -> ResponseReturnValue:
@@ -34,9 +29,9 @@ async def save_fields(key: str) -> ResponseReturnValue:
     try:
         async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
-            before = as_spec(await vendors.select_fields(s, vendor))
+            before = vendors.field_specs(await vendors.select_fields(s, vendor))
             await vendors.replace_fields(s, vendor, draft.choices)
-            after = as_spec(draft.choices)
+            after = vendors.field_specs(draft.choices)
             if before != after:
                 changed = audit.changes({"fields": before}, {"fields": after})
                 await record(s, "vendor.fields_changed", vendor_key=key, changes=changed)

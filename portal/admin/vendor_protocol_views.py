@@ -29,6 +29,8 @@ class SignInForm:
     scopes: list[str]
     refresh_tokens: bool
     pairwise_subject: bool
+    omit_iss: bool
+    id_token_signed_response_alg: str
 
     @classmethod
     def read(cls, form: MultiDict[str, str]) -> "SignInForm":
@@ -40,6 +42,8 @@ class SignInForm:
             scopes=[s[:40] for s in form.getlist("scopes")[:20]],
             refresh_tokens=form.get("refresh_tokens") == "on",
             pairwise_subject=form.get("pairwise_subject") == "on",
+            omit_iss=form.get("omit_iss") == "on",
+            id_token_signed_response_alg=form.get("id_token_signed_response_alg", "RS256")[:20],
         )
 
     def registration(self) -> Registration:
@@ -53,6 +57,8 @@ class SignInForm:
             scopes=self.scopes,
             refresh_tokens=self.refresh_tokens,
             pairwise_subject=self.pairwise_subject,
+            omit_iss=self.omit_iss,
+            id_token_signed_response_alg=self.id_token_signed_response_alg,
         )
 
 

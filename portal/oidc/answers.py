@@ -1,6 +1,7 @@
 """The authorization endpoint's answers to a vendor, at its registered redirect URI: in the
-query (a 303) or as a form the browser posts (response_mode=form_post), always with `iss`
-(RFC 9207), so a vendor using several providers cannot be fooled about which one answered."""
+query (a 303) or as a form the browser posts (response_mode=form_post), with `iss` (RFC 9207),
+so a vendor using several providers cannot be fooled about which one answered — unless staff
+left it out for this vendor (its `omit_iss`: docs/oidc.md, older mod_auth_openidc)."""
 
 from urllib.parse import urlencode
 
@@ -25,7 +26,10 @@ async def to_vendor(
     domains: list[str],
 ) -> ResponseReturnValue:
     fields = {name: value for name, value in params.items() if value is not None}
-    fields["iss"] = issuer()
+    # Keycloak's "exclude issuer from authentication response": mod_auth_openidc 2.4 takes an
+    # `iss` at its redirect URI for a sign-in started elsewhere and shows the member an error.
+    if not vendor.omit_iss:
+        fields["iss"] = issuer()
     if response_mode != "form_post":
         separator = "&" if "?" in redirect_uri else "?"
         return redirect(f"{redirect_uri}{separator}{urlencode(fields)}", 303)

@@ -41,7 +41,9 @@ def claims(
         "iat": int(now.timestamp()),
         "auth_time": int(grant.auth_time.timestamp()) if grant.auth_time else int(now.timestamp()),
         "sid": session.sid,
-        "at_hash": create_half_hash(access_token, "RS256").decode(),
+        # The left half of the access token's hash by the ID token's own algorithm (SHA-256
+        # for both RS256 and ES256): Core §3.1.3.6.
+        "at_hash": create_half_hash(access_token, vendor.id_token_signed_response_alg).decode(),
     }
     if grant.nonce:
         found["nonce"] = grant.nonce

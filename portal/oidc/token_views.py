@@ -188,6 +188,7 @@ async def tokens_for(
         ),
         now=now,
         settings=current,
+        alg=vendor.id_token_signed_response_alg,
     )  # fmt: skip
     body: dict[str, Any] = {
         "access_token": issued.access_token,

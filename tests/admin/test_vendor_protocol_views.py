@@ -89,6 +89,7 @@ async def test_an_app_in_the_browser_is_a_public_client(admin: Browser, database
         ({"post_logout_uris": "https://evil.com/"}, "After-sign-out address"),
         ({"scopes": "admin"}, "Unknown scope"),
         ({"protocol": "saml"}, "Choose OpenID Connect or Enhanced SSO"),
+        ({"id_token_signed_response_alg": "HS256"}, "RS256 or ES256, not &#39;HS256&#39;"),
     ],
 )  # fmt: skip
 async def test_bad_input_comes_back_with_its_reason_and_saves_nothing(
@@ -103,6 +104,24 @@ async def test_bad_input_comes_back_with_its_reason_and_saves_nothing(
     vendor, login, after = await saved(database_url)
     assert (vendor.protocol, login, after) == ("enhanced", [], [])
     assert await updates(database_url) == []
+
+
+async def test_how_the_answers_are_made_is_saved_and_audited(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert "mod_auth_openidc 2.4" in page and 'value="RS256" checked' in page
+    form = {**OIDC, "omit_iss": "on", "id_token_signed_response_alg": "ES256"}
+    assert (await admin.post(URL, form)).status_code == 303
+    vendor, _, _ = await saved(database_url)
+    assert (vendor.omit_iss, vendor.id_token_signed_response_alg) == (True, "ES256")
+    [event] = await updates(database_url)
+    assert event.details["changes"]["omit_iss"] == {"before": False, "after": True}
+    alg = event.details["changes"]["id_token_signed_response_alg"]
+    assert alg == {"before": "RS256", "after": "ES256"}
+    shown = await text(await admin.get(f"/admin/audit/{event.id}"))
+    assert "Sign-in tokens signed with" in shown and "left out of sign-in answers" in shown
 
 
 async def test_enhanced_sso_needs_a_token_url(admin: Browser, database_url: str) -> None:

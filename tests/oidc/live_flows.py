@@ -47,8 +47,15 @@ def portal_environment(database_url: str, data_dir: Path) -> dict[str, str]:
 ROTATE_KEYS = [sys.executable, "-m", "portal.cli", "keys", "rotate", "--now", "--json"]
 
 
+def portal_command(database_url: str, data_dir: Path, *argv: str) -> str:
+    """`portal …` as an operator runs it, beside the live portal; returns what it printed."""
+    env = portal_environment(database_url, data_dir)
+    command = [sys.executable, "-m", "portal.cli", *argv]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def rotate_keys(database_url: str, data_dir: Path) -> list[str]:
     """`portal keys rotate`, as an operator runs it; returns the new kids."""
-    env = portal_environment(database_url, data_dir)
-    done = subprocess.run(ROTATE_KEYS, env=env, capture_output=True, text=True, check=True)
-    return list(json.loads(done.stdout)["kids"])
+    return list(json.loads(portal_command(database_url, data_dir, *ROTATE_KEYS[3:]))["kids"])

@@ -10,13 +10,14 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from portal.models import AuditEvent
 from tests.flows import PASSWORD, VendorLogin, csrf_of, live_portal, off_the_loop
-from tests.oidc.live_flows import ROTATE_KEYS, portal_environment
+from tests.oidc.live_flows import ROTATE_KEYS, portal_command, portal_environment
 from tests.oidc.oidc_flows import POST_LOGOUT_URI, REDIRECT_URI, audit_events
 
 RP = Path(__file__).parent / "rp"
@@ -47,25 +48,35 @@ def signed_in_cookies(portal_url: str) -> str:
         return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
-def test_openid_client_completes_the_whole_session(
-    node_modules: Path, portal_url: str, learn: VendorLogin, database_url: str, tmp_path: Path
-) -> None:
+def relying_party(
+    portal_url: str, database_url: str, data_dir: Path, client: VendorLogin, **settings: str
+) -> dict[str, Any]:
+    """Run tests/oidc/rp/relying_party.mjs for this client (`settings`: its RP_* variables);
+    returns what it saw."""
     env = {
-        **portal_environment(database_url, tmp_path),
+        **portal_environment(database_url, data_dir),
         "PORTAL_ISSUER": portal_url,
         "PORTAL_COOKIE": signed_in_cookies(portal_url),
-        "RP_CLIENT_ID": learn.key,
-        "RP_CLIENT_SECRET": learn.secret,
+        "RP_CLIENT_ID": client.key,
+        "RP_CLIENT_SECRET": client.secret,
         "RP_REDIRECT_URI": REDIRECT_URI,
         "RP_POST_LOGOUT_URI": POST_LOGOUT_URI,
         "ROTATE_COMMAND_0": ROTATE_KEYS[0],
         "ROTATE_COMMAND_ARGS": json.dumps(ROTATE_KEYS[1:]),
+        **settings,
     }
     done = subprocess.run(
         ["node", "relying_party.mjs"], cwd=RP, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout)
+    return dict(json.loads(done.stdout))
+
+
+def test_openid_client_completes_the_whole_session(
+    node_modules: Path, portal_url: str, learn: VendorLogin, database_url: str, tmp_path: Path
+) -> None:
+    seen = relying_party(portal_url, database_url, tmp_path, learn)
+    assert seen["first"]["alg"] == seen["second"]["alg"] == "RS256"  # the default
     claims = seen["claims"]
     assert (claims["iss"], claims["aud"], claims["sub"]) == (portal_url, "learn", "101")
     assert seen["userinfo"]["email"] == "ada@example.org"
@@ -76,6 +87,46 @@ def test_openid_client_completes_the_whole_session(
     assert seen["reuse"] == "invalid_grant"
     assert seen["afterReuse"] == 401  # the reuse revoked the whole family
     assert seen["logout"]["landed"] == seen["logout"]["expected"]
+    assert_signed_out_once(database_url)
+
+
+def test_a_vendor_set_up_by_the_command_line_alone_completes_the_whole_session(
+    node_modules: Path, portal_url: str, database_url: str, tmp_path: Path
+) -> None:
+    """Issue 21's "done when": a vendor created and configured entirely by `portal vendor`
+    (the membership scope, refresh tokens, ES256 ID tokens, its returned fields) signs a member
+    in, refreshes and signs out with openid-client set up for ES256."""
+    added = portal_command(
+        database_url, tmp_path,
+        *("vendor", "add", "learn", "--name", "Learn Academy", "--protocol", "oidc"),
+        *("--domain", "learn.example.org", "--redirect-uri", REDIRECT_URI, "--json"),
+    )  # fmt: skip
+    portal_command(
+        database_url, tmp_path,
+        *("vendor", "set", "learn", "--scopes", "openid profile membership", "--refresh-tokens"),
+        *("--id-token-alg", "ES256", "--post-logout-redirect-uri", POST_LOGOUT_URI),
+        *("--fields", "ImisId,FirstName,MemberType,PaidThrough"),
+    )  # fmt: skip
+    client = VendorLogin("learn", json.loads(added)["secret"])
+    scope = "openid profile membership offline_access"
+    seen = relying_party(
+        portal_url, database_url, tmp_path, client, RP_SCOPE=scope, RP_ID_TOKEN_ALG="ES256"
+    )
+    assert seen["first"]["alg"] == seen["second"]["alg"] == "ES256"
+    assert seen["userinfo"] == {
+        "sub": "101",
+        "given_name": "Ada",
+        "imis_id": "101",
+        "member_type": "REG",
+        "paid_through": "2030-12-31",
+    }
+    assert seen["second"]["kid"] in seen["rotated"]  # refreshed, with a key published since
+    assert seen["renewedClaims"]["sid"] == seen["claims"]["sid"]
+    assert seen["logout"]["landed"] == seen["logout"]["expected"]
+    assert_signed_out_once(database_url)
+
+
+def assert_signed_out_once(database_url: str) -> None:
     signed_out = await_events(database_url, "sign_out")
     assert [(e.details["had_session"], e.details["via"]) for e in signed_out] == [
         (True, "OpenID Connect")

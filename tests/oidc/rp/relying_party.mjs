@@ -12,6 +12,11 @@ const env = process.env;
 const issuer = new URL(env.PORTAL_ISSUER);
 const redirectUri = env.RP_REDIRECT_URI;
 const postLogoutUri = env.RP_POST_LOGOUT_URI;
+const scope = env.RP_SCOPE ?? "openid profile email offline_access";
+// The client's registered metadata; an ID-token algorithm other than RS256 must be named here,
+// or the library refuses the ID token (oauth4webapi's default is RS256).
+const metadata = { client_secret: env.RP_CLIENT_SECRET };
+if (env.RP_ID_TOKEN_ALG) metadata.id_token_signed_response_alg = env.RP_ID_TOKEN_ALG;
 
 async function follow(url) {
   // One step of the member's browser: the portal answers with a redirect, not followed.
@@ -27,7 +32,7 @@ async function verifyIndependently(config, idToken) {
     issuer: config.serverMetadata().issuer,
     audience: env.RP_CLIENT_ID,
   });
-  return { kid: protectedHeader.kid, sub: payload.sub, sid: payload.sid };
+  return { kid: protectedHeader.kid, alg: protectedHeader.alg, sub: payload.sub, sid: payload.sid };
 }
 
 async function patientFetch(url, options) {
@@ -44,7 +49,7 @@ async function discover() {
   const found = await client.discovery(
     issuer,
     env.RP_CLIENT_ID,
-    env.RP_CLIENT_SECRET,
+    metadata,
     client.ClientSecretBasic(env.RP_CLIENT_SECRET),
     // http on 127.0.0.1 in the test only; signatures of ID tokens from the token endpoint are
     // checked too (not only over TLS), so a key rotation is really exercised.
@@ -64,7 +69,7 @@ const state = client.randomState();
 const nonce = client.randomNonce();
 const authorizationUrl = client.buildAuthorizationUrl(config, {
   redirect_uri: redirectUri,
-  scope: "openid profile email offline_access",
+  scope,
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: "S256",
   state,

@@ -1,0 +1,260 @@
+"""`portal vendor …`: register a vendor, change whatever the dashboard can change about it
+(portal/vendor_settings.py, audited as the dashboard audits it), show it, and manage its API
+secrets. Each command is one transaction: a refused value is one line that names its option,
+and nothing is written."""
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import (
+    audit,
+    db,
+    signing_keys,
+    vendor_secret_cli,
+    vendor_secrets,
+    vendor_settings,
+    vendors,
+)
+from portal.clock import system_clock
+from portal.errors import InvalidField, PortalError
+from portal.maintenance_cli import show
+from portal.models import PROTOCOLS, VendorSecret
+from portal.settings import Settings
+
+# What `add` and `set` take: (option, setting, help); a setting not given stays as it is.
+URLS = (
+    ("--token-url", "token_url", "Enhanced SSO: where the one-time token is posted"),
+    ("--signout-url", "signout_url", "where members land after signing out"),
+    ("--start-url", "start_url", 'the vendor\'s sign-in start page ("My sites")'),
+    ("--backchannel-logout-url", "backchannel_logout_url", "receives a signed logout token"),
+    ("--frontchannel-logout-url", "frontchannel_logout_url", "framed by the signed-out page"),
+)
+SWITCHES = (  # (on, off, setting, help)
+    ("--backchannel-session-required", "--no-backchannel-session-required",
+     "backchannel_logout_session_required", "OIDC's; the portal always sends sid"),
+    ("--public", "--confidential", "public_client", "an app in the browser (no secret, PKCE)"),
+    ("--refresh-tokens", "--no-refresh-tokens", "refresh_tokens", "may have offline_access"),
+    ("--pairwise", "--no-pairwise", "pairwise_subject", "a sub of its own for each member"),
+    ("--omit-iss", "--send-iss", "omit_iss", "no iss in its answers (mod_auth_openidc 2.4)"),
+    ("--enable", "--disable", "enabled", "a disabled vendor's sign-ins are refused"),
+)  # fmt: skip
+LOGOUT = (*URLS[3:], *SWITCHES[:1])
+OIDC_ONLY = {
+    "redirect_uris": "--redirect-uri",
+    "post_logout_uris": "--post-logout-redirect-uri",
+    "scopes": "--scopes",
+    "id_token_signed_response_alg": "--id-token-alg",
+    **{setting: f"{on}/{off}" for on, off, setting, _ in SWITCHES[1:5]},
+}
+# The option that carries each setting, so that a refusal names it.
+OPTIONS = {
+    **{setting: option for option, setting, _ in URLS},
+    **OIDC_ONLY,
+    **{"key": "KEY", "name": "--name", "protocol": "--protocol", "domain": "--domain"},
+    **{"add_domains": "--add-domain", "remove_domains": "--remove-domain"},
+}
+NEW_VENDOR = {field.name for field in fields(vendors.NewVendor)}
+
+
+def add_commands(commands: Any) -> None:
+    sub = commands.add_parser("vendor", help="register and manage vendors").add_subparsers(
+        dest="vendor_command", required=True
+    )
+
+    def command(name: str, run: Any, about: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=about)
+        parser.add_argument("key", metavar="KEY")
+        parser.add_argument("--json", action="store_true")
+        parser.set_defaults(run=run)
+        return parser
+
+    add = command("add", vendor_add, "register a vendor; prints its API secret once")
+    add.add_argument("--name", required=True)
+    add.add_argument("--protocol", choices=PROTOCOLS, default="enhanced")
+    add.add_argument("--domain", action="append", required=True, dest="domains", metavar="DOMAIN")
+    change = command("set", vendor_set, "change a vendor's settings; the others stay as they are")
+    change.add_argument("--name")
+    change.add_argument("--protocol", choices=PROTOCOLS)
+    change.add_argument("--add-domain", action="append", dest="add_domains", metavar="DOMAIN")
+    change.add_argument("--remove-domain", action="append", dest="remove_domains", metavar="DOMAIN")
+    for parser in (add, change):
+        setting_options(parser)
+    logout = command("set-logout", vendor_set_logout, 'the sign-out addresses ("" removes one)')
+    options(logout, LOGOUT)
+    command("show", vendor_show, "every setting of a vendor, and its active secrets")
+    vendor_secret_cli.add_commands(command)
+
+
+def setting_options(parser: argparse.ArgumentParser) -> None:
+    options(parser, (*URLS, *SWITCHES))
+    parser.add_argument("--fields", type=field_choices, metavar="F1,F2=OUTPUT_NAME")
+    for option, setting in (
+        ("--redirect-uri", "redirect_uris"),
+        ("--post-logout-redirect-uri", "post_logout_uris"),
+    ):
+        parser.add_argument(
+            option,
+            action="append",
+            dest=setting,
+            metavar="URI",
+            help='repeat for more; replaces them all ("" alone: none)',
+        )
+    parser.add_argument("--scopes", type=scope_list, metavar='"openid profile …"')
+    parser.add_argument("--id-token-alg", choices=signing_keys.ALGORITHMS,
+                        dest="id_token_signed_response_alg")  # fmt: skip
+
+
+def options(parser: argparse.ArgumentParser, table: tuple[tuple[str, ...], ...]) -> None:
+    """URLS' and SWITCHES' rows: a value, or a pair of flags of which one may be given."""
+    for row in table:
+        if len(row) == 3:
+            parser.add_argument(row[0], dest=row[1], metavar="URL", help=row[2])
+            continue
+        on, off, setting, what = row
+        pair = parser.add_mutually_exclusive_group()
+        pair.add_argument(on, dest=setting, action="store_const", const=True, help=what)
+        pair.add_argument(off, dest=setting, action="store_const", const=False, help=f"not {on}")
+
+
+def field_choices(spec: str) -> list[vendors.FieldChoice]:
+    try:
+        return vendors.parse_field_spec(spec)
+    except PortalError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def scope_list(text: str) -> list[str]:
+    scopes = text.replace(",", " ").split()
+    if "offline_access" in scopes:
+        raise argparse.ArgumentTypeError("offline_access comes with --refresh-tokens")
+    return scopes
+
+
+def given(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line; `--redirect-uri ""` alone removes them all."""
+    found = {
+        name: value
+        for name, value in vars(args).items()
+        if name in vendor_settings.SETTINGS and value is not None
+    }
+    for name in ("redirect_uris", "post_logout_uris"):
+        if name in found:
+            found[name] = [uri for uri in found[name] if uri]
+    return found
+
+
+def refuse_oidc_options(wanted: dict[str, Any], protocol: str) -> None:
+    misplaced = [option for name, option in OIDC_ONLY.items() if name in wanted]
+    if protocol != "oidc" and misplaced:
+        raise PortalError(f"{', '.join(misplaced)}: for --protocol oidc (OpenID Connect) only")
+
+
+@contextmanager
+def options_named() -> Iterator[None]:
+    try:
+        yield
+    except InvalidField as exc:
+        raise PortalError(f"{OPTIONS.get(exc.field, exc.field)}: {exc}") from None
+
+
+def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
+    wanted = given(args)
+    refuse_oidc_options(wanted, args.protocol)
+    first = {name: wanted[name] for name in NEW_VENDOR if name in wanted}
+    new = vendors.NewVendor(**{"token_url": None, **first}, key=args.key, domains=args.domains)
+    later = {name: wanted[name] for name in wanted if name not in first or name == "protocol"}
+
+    async def work(session: AsyncSession) -> str | None:
+        with options_named():
+            vendor, secret = await vendors.add_vendor(
+                session, new, development=settings.development
+            )
+            await vendor_settings.apply(
+                session, vendor, later, development=settings.development, now=system_clock()
+            )
+        after = await vendor_settings.snapshot(session, vendor)
+        changes = audit.changes({}, after)
+        await audit.record(
+            session, "vendor.created", vendor_key=vendor.key, via="cli", changes=changes
+        )
+        return secret
+
+    secret = db.run_in_session(settings, work)
+    if args.protocol != "oidc":
+        text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
+        show(args, {"key": args.key, "secret": secret}, text)
+        return 0
+    text = f"vendor {args.key} added for OpenID Connect\nclient ID: {args.key}\n" + (
+        f"client secret (shown only now, store it safely): {secret}"
+        if secret
+        else "public client: no secret (PKCE)"
+    )
+    show(args, {"key": args.key, "client_id": args.key, "secret": secret}, text)
+    return 0
+
+
+def change(settings: Settings, key: str, wanted: dict[str, Any]) -> dict[str, Any]:
+    """Apply `wanted` to the vendor in one transaction, audited; returns its settings after."""
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        vendor = await vendors.get_vendor(session, key)
+        refuse_oidc_options(wanted, wanted.get("protocol", vendor.protocol))
+        before = await vendor_settings.snapshot(session, vendor)
+        with options_named():
+            await vendor_settings.apply(
+                session, vendor, wanted, development=settings.development, now=system_clock()
+            )
+        after = await vendor_settings.snapshot(session, vendor)
+        for event, details in vendor_settings.events(before, after):
+            await audit.record(session, event, vendor_key=vendor.key, via="cli", **details)
+        return {"before": before, "after": after}
+
+    return db.run_in_session(settings, work)
+
+
+def vendor_set(args: argparse.Namespace, settings: Settings) -> int:
+    wanted = given(args)
+    if not wanted:
+        raise PortalError("nothing to change: give a setting (portal vendor set --help)")
+    found = change(settings, args.key, wanted)
+    changes = audit.changes(found["before"], found["after"])
+    lines = [f"{name}: {words(c['before'])} → {words(c['after'])}" for name, c in changes.items()]
+    text = "\n".join([f"vendor {args.key}", *lines]) if lines else "nothing changed"
+    show(args, {"key": args.key, "changes": changes}, text)
+    return 0
+
+
+def vendor_set_logout(args: argparse.Namespace, settings: Settings) -> int:
+    wanted = given(args)
+    if not wanted:
+        raise PortalError("give --backchannel-logout-url or --frontchannel-logout-url")
+    after = change(settings, args.key, wanted)["after"]
+    shown = {name: after[name] for name in vendor_settings.LOGOUT}
+    text = "\n".join(f"{name}: {words(value)}" for name, value in shown.items())
+    show(args, {"key": args.key, **shown}, f"vendor {args.key}\n{text}")
+    return 0
+
+
+def vendor_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> tuple[dict[str, Any], list[VendorSecret]]:
+        vendor = await vendors.get_vendor(session, args.key)
+        found = {"key": vendor.key, **await vendor_settings.snapshot(session, vendor)}
+        return found, await vendor_secrets.select_active(session, vendor)
+
+    found, secrets = db.run_in_session(settings, work)
+    lines = [f"{name}: {words(value)}" for name, value in found.items()]
+    active = ", ".join(map(vendor_secret_cli.words, secrets)) or "(none active)"
+    data = {**found, "secrets": vendor_secret_cli.listed(secrets)}
+    show(args, data, "\n".join([*lines, f"secrets: {active}"]))
+    return 0
+
+
+def words(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "(none)"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

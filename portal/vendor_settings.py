@@ -1,0 +1,123 @@
+"""A vendor's settings as one whole, for the command line: every setting the dashboard can
+change, read at once (`snapshot`), changed at once (`apply`) through the same domain functions
+the dashboard's forms call, and the audit events the dashboard records for such changes
+(`events`). The caller runs it all in one transaction, so a refused value writes nothing."""
+
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit, oidc_registration, vendors
+from portal.errors import Conflict, InvalidField, NotFound
+from portal.models import Vendor
+
+DETAILS = ("name", "token_url", "signout_url", "start_url")
+LOGOUT = (*vendors.LOGOUT_URLS, "backchannel_logout_session_required")
+REGISTRATION = tuple(field.name for field in fields(oidc_registration.Registration))
+# What the dashboard records as `vendor.updated` (its Details and How members sign in forms).
+UPDATED = (*DETAILS, *LOGOUT, *REGISTRATION)
+# What `apply` takes: the above, the returned fields, enabled, and domains to add or remove.
+SETTINGS = (*UPDATED, "fields", "enabled", "add_domains", "remove_domains")
+
+
+async def snapshot(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
+    """Every setting of the vendor (never a secret), as the audit log records them."""
+    registration = await oidc_registration.registration_of(db, vendor)
+    return {
+        **vendors.settings_of(vendor),
+        **oidc_registration.settings_of(registration),
+        "domains": await vendors.select_domains(db, vendor),
+        "fields": vendors.field_specs(await vendors.select_fields(db, vendor)),
+        "enabled": vendor.enabled,
+    }
+
+
+async def apply(
+    db: AsyncSession,
+    vendor: Vendor,
+    given: Mapping[str, Any],
+    *,
+    development: bool,
+    now: datetime,
+) -> None:
+    """Change the settings in `given` (keys of SETTINGS; the rest stay as they are). Domains
+    are added first and removed last, so addresses can move to a new domain in one go."""
+    for domain in given.get("add_domains", ()):
+        try:
+            await vendors.add_domain(db, vendor, domain, development=development)
+        except InvalidField as exc:
+            raise InvalidField("add_domains", str(exc)) from None
+    registration = replace(
+        await oidc_registration.registration_of(db, vendor),
+        **{name: given[name] for name in REGISTRATION if name in given},
+    )
+    # Moving to OpenID Connect, the registration goes first (the token URL may then go);
+    # moving to Enhanced SSO, the details do (the token URL it needs must be there first).
+    if registration.protocol == "oidc":
+        await _save_registration(db, vendor, registration, given, development, now)
+    await _save_details(db, vendor, given, development, now)
+    if registration.protocol != "oidc":
+        await _save_registration(db, vendor, registration, given, development, now)
+    for domain in given.get("remove_domains", ()):
+        try:
+            await vendors.remove_domain(db, vendor, domain, development=development)
+        except (NotFound, Conflict) as exc:
+            raise InvalidField("remove_domains", str(exc)) from None
+    if "fields" in given:
+        await vendors.replace_fields(db, vendor, given["fields"])
+    if "enabled" in given:
+        await vendors.set_enabled(db, vendor, given["enabled"], now=now)
+
+
+async def _save_details(
+    db: AsyncSession, vendor: Vendor, given: Mapping[str, Any], development: bool, now: datetime
+) -> None:
+    """Only what was given is checked again: a setting nobody touched is left alone."""
+    if any(name in given for name in DETAILS):
+        await vendors.update_vendor(
+            db,
+            vendor,
+            **{name: given.get(name, getattr(vendor, name)) for name in DETAILS},
+            development=development,
+            now=now,
+        )
+    if any(name in given for name in LOGOUT):
+        urls = {name: given[name] for name in vendors.LOGOUT_URLS if name in given}
+        required = given.get("backchannel_logout_session_required")
+        await vendors.set_logout_urls(
+            db, vendor, urls, development=development, now=now, session_required=required
+        )
+
+
+async def _save_registration(
+    db: AsyncSession,
+    vendor: Vendor,
+    registration: oidc_registration.Registration,
+    given: Mapping[str, Any],
+    development: bool,
+    now: datetime,
+) -> None:
+    if any(name in given for name in REGISTRATION):
+        await oidc_registration.save(db, vendor, registration, development=development, now=now)
+
+
+def events(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The audit events (name, details) the dashboard records for the same changes."""
+    found: list[tuple[str, Any]] = []
+    updated = audit.changes(before, {name: after[name] for name in UPDATED})
+    if updated:
+        found.append(("vendor.updated", {"changes": updated}))
+    added = [d for d in after["domains"] if d not in before["domains"]]
+    removed = [d for d in before["domains"] if d not in after["domains"]]
+    found += [("vendor.domain_added", {"domain": domain}) for domain in added]
+    found += [("vendor.domain_removed", {"domain": domain}) for domain in removed]
+    if before["fields"] != after["fields"]:
+        changed = audit.changes(before, {"fields": after["fields"]})
+        found.append(("vendor.fields_changed", {"changes": changed}))
+    if before["enabled"] != after["enabled"]:
+        event = "vendor.enabled" if after["enabled"] else "vendor.disabled"
+        found.append((event, {"changes": audit.changes(before, {"enabled": after["enabled"]})}))
+    return found
