@@ -1,7 +1,7 @@
 """vendor oidc answers: leave `iss` out of a vendor's authorization answers, and the algorithm
 its ID tokens are signed with
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07 10:00:00+00:00
 """
@@ -13,7 +13,7 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0013"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
