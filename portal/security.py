@@ -27,9 +27,9 @@ CSRF_HEADER = "X-CSRF-Token"
 # client's credentials or a bearer token, and a POSTed authorization or logout request is only
 # turned into the same GET (portal/oidc), which acts exactly as a link to it would.
 NO_CSRF_PATHS = ("/api/", "/oidc/")
-# ...except the member's own answers on the portal's pages there ("Continue to …?"): forms of
-# ours, which another site must not be able to post for the member.
-MEMBER_FORMS = frozenset({"/oidc/authorize/consent"})
+# ...except the member's own answers on the portal's pages there ("Sign out of all sites?",
+# "Continue to …?"): forms of ours, which another site must not be able to post for the member.
+MEMBER_FORMS = frozenset({"/oidc/logout/confirm", "/oidc/authorize/consent"})
 
 
 def content_security_policy(**overrides: str) -> str:
