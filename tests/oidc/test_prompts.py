@@ -8,6 +8,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
+from portal import claims, oidc_registration
 from tests.conftest import FakeClock
 from tests.flows import Inputs, page, sign_in
 from tests.oidc.oidc_flows import Pkce, audit_events, authorize_query, redirect_params
@@ -117,6 +118,10 @@ async def test_login_hint_fills_in_the_username(app: Quart) -> None:
 async def test_discovery_advertises_only_the_prompts_honoured(app: Quart) -> None:
     found = await (await app.test_client().get("/.well-known/openid-configuration")).get_json()
     assert found["prompt_values_supported"] == ["none", "login", "consent"]
+
+
+def test_every_scope_a_site_can_be_granted_has_words_for_the_member() -> None:
+    assert set(oidc_registration.MEMBER_SCOPE_WORDS) == set(claims.ALL_SCOPES)
 
 
 async def consent_page(client: Client, **changes: str) -> Inputs:
