@@ -48,6 +48,7 @@ async def logout() -> ResponseReturnValue:
         portal_session = await session_cookies.current(db_session, "member")
         # With no portal session there is nothing to ask: the request goes on as it came.
         if portal_session is not None and (reason := unconfirmed(asked, portal_session)):
+            # Any page on the web can cause this event: capped like an anonymous request's.
             await audit.record_anonymous(
                 db_session, "oidc.logout_asked", now=clock.now(),
                 vendor_key=asked.vendor.key if asked.vendor else None,
