@@ -1,5 +1,8 @@
 """Issue 15 in Chromium: the demo's OpenID Connect vendor (Community Forum) beside the Enhanced
-SSO ones, one portal session for both kinds; its sign-out; and the vendor as staff see it."""
+SSO ones, one portal session for both kinds; its sign-out, and a sign-out link from elsewhere,
+which asks the member first; and the vendor as staff see it."""
+
+from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
 
@@ -63,6 +66,29 @@ def test_the_oidc_vendors_sign_out_ends_the_portal_session_too(page: Page, demo:
     page.goto(demo.vendor_urls[ACME] + "/")  # the portal session is over: the password again
     page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()
     expect(page).to_have_url(starts_with(f"{demo.portal_url}/sign-in?"))
+
+
+def test_a_sign_out_link_from_elsewhere_asks_the_member_first(page: Page, demo: LiveDemo) -> None:
+    """RP-Initiated Logout §2: without an ID token of this session, the portal asks; Stay signed
+    in and Sign out each go back to the site's registered address (CSP form-action allows the
+    redirect after the form, in Chromium)."""
+    forum = demo.vendor_urls[FORUM]
+    sign_in_at_vendor(page, demo, ACME)
+    query = urlencode({"client_id": FORUM, "post_logout_redirect_uri": forum + "/signed-out"})
+    link = f"{demo.portal_url}/oidc/logout?{query}"
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Sign out of all sites?")).to_be_visible()
+    expect(page.get_by_text("Community Forum asks to sign you out")).to_be_visible()
+    page.get_by_role("link", name="Stay signed in").click()
+    expect(page).to_have_url(forum + "/")
+    page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()
+    expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")  # no password
+
+    page.goto(link)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(forum + "/")
+    page.goto(demo.portal_url + "/")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()  # the portal session ended
 
 
 def test_staff_see_the_oidc_vendor_with_its_discovery_url(staff_page: Page, demo: LiveDemo) -> None:

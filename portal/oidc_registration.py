@@ -29,6 +29,18 @@ SCOPE_WORDS: dict[str, str] = {
     "membership": "Their membership: member type, status, paid-through date, and whether "
     "their membership is current",
 }
+# The same, as the member reads them on the consent page (OpenID Connect's prompt=consent): in
+# the second person, and without the dashboard's tabs, which members never see.
+MEMBER_SCOPE_WORDS: dict[str, str] = {
+    claims.OPENID: "Who you are: an identifier for you that never changes",
+    "profile": "Your name and profile details",
+    "email": "Your email address",
+    "phone": "Your phone number",
+    "address": "Your postal address",
+    "membership": "Your membership: member type, status, paid-through date, and whether it is "
+    "current",
+    claims.OFFLINE_ACCESS: "Keeping this access while you are away from the site",
+}
 SCOPES = {scope: SCOPE_WORDS[scope] for scope in claims.SCOPES}  # `openid` always granted
 DEFAULT_SCOPES = ("openid", "profile", "email")
 MAX_URIS = 10  # of each kind: a site has a few environments, not dozens

@@ -27,6 +27,9 @@ CSRF_HEADER = "X-CSRF-Token"
 # client's credentials or a bearer token, and a POSTed authorization or logout request is only
 # turned into the same GET (portal/oidc), which acts exactly as a link to it would.
 NO_CSRF_PATHS = ("/api/", "/oidc/")
+# ...except the member's own answers on the portal's pages there ("Sign out of all sites?",
+# "Continue to …?"): forms of ours, which another site must not be able to post for the member.
+MEMBER_FORMS = frozenset({"/oidc/logout/confirm", "/oidc/authorize/consent"})
 
 
 def content_security_policy(**overrides: str) -> str:
@@ -49,7 +52,9 @@ def rotate_csrf() -> None:
 
 
 async def check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS or request.path.startswith(NO_CSRF_PATHS):
+    if request.method not in UNSAFE_METHODS:
+        return
+    if request.path.startswith(NO_CSRF_PATHS) and request.path not in MEMBER_FORMS:
         return
     expected = session.get(CSRF_FIELD)
     form = await request.form

@@ -80,3 +80,18 @@ def test_openid_connect_problems_say_what_to_do() -> None:
         assert d.kind == "problem" and d.advice is not None and words in d.advice, event
     quiet = describe("oidc.login_required", "failure", {"reason": "login_required"}, "Learn")
     assert quiet.kind == "expected"
+
+
+def test_a_member_declining_and_a_sign_out_awaiting_the_member_are_expected() -> None:
+    for event, reason in [
+        ("oidc.rejected", "access_denied"),
+        ("oidc.login_required", "other_member"),
+        ("oidc.logout_asked", "no_hint"),
+        ("oidc.logout_asked", "other_session"),
+        ("oidc.logout_asked", "id_token_hint"),
+    ]:
+        d = describe(event, "failure", {"reason": reason}, "Learn Academy")
+        assert d.kind == "expected" and d.advice is None, (event, reason)
+    assert describe(
+        "oidc.logout_asked", "failure", {"reason": "no_hint"}, "Learn Academy"
+    ).summary == ("Member asked to confirm a sign-out requested by Learn Academy")

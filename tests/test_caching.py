@@ -17,7 +17,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.flows import PASSWORD, Inputs, add_member, add_vendor, sign_in
 
 SSO = {"vendor": "acme", "ReturnURL": "https://acme-learning.com/courses/7", "state": "s"}
-SIGN_OUTS = ("/sign-out", "/admin/sign-out")
+SIGN_OUTS = ("/sign-out", "/admin/sign-out", "/oidc/logout/confirm")
 
 
 def routes() -> list[tuple[str, str]]:

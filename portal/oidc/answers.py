@@ -43,3 +43,12 @@ async def to_vendor(
         form_action=" ".join(form_action_sources(redirect_uri, domains))
     )
     return response
+
+
+def page_policy(target: str | None, domains: list[str]) -> dict[str, str]:
+    """The CSP of a portal page whose form posts back to the portal, which answers with a 303 on
+    to the vendor at `target`: browsers apply form-action to the redirects that follow a form
+    too, so the vendor's address (and its own redirects, on its domains) stay allowed."""
+    sources = form_action_sources(target, domains) if target else []
+    policy = content_security_policy(form_action=" ".join(("'self'", *sources)))
+    return {"Content-Security-Policy": policy}

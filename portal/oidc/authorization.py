@@ -2,7 +2,8 @@
 client and its redirect URI first, since only then may an error go back to the vendor."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from urllib.parse import urlencode
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,10 +11,15 @@ from werkzeug.datastructures import MultiDict
 
 from portal import claims, vendors
 from portal.models import Vendor
+from portal.oidc import id_tokens
 from portal.oidc.protocol_errors import BadAuthorization, RedirectError
+from portal.settings import Settings
 
 RESPONSE_MODES = ("query", "form_post")
-PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+# The prompt values honoured (discovery's prompt_values_supported); select_account is known but
+# answered account_selection_required: a browser holds one member's portal session, not several.
+PROMPTS_SUPPORTED = ("none", "login", "consent")
+PROMPTS = frozenset({*PROMPTS_SUPPORTED, "select_account"})
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters.
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 MAX_STATE = 2048
@@ -29,13 +35,15 @@ class AuthorizationRequest:
     response_mode: str
     state: str | None
     nonce: str | None
-    scopes: list[str]
+    scopes: list[str]  # those granted: the asked-for scopes this vendor is allowed
+    not_granted: list[str]  # asked for, but unknown or not allowed (ignored, Core §3.1.2.1)
     code_challenge: str
     prompt: frozenset[str]
     max_age: int | None
     login_hint: str | None
     login_after: str | None  # the signed time of a request that asked for a fresh sign-in
     values: dict[str, str]  # every parameter as given, to continue the request after sign-in
+    hint_subject: str | None = None  # the `sub` of the request's id_token_hint, once verified
 
     def continuation(self, login_after: str | None) -> str:
         """This request as a local path, for the sign-in page to come back to."""
@@ -60,13 +68,28 @@ def single_values(args: MultiDict[str, str]) -> tuple[dict[str, str], list[str]]
     return values, repeated
 
 
-async def read(db: AsyncSession, args: MultiDict[str, str]) -> AuthorizationRequest:
+async def read(
+    db: AsyncSession, args: MultiDict[str, str], *, issuer: str, now: datetime, settings: Settings
+) -> AuthorizationRequest:
     """The request, checked; raises BadAuthorization (a 400 page) or RedirectError (to the
     vendor, at the registered redirect URI the request named)."""
     values, repeated = single_values(args)
     vendor, redirect_uri = await _client_and_redirect(db, values, repeated)
     try:
-        return _checked(vendor, redirect_uri, values, repeated)
+        checked = _checked(vendor, redirect_uri, values, repeated)
+        hint = values.get("id_token_hint")
+        if not hint:
+            return checked
+        found = await id_tokens.read_hint(db, hint, issuer=issuer, now=now, settings=settings)
+        subject = found.get("sub") if found else None
+        if not isinstance(subject, str):
+            # Core §3.1.2.1: a hint must be an ID token this portal issued, or it means nothing.
+            raise RedirectError(
+                "invalid_request",
+                "The id_token_hint is not an ID token this portal issued.",
+                "id_token_hint",
+            )
+        return replace(checked, hint_subject=subject)
     except RedirectError as error:
         error.vendor, error.redirect_uri = vendor, redirect_uri
         error.response_mode = values.get("response_mode", "query")
@@ -94,17 +117,16 @@ def _checked(
     ):
         if name in values:
             raise RedirectError(error, f"The {name} parameter is not supported.", name)
-    if values.get("response_type") != "code":
-        raise RedirectError(
-            "unsupported_response_type", "Only response_type=code is supported.", "response_type"
-        )
+    _response_type(values.get("response_type"))
+    scopes, not_granted = _scopes(values.get("scope", ""), vendor)
     return AuthorizationRequest(
         vendor=vendor,
         redirect_uri=redirect_uri,
         response_mode=mode,
         state=_text(values, "state", MAX_STATE),
         nonce=_text(values, "nonce", MAX_NONCE),
-        scopes=_scopes(values.get("scope", ""), vendor),
+        scopes=scopes,
+        not_granted=not_granted,
         code_challenge=_challenge(values),
         prompt=_prompt(values.get("prompt", "")),
         max_age=_max_age(values.get("max_age")),
@@ -150,21 +172,28 @@ def _text(values: dict[str, str], name: str, limit: int) -> str | None:
     return value
 
 
-def _scopes(text: str, vendor: Vendor) -> list[str]:
+def _response_type(value: str | None) -> None:
+    if not value:
+        raise RedirectError("invalid_request", "response_type is required.", "no_response_type")
+    if value != "code":
+        raise RedirectError(
+            "unsupported_response_type", "Only response_type=code is supported.", "response_type"
+        )
+
+
+def _scopes(text: str, vendor: Vendor) -> tuple[list[str], list[str]]:
+    """The scopes granted, and those left out. Core §3.1.2.1: values not understood are
+    ignored; the ones this vendor may not have are left out too, as Keycloak does, so a relying
+    party that asks for more than it was given still signs members in (the token answer's
+    `scope` says what was granted). Only `openid` is required: without it this is not OIDC."""
     scopes = claims.parse_scope(text)
     if claims.OPENID not in scopes:
         raise RedirectError("invalid_scope", "The scope must include openid.", "invalid_scope")
     allowed = set(claims.parse_scope(vendor.scopes)) | {claims.OPENID}
     if vendor.refresh_tokens:
         allowed.add(claims.OFFLINE_ACCESS)
-    refused = [scope for scope in scopes if scope not in allowed]
-    if refused:
-        raise RedirectError(
-            "invalid_scope",
-            f"The scope {refused[0][:60]} is unknown or not allowed for this site.",
-            "invalid_scope",
-        )
-    return scopes
+    granted = [scope for scope in scopes if scope in allowed]
+    return granted, [scope for scope in scopes if scope not in allowed]
 
 
 def _challenge(values: dict[str, str]) -> str:
@@ -189,6 +218,14 @@ def _prompt(text: str) -> frozenset[str]:
         raise RedirectError("invalid_request", "Unknown prompt value.", "prompt")
     if "none" in prompt and len(prompt) > 1:
         raise RedirectError("invalid_request", "prompt=none cannot be combined.", "prompt")
+    if "select_account" in prompt:
+        # Core §3.1.2.1: an account choice the portal cannot offer is answered, never ignored.
+        raise RedirectError(
+            "account_selection_required",
+            "The portal does not offer a choice of accounts: send the request without "
+            "prompt=select_account (prompt=login asks the member to sign in again).",
+            "select_account",
+        )
     return prompt
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from quart import Blueprint
 
 from portal import claims, clock, db, settings, signing_keys
-from portal.oidc import answers, clients
+from portal.oidc import answers, authorization, clients
 
 blueprint = Blueprint("oidc_discovery", __name__)
 
@@ -29,7 +29,7 @@ async def configuration() -> dict[str, Any]:
         "claims_supported": claims.supported_claims(),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": list(clients.METHODS),
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "prompt_values_supported": list(authorization.PROMPTS_SUPPORTED),
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

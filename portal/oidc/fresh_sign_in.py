@@ -34,13 +34,19 @@ def marked_time(value: str | None, now: datetime) -> datetime | None:
     return asked if asked.tzinfo is not None and now - asked <= WINDOW else None
 
 
-def needs_sign_in(request: AuthorizationRequest, session: AuthSession, now: datetime) -> bool:
-    """Whether the member must sign in (again) before this request is answered."""
-    if not request.wants_fresh_sign_in() or session.created_at is None:
+def needs_sign_in(
+    request: AuthorizationRequest, session: AuthSession, now: datetime, *, other_member: bool
+) -> bool:
+    """Whether the member must sign in (again) before this request is answered; `other_member`
+    when its id_token_hint names someone else (Core §3.1.2.1; the sign-in page then lets the
+    right member in, as Keycloak does). A sign-in made for this very request settles it."""
+    if session.created_at is None:
         return False
     asked = marked_time(request.login_after, now)
     if asked is not None and session.created_at >= asked:
         return False
-    if "login" in request.prompt:
+    if other_member or "login" in request.prompt:
         return True
-    return now - session.created_at > timedelta(seconds=request.max_age or 0)
+    if request.max_age is None:
+        return False
+    return now - session.created_at > timedelta(seconds=request.max_age)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from quart.typing import TestClientProtocol as Client
+from quart.wrappers import Response
 from sqlmodel import col, select
 
 from portal import vendors
 from portal.models import AuditEvent, Vendor
-from tests.flows import VendorLogin, add_vendor, unit_of_work
+from tests.flows import VendorLogin, add_vendor, page, unit_of_work
 
 REDIRECT_URI = "https://learn.example.org/callback"
 POST_LOGOUT_URI = "https://learn.example.org/signed-out"
@@ -93,3 +95,8 @@ async def audit_events(database_url: str, event: str) -> list[AuditEvent]:
 def basic(login: VendorLogin, secret: str | None = None) -> dict[str, str]:
     pair = f"{login.key}:{login.secret if secret is None else secret}".encode()
     return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+async def confirm_logout(client: Client, asked: Response) -> Response:
+    """The member's "Sign out" on the page /oidc/logout asked "Sign out of all sites?" with."""
+    return await client.post("/oidc/logout/confirm", form=(await page(asked)).hidden)

@@ -1,5 +1,6 @@
 """prompt=login, max_age and login_hint through the shared sign-in page: a fresh sign-in is
-asked for, cannot be skipped by going back to the continuation, and does not loop."""
+asked for, cannot be skipped by going back to the continuation, and does not loop. prompt=consent
+shows the member what the site will receive first; select_account is not advertised."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -7,11 +8,13 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
+from portal import claims, oidc_registration
 from tests.conftest import FakeClock
-from tests.flows import page, sign_in
-from tests.oidc.oidc_flows import Pkce, authorize_query, redirect_params
+from tests.flows import Inputs, page, sign_in
+from tests.oidc.oidc_flows import Pkce, audit_events, authorize_query, redirect_params
 
 pytestmark = pytest.mark.usefixtures("ada", "learn")
+CONSENT = "/oidc/authorize/consent"
 
 
 def next_of(location: str) -> str:
@@ -110,3 +113,79 @@ async def test_login_hint_fills_in_the_username(app: Quart) -> None:
     assert 'value="ada@example.org"' in html
     assert "Learn Academy" in html
     assert (await page(form)).hidden["next"] == continuation
+
+
+async def test_discovery_advertises_only_the_prompts_honoured(app: Quart) -> None:
+    found = await (await app.test_client().get("/.well-known/openid-configuration")).get_json()
+    assert found["prompt_values_supported"] == ["none", "login", "consent"]
+
+
+def test_every_scope_a_site_can_be_granted_has_words_for_the_member() -> None:
+    assert set(oidc_registration.MEMBER_SCOPE_WORDS) == set(claims.ALL_SCOPES)
+
+
+async def consent_page(client: Client, **changes: str) -> Inputs:
+    """The page prompt=consent shows a signed-in member, and no code yet."""
+    answer = await client.get(
+        "/oidc/authorize", query_string=authorize_query(Pkce.new(), prompt="consent", **changes)
+    )
+    assert answer.status_code == 200, answer.headers.get("Location")
+    policy = answer.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://learn.example.org https://*.learn.example.org" in policy
+    form = await page(answer)
+    assert form.forms[-1]["action"] == "/oidc/authorize/consent"
+    return form
+
+
+async def test_prompt_consent_shows_what_the_site_will_receive_first(
+    app: Quart, database_url: str
+) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    answer = await client.get(
+        "/oidc/authorize",
+        query_string=authorize_query(Pkce.new(), prompt="consent", scope="openid email"),
+    )
+    html = await answer.get_data(as_text=True)
+    assert "Continue to Learn Academy?" in html
+    assert "Your email address" in html and "Your name" not in html
+    assert await audit_events(database_url, "oidc.authorized") == []
+
+    form = await consent_page(client, scope="openid email")
+    going = await client.post(CONSENT, form={**form.hidden, "answer": "continue"})
+    assert "code" in redirect_params(going.headers["Location"])
+    (authorized,) = await audit_events(database_url, "oidc.authorized")
+    assert authorized.details["consented"] is True
+
+
+async def test_cancel_on_the_consent_page_is_access_denied(app: Quart, database_url: str) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    form = await consent_page(client)
+    going = await client.post(CONSENT, form={**form.hidden, "answer": "cancel"})
+    params = redirect_params(going.headers["Location"])
+    assert (params["error"], params["state"]) == ("access_denied", "rp-state-1")
+    (refused,) = await audit_events(database_url, "oidc.rejected")
+    assert refused.details["reason"] == "access_denied" and refused.member_id is not None
+    assert await audit_events(database_url, "oidc.authorized") == []
+
+
+async def test_the_consent_answer_needs_the_pages_csrf_token(app: Quart, database_url: str) -> None:
+    """Another site cannot answer for the member: a POST without the page's token does nothing."""
+    client = app.test_client()
+    await sign_in(client)
+    form = await consent_page(client)
+    forged = {name: value for name, value in form.hidden.items() if name != "csrf_token"}
+    going = await client.post(CONSENT, form={**forged, "answer": "continue"})
+    assert going.status_code == 403 and "Location" not in going.headers
+    assert await audit_events(database_url, "oidc.authorized") == []
+
+
+async def test_prompt_consent_comes_after_the_sign_in(app: Quart) -> None:
+    client = app.test_client()
+    continuation = next_of(await authorize(client, prompt="consent"))
+    await sign_in(client, next=continuation)
+    shown = await client.get(continuation)
+    assert shown.status_code == 200 and "Continue to Learn Academy?" in await shown.get_data(
+        as_text=True
+    )

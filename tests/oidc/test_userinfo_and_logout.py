@@ -1,5 +1,6 @@
 """UserInfo: claims by scope and returned field, pairwise subjects, bearer errors (RFC 6750);
-RP-initiated logout: exact post-logout URIs, the ID token hint, always signed out."""
+RP-initiated logout: exact post-logout URIs, the ID token hint, signed out once confirmed
+(tests/oidc/test_logout_confirmation.py: when the member is asked)."""
 
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.oidc.oidc_flows import (
     audit_events,
     authorize_query,
     basic,
+    confirm_logout,
     redirect_params,
     token_form,
 )
@@ -179,13 +181,14 @@ LOGOUT_CASES = {
 
 
 @pytest.mark.parametrize(("query", "notice"), LOGOUT_CASES.values(), ids=LOGOUT_CASES.keys())
-async def test_logout_always_signs_out_and_redirects_only_where_registered(
+async def test_logout_once_confirmed_signs_out_and_redirects_only_where_registered(
     app: Quart, learn: VendorLogin, database_url: str, query: dict[str, str], notice: str | None
 ) -> None:
     client = app.test_client()
     await sign_in(client)
     access = (await tokens_for(client, learn))["access_token"]
-    answer = await client.get("/oidc/logout", query_string=query)
+    asked = await client.get("/oidc/logout", query_string=query)  # no hint of this session
+    answer = await confirm_logout(client, asked)
     if notice is None:  # nothing to explain: the signed-out page that names the sites
         assert (answer.status_code, answer.headers["Location"]) == (303, "/signed-out")
         answer = await client.get("/signed-out")
@@ -208,7 +211,7 @@ async def test_logout_by_client_id_and_post(app: Quart, learn: VendorLogin) -> N
     form = {"client_id": "learn", "post_logout_redirect_uri": POST_LOGOUT_URI}
     posted = await client.post("/oidc/logout", form=form)
     assert posted.status_code == 303
-    answer = await client.get(posted.headers["Location"])
+    answer = await confirm_logout(client, await client.get(posted.headers["Location"]))
     assert answer.headers["Location"] == POST_LOGOUT_URI
 
 
