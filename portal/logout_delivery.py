@@ -135,12 +135,12 @@ async def deliver_due(
     async with sessions() as db, db.begin():
         now = clock()
         claimed = await claim(db, now=now, lease=policy.lease)
-        tokens = [await logout_token(db, row, policy, now=now) for row in claimed]
+        tokens = [
+            None if too_late(row, policy, now) else await logout_token(db, row, policy, now=now)
+            for row in claimed
+        ]
     answers = await asyncio.gather(
-        *(
-            post(client, row.url, token, policy.timeout)
-            for row, token in zip(claimed, tokens, strict=True)
-        )
+        *(attempt(client, row, token, policy) for row, token in zip(claimed, tokens, strict=True))
     )
     for row, answer in zip(claimed, answers, strict=True):
         async with sessions() as db, db.begin():
@@ -168,6 +168,22 @@ async def logout_token(db: AsyncSession, row: Claimed, policy: Policy, *, now: d
     return await signing_keys.sign(
         db, claims, now=now, settings=policy.settings, typ=single_logout.LOGOUT_TOKEN_TYPE
     )
+
+
+def too_late(row: Claimed, policy: Policy, now: datetime) -> bool:
+    """A notice is sent within the retry time after its session ended, or never: one written
+    while this portal sent none (no issuer), or while no worker ran, is stale by then."""
+    return now > row.created_at + policy.retry_for
+
+
+async def attempt(
+    client: httpx.AsyncClient, row: Claimed, token: str | None, policy: Policy
+) -> Answer:
+    if token is None:  # too late: not sent
+        minutes = int(policy.retry_for.total_seconds() // 60)
+        error = f"not sent: the portal could not send it within {minutes} minutes of the sign-out"
+        return Answer(None, error, refusal="too_late")
+    return await post(client, row.url, token, policy.timeout)
 
 
 async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: float) -> Answer:
@@ -222,6 +238,11 @@ async def settle(
         member_id=row.member_id,
         **details,
     )
+
+
+def sending(settings: Settings) -> bool:
+    """Whether this portal sends back-channel logouts: not without an issuer (development)."""
+    return Policy.from_settings(settings) is not None
 
 
 def init_app(app: Quart, settings: Settings) -> None:

@@ -1,8 +1,11 @@
-"""Back-channel delivery calls public addresses only (issue 21, item 7), through the system's
-real resolver: a vendor's notification address whose name now resolves to loopback — as DNS
-changed after registration would leave it, so written straight into the database — is refused
-in production, with the reason for staff, and nothing reaches the receiver listening there; in
-development (the demo vendors live on localhost) it is delivered."""
+"""Notices the portal does not send (issue 21), each final and recorded in words for staff.
+
+Item 7: delivery calls public addresses only, through the system's real resolver: a vendor's
+notification address whose name now resolves to loopback — as DNS changed after registration
+would leave it, so written straight into the database — is refused in production, and nothing
+reaches the receiver listening there; in development (the demo vendors live on localhost) it is
+delivered. Item 19: a notice written while no notice was sent (no issuer) is sent later only
+within the retry time after the sign-out."""
 
 from collections.abc import AsyncIterator
 
@@ -83,3 +86,26 @@ async def test_a_name_resolving_to_loopback_is_delivered_in_development(
     assert receiver.hosts == [f"localhost:{port}"]
     (delivery,) = await outbox(database_url)
     assert delivery.delivered_at is not None
+
+
+async def test_a_notice_queued_while_none_were_sent_is_not_sent_after_the_retry_time(
+    app: Quart, clock: FakeClock, settings: Settings, receiver: Receiver, database_url: str
+) -> None:
+    """The test app has no issuer: the sign-out queued the notice and nothing sent it. A portal
+    started with an issuer more than the retry time later (an hour) gives it up unsent: its
+    logout token would be signed now, long after the sign-out it reports."""
+    clock.advance(minutes=61)
+    assert await deliver(app, clock, settings, "development") == 1
+    assert receiver.posts == []
+    (delivery,) = await outbox(database_url)
+    assert delivery.failed_at == clock() and delivery.attempts == 1
+    expected = "not sent: the portal could not send it within 60 minutes of the sign-out"
+    assert delivery.last_error == expected
+    async with unit_of_work(database_url) as session:
+        query = select(AuditEvent).where(col(AuditEvent.event) == "logout.notified")
+        event = (await session.exec(query)).one()
+    assert (event.outcome, event.details["reason"], event.details["problem"]) == (
+        "failure",
+        "too_late",
+        expected,
+    )
