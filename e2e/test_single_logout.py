@@ -2,40 +2,10 @@
 one; the portal tells the other by its back channel, and the other shows the member signed out
 on its next page load."""
 
-import asyncio
-import time
-
 from playwright.sync_api import Page, expect
-from sqlalchemy import text
 
 from e2e.steps import ASSOCIATION, COURSE, sign_in_at_vendor
-from tests.flows import off_the_loop, unit_of_work
-from tests.live import ACME, CAREERHUB, LiveDemo
-
-DELIVERY_SECONDS = 20  # the portal's worker polls every second; this machine is shared
-
-
-def delivered_to(demo: LiveDemo, vendor_key: str) -> bool:
-    async def query() -> bool:
-        async with unit_of_work(demo.database_url) as session:
-            found = await session.exec(  # type: ignore[call-overload]
-                text(
-                    "SELECT count(*) FROM logout_delivery d JOIN vendor v ON v.id = d.vendor_id "
-                    "WHERE v.key = :key AND d.delivered_at IS NOT NULL"
-                ).bindparams(key=vendor_key)
-            )
-            return bool(found.scalar_one())
-
-    return off_the_loop(lambda: asyncio.run(query()))
-
-
-def wait_for_delivery(demo: LiveDemo, vendor_key: str) -> None:
-    """Until the portal's worker has recorded the vendor's 200: delivery runs beside the
-    member's browser, not in it."""
-    deadline = time.monotonic() + DELIVERY_SECONDS
-    while not delivered_to(demo, vendor_key):
-        assert time.monotonic() < deadline, f"no back-channel logout reached {vendor_key}"
-        time.sleep(0.2)
+from tests.live import ACME, CAREERHUB, LiveDemo, wait_for_delivery
 
 
 def test_signing_out_at_one_vendor_signs_the_member_out_at_the_other(

@@ -141,6 +141,8 @@ REASONS: dict[str, str] = {
     "smtp_failed": "the mail server did not take it, after every retry",
     "refused": "the vendor's sign-out notification address answered with an error",
     "gave_up": "the vendor's sign-out notification address did not answer, even after retries",
+    "not_public": "the vendor's sign-out notification address leads inside a private network",
+    "too_late": "not sent: the portal could not send it soon enough after the sign-out",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -209,6 +211,14 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("mail.failed", None): "The portal tried for about four hours to hand this email to the mail "
     "server. Ask your operator to check the mail settings (PORTAL_SMTP_URL), then send the "
     "link or invitation again.",
+    ("logout.notified", "not_public"): "The member may still be signed in at this vendor's site. "
+    "The name in its sign-out notification address now leads to a private or local network "
+    "address, which the portal never calls (it could reach computers inside your network). Ask "
+    "the vendor's developers to point that name at their public server.",
+    ("logout.notified", "too_late"): "The member may still be signed in at this vendor's site. "
+    "The portal was not sending sign-out notices (or was stopped) when the member signed out, and "
+    "a notice that late is not sent. If the overview says notices are off, ask your operator to "
+    "turn them on.",
     ("logout.notified", None): "The member may still be signed in at this vendor's site. Check "
     "the vendor's sign-out notification address on its Settings tab, and ask its developers to "
     "check that the address answers (the vendor's page lists its recent sign-out notices).",
@@ -334,6 +344,7 @@ DETAIL_LABELS: dict[str, str] = {
     "purpose": "Email about",
     "attempts": "Attempts",
     "status": "The vendor's answer (HTTP status)",
+    "problem": "What went wrong",
     "backchannel_logout_url": "Sign-out notification address",
     "frontchannel_logout_url": "Sign-out page address",
 }

@@ -118,6 +118,14 @@ MEMBER_COLUMNS: dict[str, str] = {
 
 ACTIVE_STATUS = "A"  # iMIS's code for an active member record
 OUTPUT_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+# The portal session's id, last in every member object (the `sid` of logout tokens, so a vendor
+# ends exactly the session a token names); no field is sent under this name.
+SESSION_ID = "sid"
+SESSION_ID_DESCRIPTION = (
+    "The portal session this sign-in belongs to: the sid of the logout tokens the portal sends "
+    "when that session ends. Keep it with your session, and end exactly the sessions with a "
+    "logout token's sid"
+)
 
 
 def is_member(status: str | None, paid_through: date | None, today: date) -> bool:
@@ -137,10 +145,15 @@ def field_value(member: Any, field: str, today: date) -> str | bool | None:
 
 
 def member_object(
-    member: Any, selection: Iterable[tuple[str, str]], today: date
+    member: Any, selection: Iterable[tuple[str, str]], today: date, *, sid: str
 ) -> dict[str, str | bool | None]:
-    """The JSON a vendor receives (§5): exactly its (field, output name) pairs, in order."""
-    return {output: field_value(member, field, today) for field, output in selection}
+    """The JSON a vendor receives (§5): exactly its (field, output name) pairs, in order, then
+    the portal session's `sid`."""
+    found = {output: field_value(member, field, today) for field, output in selection}
+    # A field saved under the name before it was kept gives way: the sid says which session a
+    # logout token ends, and a wrong one would end none.
+    found.pop(SESSION_ID, None)
+    return {**found, SESSION_ID: sid}
 
 
 def label(field: str) -> str:

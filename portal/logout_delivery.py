@@ -10,7 +10,9 @@ with the same `jti` (docs/single-logout.md tells vendors to treat a `jti` they h
 
 Each POST has a total timeout. A network error, a timeout, a 5xx or a 429 is retried with
 doubling pauses until `PORTAL_LOGOUT_RETRY_MINUTES` after the session ended; any other answer
-(a 4xx, a redirect) is a permanent failure. Every outcome is recorded, and audited once final."""
+(a 4xx, a redirect) is a permanent failure. A vendor's host that resolves to an address that is
+not public is never called (portal/public_addresses.py): a permanent failure too, in words staff
+can act on. Every outcome is recorded, and audited once final."""
 
 import asyncio
 import logging
@@ -23,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, background, signing_keys, single_logout
+from portal import audit, background, public_addresses, signing_keys, single_logout
 from portal.claims import member_subject
 from portal.clock import Clock
 from portal.maintenance import one_line
@@ -80,9 +82,12 @@ class Claimed:
 class Answer:
     status: int | None  # the vendor's HTTP status; None when no answer came
     error: str | None  # what went wrong, in plain words, for staff; None on success
+    refusal: str | None = None  # the portal's own reason not to call (final), for the audit log
 
     @property
     def retry(self) -> bool:
+        if self.refusal is not None:
+            return False
         if self.status is None:
             return True
         return self.status >= 500 or self.status in RETRIED_STATUSES
@@ -96,6 +101,7 @@ class Policy:
     retry_for: timedelta
     backoff: timedelta
     settings: Settings  # the signing keys are sealed with its secret key
+    allow_loopback: bool = False  # development: the demo vendors live on localhost
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Policy | None":
@@ -109,7 +115,13 @@ class Policy:
             retry_for=timedelta(minutes=settings.logout_retry_minutes),
             backoff=timedelta(seconds=settings.logout_backoff_seconds),
             settings=settings,
+            allow_loopback=settings.development,
         )
+
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client deliveries go out through: public addresses only (loopback too in
+        development), no redirect followed."""
+        return public_addresses.client(allow_loopback=self.allow_loopback)
 
 
 async def deliver_due(
@@ -123,12 +135,12 @@ async def deliver_due(
     async with sessions() as db, db.begin():
         now = clock()
         claimed = await claim(db, now=now, lease=policy.lease)
-        tokens = [await logout_token(db, row, policy, now=now) for row in claimed]
+        tokens = [
+            None if too_late(row, policy, now) else await logout_token(db, row, policy, now=now)
+            for row in claimed
+        ]
     answers = await asyncio.gather(
-        *(
-            post(client, row.url, token, policy.timeout)
-            for row, token in zip(claimed, tokens, strict=True)
-        )
+        *(attempt(client, row, token, policy) for row, token in zip(claimed, tokens, strict=True))
     )
     for row, answer in zip(claimed, answers, strict=True):
         async with sessions() as db, db.begin():
@@ -158,6 +170,22 @@ async def logout_token(db: AsyncSession, row: Claimed, policy: Policy, *, now: d
     )
 
 
+def too_late(row: Claimed, policy: Policy, now: datetime) -> bool:
+    """A notice is sent within the retry time after its session ended, or never: one written
+    while this portal sent none (no issuer), or while no worker ran, is stale by then."""
+    return now > row.created_at + policy.retry_for
+
+
+async def attempt(
+    client: httpx.AsyncClient, row: Claimed, token: str | None, policy: Policy
+) -> Answer:
+    if token is None:  # too late: not sent
+        minutes = int(policy.retry_for.total_seconds() // 60)
+        error = f"not sent: the portal could not send it within {minutes} minutes of the sign-out"
+        return Answer(None, error, refusal="too_late")
+    return await post(client, row.url, token, policy.timeout)
+
+
 async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: float) -> Answer:
     """One POST of `logout_token`, form-encoded (Back-Channel Logout 1.0 §2.5), bounded in
     total by `seconds` (a vendor that trickles its answer is cut off too). Never follows a
@@ -167,6 +195,8 @@ async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: 
     try:
         async with asyncio.timeout(seconds):
             response = await client.post(url, data={"logout_token": token})
+    except public_addresses.AddressRefused as exc:
+        return Answer(None, str(exc), refusal="not_public")
     except TimeoutError:
         return Answer(None, f"no answer within {seconds:g} seconds")
     except httpx.HTTPError as exc:
@@ -198,7 +228,8 @@ async def settle(
         return
     details: dict[str, object] = {"status": answer.status, "attempts": row.attempts}
     if give_up:
-        details["reason"] = "gave_up" if answer.retry else "refused"
+        details["reason"] = answer.refusal or ("gave_up" if answer.retry else "refused")
+        details["problem"] = answer.error
     await audit.record(
         db,
         "logout.notified",
@@ -207,6 +238,11 @@ async def settle(
         member_id=row.member_id,
         **details,
     )
+
+
+def sending(settings: Settings) -> bool:
+    """Whether this portal sends back-channel logouts: not without an issuer (development)."""
+    return Policy.from_settings(settings) is not None
 
 
 def init_app(app: Quart, settings: Settings) -> None:
@@ -219,7 +255,7 @@ async def keep_delivering(app: Quart, policy: Policy | None) -> None:
     if policy is None:
         log.warning("back-channel logout is off: set PORTAL_ISSUER or PORTAL_PUBLIC_URL")
         return
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with policy.client() as client:
         while True:
             try:
                 # Looked up each time: tests swap the clock after the app is built.

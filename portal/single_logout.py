@@ -108,14 +108,12 @@ class SignOutReport:
 
 
 async def sign_out_report(
-    db: AsyncSession, session_id: int, *, sid: str, issuer: str | None
+    db: AsyncSession, session_id: int, *, sid: str, issuer: str | None, sending: bool
 ) -> SignOutReport:
-    deliveries = {
-        row.vendor_id: row
-        for row in await db.exec(
-            select(LogoutDelivery).where(col(LogoutDelivery.session_id) == session_id)
-        )
-    }
+    """`sending`: whether this portal sends back-channel notices (logout_delivery.sending); a
+    notice that waits for a portal that does is no sign-out the member can count on."""
+    query = select(LogoutDelivery).where(col(LogoutDelivery.session_id) == session_id)
+    deliveries = {row.vendor_id: row for row in await db.exec(query)} if sending else {}
     report = SignOutReport([], [], [], [], [])
     for vendor in await vendors_reached(db, session_id):
         delivery = deliveries.get(vendor.id or 0)

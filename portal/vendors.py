@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import vendor_secrets
-from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN
+from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN, SESSION_ID
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import (
     PROTOCOLS,
@@ -191,6 +191,12 @@ def check_fields(choices: Sequence[FieldChoice]) -> list[FieldChoice]:
             raise PortalError(
                 f"output name {choice.output_name[:70]!r} must be 1-64 letters, digits, "
                 "'_', '.' or '-', starting with a letter or '_'"
+            )
+        if choice.output.lower() == SESSION_ID:
+            # Kept for the portal session's id, in any case: some JSON readers ignore case.
+            raise PortalError(
+                f"no field can be sent as {choice.output!r}: that name is kept for the portal "
+                "session's id, which every member object carries"
             )
         if choice.field in fields:
             raise PortalError(f"field {choice.field} is chosen twice")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response as TestHTTPResponseProtocol
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import db, members, vendors
@@ -102,6 +102,14 @@ async def issue_token(database_url: str, vendor_key: str = "acme") -> str:
         return await tokens.issue(
             conn, vendor, portal_session, now=now, ttl=timedelta(minutes=5), client_address=None
         )
+
+
+async def open_sids(database_url: str) -> list[str]:
+    """The `sid` of every portal session still open, oldest first: what the user service
+    returns in the member object, and logout tokens name."""
+    query = select(AuthSession).where(col(AuthSession.ended_at).is_(None))
+    async with unit_of_work(database_url) as session:
+        return [row.sid for row in await session.exec(query.order_by(col(AuthSession.id)))]
 
 
 async def raw_connection(session: AsyncSession) -> Any:

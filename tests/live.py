@@ -14,6 +14,7 @@ from typing import Any
 
 from hypercorn.config import Config
 from quart import Quart
+from sqlalchemy import text
 
 from portal import create_app
 from portal.demo import data as demo_data
@@ -149,3 +150,29 @@ def _serve_demo(
     urls = [f"{portal_url}/healthz", *(f"{origin}/" for origin in origins.values())]
     with serving(servers, urls):
         yield LiveDemo(portal_url, origins, sites, config.database_url or "")
+
+
+DELIVERY_SECONDS = 20  # the portal's worker polls every second; this machine is shared
+
+
+def delivered_to(demo: LiveDemo, vendor_key: str) -> bool:
+    async def query() -> bool:
+        async with unit_of_work(demo.database_url) as session:
+            found = await session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT count(*) FROM logout_delivery d JOIN vendor v ON v.id = d.vendor_id "
+                    "WHERE v.key = :key AND d.delivered_at IS NOT NULL"
+                ).bindparams(key=vendor_key)
+            )
+            return bool(found.scalar_one())
+
+    return off_the_loop(lambda: asyncio.run(query()))
+
+
+def wait_for_delivery(demo: LiveDemo, vendor_key: str) -> None:
+    """Until the portal's worker has recorded the vendor's 200: delivery runs beside the
+    member's browser, not in it."""
+    deadline = time.monotonic() + DELIVERY_SECONDS
+    while not delivered_to(demo, vendor_key):
+        assert time.monotonic() < deadline, f"no back-channel logout reached {vendor_key}"
+        time.sleep(0.2)

@@ -38,6 +38,7 @@ class Receiver:
     posts: list[Post] = field(default_factory=list)
     acted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # vendor -> claims
     problems: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of each request
     statuses: dict[str, list[int]] = field(default_factory=dict)  # answered first, in order
     hang_first: set[str] = field(default_factory=set)
     hanging: threading.Event = field(default_factory=threading.Event)
@@ -104,6 +105,7 @@ def receiving(receiver: Receiver) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             vendor = self.path.removeprefix("/logout/")
+            receiver.hosts.append(self.headers.get("Host", ""))
             length = int(self.headers.get("Content-Length") or 0)
             status = receiver.receive(
                 vendor, self.rfile.read(length), self.headers.get("Content-Type", "")

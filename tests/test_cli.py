@@ -68,6 +68,7 @@ def test_vendor_add_takes_fields_with_output_names(portal: Runner) -> None:
         (("--start-url", "https://evil.example/go"), "sign-in start page"),
         (("--fields", "ImisId,Shoesize"), "unknown field"),
         (("--fields", "ImisId,ImisId"), "twice"),
+        (("--fields", "ImisId,Email=sid"), "kept for the portal session's id"),
         (("--name", ""), "name"),
     ],
 )

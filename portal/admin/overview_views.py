@@ -8,7 +8,16 @@ from typing import Any
 from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
-from portal import audit, audit_events, clock, db, session_cookies, settings, vendors
+from portal import (
+    audit,
+    audit_events,
+    clock,
+    db,
+    logout_delivery,
+    session_cookies,
+    settings,
+    vendors,
+)
 from portal.admin.access import staff_required
 from portal.admin.pages import render
 from portal.auth import sessions, throttle
@@ -114,6 +123,7 @@ async def overview() -> ResponseReturnValue:
         portal_wide=portal_wide,
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
+        sending_notices=logout_delivery.sending(settings.current()),
     )
 
 

@@ -14,6 +14,7 @@ from portal import (
     claims,
     clock,
     db,
+    logout_delivery,
     members,
     oidc_registration,
     settings,
@@ -32,6 +33,7 @@ from portal.vendors import FieldChoice
 TEMPLATE = "admin/vendors/detail.html"
 PREVIEW_OPTIONS = 20  # the members offered to preview with
 PAIRWISE_SUB = "(an identifier only this site receives)"
+SESSION_SID = "(the portal session of each sign-in)"
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ async def preview(
         result.error = f"This selection cannot be sent: {exc}."
         return result
     selection = [(c.field, c.output) for c in checked]
-    member_object = catalogue.member_object(result.member, selection, clock.now().date())
+    today = clock.now().date()
+    member_object = catalogue.member_object(result.member, selection, today, sid=SESSION_SID)
     result.json = json.dumps(member_object, indent=2, ensure_ascii=False)
     found = oidc_claims(vendor, result.member, [field for field, _ in selection])
     result.claims_json = json.dumps(found, indent=2, ensure_ascii=False)
@@ -147,6 +150,7 @@ async def context(
         "secrets": secrets,
         "active_secrets": sum(1 for s in secrets if s.revoked_at is None),
         "deliveries": await single_logout.recent_deliveries(db_session, id_of(vendor)),
+        "sending_notices": logout_delivery.sending(settings.current()),
         "endpoints": integration.endpoints(base, vendor.key),
         "samples": integration.samples(base, vendor.key),
         "errors": {},

@@ -88,6 +88,7 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
 async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
     """The OpenID Connect vendor (oidc_vendor.py): its exact addresses follow its port."""
     signout_url, start_url = f"{site}/", f"{site}{oidc_vendor.START}"
+    backchannel_url = f"{site}/sso/backchannel-logout"  # vendor_logout.py, as the others
     wanted = Registration(
         redirect_uris=[site + oidc_vendor.CALLBACK],
         post_logout_uris=[site + oidc_vendor.SIGNED_OUT],
@@ -97,15 +98,20 @@ async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -
     vendor = await vendors.select_vendor_by_key(db, key)
     if vendor is None:
         new = vendors.NewVendor(
-            key, name, None, ["localhost"], signout_url, start_url=start_url, protocol="oidc"
-        )
+            key, name, None, ["localhost"], signout_url, start_url=start_url, protocol="oidc",
+            backchannel_logout_url=backchannel_url,
+        )  # fmt: skip
         vendor, secret = await vendors.add_vendor(db, new, development=True)
         await pin_demo_secret(db, vendor, secret or "")
     elif wanted.redirect_uris[0] in await vendors.select_redirect_uris(db, vendor, "login"):
+        # Demo data from before the forum took sign-out notices.
+        vendor.backchannel_logout_url = vendor.backchannel_logout_url or backchannel_url
+        db.add(vendor)
         await keep_demo_secret(db, vendor)
         return
     else:  # a new port, or staff changed it: the demo site knows only these addresses
         vendor.signout_url, vendor.start_url = signout_url, start_url
+        vendor.backchannel_logout_url = backchannel_url
         await keep_demo_secret(db, vendor)
     now = system_clock()
     await oidc_registration.save(db, vendor, wanted, development=True, now=now)

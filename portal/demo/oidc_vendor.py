@@ -9,7 +9,8 @@ Read it top to bottom; each step says why.
    with the PKCE verifier, swapped at the token endpoint (HTTP Basic with our key and secret);
    then the ID token checked against the portal's published keys (joserfc) and Authlib's
    ID-token rules (iss, aud, exp, nonce, at_hash);
-   then UserInfo for the claims the association shares with us.
+   then UserInfo for the claims the association shares with us. We keep the ID token's `sid`:
+   the portal's back-channel sign-out (vendor_logout.py) names the portal session that ended.
 3. `sign_out`: RP-initiated logout: end our session, then send the member to the portal's
    end_session_endpoint with the ID token as a hint and our registered post-logout address.
 Everything else is the same small website as the Enhanced demo vendors (portal/demo/vendor.py).
@@ -131,16 +132,17 @@ async def callback() -> ResponseReturnValue:
         return redirect(site_pages.with_query(pending["next"], sso="login_required"), 303)
     if error or not request.args.get("code"):
         abort(400, f"The portal did not sign you in ({(error or 'no code')[:60]}). Try again.")
-    member, id_token = await reach_portal(sign_in_with(provider, pending))
+    member, id_token, sid = await reach_portal(sign_in_with(provider, pending))
     session.clear()  # a fresh session at every sign-in, never one a visitor brought along
-    session["member"], session["id_token"] = member, id_token
+    session["member"], session["id_token"], session["sid"] = member, id_token, sid
     return redirect(pending["next"], 303)
 
 
 async def sign_in_with(
     provider: dict[str, Any], pending: dict[str, Any]
-) -> tuple[dict[str, Any], str]:
-    """The code for tokens, the ID token checked, and the member's claims from UserInfo."""
+) -> tuple[dict[str, Any], str, str | None]:
+    """The code for tokens, the ID token checked, and the member's claims from UserInfo; with
+    the ID token itself (our sign-out's hint) and its `sid` (the portal session)."""
     async with oauth_client() as client:
         token = await client.fetch_token(
             provider["token_endpoint"],
@@ -153,7 +155,7 @@ async def sign_in_with(
         userinfo = response.json()
     if userinfo.get("sub") != claims["sub"]:  # OIDC Core 5.3.2: UserInfo of another member
         abort(502, "The association's portal answered about someone else. Sign in again.")
-    return {**userinfo, "sub": claims["sub"]}, token["id_token"]
+    return {**userinfo, "sub": claims["sub"]}, token["id_token"], claims.get("sid")
 
 
 async def check_id_token(provider: dict[str, Any], token: dict[str, Any], nonce: str) -> Any:

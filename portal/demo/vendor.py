@@ -6,8 +6,8 @@ A separate small Quart app on its own origin. Read it top to bottom; each step s
 2. `receive_token`: the POST handler at our registered token URL; it checks the state first.
 3. `redeem`: a server-to-server POST to /api/sso/user that swaps the one-time token for the member.
 4. `sign_out`: end our session, then the portal's, through /sso/signout.
-5. `vendor_logout.py`: the portal's back-channel sign-out ends our session when the member's
-   portal session ends elsewhere.
+5. `vendor_logout.py`: the portal's back-channel sign-out ends our session when the portal
+   session it came from ends elsewhere: the member object's `sid` names that portal session.
 `check` shows `passive=1` (is the member signed in at the portal? ask without a form), and
 `forget` drops our session only, to show the portal signing the member back in silently.
 Everything else is an ordinary website with its own session cookie.
@@ -16,7 +16,6 @@ Everything else is an ordinary website with its own session cookie.
 import hmac
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,8 +178,9 @@ async def receive_token() -> ResponseReturnValue:
     elif form.get("token"):
         member = await redeem(form["token"])
         session.clear()  # a fresh session at every sign-in, never one a visitor brought along
+        # Step 5: the portal session this sign-in came from; a logout token naming it ends ours.
+        session["sid"] = member.pop("sid", None)
         session["member"] = member
-        session["signed_in_at"] = time.time()  # step 5: a later back-channel sign-out ends it
         response = redirect(return_to, 303)
     else:
         abort(400, "The portal's answer carried neither a token nor an error we know.")

@@ -2,11 +2,14 @@
 
 When a member's portal session ends (they signed out at another site, say), the portal POSTs a
 signed logout token to our registered back-channel URL. We verify it with the keys the portal
-publishes (found through its OpenID Connect discovery document), then end our own session of
-that member, so the member's next page here shows them signed out.
+publishes (found through its OpenID Connect discovery document), then end exactly our sessions
+that came from that portal session: each of ours keeps the `sid` it signed in with (the member
+object's `sid`; an OpenID Connect site's ID token's `sid`), and the token's `sid` names the one
+that ended. Not by the member (`sub`): the same member signed in from another browser has
+another portal session, which goes on, and so does our session there.
 
-Our sessions are cookies, which a server-to-server call cannot clear: we remember, per member,
-when they were signed out, and a session that began before that is ended on its next request.
+Our sessions are cookies, which a server-to-server call cannot clear: we remember which portal
+sessions ended, and a session of ours that came from one of them is ended on its next request.
 A real site with server-side sessions would delete them at once instead.
 """
 
@@ -33,7 +36,7 @@ class SignOuts:
     """What this site remembers of the portal's logout tokens (in memory: the demo is one
     process; a real site keeps them where all its servers see them)."""
 
-    ended: dict[str, float] = field(default_factory=dict)  # member's sub -> the token's iat
+    ended: set[str] = field(default_factory=set)  # the sids of portal sessions that ended
     seen: dict[str, float] = field(default_factory=dict)  # jti -> its exp, to refuse a replay
     keys: KeySet | None = None
 
@@ -57,10 +60,7 @@ async def backchannel_logout() -> ResponseReturnValue:
         # Back-Channel Logout 1.0 §2.8: 400, with an error the portal records.
         return {"error": "invalid_request", "error_description": str(exc)}, 400
     if claims is not None:  # None: a repeat of a token we acted on already
-        # Sessions that began before the portal signed the token end; one begun since (the
-        # member signed in again meanwhile) is not the one the portal meant. iat counts whole
-        # seconds: a session begun within its second counts as before it.
-        sign_outs().ended[str(claims["sub"])] = float(claims["iat"]) + 1
+        sign_outs().ended.add(str(claims["sid"]))
     return Response("", 200, headers={"Cache-Control": "no-store"})
 
 
@@ -79,6 +79,7 @@ async def verify(token: str) -> dict[str, Any] | None:
         "events": BACKCHANNEL_EVENT in (claims.get("events") or {}),
         "no nonce": "nonce" not in claims,
         "sub": bool(claims.get("sub")),
+        "sid": bool(claims.get("sid")),
         "iat": int(claims.get("iat", 0)) <= now + CLOCK_SKEW,
         "exp": int(claims.get("exp", 0)) > now - CLOCK_SKEW,
         "jti": bool(claims.get("jti")),
@@ -122,12 +123,8 @@ async def portal_keys(*, fresh: bool = False) -> KeySet:
 
 @blueprint.before_app_request
 async def end_sessions_signed_out_elsewhere() -> None:
-    """A session of a member the portal told us signed out, begun before that, ends here."""
-    member = session.get("member")
-    if not member:
-        return
-    ended = sign_outs().ended.get(str(member.get("ImisId")))
-    if ended is not None and session.get("signed_in_at", 0) < ended:
+    """Our session from a portal session the portal told us ended, ends here."""
+    if session.get("sid") in sign_outs().ended:
         session.clear()
         association = current_app.config["VENDOR_SITE"].association
         await flash(f"You signed out of {association}, so you are signed out here too.")

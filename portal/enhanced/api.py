@@ -100,7 +100,8 @@ async def user() -> tuple[dict[str, object], int]:
         return await committed(lambda s: over_budget(s, found.vendor, redeemed.hits, now))
     if redeemed.member is None:
         return await committed(lambda s: rejected(s, found.vendor, raw, redeemed.won, now))
-    return dict(catalogue.member_object(redeemed.member, found.selection, now.date())), 200
+    member = catalogue.member_object(redeemed.member, found.selection, now.date(), sid=redeemed.sid)
+    return dict(member), 200
 
 
 def per_minute() -> int:

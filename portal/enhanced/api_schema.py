@@ -48,9 +48,14 @@ MEMBER_OBJECT = {
     "description": (
         "Exactly the fields the association chose for your site, in their order, under their "
         "output names (a field may be renamed, e.g. Email as email_address); a field with no "
-        "value is null. By default: ImisId, FirstName, LastName, Email, MemberType."
+        "value is null. By default: ImisId, FirstName, LastName, Email, MemberType. Last, "
+        "always, sid: the portal session (no field is sent under that name)."
     ),
-    "properties": {name: field_schema(name) for name in catalogue.CATALOGUE},
+    "required": [catalogue.SESSION_ID],
+    "properties": {
+        **{name: field_schema(name) for name in catalogue.CATALOGUE},
+        catalogue.SESSION_ID: {"type": "string", "description": catalogue.SESSION_ID_DESCRIPTION},
+    },
     "propertyNames": {"pattern": catalogue.OUTPUT_NAME_PATTERN},
     "additionalProperties": {"type": ["string", "boolean", "null"]},
     "example": {
@@ -59,6 +64,7 @@ MEMBER_OBJECT = {
         "LastName": "Lovelace",
         "Email": "ada@example.org",
         "MemberType": "REG",
+        catalogue.SESSION_ID: "5f0c9e2ab7d34c18a6e1f3b2c9d07e4a",
     },
 }
 ANSWERS = {

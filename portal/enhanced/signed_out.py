@@ -1,11 +1,12 @@
 """The portal's signed-out page: which of the member's sites were signed out with the portal
-session, and which were not, truthfully (docs/single-logout.md). The page also loads the
-front-channel logout page of each site that has one and no back channel, in hidden frames."""
+session, and which were not, truthfully (docs/single-logout.md): a site is "being signed out"
+only when this portal sends back-channel notices. The page also loads the front-channel logout
+page of each site that has one and no back channel, in hidden frames."""
 
 from quart import render_template, request
 from quart.typing import ResponseReturnValue
 
-from portal import db, session_cookies, settings, single_logout
+from portal import db, logout_delivery, session_cookies, settings, single_logout
 from portal.auth import sessions
 from portal.security import content_security_policy
 
@@ -24,10 +25,11 @@ async def _report() -> single_logout.SignOutReport | None:
     if ended_id is None:
         return None
     issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
+    sending = logout_delivery.sending(settings.current())
     async with db.transaction() as db_session:
         ended = await sessions.select_member_session(db_session, ended_id)
         if ended is None or ended.ended_at is None:
             return None
         return await single_logout.sign_out_report(
-            db_session, ended_id, sid=ended.sid, issuer=issuer
+            db_session, ended_id, sid=ended.sid, issuer=issuer, sending=sending
         )

@@ -49,7 +49,8 @@ RETURNING details
 MEMBER_FIELDS = ", ".join(f"m.{column}" for column in ("id", "enabled", *MEMBER_COLUMNS.values()))
 # The vendor's budget for this minute (counted first: over it, nothing is redeemed), the one
 # conditional UPDATE that decides single use (of any number of concurrent attempts on any number
-# of processes exactly one sees its row come back), the member, and the audit event.
+# of processes exactly one sees its row come back), the member with its portal session's sid,
+# and the audit event.
 REDEEM = f"""
 WITH budget AS (
     INSERT INTO rate_counter (bucket, window_start, hits) VALUES ($1, $2, 1)
@@ -59,9 +60,11 @@ WITH budget AS (
     UPDATE sso_token SET redeemed_at = $3
     WHERE token_hash = $4 AND vendor_id = $5 AND redeemed_at IS NULL AND voided_at IS NULL
       AND expires_at > $3 AND (SELECT hits FROM budget) <= $6
-    RETURNING member_id
+    RETURNING member_id, session_id
 ), redeemed AS (
-    SELECT {MEMBER_FIELDS} FROM member m JOIN won ON m.id = won.member_id WHERE m.enabled
+    SELECT {MEMBER_FIELDS}, s.sid AS session_sid
+    FROM member m JOIN won ON m.id = won.member_id JOIN auth_session s ON s.id = won.session_id
+    WHERE m.enabled
 ), recorded AS (
     INSERT INTO audit_event
         (event, outcome, vendor_key, member_id, client_address, details, request_id)
@@ -112,6 +115,7 @@ class Redeemed:
     hits: int  # the vendor's calls this minute, this one included
     won: bool  # the token was redeemed by this call (unless over the budget)
     member: Any | None  # the member's fields, when it was won and the member may sign in
+    sid: str = ""  # the sid of the portal session the token came from, with the member
 
 
 async def redeem(
@@ -133,10 +137,11 @@ async def redeem(
     )  # fmt: skip
     fields = dict(row.items())
     hits, won = fields.pop("hits"), fields.pop("won_member_id") is not None
+    sid = fields.pop("session_sid")
     if fields["id"] is None:
         return Redeemed(hits, won, None)
     audit.counted(event)
-    return Redeemed(hits, won, SimpleNamespace(**fields))
+    return Redeemed(hits, won, SimpleNamespace(**fields), sid)
 
 
 def _event_values(event: AuditEvent) -> tuple[Any, ...]:

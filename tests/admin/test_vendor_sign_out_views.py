@@ -2,13 +2,17 @@
 settings, its recent notices on its page, and failed notices under the overview's errors, in
 plain words."""
 
+from collections.abc import AsyncIterator
+
+import pytest
 from sqlmodel import select
 
 from portal import audit, audit_events
 from portal.auth import sessions
 from portal.models import AuditEvent, AuthSession, LogoutDelivery, Vendor
-from tests.admin.browser import Browser, text
-from tests.conftest import FakeClock
+from portal.settings import Settings
+from tests.admin.browser import Browser, add_staff, text
+from tests.conftest import FakeClock, running_app
 from tests.flows import add_member, add_vendor, issue_token, unit_of_work
 from tests.oidc.oidc_flows import add_oidc_vendor
 
@@ -114,3 +118,51 @@ async def test_an_oidc_vendor_records_that_it_requires_sid(
         "https://learn.example.org/logout",
         True,
     )
+
+
+@pytest.fixture
+async def sending_admin(
+    settings: Settings, clock: FakeClock, database_url: str
+) -> AsyncIterator[Browser]:
+    """An admin of a portal with an issuer, which sends sign-out notices (the test app has
+    none, as development without PORTAL_ISSUER or PORTAL_PUBLIC_URL)."""
+    async with running_app(settings, clock, issuer="https://sso.example.org") as app:
+        await add_staff(database_url, "sender@example.org", "admin")
+        browser = Browser(app)
+        assert (await browser.sign_in("sender@example.org")).status_code == 303
+        yield browser
+
+
+async def waiting_notice(database_url: str, clock: FakeClock) -> None:
+    """A member's session that reached the vendor ended: its notice is queued."""
+    await add_member(database_url)
+    url = "https://acme.example/sso/logout"  # a name that never resolves: nothing is sent
+    await add_vendor(database_url, domain="acme.example", backchannel_logout_url=url)
+    await issue_token(database_url)
+    async with unit_of_work(database_url) as s:
+        row = (await s.exec(select(AuthSession).where(AuthSession.member_id != None))).one()  # noqa: E711
+        await sessions.end(s, row, now=clock(), reason="sign_out")
+
+
+async def test_without_an_issuer_staff_are_told_that_no_sign_out_notice_is_sent(
+    admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await waiting_notice(database_url, clock)
+    overview = await text(await admin.get("/admin/"))
+    assert 'id="sign-out-notices-off"' in overview
+    assert "Vendors are not told when members sign out." in overview
+    assert "set PORTAL_PUBLIC_URL (or PORTAL_ISSUER)" in overview
+    vendor = await text(await admin.get("/admin/vendors/acme"))
+    assert "The portal is not sending sign-out notices at the moment" in vendor
+    assert ">Waiting</span>" in vendor and ">Sending</span>" not in vendor
+
+
+async def test_with_an_issuer_the_overview_says_nothing_of_it(
+    sending_admin: Browser, database_url: str, clock: FakeClock
+) -> None:
+    await waiting_notice(database_url, clock)
+    overview = await text(await sending_admin.get("/admin/"))
+    assert "sign-out-notices-off" not in overview and "are not told" not in overview
+    vendor = await text(await sending_admin.get("/admin/vendors/acme"))
+    assert "not sending sign-out notices" not in vendor
+    assert ">Sending</span>" in vendor and ">Waiting</span>" not in vendor

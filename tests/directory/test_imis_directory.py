@@ -20,6 +20,7 @@ from tests.flows import (
     VendorLogin,
     add_member,
     add_vendor,
+    open_sids,
     redeem,
     sign_in,
     token_for,
@@ -83,6 +84,7 @@ async def test_a_member_signs_in_with_imis_credentials(
         "Company": "Analytical Engines Ltd",
         "PaidThrough": "2027-12-31",
         "IsMember": True,
+        "sid": (await open_sids(database_url))[0],
     }
     async with unit_of_work(database_url) as session:
         row = (

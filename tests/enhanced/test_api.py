@@ -16,6 +16,7 @@ from tests.flows import (
     VendorLogin,
     add_member,
     add_vendor,
+    open_sids,
     redeem,
     sign_in,
     token_for,
@@ -255,6 +256,7 @@ async def test_the_member_object_follows_the_vendors_selection(
         "Company",
         "PaidThrough",
         "FullName",
+        "sid",
     ]
     assert json.loads(raw) == {
         "MemberType": "REG",
@@ -263,7 +265,21 @@ async def test_the_member_object_follows_the_vendors_selection(
         "Company": None,
         "PaidThrough": "2030-12-31",
         "FullName": "Ada Lovelace",
+        "sid": (await open_sids(database_url))[0],
     }
+
+
+async def test_each_portal_session_gives_its_own_sid(
+    app: Quart, acme: VendorLogin, database_url: str
+) -> None:
+    """The member signed in from two browsers: each redemption names the portal session its
+    token came from (the sid that session's logout tokens carry), not only the member."""
+    answers = []
+    for _ in range(2):
+        client, token = await signed_in_token(app)
+        answers.append(await (await redeem(client, acme, token)).get_json())
+    sids = [answer["sid"] for answer in answers]
+    assert sids == await open_sids(database_url) and sids[0] != sids[1]
 
 
 async def test_is_member_is_false_for_a_lapsed_member(
@@ -285,6 +301,7 @@ async def test_is_member_is_false_for_a_lapsed_member(
     assert await (await redeem(client, acme, token)).get_json() == {
         "ImisId": "103",
         "IsMember": False,
+        "sid": (await open_sids(database_url))[0],
     }
 
 

@@ -1,15 +1,30 @@
 """The signed-out page tells the member truthfully which sites were signed out with the portal
-session (issue 16), and frames the front-channel logout pages, within its CSP."""
+session (issue 16), and frames the front-channel logout pages, within its CSP. A site is "being
+signed out" only where this portal sends back-channel notices: not without an issuer (issue 21,
+item 19)."""
 
 import re
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from quart import Quart
 from sqlalchemy import update
 from sqlmodel import select
 
 from portal.models import AuthSession, LogoutDelivery
+from portal.settings import Settings
+from tests.conftest import FakeClock, running_app
 from tests.flows import add_member, add_vendor, csrf_of, sign_in, token_for, unit_of_work
+
+ISSUER = "https://sso.example.org"
+
+
+@pytest.fixture
+async def sending(settings: Settings, clock: FakeClock) -> AsyncIterator[Quart]:
+    """The portal with an issuer: it sends back-channel notices (the test app has none)."""
+    async with running_app(settings, clock, issuer=ISSUER) as app:
+        yield app
 
 
 async def three_kinds_of_vendor(database_url: str) -> None:
@@ -55,10 +70,10 @@ def frame_src(page: str) -> str:
 
 
 async def test_the_page_names_the_sites_signed_out_and_those_that_were_not(
-    app: Quart, database_url: str
+    sending: Quart, database_url: str
 ) -> None:
     await three_kinds_of_vendor(database_url)
-    page = await sign_out_after_visiting(app, ("told", "framed", "silent"))
+    page = await sign_out_after_visiting(sending, ("told", "framed", "silent"))
     assert "You are being signed out of Told Learning too." in page
     assert "This page is signing you out of Framed Jobs" in page
     assert "You may still be signed in at Silent Events. Close the browser, or sign out there." in (
@@ -69,14 +84,28 @@ async def test_the_page_names_the_sites_signed_out_and_those_that_were_not(
     (src,) = re.findall(r'<iframe src="([^"]+)"', page)
     parts = urlsplit(src.replace("&amp;", "&"))
     assert (parts.netloc, parts.path) == ("www.framed.example", "/logout")
-    assert parse_qs(parts.query) == {"from": ["portal"], "iss": ["http://localhost"], "sid": [sid]}
+    assert parse_qs(parts.query) == {"from": ["portal"], "iss": [ISSUER], "sid": [sid]}
     # Frames of exactly that vendor's origin, nothing else.
     assert frame_src(page) == "https://www.framed.example"
 
 
-async def test_a_failed_notice_is_owned_up_to(app: Quart, database_url: str) -> None:
+async def test_without_an_issuer_no_site_is_said_to_be_signed_out_by_notice(
+    app: Quart, database_url: str
+) -> None:
+    """Development without PORTAL_ISSUER or PORTAL_PUBLIC_URL sends no back-channel notice:
+    the site that would get one is one where the member may still be signed in. A sign-out page
+    in a frame still works (its issuer is the address the page was asked at)."""
     await three_kinds_of_vendor(database_url)
-    client = app.test_client()
+    page = await sign_out_after_visiting(app, ("told", "framed", "silent"))
+    assert "being signed out" not in page
+    assert "You may still be signed in at Silent Events, Told Learning." in page
+    assert "This page is signing you out of Framed Jobs" in page
+    assert frame_src(page) == "https://www.framed.example"
+
+
+async def test_a_failed_notice_is_owned_up_to(sending: Quart, database_url: str) -> None:
+    await three_kinds_of_vendor(database_url)
+    client = sending.test_client()
     await sign_in(client)
     await token_for(client, vendor="told")
     await client.post("/sign-out", form={"csrf_token": csrf_of(await text(client, "/"))})

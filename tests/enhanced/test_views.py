@@ -9,6 +9,7 @@ from tests.flows import (
     PASSWORD,
     VendorLogin,
     add_vendor,
+    open_sids,
     page,
     redeem,
     sign_in,
@@ -70,6 +71,7 @@ async def test_seed_sign_in_workflow(app: Quart, acme: VendorLogin, database_url
         "LastName": "Lovelace",
         "Email": "ada@example.org",
         "MemberType": "REG",
+        "sid": (await open_sids(database_url))[0],
     }
     issued = await audit_events(database_url, "token.issued")
     assert [event["details"] for event in issued] == [{"silent": False}]
