@@ -9,11 +9,14 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from portal import members, staff
+from portal import audit, members, staff
 from portal.auth import reset_links
-from portal.models import AccountLink, AuditEvent, AuthSession, Member, OidcGrant
+from portal.directory import imis_directory, local
+from portal.directory.imis import ImisProfile
+from portal.models import AccountLink, AuditEvent, AuthSession, Member, OidcGrant, id_of
 from tests.admin.browser import Browser, add_staff
 from tests.conftest import FakeClock
 from tests.flows import PASSWORD, VendorLogin, csrf_of, sign_in, unit_of_work
@@ -197,3 +200,41 @@ async def test_a_disabled_member_is_not_invited(
     assert response.status_code == 422
     assert "disabled" in await response.get_data(as_text=True)
     assert await events(database_url, "member.invited") == []
+
+
+async def disable_ada(database_url: str, clock: FakeClock) -> None:
+    """Disable ada from a transaction of its own, which waits for a lock at most 100 ms."""
+    async with unit_of_work(database_url) as db:
+        await db.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        member = await members.find_member(db, "ada")
+        assert member is not None
+        await members.disable(db, member, now=clock.current, by=audit.Actor(via="cli"))
+
+
+async def a_disabling_waits(database_url: str, clock: FakeClock) -> None:
+    """A disabling, from another transaction, waits for the one in hand (here it gives up)."""
+    with pytest.raises(DBAPIError, match="lock timeout"):
+        await disable_ada(database_url, clock)
+
+
+async def test_a_disabling_waits_for_a_sign_in_that_is_settling(
+    database_url: str, clock: FakeClock
+) -> None:
+    """The settle holds the account's row until its session has started, so a disabling at that
+    moment ends that session too (or, first, makes the settle see the account disabled)."""
+    async with unit_of_work(database_url) as db:
+        ada = await members.find_member(db, "ada")
+        assert ada is not None
+        proof = local.PasswordProof(id_of(ada), upgraded_hash=None)
+    async with unit_of_work(database_url) as signing_in:
+        assert await local.settle_password(signing_in, Member, proof, clock.current) is not None
+        await a_disabling_waits(database_url, clock)
+
+
+async def test_a_disabling_waits_for_an_imis_sign_in_that_is_settling(
+    database_url: str, clock: FakeClock
+) -> None:
+    profile = ImisProfile("101", "ada", {"MemberStatus": "A"})
+    async with unit_of_work(database_url) as signing_in:
+        assert (await imis_directory.refresh(signing_in, profile, clock.current)).enabled
+        await a_disabling_waits(database_url, clock)

@@ -126,7 +126,9 @@ def _column_value(column: str, raw: str | None) -> object:
 
 async def refresh(db: AsyncSession, profile: ImisProfile, now: datetime) -> Member:
     """Create or update the mirror row of this iMIS member (keyed by iMIS ID)."""
-    query = select(Member).where(Member.imis_id == profile.imis_id)
+    # Read locked: a disabling committed meanwhile is seen (not a stale copy), and one that comes
+    # later waits until the session has started, then ends it.
+    query = select(Member).where(Member.imis_id == profile.imis_id).with_for_update()
     member = (await db.exec(query)).first() or Member(imis_id=profile.imis_id, username="")
     for column, value in column_values(profile).items():
         setattr(member, column, value)
