@@ -59,7 +59,8 @@ async def switch(
     member = await members.find_member(session, text)
     if member is None:
         raise PortalError(f"no member {text.strip()[:254]!r} (give a username, email or iMIS ID)")
-    done = await (members.enable if enable else members.disable)(session, member, now=now, by=by)
+    switched = members.enable if enable else members.disable
+    done = await switched(session, member, now=now, by=by)
     return {"username": member.username, "imis_id": member.imis_id}, done
 
 

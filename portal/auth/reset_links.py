@@ -8,7 +8,6 @@ a digest of the password hash it was made under, and is used only while that sti
 Using it is one atomic statement (used_at is set only where it was NULL), so of many parallel
 uses exactly one wins."""
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -149,7 +148,7 @@ async def find(db: AsyncSession, raw: str, *, now: datetime) -> Link | None:
         found = (await db.exec(query)).first()
         if found is not None:
             row, enabled = found
-            return dataclasses.replace(_link(row), account_enabled=enabled)
+            return _link(row, enabled)
     return None
 
 
@@ -182,7 +181,8 @@ async def use(db: AsyncSession, raw: str, new_password_hash: str, *, now: dateti
     return None
 
 
-def _link(row: AccountLink) -> Link:
+def _link(row: AccountLink, account_enabled: bool = True) -> Link:
     kind: Literal["member", "staff"] = "member" if row.member_id is not None else "staff"
     account_id = row.member_id if row.member_id is not None else row.staff_id
-    return Link(row.purpose, LinkFor(kind, account_id or 0), row.continuation)  # type: ignore[arg-type]
+    owner = LinkFor(kind, account_id or 0)
+    return Link(row.purpose, owner, row.continuation, account_enabled)  # type: ignore[arg-type]

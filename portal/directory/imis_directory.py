@@ -45,6 +45,9 @@ def config_from(settings: Settings) -> ImisConfig:
         raise SettingsError(str(exc)) from None
 
 
+BY_IMIS = audit.Actor(via="imis")  # who disabled a member whose iMIS status says so
+
+
 class ImisDirectory:
     kind = "member"
 
@@ -90,7 +93,6 @@ class ImisDirectory:
         return account_of(member)
 
 
-BY_IMIS = audit.Actor(via="imis")
 MIRRORED = {field: column for field, column in MEMBER_COLUMNS.items() if field != "ImisId"}
 DATE_COLUMNS = {"join_date", "paid_through"}
 LOWER_COLUMNS = {"username", "email"}
