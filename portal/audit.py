@@ -67,6 +67,19 @@ def entry(
     )
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as its event records it: a staff member at the dashboard (with their
+    address), or a tool (`via`: "cli", "imis") for a change nobody made in a browser."""
+
+    staff_email: str | None = None
+    client_address: str | None = None
+    via: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
 async def record(
     db: AsyncSession, event: str, outcome: str = "success", **fields: Any
 ) -> AuditEvent:

@@ -86,6 +86,9 @@ FAILED_WORDS: dict[str, str] = {
     "staff.password_changed": "Staff password change refused",
     "password.reset_requested": "Password link asked for, none sent",
     "logout.notified": "{vendor} could not be told that a member signed out",
+    "password.reset": "Link to choose a new password refused",
+    "member.invitation_accepted": "Invitation link refused",
+    "staff.password_set_by_link": "Staff link to choose a new password refused",
 }
 
 # The reason kept in an event's details, in words.
@@ -132,7 +135,8 @@ REASONS: dict[str, str] = {
     "no_hint": "sent no ID token to show the request came from the member's own sign-in",
     "other_session": "the ID token it sent is from another sign-in",
     "reuse": "renewal token already used",
-    "revoked": "access already withdrawn after a token was used twice",
+    "revoked": "access already withdrawn (a token used twice, or the member disabled)",
+    "imis_status": "iMIS gives the member a status that disables them in the portal",
     "session_ended": "the member's portal session ended first",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
@@ -318,6 +322,8 @@ DETAIL_LABELS: dict[str, str] = {
     "session": "Session",
     "ended": "Sessions ended",
     "sessions_ended": "Sessions ended",
+    "links_voided": "Password links voided",
+    "grants_revoked": "Sign-ins at OpenID Connect sites withdrawn",
     "via": "Made with",
     "scope": "Scopes",
     "response_mode": "Answered by",
@@ -355,6 +361,8 @@ METHODS = {
     "client_secret_post": "the site's secret (in the form)",
     "none": "no secret (an app in the browser, with PKCE)",
 }
+# What made a change nobody made in the dashboard (the `via` detail).
+VIA = {"cli": "the command line", "csv": "a CSV file", "imis": "iMIS"}
 SHOWN_APART = ("changes", "reason")
 
 
@@ -386,6 +394,8 @@ def value_words(key: str, value: Any) -> str:
         return ", ".join(f"{field_label(k)}: {value_words(k, v)}" for k, v in value.items())
     if key == "method":
         return METHODS.get(str(value), str(value))
+    if key == "via":
+        return VIA.get(str(value), str(value))
     if key == "second_factor" and value == "due":
         return "asked for next"
     if key == "member_type":

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, db, maintenance_cli, members, serve, staff, vendor_cli
+from portal import account_cli, audit, db, maintenance_cli, members, serve, staff, vendor_cli
 from portal.auth import mfa
 from portal.demo import run as demo_run
 from portal.directory import imis, imis_directory
@@ -56,8 +56,9 @@ def build_parser() -> ArgumentParser:
 
     vendor_cli.add_commands(commands)
 
-    member = commands.add_parser("member", help="manage members of the local directory")
-    member_add = member.add_subparsers(dest="member_command", required=True).add_parser("add")
+    member = commands.add_parser("member", help="manage members")
+    member_sub = member.add_subparsers(dest="member_command", required=True)
+    member_add = member_sub.add_parser("add", help="add a member to the local directory")
     for option in ("imis-id", "username", "email", "first-name", "last-name", "member-type"):
         member_add.add_argument(f"--{option}", required=True)
     for option in ("member-status", "paid-through", "join-date", "company", "title"):
@@ -65,6 +66,7 @@ def build_parser() -> ArgumentParser:
     member_add.add_argument("--password-stdin", action="store_true")
     member_add.add_argument("--json", action="store_true")
     member_add.set_defaults(run=member_add_command)
+    account_cli.add_switch_commands(member_sub, "member")
 
     staff_cmd = commands.add_parser("staff", help="manage dashboard accounts")
     staff_sub = staff_cmd.add_subparsers(dest="staff_command", required=True)
@@ -84,6 +86,7 @@ def build_parser() -> ArgumentParser:
     reset_mfa.add_argument("email")
     reset_mfa.add_argument("--json", action="store_true")
     reset_mfa.set_defaults(run=staff_reset_mfa_command)
+    account_cli.add_switch_commands(staff_sub, "staff")
     imis_cmd = commands.add_parser("imis", help="the iMIS member directory")
     imis_sub = imis_cmd.add_subparsers(dest="imis_command", required=True)
     imis_check = imis_sub.add_parser("check", help="test connectivity and the service account")
@@ -147,9 +150,7 @@ def staff_add_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def staff_unlock_command(args: argparse.Namespace, settings: Settings) -> int:
     async def work(session: AsyncSession) -> str:
-        account = await staff.select_staff_by_email(session, args.email)
-        if account is None:
-            raise PortalError(f"no staff account {args.email.strip()[:254]!r}")
+        account = await account_cli.staff_account(session, args.email)
         await staff.unlock(session, account)
         await audit.record(session, "staff.unlocked", via="cli", staff=account.email)
         return account.email
@@ -160,9 +161,7 @@ def staff_unlock_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def staff_reset_mfa_command(args: argparse.Namespace, settings: Settings) -> int:
     async def work(session: AsyncSession) -> tuple[str, bool]:
-        account = await staff.select_staff_by_email(session, args.email)
-        if account is None:
-            raise PortalError(f"no staff account {args.email.strip()[:254]!r}")
+        account = await account_cli.staff_account(session, args.email)
         was_on = await mfa.reset(session, account, now=datetime.now(UTC))
         await audit.record(
             session, "staff.mfa_reset", via="cli", staff=account.email, was_on=was_on

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import catalogue
+from portal import audit, catalogue, disabling
 from portal.auth.passwords import check_strength, hash_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Member, id_of
@@ -189,10 +189,20 @@ async def update_member(
     return before
 
 
-async def set_enabled(db: AsyncSession, member: Member, enabled: bool, *, now: datetime) -> None:
-    member.enabled = enabled
-    member.updated_at = now
-    db.add(member)
+async def disable(
+    db: AsyncSession, member: Member, *, now: datetime, by: audit.Actor, reason: str | None = None
+) -> disabling.Switched:
+    """The member can no longer sign in, and keeps nothing: their sessions end (every vendor is
+    told), their password links are void and their OpenID Connect grants revoked
+    (portal/disabling.py). `reason` says why, when it was not a person's choice."""
+    return await disabling.switch(db, member, False, now=now, by=by, reason=reason)
+
+
+async def enable(
+    db: AsyncSession, member: Member, *, now: datetime, by: audit.Actor
+) -> disabling.Switched:
+    """The member may sign in again; nothing withdrawn when they were disabled comes back."""
+    return await disabling.switch(db, member, True, now=now, by=by)
 
 
 async def set_password(db: AsyncSession, member: Member, password: str, *, now: datetime) -> None:

@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
@@ -103,6 +104,8 @@ async def invite(db: AsyncSession, member: Member, compose: Compose, *, now: dat
     password yet (a member with one uses "Forgot your password?")."""
     if member.source != "local":
         raise Conflict("this member signs in with iMIS; iMIS sends its own invitations")
+    if not member.enabled:
+        raise Conflict("this member is disabled; enable them first")
     if not member.email:
         raise Conflict("this member has no email address; add one first")
     if member.password_hash is not None:
@@ -162,6 +165,24 @@ WORDS: dict[Purpose, str] = {
     "invitation": "member.invitation_accepted",
     "staff_password": "staff.password_set_by_link",
 }
+
+
+async def refuse_disabled(
+    db: AsyncSession, link: Link, *, now: datetime, client_address: str | None
+) -> None:
+    """A link of a disabled account was submitted: nothing is set, no session starts, and the
+    refusal is audited (capped per network, as whoever holds the link can repeat it)."""
+    owner = link.owner
+    if owner.kind == "staff":
+        account = await db.get(Staff, owner.account_id)
+        whose: dict[str, Any] = {"staff": account.email if account else None}
+    else:
+        member = await db.get(Member, owner.account_id)
+        whose = {"member_id": owner.account_id, "username": member.username if member else None}
+    await audit.record_anonymous(
+        db, WORDS[link.purpose], now=now, client_address=client_address, reason="disabled",
+        **whose,
+    )  # fmt: skip
 
 
 async def set_password(

@@ -247,6 +247,14 @@ class Settings(BaseSettings):
         description="JSON overrides of where catalogue fields come from, e.g. "
         '`{"MemberType": "CsContact.CustomerTypeCode"}`',
     )
+    imis_disabled_statuses: str = Field(
+        default="",
+        description="With `PORTAL_DIRECTORY=imis`: iMIS status codes (the member's `Status`, e.g. "
+        "`I` for inactive), separated by spaces or commas, that disable a member in the portal "
+        "when iMIS reports one at their sign-in: the sign-in is refused, and their other "
+        "sessions, password links and OpenID Connect grants end as when staff disable them. "
+        "Staff enable them again. Unset: iMIS's status disables nobody",
+    )
 
     smtp_url: str | None = Field(
         default=None,
@@ -277,6 +285,14 @@ class Settings(BaseSettings):
                 "smtps://host:port (with user:password@ before the host if needed)"
             )
         return value.strip() if value else None
+
+    @field_validator("imis_disabled_statuses")
+    @classmethod
+    def _statuses_are_codes(cls, value: str) -> str:
+        for code in listed(value):
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+                raise ValueError(f"{code[:40]!r} is not an iMIS status code, such as I")
+        return value
 
     @field_validator("imis_password_reset_url")
     @classmethod
@@ -382,7 +398,12 @@ class Settings(BaseSettings):
     @property
     def fallback_keys(self) -> list[str]:
         """PORTAL_SECRET_KEY_FALLBACKS, oldest or newest first as given."""
-        return [key for key in re.split(r"[\s,]+", self.secret_key_fallbacks) if key]
+        return listed(self.secret_key_fallbacks)
+
+    @property
+    def imis_disabled_status_codes(self) -> frozenset[str]:
+        """PORTAL_IMIS_DISABLED_STATUSES, compared without regard to case."""
+        return frozenset(code.casefold() for code in listed(self.imis_disabled_statuses))
 
     def signing_key(self) -> str:
         """The key that signs cookies. Development without one gets a key kept in the data
@@ -395,6 +416,11 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+
+def listed(text: str) -> list[str]:
+    """The items of a setting that lists them, separated by spaces or commas."""
+    return [item for item in re.split(r"[\s,]+", text) if item]
 
 
 def strong(key: str) -> bool:

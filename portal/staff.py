@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit
+from portal import audit, disabling
 from portal.auth import mfa, sessions, throttle
 from portal.auth.accounts import Account
 from portal.auth.passwords import check_strength, hash_password
@@ -110,12 +110,20 @@ async def change_role(db: AsyncSession, account: Staff, role: str, *, now: datet
     return before
 
 
-async def set_enabled(db: AsyncSession, account: Staff, enabled: bool, *, now: datetime) -> None:
-    if not enabled:
-        await _keep_an_admin(db, account)
-    account.enabled = enabled
-    account.updated_at = now
-    db.add(account)
+async def disable(
+    db: AsyncSession, account: Staff, *, now: datetime, by: audit.Actor
+) -> disabling.Switched:
+    """The account can no longer sign in: its sessions end and its set-password link is void
+    (portal/disabling.py) — unless it is the last enabled admin."""
+    await _keep_an_admin(db, account)
+    return await disabling.switch(db, account, False, now=now, by=by)
+
+
+async def enable(
+    db: AsyncSession, account: Staff, *, now: datetime, by: audit.Actor
+) -> disabling.Switched:
+    """The account may sign in again; no session or link of before comes back."""
+    return await disabling.switch(db, account, True, now=now, by=by)
 
 
 def throttle_keys(account: Staff) -> list[str]:

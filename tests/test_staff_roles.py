@@ -1,9 +1,11 @@
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import staff
+from portal import audit, staff
 from portal.errors import Conflict, InvalidField
 from tests.conftest import FakeClock
+
+CLI = audit.Actor(via="cli")
 
 
 async def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(
@@ -16,12 +18,12 @@ async def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(
     with pytest.raises(Conflict, match="last enabled admin"):
         await staff.change_role(session, one, "viewer", now=now)
     with pytest.raises(Conflict, match="last enabled admin"):
-        await staff.set_enabled(session, one, False, now=now)
+        await staff.disable(session, one, now=now, by=CLI)
     await staff.change_role(session, two, "admin", now=now)
-    await staff.set_enabled(session, two, False, now=now)
+    await staff.disable(session, two, now=now, by=CLI)
     with pytest.raises(Conflict):  # a disabled admin does not count
-        await staff.set_enabled(session, one, False, now=now)
-    await staff.set_enabled(session, one, True, now=now)  # enabling is always fine
+        await staff.disable(session, one, now=now, by=CLI)
+    await staff.enable(session, one, now=now, by=CLI)  # enabling is always fine
 
 
 async def test_roles_and_emails_are_checked_by_field(session: AsyncSession) -> None:

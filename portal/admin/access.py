@@ -139,15 +139,14 @@ def current_staff() -> Staff:
     return account
 
 
+def actor() -> audit.Actor:
+    """The signed-in staff member, as the audit log records who made a change."""
+    return audit.Actor(staff_email=current_staff().email, client_address=request.remote_addr)
+
+
 async def record(db_session: AsyncSession, event: str, **details: Any) -> AuditEvent:
     """An audit event for a change made by the signed-in staff member."""
-    return await audit.record(
-        db_session,
-        event,
-        staff_email=current_staff().email,
-        client_address=request.remote_addr,
-        **details,
-    )
+    return await audit.record(db_session, event, **actor().fields(), **details)
 
 
 def safe_next(path: str | None) -> str:

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import audit, clock, db, member_status, members, session_cookies, settings, vendors
-from portal.admin.access import record, staff_required
+from portal.admin.access import actor, record, staff_required
 from portal.admin.pages import done, render
 from portal.auth import sessions, throttle
 from portal.errors import InvalidField, NotFound, PortalError
@@ -185,28 +185,15 @@ async def edit_member(member_id: int) -> ResponseReturnValue:
 
 
 async def set_enabled(member_id: int, enabled: bool) -> ResponseReturnValue:
-    now = clock.now()
     async with db.transaction() as s:
         member = await members.get_member(s, member_id)
-        before = member.enabled
-        await members.set_enabled(s, member, enabled, now=now)
-        ended = (
-            0
-            if enabled
-            else await sessions.end_all(s, "member", member_id, now=now, reason="member_disabled")
-        )
-        if before != enabled:
-            changed = audit.changes({"enabled": before}, {"enabled": enabled})
-            event = "member.enabled" if enabled else "member.disabled"
-            await record(
-                s,
-                event,
-                member_id=member_id,
-                username=member.username,
-                changes=changed,
-                sessions_ended=ended,
-            )
-    message = f"{member.username} is {'enabled' if enabled else 'disabled'}."
+        switch = members.enable if enabled else members.disable
+        await switch(s, member, now=clock.now(), by=actor())
+    message = (
+        f"{member.username} is enabled."
+        if enabled
+        else f"{member.username} is disabled and signed out everywhere."
+    )
     return await done(
         f"/admin/members/{member_id}", message, lambda: member_page(member_id, block="status")
     )

@@ -62,11 +62,17 @@ async def invalid_link() -> ResponseReturnValue:
     return await render_template("sso/link_invalid.html", for_staff=True), 410
 
 
+async def disabled_account() -> ResponseReturnValue:
+    return await render_template("sso/account_disabled.html", for_staff=True), 403
+
+
 @blueprint.get("/staff/password/<token>")
 async def password_page(token: str) -> ResponseReturnValue:
     link = await staff_link_of(token)
     if link is None:
         return await invalid_link()
+    if not link.account_enabled:
+        return await disabled_account()
     return await render_template("sso/set_password.html", link=link, errors={})
 
 
@@ -76,6 +82,12 @@ async def set_password(token: str) -> ResponseReturnValue:
     link = await staff_link_of(token)
     if link is None:
         return await invalid_link()
+    if not link.account_enabled:
+        async with db.transaction() as s:
+            await recovery.refuse_disabled(
+                s, link, now=clock.now(), client_address=request.remote_addr
+            )
+        return await disabled_account()
     try:
         password, confirm = form.get("password", ""), form.get("confirm", "")
         new_hash = await recovery.new_password_hash(password, confirm)

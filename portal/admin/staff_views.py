@@ -6,9 +6,9 @@ from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
 
 from portal import audit, clock, db, settings, staff
-from portal.admin.access import current_staff, record, staff_required
+from portal.admin.access import actor, current_staff, record, staff_required
 from portal.admin.pages import done, render
-from portal.auth import mfa, sessions, throttle
+from portal.auth import mfa, throttle
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import ROLES, id_of
 
@@ -85,22 +85,12 @@ async def change_role(staff_id: int) -> ResponseReturnValue:
 
 
 async def set_enabled(staff_id: int, enabled: bool) -> ResponseReturnValue:
-    now = clock.now()
     try:
         refuse_self(staff_id)
         async with db.transaction() as s:
             account = await staff.get_staff(s, staff_id)
-            before = account.enabled
-            await staff.set_enabled(s, account, enabled, now=now)
-            ended = (
-                0
-                if enabled
-                else await sessions.end_all(s, "staff", staff_id, now=now, reason="staff_disabled")
-            )
-            if before != enabled:
-                changed = audit.changes({"enabled": before}, {"enabled": enabled})
-                event = "staff.enabled" if enabled else "staff.disabled"
-                await record(s, event, staff=account.email, changes=changed, sessions_ended=ended)
+            switch = staff.enable if enabled else staff.disable
+            await switch(s, account, now=clock.now(), by=actor())
     except NotFound:
         raise
     except PortalError as exc:

@@ -37,4 +37,5 @@ class Directory(Protocol):
         Raises DirectoryUnavailable when the directory cannot tell."""
 
     async def settle(self, db: AsyncSession, proof: Any, now: datetime) -> Account | None:
-        """The account that signs in with this proof, if it may sign in now."""
+        """The account this proof names, as it is now; None, or a disabled account (the
+        directory may disable it here, as iMIS's status can), is a refused sign-in."""

@@ -106,16 +106,19 @@ async def void(db: AsyncSession, owner: LinkFor, *, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class Link:
-    """A usable link, as its page needs it."""
+    """A live link, as its page needs it. `account_enabled` False: the account was disabled
+    while the link lived (disabling voids its links: this is defence in depth), so the link
+    cannot be used and its page says why."""
 
     purpose: Purpose
     owner: LinkFor
     continuation: str | None
+    account_enabled: bool = True
 
 
-def _usable(raw: str, now: datetime, kind: str) -> list[ColumnElement[bool]]:
-    """A link of this token, unused, not void, not expired, whose account is enabled and still
-    has the password the link was made under (a local member's, for members)."""
+def _live(raw: str, now: datetime, kind: str) -> list[ColumnElement[bool]]:
+    """A link of this token, unused, not void, not expired, whose account still has the
+    password the link was made under (a local member's, for members)."""
     model = Member if kind == "member" else Staff
     owner = col(AccountLink.member_id if kind == "member" else AccountLink.staff_id)
     conditions = [
@@ -124,7 +127,6 @@ def _usable(raw: str, now: datetime, kind: str) -> list[ColumnElement[bool]]:
         col(AccountLink.voided_at).is_(None),
         col(AccountLink.expires_at) > now,
         owner == col(model.id),
-        col(model.enabled).is_(True),
         col(AccountLink.password_digest) == _current_digest(col(model.password_hash)),
     ]
     if kind == "member":
@@ -132,12 +134,21 @@ def _usable(raw: str, now: datetime, kind: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _usable(raw: str, now: datetime, kind: str) -> list[ColumnElement[bool]]:
+    """A live link whose account is enabled: a disabled account sets no password (and so
+    starts no session) whatever link it holds."""
+    model = Member if kind == "member" else Staff
+    return [*_live(raw, now, kind), col(model.enabled).is_(True)]
+
+
 async def find(db: AsyncSession, raw: str, *, now: datetime) -> Link | None:
-    """The link, if it could be used now (for its page; using it is `use`)."""
-    for kind in ("member", "staff"):
-        row = (await db.exec(select(AccountLink).where(*_usable(raw, now, kind)))).first()
-        if row is not None:
-            return _link(row)
+    """The live link, for its page (using it is `use`, which also wants the account enabled)."""
+    for kind, model in (("member", Member), ("staff", Staff)):
+        query = select(AccountLink, col(model.enabled)).where(*_live(raw, now, kind))
+        found = (await db.exec(query)).first()
+        if found is not None:
+            row, enabled = found
+            return _link(row, enabled)
     return None
 
 
@@ -170,7 +181,8 @@ async def use(db: AsyncSession, raw: str, new_password_hash: str, *, now: dateti
     return None
 
 
-def _link(row: AccountLink) -> Link:
+def _link(row: AccountLink, account_enabled: bool = True) -> Link:
     kind: Literal["member", "staff"] = "member" if row.member_id is not None else "staff"
     account_id = row.member_id if row.member_id is not None else row.staff_id
-    return Link(row.purpose, LinkFor(kind, account_id or 0), row.continuation)  # type: ignore[arg-type]
+    owner = LinkFor(kind, account_id or 0)
+    return Link(row.purpose, owner, row.continuation, account_enabled)  # type: ignore[arg-type]

@@ -70,8 +70,9 @@ async def sign_in(
         proof = await directory.verify(attempt.login, attempt.password, account)
         async with unit() as db:
             signed_in = await directory.settle(db, proof, now) if proof else None
-            if signed_in is None:
-                await _record(db, directory, attempt, account, "failure", reason=_why(account))
+            if signed_in is None or not signed_in.enabled:
+                why = _why(signed_in or account)  # disabled meanwhile, or as the password proved
+                await _record(db, directory, attempt, account, "failure", reason=why)
                 return Outcome(None, verdict)
             await throttle.succeeded(db, reservation)
             details = await on_success(db, signed_in)

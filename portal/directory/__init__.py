@@ -9,6 +9,8 @@ from portal.settings import Settings
 def for_settings(settings: Settings) -> Directory:
     if settings.directory == "imis":
         return imis_directory.ImisDirectory(
-            imis_directory.config_from(settings), settings.imis_max_concurrent
+            imis_directory.config_from(settings),
+            settings.imis_max_concurrent,
+            disabled_statuses=settings.imis_disabled_status_codes,
         )
     return local.LocalDirectory()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import audit, members
 from portal.auth.accounts import Account, DirectoryUnavailable
 from portal.catalogue import MEMBER_COLUMNS
 from portal.directory.imis import (
@@ -21,7 +22,6 @@ from portal.directory.imis import (
     sign_in,
 )
 from portal.directory.local import account_of
-from portal.members import select_member_by_login
 from portal.models import Member
 from portal.settings import Settings, SettingsError
 
@@ -45,17 +45,27 @@ def config_from(settings: Settings) -> ImisConfig:
         raise SettingsError(str(exc)) from None
 
 
+BY_IMIS = audit.Actor(via="imis")  # who disabled a member whose iMIS status says so
+
+
 class ImisDirectory:
     kind = "member"
 
-    def __init__(self, config: ImisConfig, max_concurrent: int = 20) -> None:
+    def __init__(
+        self,
+        config: ImisConfig,
+        max_concurrent: int = 20,
+        *,
+        disabled_statuses: frozenset[str] = frozenset(),
+    ) -> None:
         self.config = config
+        self.disabled_statuses = disabled_statuses  # casefolded
         # Bounds this process's calls to iMIS: when iMIS is slow, sign-ins queue here (and give
         # up after one call's timeout) instead of piling up without limit.
         self.slots = asyncio.Semaphore(max_concurrent)
 
     async def lookup(self, db: AsyncSession, login: str) -> Account | None:
-        return account_of(await select_member_by_login(db, login))
+        return account_of(await members.select_member_by_login(db, login))
 
     async def verify(self, login: str, password: str, account: Account | None) -> Any:
         try:
@@ -73,8 +83,14 @@ class ImisDirectory:
             self.slots.release()
 
     async def settle(self, db: AsyncSession, proof: Any, now: datetime) -> Account | None:
+        """The member's mirror, refreshed; a disabled one (by staff, or now by iMIS's status)
+        is refused by the sign-in."""
         member = await refresh(db, proof, now)
-        return account_of(member) if member.enabled else None  # staff may disable a member here
+        status = (member.member_status or "").casefold()
+        if member.enabled and status in self.disabled_statuses:
+            # iMIS says this member may not sign in: their other sessions and grants end too.
+            await members.disable(db, member, now=now, by=BY_IMIS, reason="imis_status")
+        return account_of(member)
 
 
 MIRRORED = {field: column for field, column in MEMBER_COLUMNS.items() if field != "ImisId"}
@@ -112,7 +128,9 @@ def _column_value(column: str, raw: str | None) -> object:
 
 async def refresh(db: AsyncSession, profile: ImisProfile, now: datetime) -> Member:
     """Create or update the mirror row of this iMIS member (keyed by iMIS ID)."""
-    query = select(Member).where(Member.imis_id == profile.imis_id)
+    # Read locked: a disabling committed meanwhile is seen (not a stale copy), and one that comes
+    # later waits until the session has started, then ends it.
+    query = select(Member).where(Member.imis_id == profile.imis_id).with_for_update()
     member = (await db.exec(query)).first() or Member(imis_id=profile.imis_id, username="")
     for column, value in column_values(profile).items():
         setattr(member, column, value)

@@ -39,7 +39,8 @@ async def settle_password(
 ) -> Row | None:
     """The row again, in this transaction: disabled meanwhile means no sign-in. A hash made with
     old parameters is replaced, so hashes upgrade themselves as members sign in."""
-    row = await db.get(model, proof.account_id)
+    # Locked until the session has started: a disabling at this moment waits, then ends it.
+    row = await db.get(model, proof.account_id, with_for_update=True)
     if row is None or not row.enabled:
         return None
     if proof.upgraded_hash is not None:

@@ -91,12 +91,18 @@ async def reset_page(token: str) -> ResponseReturnValue:
         link = await reset_links.find(s, token[:100], now=clock.now())
     if link is None or link.owner.kind != "member":
         return await invalid_link()
+    if not link.account_enabled:
+        return await disabled_account()
     return await render_template("sso/set_password.html", link=link, errors={})
 
 
 async def invalid_link() -> ResponseReturnValue:
     page = await render_template("sso/link_invalid.html")
     return page, 410
+
+
+async def disabled_account() -> ResponseReturnValue:
+    return await render_template("sso/account_disabled.html"), 403
 
 
 @blueprint.post("/password/reset/<token>")
@@ -107,6 +113,10 @@ async def reset(token: str) -> ResponseReturnValue:
         link = await reset_links.find(s, token, now=now)
     if link is None or link.owner.kind != "member":
         return await invalid_link()
+    if not link.account_enabled:
+        async with db.transaction() as s:
+            await recovery.refuse_disabled(s, link, now=now, client_address=request.remote_addr)
+        return await disabled_account()
     try:
         new_hash = await recovery.new_password_hash(
             form.get("password", ""), form.get("confirm", "")

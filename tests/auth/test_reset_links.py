@@ -83,3 +83,19 @@ async def test_parallel_uses_in_the_core_give_the_link_once(
             return await reset_links.use(db, token, f"hash-{n}", now=clock()) is not None
 
     assert sorted(await asyncio.gather(*(use(n) for n in range(10)))) == [False] * 9 + [True]
+
+
+async def test_a_disabled_accounts_link_is_found_as_such_and_sets_no_password(
+    database_url: str, clock: FakeClock
+) -> None:
+    await add_member(database_url)
+    async with unit_of_work(database_url) as db:
+        member = await ada(db)
+        raw = await reset_links.issue(db, member, "reset", now=clock())
+        member.enabled = False  # as no disabling does: that voids the link (portal/disabling.py)
+        db.add(member)
+    async with unit_of_work(database_url) as db:
+        found = await reset_links.find(db, raw, now=clock())
+        assert found is not None and found.account_enabled is False
+        assert await reset_links.use(db, raw, "new hash", now=clock()) is None
+        assert (await ada(db)).password_hash != "new hash"
