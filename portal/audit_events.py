@@ -32,6 +32,8 @@ WORDS: dict[str, str] = {
     "oidc.code_replay": "Sign-in code used twice by {vendor}",
     "oidc.refresh_reuse": "Renewal token used twice by {vendor}",
     "oidc.client_auth": "{vendor} could not log in to the token endpoint",
+    "oidc.userinfo_rejected": "{vendor} was refused a member's details (OpenID Connect)",
+    "oidc.token_revoked": "{vendor} ended its access to a member's details (OpenID Connect)",
     "sign_in": "Member signed in",
     "sign_out": "Member signed out",
     "staff.sign_in": "Staff signed in",
@@ -85,6 +87,7 @@ FAILED_WORDS: dict[str, str] = {
     "staff.password_changed": "Staff password change refused",
     "password.reset_requested": "Password link asked for, none sent",
     "logout.notified": "{vendor} could not be told that a member signed out",
+    "oidc.token_revoked": "{vendor} asked to end access the portal does not know of",
 }
 
 # The reason kept in an event's details, in words.
@@ -124,7 +127,8 @@ REASONS: dict[str, str] = {
     "nonce": "nonce too long or not plain text",
     "login_hint": "login hint too long or not plain text",
     "reuse": "renewal token already used",
-    "revoked": "access already withdrawn after a token was used twice",
+    "revoked": "access already withdrawn (a sign-out, staff, the vendor, or a token used twice)",
+    "refresh_off": "the vendor may no longer keep members signed in (refresh tokens are off)",
     "session_ended": "the member's portal session ended first",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
@@ -141,6 +145,10 @@ EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
         ("sso.passive", "login_required"),
         ("oidc.login_required", "login_required"),
         ("oidc.token_rejected", "session_ended"),
+        ("oidc.userinfo_rejected", "expired"),
+        ("oidc.userinfo_rejected", "session_ended"),
+        ("oidc.userinfo_rejected", "revoked"),
+        ("oidc.userinfo_rejected", "member_disabled"),
         ("token.rejected", "voided"),
         ("token.rejected", "member_disabled"),
     }
@@ -164,8 +172,8 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "to redeem it as soon as it arrives, and to check their server's clock.",
     ("token.rejected", None): INTEGRATION,
     ("oidc.code_replay", None): "A sign-in code was used twice, which can mean it leaked; what it "
-    "gave was withdrawn and the member's session was ended. Ask the vendor's developers to check "
-    "how they handle sign-in codes.",
+    "gave the vendor was withdrawn (the member stays signed in elsewhere). Ask the vendor's "
+    "developers to check how they handle sign-in codes.",
     ("oidc.refresh_reuse", None): "A renewal (refresh) token was used twice, which can mean it "
     "leaked; the vendor's access for that sign-in was withdrawn and the member signs in again "
     "there. Ask the vendor's developers to check how they store refresh tokens.",
@@ -182,8 +190,10 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("oidc.token_rejected", "expired"): "The vendor collected the sign-in too late. Ask its "
     "developers to exchange the code as soon as it arrives, and to check their server's clock.",
     ("oidc.token_rejected", None): INTEGRATION,
-    ("api.rate_limited", None): "The vendor calls the user service more often than allowed. Ask "
-    "its developers to slow down.",
+    ("oidc.userinfo_rejected", None): INTEGRATION,
+    ("api.rate_limited", None): "The vendor calls the portal (its user service, or the OpenID "
+    "Connect token and UserInfo endpoints) more often than allowed, or one network sent many "
+    "refused calls. Ask the vendor's developers to slow down.",
     ("sign_in", "directory_unavailable"): "The portal could not reach iMIS, so members from "
     "iMIS could not sign in. Check that iMIS is up and the portal's iMIS settings.",
     ("staff.sign_in", "directory_unavailable"): "The portal could not check the staff account. "
@@ -311,6 +321,7 @@ DETAIL_LABELS: dict[str, str] = {
     "signs_from": "Signs from",
     "at_once": "At once (a compromised key)",
     "method": "Proved with",
+    "already_revoked": "Already withdrawn before",
     "second_factor": "Two-factor code",
     "recovery_codes_left": "Recovery codes left",
     "was_on": "Two-factor was on",
