@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import oidc_grants
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, OidcGrant, OidcToken, Vendor, id_of
+from portal.models import AuthSession, Member, OidcGrant, OidcToken, id_of
 
 CODE_TTL = timedelta(seconds=60)  # RFC 6749 §4.1.2: ten minutes at most; one is plenty
 
@@ -66,7 +66,7 @@ def _session_live(now: datetime) -> Exists:
     )
 
 
-def _in_force(now: datetime) -> ColumnElement[bool]:
+def in_force(now: datetime) -> ColumnElement[bool]:
     """Not revoked, the member enabled (whatever enabled them last), and the portal session live
     — unless the grant is offline access, which outlives the session's timeouts."""
     member = aliased(Member)  # a name of its own: access() joins Member as well
@@ -82,7 +82,7 @@ async def _revoke(db: AsyncSession, grant: OidcGrant, *, now: datetime, reason: 
     await oidc_grants.revoke(db, col(OidcGrant.id) == grant.id, now=now, reason=reason)
 
 
-async def _member_enabled(db: AsyncSession, grant: OidcGrant) -> bool:
+async def member_enabled(db: AsyncSession, grant: OidcGrant) -> bool:
     member = await db.get(Member, grant.member_id)
     return member is not None and member.enabled
 
@@ -102,7 +102,7 @@ async def redeem_code(
             col(OidcGrant.code_challenge) == challenge,
             col(OidcGrant.code_redeemed_at).is_(None),
             col(OidcGrant.code_expires_at) > now,
-            _in_force(now),
+            in_force(now),
         )
         .values(code_redeemed_at=now)
         .returning(col(OidcGrant.id))
@@ -134,7 +134,7 @@ async def why_code_failed(
         return "replay"
     if grant.revoked_at is not None:
         return "revoked"
-    return "session_ended" if await _member_enabled(db, grant) else "member_disabled"
+    return "session_ended" if await member_enabled(db, grant) else "member_disabled"
 
 
 @dataclass(frozen=True)
@@ -182,8 +182,8 @@ async def use_refresh_token(
 ) -> OidcGrant | None:
     """The grant of this refresh token, which is used up by this call — when it is this
     vendor's, unused, unexpired and its grant in force. One statement."""
-    grants_in_force = select(OidcGrant.id).where(
-        col(OidcGrant.vendor_id) == vendor_id, _in_force(now)
+    grantsin_force = select(OidcGrant.id).where(
+        col(OidcGrant.vendor_id) == vendor_id, in_force(now)
     )
     won = await db.exec(
         update(OidcToken)
@@ -192,7 +192,7 @@ async def use_refresh_token(
             col(OidcToken.kind) == "refresh",
             col(OidcToken.used_at).is_(None),
             col(OidcToken.expires_at) > now,
-            col(OidcToken.grant_id).in_(grants_in_force),
+            col(OidcToken.grant_id).in_(grantsin_force),
         )
         .values(used_at=now)
         .returning(col(OidcToken.grant_id))
@@ -201,7 +201,7 @@ async def use_refresh_token(
     return await db.get(OidcGrant, grant_id) if grant_id is not None else None
 
 
-async def _find(db: AsyncSession, raw: str) -> tuple[OidcToken, OidcGrant] | None:
+async def find(db: AsyncSession, raw: str) -> tuple[OidcToken, OidcGrant] | None:
     found = await db.exec(
         select(OidcToken, OidcGrant)
         .join(OidcGrant, col(OidcGrant.id) == col(OidcToken.grant_id))
@@ -217,7 +217,7 @@ async def why_refresh_failed(
     """Why a refresh token did not work. One used before has leaked or is being replayed: its
     whole family is revoked (RFC 9700 §4.14.2), so neither copy works from now on. One presented
     while the vendor's refresh switch is off is revoked too, for good."""
-    found = await _find(db, raw)
+    found = await find(db, raw)
     if found is None or found[0].kind != "refresh":
         return "unknown"
     token, grant = found
@@ -233,66 +233,7 @@ async def why_refresh_failed(
         return "revoked"
     if token.expires_at is not None and token.expires_at <= now:
         return "expired"
-    return "session_ended" if await _member_enabled(db, grant) else "member_disabled"
-
-
-@dataclass(frozen=True)
-class Access:
-    grant: OidcGrant
-    member: Member
-    vendor: Vendor
-    scope: str  # what the access token was issued for
-
-
-async def access(db: AsyncSession, raw: str, *, now: datetime) -> Access | None:
-    """What a live access token gives: its grant, member and vendor (all still enabled)."""
-    found = (
-        await db.exec(
-            select(OidcToken, OidcGrant, Member, Vendor)
-            .join(OidcGrant, col(OidcGrant.id) == col(OidcToken.grant_id))
-            .join(Member, col(Member.id) == col(OidcGrant.member_id))
-            .join(Vendor, col(Vendor.id) == col(OidcGrant.vendor_id))
-            .where(
-                col(OidcToken.token_hash) == digest(raw),
-                col(OidcToken.kind) == "access",
-                col(OidcToken.expires_at) > now,
-                col(Vendor.enabled),
-                _in_force(now),
-            )
-        )
-    ).first()
-    if found is None:
-        return None
-    token, grant, member, vendor = found
-    return Access(grant, member, vendor, token.scope or grant.scope)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an access token was refused, for the audit log."""
-
-    reason: str
-    vendor_key: str | None = None
-    member_id: int | None = None
-
-
-async def why_access_failed(db: AsyncSession, raw: str, *, now: datetime) -> Refusal:
-    found = await _find(db, raw)
-    if found is None or found[0].kind != "access":
-        return Refusal("unknown")
-    token, grant = found
-    vendor = await db.get(Vendor, grant.vendor_id)
-    if grant.revoked_at is not None:
-        reason = "revoked"
-    elif token.expires_at is not None and token.expires_at <= now:
-        reason = "expired"
-    elif not await _member_enabled(db, grant):
-        reason = "member_disabled"
-    elif vendor is None or not vendor.enabled:
-        reason = "disabled"
-    else:
-        reason = "session_ended"
-    return Refusal(reason, vendor.key if vendor else None, grant.member_id)
+    return "session_ended" if await member_enabled(db, grant) else "member_disabled"
 
 
 @dataclass(frozen=True)
@@ -305,7 +246,7 @@ async def revoke_token(db: AsyncSession, raw: str, vendor_id: int, *, now: datet
     """RFC 7009: an access or a refresh token of the vendor's ends its whole grant (§2.1: the
     server MAY revoke the family for an access token; one mark is all a vendor signing a member
     out needs). Another vendor's token is left alone."""
-    found = await _find(db, raw)
+    found = await find(db, raw)
     if found is None:
         return Revocation("unknown", None)
     _, grant = found

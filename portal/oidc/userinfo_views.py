@@ -9,7 +9,7 @@ from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import api_budgets, audit, claims, clock, db, settings, vendors
-from portal.oidc import callers, grants, id_tokens, scopes
+from portal.oidc import access_tokens, callers, id_tokens, scopes
 from portal.oidc.protocol_errors import OAuthError
 
 blueprint = Blueprint("oidc_userinfo", __name__)
@@ -22,7 +22,7 @@ async def userinfo() -> dict[str, Any]:
     raw = await bearer_token()
     now = clock.now()
     async with db.transaction() as db_session:
-        found = await grants.access(db_session, raw, now=now)
+        found = await access_tokens.access(db_session, raw, now=now)
         if found is None:
             answer: dict[str, Any] | OAuthError = await refused(db_session, raw, now)
         else:
@@ -33,7 +33,7 @@ async def userinfo() -> dict[str, Any]:
 
 
 async def released(
-    db_session: AsyncSession, found: grants.Access, now: datetime
+    db_session: AsyncSession, found: access_tokens.Access, now: datetime
 ) -> dict[str, Any] | OAuthError:
     """The claims, for one call of the vendor's budget."""
     budget = api_budgets.of_vendor(found.vendor.key, settings.current())
@@ -53,7 +53,7 @@ async def refused(db_session: AsyncSession, raw: str, now: datetime) -> OAuthErr
     too_many = await callers.spent(db_session, budget, now)
     if too_many is not None:
         return too_many
-    why = await grants.why_access_failed(db_session, raw, now=now)
+    why = await access_tokens.why_access_failed(db_session, raw, now=now)
     await audit.record_anonymous(
         db_session, "oidc.userinfo_rejected", now=now, vendor_key=why.vendor_key,
         member_id=why.member_id, client_address=request.remote_addr, reason=why.reason,
