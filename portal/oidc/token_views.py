@@ -109,28 +109,25 @@ async def exchange(caller: Caller, presented: Presented, now: datetime) -> dict[
                 return body
     except scopes.NotGranted as error:
         asked = OAuthError(400, "invalid_scope", str(error))
-        await refused(caller, presented.grant_type, now, lambda _: reason("invalid_scope"), asked)
+        await refused(caller, presented.grant_type, now, "invalid_scope", asked)
     except callers.OverBudget:
         await callers.over_budget(caller, now)
     await refused(caller, presented.grant_type, now, presented.why)
-
-
-async def reason(text: str) -> str:
-    return text
 
 
 async def refused(
     caller: Caller,
     grant_type: str,
     now: datetime,
-    why: Callable[[AsyncSession], Awaitable[str]],
+    why: Callable[[AsyncSession], Awaitable[str]] | str,
     error: OAuthError | None = None,
 ) -> NoReturn:
-    """Work out why, revoke what a replay exposed, and audit it, committed; then refuse."""
+    """Work out why (unless told), revoke what a replay exposed, and audit it, committed; then
+    refuse."""
     async with db.transaction() as db_session:
         instead = await callers.charge_failure(db_session, caller, now)
         if instead is None:
-            found = await why(db_session)
+            found = why if isinstance(why, str) else await why(db_session)
             await callers.record_refusal(
                 db_session, caller, REFUSALS.get(found, "oidc.token_rejected"), now=now,
                 reason=found, grant_type=grant_type,
