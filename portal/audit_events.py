@@ -33,6 +33,8 @@ WORDS: dict[str, str] = {
     "oidc.refresh_reuse": "Renewal token used twice by {vendor}",
     "oidc.client_auth": "{vendor} could not log in to the token endpoint",
     "oidc.logout_asked": "Member asked to confirm a sign-out requested by {vendor}",
+    "oidc.userinfo_rejected": "{vendor} was refused a member's details (OpenID Connect)",
+    "oidc.token_revoked": "{vendor} ended its access to a member's details (OpenID Connect)",
     "sign_in": "Member signed in",
     "sign_out": "Member signed out",
     "staff.sign_in": "Staff signed in",
@@ -89,6 +91,7 @@ FAILED_WORDS: dict[str, str] = {
     "password.reset": "Link to choose a new password refused",
     "member.invitation_accepted": "Invitation link refused",
     "staff.password_set_by_link": "Staff link to choose a new password refused",
+    "oidc.token_revoked": "{vendor} asked to end access the portal does not know of",
 }
 
 # The reason kept in an event's details, in words.
@@ -135,8 +138,9 @@ REASONS: dict[str, str] = {
     "no_hint": "sent no ID token to show the request came from the member's own sign-in",
     "other_session": "the ID token it sent is from another sign-in",
     "reuse": "renewal token already used",
-    "revoked": "access already withdrawn (a token used twice, or the member disabled)",
     "imis_status": "iMIS gives the member a status that disables them in the portal",
+    "revoked": "access already withdrawn (a sign-out, staff, a disabling, the vendor, or a reuse)",
+    "refresh_off": "the vendor may no longer keep members signed in (refresh tokens are off)",
     "session_ended": "the member's portal session ended first",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
@@ -160,6 +164,10 @@ EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
         ("oidc.logout_asked", "no_hint"),
         ("oidc.logout_asked", "other_session"),
         ("oidc.logout_asked", "id_token_hint"),
+        ("oidc.userinfo_rejected", "expired"),
+        ("oidc.userinfo_rejected", "session_ended"),
+        ("oidc.userinfo_rejected", "revoked"),
+        ("oidc.userinfo_rejected", "member_disabled"),
         ("token.rejected", "voided"),
         ("token.rejected", "member_disabled"),
     }
@@ -183,8 +191,8 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "to redeem it as soon as it arrives, and to check their server's clock.",
     ("token.rejected", None): INTEGRATION,
     ("oidc.code_replay", None): "A sign-in code was used twice, which can mean it leaked; what it "
-    "gave was withdrawn and the member's session was ended. Ask the vendor's developers to check "
-    "how they handle sign-in codes.",
+    "gave the vendor was withdrawn (the member stays signed in elsewhere). Ask the vendor's "
+    "developers to check how they handle sign-in codes.",
     ("oidc.refresh_reuse", None): "A renewal (refresh) token was used twice, which can mean it "
     "leaked; the vendor's access for that sign-in was withdrawn and the member signs in again "
     "there. Ask the vendor's developers to check how they store refresh tokens.",
@@ -201,8 +209,10 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("oidc.token_rejected", "expired"): "The vendor collected the sign-in too late. Ask its "
     "developers to exchange the code as soon as it arrives, and to check their server's clock.",
     ("oidc.token_rejected", None): INTEGRATION,
-    ("api.rate_limited", None): "The vendor calls the user service more often than allowed. Ask "
-    "its developers to slow down.",
+    ("oidc.userinfo_rejected", None): INTEGRATION,
+    ("api.rate_limited", None): "The vendor calls the portal (its user service, or the OpenID "
+    "Connect token and UserInfo endpoints) more often than allowed, or one network sent many "
+    "refused calls. Ask the vendor's developers to slow down.",
     ("sign_in", "directory_unavailable"): "The portal could not reach iMIS, so members from "
     "iMIS could not sign in. Check that iMIS is up and the portal's iMIS settings.",
     ("staff.sign_in", "directory_unavailable"): "The portal could not check the staff account. "
@@ -344,6 +354,7 @@ DETAIL_LABELS: dict[str, str] = {
     "signs_from": "Signs from",
     "at_once": "At once (a compromised key)",
     "method": "Proved with",
+    "already_revoked": "Already withdrawn before",
     "second_factor": "Two-factor code",
     "recovery_codes_left": "Recovery codes left",
     "was_on": "Two-factor was on",

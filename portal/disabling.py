@@ -18,9 +18,9 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit
+from portal import audit, oidc_grants
 from portal.auth import reset_links, sessions
-from portal.models import Member, OidcGrant, Staff, id_of
+from portal.models import Member, Staff, id_of
 
 Account = Member | Staff
 
@@ -63,8 +63,12 @@ async def _disable(db: AsyncSession, account: Account, *, now: datetime) -> Swit
     # session): a link used at this moment either loses here, or its session is ended below.
     voided = await reset_links.void(db, reset_links.LinkFor(kind, account_id), now=now)
     changed = await _set_enabled(db, account, False, now=now)
+    revoked = 0
+    if kind == "member":  # counted before end_all, which would revoke them too, uncounted
+        revoked = await oidc_grants.member_signed_out(
+            db, account_id, now=now, reason="member_disabled", keep_session=None
+        )
     ended = await sessions.end_all(db, kind, account_id, now=now, reason=f"{kind}_disabled")
-    revoked = await _revoke_grants(db, account_id, now=now) if kind == "member" else 0
     return Switched(changed, ended, voided, revoked)
 
 
@@ -82,18 +86,6 @@ async def _set_enabled(db: AsyncSession, account: Account, enabled: bool, *, now
     changed = won.first() is not None
     await db.refresh(account, ["enabled", "updated_at"])
     return changed
-
-
-async def _revoke_grants(db: AsyncSession, member_id: int, *, now: datetime) -> int:
-    """Every OpenID Connect grant of the member, offline ones included, is revoked: its access
-    and refresh tokens stop working (portal/oidc/grants.py reads `revoked_at`). The domain
-    reaches the grants' table as single_logout.py does: it must not import the front end."""
-    result = await db.exec(
-        update(OidcGrant)
-        .where(col(OidcGrant.member_id) == member_id, col(OidcGrant.revoked_at).is_(None))
-        .values(revoked_at=now, revoke_reason="member_disabled")
-    )
-    return int(result.rowcount)
 
 
 async def _record(

@@ -589,6 +589,8 @@ class OidcGrant(SQLModel, table=True):
     __tablename__ = "oidc_grant"
     __table_args__ = (
         CheckConstraint("code_expires_at > created_at", name="code_expires_after_issue"),
+        # Staff ending all of a member's sessions revoke its grants (portal/oidc_grants.py).
+        Index("ix_oidc_grant_member_id", "member_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -611,6 +613,9 @@ class OidcGrant(SQLModel, table=True):
     code_redeemed_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
     revoke_reason: str | None = Field(default=None, max_length=32)
+    # Offline access (OpenID Connect Core §11): its refresh tokens outlive the portal session's
+    # timeouts, with a lifetime of their own (docs/oidc.md). False: every token ends with it.
+    offline: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class OidcToken(SQLModel, table=True):
@@ -631,6 +636,9 @@ class OidcToken(SQLModel, table=True):
         )
     )
     kind: str = Field(max_length=8)
+    # What an access token gives: its grant's scope, perhaps narrowed at a refresh (RFC 6749
+    # §6); None for a refresh token, which always carries the grant's whole scope.
+    scope: str | None = Field(default=None, max_length=1000)
     issued_at: datetime | None = timestamp()
-    expires_at: datetime | None = timestamp()
+    expires_at: datetime | None = timestamp(index=True)  # the retention purge's look-up
     used_at: datetime | None = timestamp(nullable=True)

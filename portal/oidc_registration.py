@@ -11,9 +11,9 @@ from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, signing_keys, vendors
+from portal import claims, oidc_grants, signing_keys, vendors
 from portal.errors import InvalidField
-from portal.models import Vendor
+from portal.models import Vendor, id_of
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
 
 Protocol = Literal["enhanced", "oidc"]
@@ -197,6 +197,8 @@ async def save(
             "Enhanced SSO needs a token URL: enter it under Details first.",
         )
     before = settings_of(await registration_of(db, vendor))
+    if vendor.refresh_tokens and not checked.refresh_tokens:
+        await oidc_grants.refresh_switched_off(db, id_of(vendor), now=now)
     vendor.protocol = checked.protocol
     vendor.public_client = checked.public_client
     vendor.refresh_tokens = checked.refresh_tokens

@@ -5,14 +5,16 @@ advisory lock lets one of them at a time do it."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, delete, or_, select
+from sqlalchemy import ColumnElement, Select, Table, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import locks
+from portal import locks, oidc_grants
 from portal.models import (
     AccountLink,
     AuthSession,
     MailMessage,
+    OidcGrant,
+    OidcToken,
     RateCounter,
     SignInThrottle,
     SsoToken,
@@ -49,7 +51,7 @@ async def purge(
     if not await locks.take(db, locks.RETENTION, wait=wait):
         return None
     tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
-    throttle = _table(SignInThrottle)
+    throttle, oidc_tokens = _table(SignInThrottle), _table(OidcToken)
     links, outbox = _table(AccountLink), _table(MailMessage)
     ended = select(sessions.c.id).where(sessions.c.ended_at.is_not(None))
     rules: list[tuple[Table, ColumnElement[bool]]] = [
@@ -57,14 +59,20 @@ async def purge(
         # a session that timed out unnoticed must still find them when it is ended (single
         # logout, portal/single_logout.py). A session never ended goes, tokens and all, below.
         (tokens, (tokens.c.expires_at < now - policy.token_age) & tokens.c.session_id.in_(ended)),
-        # A session's tokens and logout deliveries go with it (ON DELETE CASCADE).
+        # A session's tokens, grants and logout deliveries go with it (ON DELETE CASCADE) —
+        # but not while offline access it gave is in force: its grant needs the session's sid.
         (
             sessions,
             or_(
                 sessions.c.ended_at < now - policy.session_age,
                 sessions.c.expires_at < now - policy.session_age,
-            ),
+            )
+            & ~sessions.c.id.in_(_offline_sessions(now)),
         ),
+        # Each refresh of offline access adds two tokens to a grant that may live for months. A
+        # token past its end gives nothing; kept a while, a reused refresh token is still known
+        # for the replay it is.
+        (oidc_tokens, oidc_tokens.c.expires_at < now - policy.token_age),
         # Networks before names: the order a sign-in attempt locks them in, so the two never
         # wait for each other in a circle.
         (throttle, _forgettable_throttle(now, policy) & (throttle.c.scope == "address")),
@@ -87,6 +95,10 @@ async def purge(
         result = await db.exec(delete(table).where(rule))
         deleted[table.name] = deleted.get(table.name, 0) + int(result.rowcount)
     return deleted
+
+
+def _offline_sessions(now: datetime) -> Select[tuple[int]]:
+    return select(_table(OidcGrant).c.session_id).where(oidc_grants.offline_in_force(now))
 
 
 def _forgettable_throttle(now: datetime, policy: Policy) -> ColumnElement[bool]:

@@ -98,7 +98,17 @@ class Settings(BaseSettings):
         ge=60,
         le=3600,
         description="Lifetime of an OpenID Connect access token (for `/oidc/userinfo`), 60 to "
-        "3600 seconds; it also ends with the member's portal session",
+        "3600 seconds; it also ends with the member's portal session, unless it comes from "
+        "offline access",
+    )
+    oidc_offline_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days an OpenID Connect refresh token issued for `offline_access` lasts "
+        "unused; each use gives one that lasts this long again, with no maximum. It outlives "
+        "the member's portal session timing out; signing out, staff ending the member's "
+        "sessions, disabling the member or the vendor's refresh switch revoke it",
     )
     session_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="A portal session ends after this long unused"

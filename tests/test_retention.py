@@ -17,7 +17,8 @@ SETTINGS = Settings(env="development")
 POLICY = retention.Policy.from_settings(SETTINGS)
 DAY = timedelta(days=1)
 TABLES = (
-    "sso_token", "auth_session", "sign_in_throttle", "rate_counter", "account_link", "mail_outbox"
+    "sso_token", "auth_session", "oidc_token", "sign_in_throttle", "rate_counter", "account_link",
+    "mail_outbox",
 )  # fmt: skip
 
 

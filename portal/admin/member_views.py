@@ -7,7 +7,17 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, member_status, members, session_cookies, settings, vendors
+from portal import (
+    audit,
+    clock,
+    db,
+    member_status,
+    members,
+    oidc_grants,
+    session_cookies,
+    settings,
+    vendors,
+)
 from portal.admin.access import actor, record, staff_required
 from portal.admin.pages import done, render
 from portal.auth import sessions, throttle
@@ -134,6 +144,7 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
         "lock": locks.get(member_id),
         "badges": member_status.badges(member, today=now.date(), lock=locks.get(member_id)),
         "sessions": live.sessions,
+        "offline_sites": await oidc_grants.offline_sites(s, member_id, now=now),
         "events": events.events,
         "vendor_names": {v.key: v.name for v in await vendors.select_vendors(s)},
         "sections": SECTIONS,

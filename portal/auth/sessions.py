@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, single_logout
+from portal import audit, oidc_grants, single_logout
 from portal.crypto import digest, new_secret
 from portal.models import AuthSession, Member, SsoToken, Staff, Vendor, id_of
 from portal.settings import Settings
@@ -188,7 +188,8 @@ def _expiry(row: AuthSession | SessionRef, now: datetime, policy: Policy) -> str
 
 
 async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str) -> bool:
-    """End a session on the server, void every token it issued that is not yet redeemed, and
+    """End a session on the server, void every token it issued that is not yet redeemed, revoke
+    its OpenID Connect grants (offline access outlives a timeout: portal/oidc_grants.py), and
     queue the back-channel logout of every vendor it reached (portal/single_logout.py), all in
     the caller's transaction. Every way a session ends comes through here. True when this call
     ended it; False when it had ended already (then nothing is queued again)."""
@@ -205,6 +206,7 @@ async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str)
     await db.refresh(row, ["ended_at", "end_reason"])
     if won and row.member_id is not None:
         await single_logout.enqueue(db, id_of(row), now=now)
+        await oidc_grants.session_ended(db, id_of(row), now=now, reason=reason)
     await db.exec(
         update(SsoToken)
         .where(
@@ -227,7 +229,8 @@ async def end_all(
     keep: int | None = None,
 ) -> int:
     """End every open session of one member or staff account but `keep` (a session id);
-    returns how many were open."""
+    returns how many were open. A member's OpenID Connect grants end too, offline access from
+    sessions that ended long ago included: every site lets them go."""
     subject = col(AuthSession.member_id if kind == "member" else AuthSession.staff_id)
     rows = await db.exec(
         select(AuthSession).where(
@@ -239,6 +242,10 @@ async def end_all(
     ended = 0
     for row in rows.all():
         ended += await end(db, row, now=now, reason=reason)
+    if kind == "member":
+        await oidc_grants.member_signed_out(
+            db, subject_id, now=now, reason=reason, keep_session=keep
+        )
     return ended
 
 

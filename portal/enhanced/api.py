@@ -15,6 +15,7 @@ from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import (
+    api_budgets,
     audit,
     basic_auth,
     catalogue,
@@ -29,7 +30,6 @@ from portal import (
 from portal.crypto import digest
 from portal.enhanced import api_schema, tokens
 from portal.models import VENDOR_KEY_PATTERN
-from portal.rate_limits import client_network
 from portal.vendors import VendorRef
 
 blueprint = Blueprint("sso_api", __name__)
@@ -143,12 +143,8 @@ async def refuse_authentication(
     vendor = found.vendor if found else None
     address = request.remote_addr
     basic = credentials() is not None
-    await spend(
-        session,
-        f"api-auth-failure:{client_network(address)}",
-        settings.current().api_failed_auth_per_minute,
-        now,
-    )
+    failures = api_budgets.of_network("api-auth-failure", address, settings.current())
+    await spend(session, failures, now)
     reason = "no_credentials" if not basic else auth_failure(vendor)
     # Unknown keys are the caller's words, not a vendor: they never land in the vendor column.
     details = {"claimed_key": key} if key and vendor is None else {}
@@ -173,37 +169,27 @@ def auth_failure(vendor: VendorRef | None) -> str:
     return "disabled" if not vendor.enabled else "wrong_secret"
 
 
-async def spend(session: AsyncSession, bucket: str, per_minute: int, now: datetime) -> None:
-    """One call from `bucket`'s budget for this minute; over it, a 429."""
-    hits = await rate_limits.hit(session, bucket, now=now)
-    if hits > per_minute:
-        await limited(session, None, hits, per_minute, now)
+async def spend(session: AsyncSession, budget: api_budgets.Budget, now: datetime) -> None:
+    """One call from `budget` for this minute; over it, a 429."""
+    retry = await api_budgets.spend(session, budget, now=now, client_address=request.remote_addr)
+    if retry is not None:
+        raise too_many(retry)
 
 
 async def over_budget(
     session: AsyncSession, vendor: VendorRef, hits: int, now: datetime
 ) -> NoReturn:
-    await limited(session, vendor, hits, per_minute(), now)
+    """The redemption counted the call in its own statement, and found it over the budget."""
+    budget = api_budgets.of_vendor(vendor.key, settings.current())
+    retry = await api_budgets.over(
+        session, budget, hits, now=now, client_address=request.remote_addr
+    )
+    raise too_many(retry or rate_limits.retry_after(now))
 
 
-async def limited(
-    session: AsyncSession, vendor: VendorRef | None, hits: int, per_minute: int, now: datetime
-) -> NoReturn:
-    """A 429, audited once a window (at the first call over the budget)."""
-    if hits == per_minute + 1:
-        await audit.record(
-            session,
-            "api.rate_limited",
-            "failure",
-            vendor_key=vendor.key if vendor else None,
-            client_address=request.remote_addr,
-            bucket="vendor" if vendor else "api-auth-failure",
-        )
-    raise ApiError(
-        429,
-        "rate_limited",
-        "Too many requests; slow down.",
-        **{"Retry-After": str(rate_limits.retry_after(now))},
+def too_many(retry_after: int) -> ApiError:
+    return ApiError(
+        429, "rate_limited", "Too many requests; slow down.", **{"Retry-After": str(retry_after)}
     )
 
 
@@ -211,7 +197,7 @@ async def bad_token_parameter(
     session: AsyncSession, vendor: VendorRef, values: list[str], now: datetime
 ) -> NoReturn:
     """The token must be given exactly once, and well-formed. The call still counts."""
-    await spend(session, f"vendor:{vendor.key}", per_minute(), now)
+    await spend(session, api_budgets.of_vendor(vendor.key, settings.current()), now)
     if not values:
         problem = "The token parameter is missing."
     elif len(values) > 1:

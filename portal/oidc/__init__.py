@@ -1,4 +1,5 @@
-"""OpenID Connect front end (docs/oidc.md): discovery, authorization, token, UserInfo, logout."""
+"""OpenID Connect front end (docs/oidc.md): discovery, authorization, token, revocation,
+UserInfo, logout."""
 
 from quart import Quart, Response, request
 from quart.typing import ResponseReturnValue
@@ -9,6 +10,7 @@ from portal.oidc import (
     discovery_views,
     logout_views,
     protocol_errors,
+    revocation_views,
     token_views,
     userinfo_views,
 )
@@ -17,15 +19,22 @@ BLUEPRINTS = (
     discovery_views.blueprint,
     authorize_views.blueprint,
     token_views.blueprint,
+    revocation_views.blueprint,
     userinfo_views.blueprint,
     logout_views.blueprint,
 )
 # Public clients are apps in the browser (docs/oidc.md): they read the metadata and keys and
-# call the token and UserInfo endpoints from the vendor's origin. These answers need no cookie
-# and carry none (no Allow-Credentials), and what they release is bound to a secret, a PKCE
-# verifier or a bearer token the caller must hold already: any origin may read them.
+# call the token, revocation and UserInfo endpoints from the vendor's origin. These answers need
+# no cookie and carry none (no Allow-Credentials), and what they release is bound to a secret, a
+# PKCE verifier or a bearer token the caller must hold already: any origin may read them.
 CORS_PATHS = frozenset(
-    {"/.well-known/openid-configuration", "/oidc/jwks", "/oidc/token", "/oidc/userinfo"}
+    {
+        "/.well-known/openid-configuration",
+        "/oidc/jwks",
+        "/oidc/token",
+        "/oidc/revoke",
+        "/oidc/userinfo",
+    }
 )
 
 

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from portal import claims, vendors
 from portal.models import Vendor
 from portal.oidc import id_tokens
+from portal.oidc import scopes as oidc_scopes
 from portal.oidc.protocol_errors import BadAuthorization, RedirectError
 from portal.settings import Settings
 
@@ -189,9 +190,7 @@ def _scopes(text: str, vendor: Vendor) -> tuple[list[str], list[str]]:
     scopes = claims.parse_scope(text)
     if claims.OPENID not in scopes:
         raise RedirectError("invalid_scope", "The scope must include openid.", "invalid_scope")
-    allowed = set(claims.parse_scope(vendor.scopes)) | {claims.OPENID}
-    if vendor.refresh_tokens:
-        allowed.add(claims.OFFLINE_ACCESS)
+    allowed = oidc_scopes.allowed(vendor)
     granted = [scope for scope in scopes if scope in allowed]
     return granted, [scope for scope in scopes if scope not in allowed]
 

@@ -1,21 +1,25 @@
-"""Authorization codes and the tokens they start (RFC 6749 §4.1, §6; RFC 9700 §2.2.2, §4.14).
+"""Authorization codes and the tokens they start (RFC 6749 §4.1, §6; RFC 7009; RFC 9700 §2.2.2,
+§4.14).
 
 A grant is one authorization: its code, then a family of access and refresh tokens. Every
 secret is 256 random bits and only its hash is stored. Single use is one conditional UPDATE —
 of any number of concurrent redemptions of a code, or uses of a refresh token, exactly one sees
 its row come back — and a second use revokes the whole family (the grant's `revoked_at`, which
-every token's check reads). Every token also ends with the portal session it came from."""
+every token's check reads; portal/oidc_grants.py sets it). A grant is in force while its member
+is enabled and its portal session is live — or, for offline access, while its refresh tokens
+last, whatever became of the session."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, exists, update
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.auth import sessions
+from portal import oidc_grants
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, OidcGrant, OidcToken, Vendor, id_of
+from portal.models import AuthSession, Member, OidcGrant, OidcToken, id_of
 
 CODE_TTL = timedelta(seconds=60)  # RFC 6749 §4.1.2: ten minutes at most; one is plenty
 
@@ -62,6 +66,27 @@ def _session_live(now: datetime) -> Exists:
     )
 
 
+def in_force(now: datetime) -> ColumnElement[bool]:
+    """Not revoked, the member enabled (whatever enabled them last), and the portal session live
+    — unless the grant is offline access, which outlives the session's timeouts."""
+    member = aliased(Member)  # a name of its own: access() joins Member as well
+    member_enabled = exists().where(col(member.id) == col(OidcGrant.member_id), col(member.enabled))
+    return and_(
+        col(OidcGrant.revoked_at).is_(None),
+        member_enabled,
+        or_(col(OidcGrant.offline), _session_live(now)),
+    )
+
+
+async def _revoke(db: AsyncSession, grant: OidcGrant, *, now: datetime, reason: str) -> None:
+    await oidc_grants.revoke(db, col(OidcGrant.id) == grant.id, now=now, reason=reason)
+
+
+async def member_enabled(db: AsyncSession, grant: OidcGrant) -> bool:
+    member = await db.get(Member, grant.member_id)
+    return member is not None and member.enabled
+
+
 async def redeem_code(
     db: AsyncSession, raw: str, vendor_id: int, redirect_uri: str, challenge: str, *, now: datetime
 ) -> OidcGrant | None:
@@ -76,9 +101,8 @@ async def redeem_code(
             col(OidcGrant.redirect_uri) == redirect_uri,
             col(OidcGrant.code_challenge) == challenge,
             col(OidcGrant.code_redeemed_at).is_(None),
-            col(OidcGrant.revoked_at).is_(None),
             col(OidcGrant.code_expires_at) > now,
-            _session_live(now),
+            in_force(now),
         )
         .values(code_redeemed_at=now)
         .returning(col(OidcGrant.id))
@@ -90,36 +114,27 @@ async def redeem_code(
 async def why_code_failed(
     db: AsyncSession, raw: str, vendor_id: int, redirect_uri: str, challenge: str, *, now: datetime
 ) -> str:
-    """Why a code did not redeem (kept internal: the vendor sees one answer). A code used
-    twice has leaked, or is being replayed: the tokens it gave are revoked and the member's
-    portal session ends, as for a replayed Enhanced token."""
+    """Why a code did not redeem (kept internal: the vendor sees one answer). Only a second
+    presentation with the code's whole binding (client, redirect URI, PKCE verifier), within the
+    code's lifetime, is a replay: then the tokens it gave are revoked — not the member's portal
+    session, which a code seen in a browser's history or a log must not be able to end."""
     grant = (await db.exec(select(OidcGrant).where(OidcGrant.code_hash == digest(raw)))).first()
     if grant is None:
         return "unknown"
     if grant.vendor_id != vendor_id:
         return "other_vendor"
+    if grant.redirect_uri != redirect_uri:
+        return "redirect_uri"
+    if grant.code_challenge != challenge:
+        return "pkce"
+    if grant.code_expires_at is not None and grant.code_expires_at <= now:
+        return "expired"
     if grant.code_redeemed_at is not None:
-        await revoke(db, grant, now=now, reason="code_replay", end_session=True)
+        await _revoke(db, grant, now=now, reason="code_replay")
         return "replay"
     if grant.revoked_at is not None:
         return "revoked"
-    if grant.code_expires_at is not None and grant.code_expires_at <= now:
-        return "expired"
-    if grant.redirect_uri != redirect_uri:
-        return "redirect_uri"
-    return "pkce" if grant.code_challenge != challenge else "session_ended"
-
-
-async def revoke(
-    db: AsyncSession, grant: OidcGrant, *, now: datetime, reason: str, end_session: bool = False
-) -> None:
-    grant.revoked_at = grant.revoked_at or now
-    grant.revoke_reason = grant.revoke_reason or reason
-    db.add(grant)
-    if end_session:
-        session = await db.get(AuthSession, grant.session_id)
-        if session is not None and session.ended_at is None:
-            await sessions.end(db, session, now=now, reason=reason)
+    return "session_ended" if await member_enabled(db, grant) else "member_disabled"
 
 
 @dataclass(frozen=True)
@@ -134,22 +149,31 @@ async def issue_tokens(
     grant: OidcGrant,
     *,
     now: datetime,
+    scope: str,
     access_ttl: timedelta,
     refresh_until: datetime | None,
 ) -> Issued:
-    """An access token and, when `refresh_until` is given, a refresh token valid until then."""
+    """An access token for `scope` and, when `refresh_until` is given, a refresh token valid
+    until then (it carries the grant's whole scope: RFC 6749 §6)."""
     access, refresh = new_secret(), new_secret() if refresh_until else None
-    rows = [_token(grant, "access", access, now, now + access_ttl)]
+    rows = [_token(grant, "access", access, now, now + access_ttl, scope)]
     if refresh is not None and refresh_until is not None:
-        rows.append(_token(grant, "refresh", refresh, now, refresh_until))
+        rows.append(_token(grant, "refresh", refresh, now, refresh_until, None))
     db.add_all(rows)
     await db.flush()
     return Issued(access, int(access_ttl.total_seconds()), refresh)
 
 
-def _token(grant: OidcGrant, kind: str, raw: str, now: datetime, until: datetime) -> OidcToken:
+def _token(
+    grant: OidcGrant, kind: str, raw: str, now: datetime, until: datetime, scope: str | None
+) -> OidcToken:
     return OidcToken(
-        token_hash=digest(raw), grant_id=id_of(grant), kind=kind, issued_at=now, expires_at=until
+        token_hash=digest(raw),
+        grant_id=id_of(grant),
+        kind=kind,
+        scope=scope,
+        issued_at=now,
+        expires_at=until,
     )
 
 
@@ -157,11 +181,9 @@ async def use_refresh_token(
     db: AsyncSession, raw: str, vendor_id: int, *, now: datetime
 ) -> OidcGrant | None:
     """The grant of this refresh token, which is used up by this call — when it is this
-    vendor's, unused, unexpired, its family not revoked and its session live. One statement."""
-    live_grants = select(OidcGrant.id).where(
-        col(OidcGrant.vendor_id) == vendor_id,
-        col(OidcGrant.revoked_at).is_(None),
-        _session_live(now),
+    vendor's, unused, unexpired and its grant in force. One statement."""
+    grantsin_force = select(OidcGrant.id).where(
+        col(OidcGrant.vendor_id) == vendor_id, in_force(now)
     )
     won = await db.exec(
         update(OidcToken)
@@ -170,7 +192,7 @@ async def use_refresh_token(
             col(OidcToken.kind) == "refresh",
             col(OidcToken.used_at).is_(None),
             col(OidcToken.expires_at) > now,
-            col(OidcToken.grant_id).in_(live_grants),
+            col(OidcToken.grant_id).in_(grantsin_force),
         )
         .values(used_at=now)
         .returning(col(OidcToken.grant_id))
@@ -179,59 +201,58 @@ async def use_refresh_token(
     return await db.get(OidcGrant, grant_id) if grant_id is not None else None
 
 
-async def why_refresh_failed(db: AsyncSession, raw: str, vendor_id: int, *, now: datetime) -> str:
+async def find(db: AsyncSession, raw: str) -> tuple[OidcToken, OidcGrant] | None:
+    found = await db.exec(
+        select(OidcToken, OidcGrant)
+        .join(OidcGrant, col(OidcGrant.id) == col(OidcToken.grant_id))
+        .where(OidcToken.token_hash == digest(raw))
+    )
+    row = found.first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def why_refresh_failed(
+    db: AsyncSession, raw: str, vendor_id: int, *, now: datetime, switched_off: bool = False
+) -> str:
     """Why a refresh token did not work. One used before has leaked or is being replayed: its
-    whole family is revoked (RFC 9700 §4.14.2), so neither copy works from now on."""
-    found = (
-        await db.exec(
-            select(OidcToken, OidcGrant)
-            .join(OidcGrant, col(OidcGrant.id) == col(OidcToken.grant_id))
-            .where(OidcToken.token_hash == digest(raw), OidcToken.kind == "refresh")
-        )
-    ).first()
-    if found is None:
+    whole family is revoked (RFC 9700 §4.14.2), so neither copy works from now on. One presented
+    while the vendor's refresh switch is off is revoked too, for good."""
+    found = await find(db, raw)
+    if found is None or found[0].kind != "refresh":
         return "unknown"
     token, grant = found
     if grant.vendor_id != vendor_id:
         return "other_vendor"
+    if switched_off:
+        await _revoke(db, grant, now=now, reason="refresh_off")
+        return "refresh_off"
     if token.used_at is not None:
-        await revoke(db, grant, now=now, reason="refresh_reuse")
+        await _revoke(db, grant, now=now, reason="refresh_reuse")
         return "reuse"
     if grant.revoked_at is not None:
         return "revoked"
-    return (
-        "expired" if token.expires_at is not None and token.expires_at <= now else "session_ended"
-    )
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "session_ended" if await member_enabled(db, grant) else "member_disabled"
 
 
 @dataclass(frozen=True)
-class Access:
-    grant: OidcGrant
-    member: Member
-    vendor: Vendor
+class Revocation:
+    result: str  # revoked, already_revoked; unknown, other_vendor
+    grant: OidcGrant | None  # the caller's own grant, when the token was one of its
 
 
-async def access(db: AsyncSession, raw: str, *, now: datetime) -> Access | None:
-    """What a live access token gives: its grant, member and vendor (all still enabled)."""
-    found = (
-        await db.exec(
-            select(OidcGrant, Member, Vendor)
-            .join(OidcToken, col(OidcToken.grant_id) == col(OidcGrant.id))
-            .join(Member, col(Member.id) == col(OidcGrant.member_id))
-            .join(Vendor, col(Vendor.id) == col(OidcGrant.vendor_id))
-            .where(
-                col(OidcToken.token_hash) == digest(raw),
-                col(OidcToken.kind) == "access",
-                col(OidcToken.expires_at) > now,
-                col(OidcGrant.revoked_at).is_(None),
-                col(Member.enabled),
-                col(Vendor.enabled),
-                _session_live(now),
-            )
-        )
-    ).first()
-    return Access(*found) if found is not None else None
-
-
-async def session_of(db: AsyncSession, grant: OidcGrant) -> AuthSession | None:
-    return await db.get(AuthSession, grant.session_id)
+async def revoke_token(db: AsyncSession, raw: str, vendor_id: int, *, now: datetime) -> Revocation:
+    """RFC 7009: an access or a refresh token of the vendor's ends its whole grant (§2.1: the
+    server MAY revoke the family for an access token; one mark is all a vendor signing a member
+    out needs). Another vendor's token is left alone."""
+    found = await find(db, raw)
+    if found is None:
+        return Revocation("unknown", None)
+    _, grant = found
+    if grant.vendor_id != vendor_id:
+        return Revocation("other_vendor", None)
+    if grant.revoked_at is not None:
+        return Revocation("already_revoked", grant)
+    await _revoke(db, grant, now=now, reason="revoked_by_vendor")
+    return Revocation("revoked", grant)

@@ -7,18 +7,33 @@ from dataclasses import dataclass, field
 from portal.errors import PortalError
 from portal.models import Vendor
 
-JSON_ENDPOINTS = ("/oidc/token", "/oidc/userinfo")
+JSON_ENDPOINTS = ("/oidc/token", "/oidc/revoke", "/oidc/userinfo")
 
 
 class OAuthError(Exception):
-    """A JSON error answer: `error` is the protocol's code, str() its description."""
+    """A JSON error answer: `error` is the protocol's code ("" for none), str() its
+    description."""
 
     def __init__(self, status: int, error: str, description: str, **headers: str) -> None:
         super().__init__(description)
         self.status, self.error, self.headers = status, error, headers
 
     def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": str(self)}
+        code = {"error": self.error} if self.error else {}
+        return {**code, "error_description": str(self)}
+
+
+def too_many(retry_after: int) -> OAuthError:
+    """Over a per-minute budget (portal/api_budgets.py). RFC 6749 names no error for it at the
+    token endpoint, and RFC 8628's `slow_down` tells a device-flow client to poll more slowly,
+    which no client here does: `temporarily_unavailable` (RFC 6749 §4.1.2.1: "try again later")
+    says what is meant, and the 429 with Retry-After says when (docs/oidc.md)."""
+    return OAuthError(
+        429,
+        "temporarily_unavailable",
+        f"Too many requests this minute; try again in {retry_after} seconds.",
+        **{"Retry-After": str(retry_after)},
+    )
 
 
 class BadAuthorization(PortalError):

@@ -5,12 +5,20 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from portal import clock as portal_clock
+from portal import create_app
+from portal.settings import Settings
+from tests.conftest import FakeClock
 from tests.flows import PASSWORD, csrf_of
+from tests.live import bound_config, listening_socket, serving
 
 
 async def sign_in_for(browser: httpx.AsyncClient, authorization_url: str) -> str:
@@ -59,3 +67,16 @@ def portal_command(database_url: str, data_dir: Path, *argv: str) -> str:
 def rotate_keys(database_url: str, data_dir: Path) -> list[str]:
     """`portal keys rotate`, as an operator runs it; returns the new kids."""
     return list(json.loads(portal_command(database_url, data_dir, *ROTATE_KEYS[3:]))["kids"])
+
+
+@contextmanager
+def on_the_tests_clock(settings: Settings, clock: FakeClock, **changes: Any) -> Iterator[str]:
+    """The portal over real HTTP (Hypercorn, as tests/live.py serves it), on the test's clock:
+    a test moves time past a timeout instead of waiting for it. Yields its base URL, which is
+    also its issuer."""
+    bind, port = listening_socket("127.0.0.1")
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(settings.model_copy(update={"issuer": url, **changes}))
+    portal_clock.init_app(app, clock)
+    with serving([(app, bound_config(bind, "portal"))], [f"{url}/healthz"]):
+        yield url

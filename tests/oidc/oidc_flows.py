@@ -12,7 +12,7 @@ from quart.wrappers import Response
 from sqlmodel import col, select
 
 from portal import vendors
-from portal.models import AuditEvent, Vendor
+from portal.models import AuditEvent, OidcGrant, Vendor
 from tests.flows import VendorLogin, add_vendor, page, unit_of_work
 
 REDIRECT_URI = "https://learn.example.org/callback"
@@ -100,3 +100,38 @@ def basic(login: VendorLogin, secret: str | None = None) -> dict[str, str]:
 async def confirm_logout(client: Client, asked: Response) -> Response:
     """The member's "Sign out" on the page /oidc/logout asked "Sign out of all sites?" with."""
     return await client.post("/oidc/logout/confirm", form=(await page(asked)).hidden)
+
+
+async def tokens_for(
+    client: Client, login: VendorLogin, scope: str = "openid", key: str = "learn"
+) -> dict[str, Any]:
+    """A signed-in browser's authorization for `scope`, and the code swapped for tokens."""
+    pkce = Pkce.new()
+    query = authorize_query(pkce, scope=scope, client_id=key)
+    answer = await client.get("/oidc/authorize", query_string=query)
+    code = redirect_params(answer.headers["Location"])["code"]
+    issued = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(login))
+    assert issued.status_code == 200, await issued.get_json()
+    return dict(await issued.get_json())
+
+
+async def refresh(
+    client: Client, login: VendorLogin, refresh_token: str, **changes: str
+) -> Response:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **changes}
+    return await client.post("/oidc/token", form=form, headers=basic(login))
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+async def reasons(database_url: str, event: str) -> list[str]:
+    """The audited reasons of `event`, oldest first."""
+    return [e.details["reason"] for e in await audit_events(database_url, event)]
+
+
+async def grant_row(database_url: str) -> OidcGrant:
+    """The test's one grant, as stored."""
+    async with unit_of_work(database_url) as session:
+        return (await session.exec(select(OidcGrant))).one()

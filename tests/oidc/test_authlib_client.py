@@ -1,6 +1,7 @@
 """A relying party nobody here wrote: Authlib's OpenID Connect client (AsyncOAuth2Client, with
 the discovery, PKCE, ID-token validation and logout of Authlib's framework clients) against a
-live portal, through a key rotation in the middle of the session."""
+live portal, through a key rotation in the middle of the session; and offline access that
+outlives the portal session's idle timeout until the relying party revokes it (RFC 7009)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +11,13 @@ import pytest
 from authlib.integrations.base_client import BaseApp
 from authlib.integrations.base_client.async_app import AsyncOAuth2Mixin
 from authlib.integrations.base_client.async_openid import AsyncOpenIDMixin
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from joserfc import jws
 
+from portal.settings import Settings
+from tests.conftest import FakeClock
 from tests.flows import VendorLogin, live_portal
-from tests.oidc.live_flows import query_of, rotate_keys, sign_in_for
+from tests.oidc.live_flows import on_the_tests_clock, query_of, rotate_keys, sign_in_for
 from tests.oidc.oidc_flows import POST_LOGOUT_URI, REDIRECT_URI
 
 pytestmark = pytest.mark.usefixtures("ada")
@@ -91,3 +94,48 @@ async def test_authlib_signs_in_refreshes_across_a_key_rotation_and_logs_out(
             await rp.userinfo(token=renewed)
         again = await browser.get(started["url"])
         assert again.headers["Location"].startswith("/sign-in?")
+
+
+async def test_authlib_keeps_offline_access_past_the_idle_timeout_then_revokes_it(
+    settings: Settings, clock: FakeClock, learn: VendorLogin
+) -> None:
+    with on_the_tests_clock(settings, clock) as url:
+        rp = RelyingParty(
+            None,
+            "portal",
+            client_id="learn",
+            client_secret=learn.secret,
+            server_metadata_url=f"{url}/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": "openid profile offline_access",
+                "code_challenge_method": "S256",
+            },
+        )
+        started = await rp.create_authorization_url(redirect_uri=REDIRECT_URI)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as browser:
+            back = query_of(await sign_in_for(browser, started["url"]))
+            token = await rp.fetch_access_token(
+                redirect_uri=REDIRECT_URI, code=back["code"], code_verifier=started["code_verifier"]
+            )
+            clock.advance(minutes=31)  # the member is away: the portal session times out
+            again = await browser.get(started["url"])
+            assert again.headers["Location"].startswith("/sign-in?")
+
+        metadata = await rp.load_server_metadata()
+        async with AsyncOAuth2Client(client_id="learn", client_secret=learn.secret) as client:
+            renewed = await client.refresh_token(
+                metadata["token_endpoint"], refresh_token=token["refresh_token"]
+            )
+            assert (await rp.userinfo(token=renewed))["given_name"] == "Ada"
+            revoked = await client.revoke_token(
+                metadata["revocation_endpoint"],
+                token=renewed["refresh_token"],
+                token_type_hint="refresh_token",
+            )
+            assert revoked.status_code == 200
+            with pytest.raises(OAuthError):
+                await client.refresh_token(
+                    metadata["token_endpoint"], refresh_token=renewed["refresh_token"]
+                )
+        with pytest.raises(httpx.HTTPStatusError):
+            await rp.userinfo(token=renewed)

@@ -31,6 +31,8 @@ async def test_failed_client_logins_are_audited_and_held_back(
             for _ in range(5)
         ]
         assert statuses == [401, 401, 401, 429, 429]
+        limited = await client.post("/oidc/token", form=form, headers=basic(learn, "wrong"))
+        assert (await limited.get_json())["error"] == "temporarily_unavailable"
         clock.advance(minutes=1)
         right = await client.post("/oidc/token", form=form, headers=basic(learn))
         assert right.status_code == 400  # authenticated; the token is what is wrong
@@ -55,6 +57,9 @@ async def test_a_vendors_calls_spend_its_own_budget(
         assert (await client.get("/oidc/userinfo", headers=bearer)).status_code == 200
         limited = await client.get("/oidc/userinfo", headers=bearer)
         assert limited.status_code == 429 and limited.headers["Retry-After"]
+        assert (await limited.get_json())["error"] == "temporarily_unavailable"
+    over = await audit_events(database_url, "api.rate_limited")  # UserInfo's refusal too
+    assert [(e.vendor_key, e.details["bucket"]) for e in over] == [("learn", "vendor")]
     async with unit_of_work(database_url) as session:
         used = await session.exec(
             select(VendorSecret).where(col(VendorSecret.last_used_at).is_not(None))

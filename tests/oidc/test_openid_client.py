@@ -1,8 +1,9 @@
 """A relying party nobody here wrote, in another language: Node's openid-client (with jose)
 against a live portal — discovery, authorization with PKCE, the code for tokens, ID-token
 validation (signatures too), UserInfo, refresh across `portal keys rotate`, refresh-token
-reuse, RP-initiated logout. tests/oidc/rp/relying_party.mjs is the relying party; its
-dependencies are pinned by package-lock.json and installed with `npm ci` when missing."""
+reuse, token revocation (RFC 7009), RP-initiated logout. tests/oidc/rp/relying_party.mjs is
+the relying party; its dependencies are pinned by package-lock.json and installed with
+`npm ci` when missing."""
 
 import asyncio
 import json
@@ -86,6 +87,7 @@ def test_openid_client_completes_the_whole_session(
     assert seen["userinfoAfter"]["sub"] == "101"
     assert seen["reuse"] == "invalid_grant"
     assert seen["afterReuse"] == 401  # the reuse revoked the whole family
+    assert seen["afterRevocation"] == "invalid_grant"  # RFC 7009, revoked by the library
     assert seen["logout"]["landed"] == seen["logout"]["expected"]
     assert_signed_out_once(database_url)
 

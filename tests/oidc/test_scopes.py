@@ -1,55 +1,75 @@
-"""Scopes at the authorization endpoint (Core §3.1.2.1, RFC 6749 §3.3): values the portal does
-not know are ignored, known ones the vendor may not have are left out, and the grant is what is
-left — `openid` stays required; the token answer's `scope` says what was granted."""
+"""What a token gives: the granted scope in every token answer (RFC 6749 §3.3), narrowed by a
+refresh that asks for less (§6), and never more than the vendor may have today — a scope staff
+take away reaches the grants the vendor already holds, at refresh and at UserInfo."""
 
 import pytest
 from quart import Quart
 
-from tests.flows import sign_in
-from tests.oidc.oidc_flows import (
-    Pkce,
-    add_oidc_vendor,
-    audit_events,
-    authorize_query,
-    basic,
-    redirect_params,
-    token_form,
-)
+from portal import vendors
+from tests.flows import VendorLogin, sign_in, unit_of_work
+from tests.oidc.oidc_flows import bearer, reasons, refresh, tokens_for
 
 pytestmark = pytest.mark.usefixtures("ada")
+SCOPE = "openid profile email offline_access"
 
 
-async def test_the_grant_is_the_allowed_subset_of_what_was_asked(
-    app: Quart, database_url: str
+async def allow(database_url: str, scopes: str) -> None:
+    """What staff tick under "What the site may ask for"."""
+    async with unit_of_work(database_url) as session:
+        vendor = await vendors.get_vendor(session, "learn")
+        vendor.scopes = scopes
+        session.add(vendor)
+
+
+async def test_a_scope_taken_from_the_vendor_reaches_the_tokens_it_holds(
+    app: Quart, learn: VendorLogin, database_url: str
 ) -> None:
-    narrow = await add_oidc_vendor(
-        database_url, "narrow", domain="narrow.example.org", scopes="openid email",
-        refresh_tokens=False,
-    )  # fmt: skip
-    client, pkce = app.test_client(), Pkce.new()
-    await sign_in(client)
-    asked = "openid admin email profile offline_access"
-    answer = await client.get(
-        "/oidc/authorize", query_string=authorize_query(pkce, client_id="narrow", scope=asked)
-    )
-    code = redirect_params(answer.headers["Location"])["code"]
-    issued = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(narrow))
-    body = await issued.get_json()
-    assert body["scope"] == "openid email"
-    assert "refresh_token" not in body  # offline_access was not granted: the vendor's switch
-    (authorized,) = await audit_events(database_url, "oidc.authorized")
-    assert authorized.details["scope"] == "openid email"
-    assert authorized.details["not_granted"] == "admin profile offline_access"
-
-
-async def test_only_unknown_scopes_beside_openid_grant_openid(
-    app: Quart, database_url: str
-) -> None:
-    await add_oidc_vendor(database_url)
     client = app.test_client()
     await sign_in(client)
-    query = authorize_query(Pkce.new(), scope="openid https://graph.example.com/read")
-    answer = await client.get("/oidc/authorize", query_string=query)
-    assert "code" in redirect_params(answer.headers["Location"])
-    (authorized,) = await audit_events(database_url, "oidc.authorized")
-    assert authorized.details["scope"] == "openid"
+    issued = await tokens_for(client, learn, SCOPE)
+    assert issued["scope"] == SCOPE
+    await allow(database_url, "openid profile")
+
+    info = await client.get("/oidc/userinfo", headers=bearer(issued["access_token"]))
+    assert set(await info.get_json()) == {"sub", "given_name", "family_name"}
+    renewed = await (await refresh(client, learn, issued["refresh_token"])).get_json()
+    assert renewed["scope"] == "openid profile offline_access"
+    info = await client.get("/oidc/userinfo", headers=bearer(renewed["access_token"]))
+    assert "email" not in await info.get_json()
+
+    # Given back, it is there again: the member's grant held it all along.
+    await allow(database_url, "openid profile email")
+    again = await (await refresh(client, learn, renewed["refresh_token"])).get_json()
+    assert again["scope"] == SCOPE
+
+
+async def test_a_refresh_may_ask_for_less_for_its_access_token(
+    app: Quart, learn: VendorLogin
+) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    issued = await tokens_for(client, learn, SCOPE)
+    narrowed = await (
+        await refresh(client, learn, issued["refresh_token"], scope="email openid")
+    ).get_json()
+    assert narrowed["scope"] == "openid email"
+    info = await client.get("/oidc/userinfo", headers=bearer(narrowed["access_token"]))
+    assert set(await info.get_json()) == {"sub", "email", "email_verified"}
+    # The new refresh token still carries the whole grant (RFC 6749 §6), and `openid` stays.
+    whole = await (await refresh(client, learn, narrowed["refresh_token"])).get_json()
+    assert whole["scope"] == SCOPE
+    bare = await (await refresh(client, learn, whole["refresh_token"], scope="email")).get_json()
+    assert bare["scope"] == "openid email"
+
+
+async def test_a_refresh_asking_for_more_is_invalid_scope_and_uses_nothing(
+    app: Quart, learn: VendorLogin, database_url: str
+) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    issued = await tokens_for(client, learn, "openid email offline_access")
+    more = await refresh(client, learn, issued["refresh_token"], scope="openid phone")
+    assert more.status_code == 400
+    assert (await more.get_json())["error"] == "invalid_scope"
+    assert await reasons(database_url, "oidc.token_rejected") == ["invalid_scope"]
+    assert (await refresh(client, learn, issued["refresh_token"])).status_code == 200

@@ -17,7 +17,11 @@ from tests.oidc.oidc_flows import (
     audit_events,
     authorize_query,
     basic,
+    bearer,
+    grant_row,
+    reasons,
     redirect_params,
+    refresh,
     token_form,
 )
 
@@ -67,6 +71,7 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
     "no redirect_uri": ({"redirect_uri": ""}, "learn", 400, "invalid_request"),
     "unknown code": ({"code": "x" * 43}, "learn", 400, "invalid_grant"),
     "password grant": ({"grant_type": "password"}, "learn", 400, "unsupported_grant_type"),
+    "no grant_type": ({"grant_type": ""}, "learn", 400, "invalid_request"),
     "unknown refresh token": (
         {"grant_type": "refresh_token", "refresh_token": "x" * 43}, "learn", 400, "invalid_grant",
     ),
@@ -122,7 +127,7 @@ async def test_an_expired_code_is_refused(
     ] == ["expired"]
 
 
-async def test_a_replayed_code_revokes_what_it_gave_and_ends_the_session(
+async def test_a_replayed_code_revokes_what_it_gave_but_not_the_session(
     app: Quart, learn: VendorLogin, database_url: str
 ) -> None:
     client, pkce = app.test_client(), Pkce.new()
@@ -133,15 +138,58 @@ async def test_a_replayed_code_revokes_what_it_gave_and_ends_the_session(
     replay = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(learn))
     assert replay.status_code == 400 and (await replay.get_json())["error"] == "invalid_grant"
 
-    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert (await client.get("/oidc/userinfo", headers=bearer)).status_code == 401
-    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
-    assert (await client.post("/oidc/token", form=refresh, headers=basic(learn))).status_code == 400
+    assert (
+        await client.get("/oidc/userinfo", headers=bearer(tokens["access_token"]))
+    ).status_code == 401
+    assert (await refresh(client, learn, tokens["refresh_token"])).status_code == 400
     replays = await audit_events(database_url, "oidc.code_replay")
     assert [(e.outcome, e.details["reason"]) for e in replays] == [("failure", "replay")]
+    assert (await grant_row(database_url)).revoke_reason == "code_replay"
+    # A code is no sign-out button: the member is still signed in, here and at every site.
     async with unit_of_work(database_url) as session:
-        ended = await session.get(AuthSession, 1)
-        assert ended is not None and ended.end_reason == "code_replay"
+        portal_session = await session.get(AuthSession, 1)
+        assert portal_session is not None and portal_session.ended_at is None
+    again = await client.get("/oidc/authorize", query_string=authorize_query(Pkce.new()))
+    assert "code" in redirect_params(again.headers["Location"])
+
+
+WITHOUT_THE_BINDING = {
+    "another verifier": ({"code_verifier": ANOTHER_VERIFIER}, 0, "pkce"),
+    "another redirect_uri": ({"redirect_uri": REDIRECT_URI + "2"}, 0, "redirect_uri"),
+    "after its lifetime": ({}, 60, "expired"),
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "later", "reason"), WITHOUT_THE_BINDING.values(), ids=WITHOUT_THE_BINDING.keys()
+)
+async def test_a_used_code_without_its_binding_revokes_nothing(
+    app: Quart,
+    clock: FakeClock,
+    database_url: str,
+    changes: dict[str, str],
+    later: int,
+    reason: str,
+) -> None:
+    """A public client's code, seen after use in a browser's history or a log: whoever presents
+    it without the verifier and redirect URI, or too late, ends nothing."""
+    await add_oidc_vendor(database_url, public_client=True)
+    client, pkce = app.test_client(), Pkce.new()
+    await sign_in(client)
+    code = await code_for(client, pkce)
+    used = await client.post("/oidc/token", form=token_form(code, pkce, client_id="learn"))
+    tokens = await used.get_json()
+    clock.advance(seconds=later)
+    seen = await client.post(
+        "/oidc/token", form=token_form(code, pkce, client_id="learn", **changes)
+    )
+    assert (await seen.get_json())["error"] == "invalid_grant"
+    assert await reasons(database_url, "oidc.token_rejected") == [reason]
+    assert await audit_events(database_url, "oidc.code_replay") == []
+    assert (
+        await client.get("/oidc/userinfo", headers=bearer(tokens["access_token"]))
+    ).status_code == 200
+    assert (await grant_row(database_url)).revoked_at is None
 
 
 async def test_a_public_client_uses_pkce_alone(app: Quart, database_url: str) -> None:

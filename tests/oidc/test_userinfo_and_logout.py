@@ -6,21 +6,20 @@ from typing import Any
 
 import pytest
 from quart import Quart
-from quart.typing import TestClientProtocol as Client
+from sqlalchemy import update
 
 from portal import vendors
-from portal.models import Vendor
+from portal.models import Member, Vendor
+from tests.conftest import FakeClock
 from tests.flows import VendorLogin, add_member, sign_in, unit_of_work
 from tests.oidc.oidc_flows import (
     POST_LOGOUT_URI,
-    Pkce,
     add_oidc_vendor,
     audit_events,
-    authorize_query,
-    basic,
+    bearer,
     confirm_logout,
-    redirect_params,
-    token_form,
+    reasons,
+    tokens_for,
 )
 
 pytestmark = pytest.mark.usefixtures("ada")
@@ -28,18 +27,6 @@ EVERYTHING = [
     "ImisId", "Username", "FirstName", "LastName", "FullName", "Email", "Phone", "Address1",
     "City", "Country", "MemberType", "MemberStatus", "PaidThrough", "IsMember",
 ]  # fmt: skip
-
-
-async def tokens_for(
-    client: Client, login: VendorLogin, scope: str = "openid", key: str = "learn"
-) -> dict[str, Any]:
-    pkce = Pkce.new()
-    query = authorize_query(pkce, scope=scope, client_id=key)
-    answer = await client.get("/oidc/authorize", query_string=query)
-    code = redirect_params(answer.headers["Location"])["code"]
-    issued = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(login))
-    assert issued.status_code == 200, await issued.get_json()
-    return dict(await issued.get_json())
 
 
 @pytest.fixture
@@ -151,8 +138,44 @@ async def test_userinfo_refusals_say_why_in_www_authenticate(
     assert answer.status_code == status
     challenge = answer.headers["WWW-Authenticate"]
     assert challenge.startswith('Bearer realm="portal"')
-    assert (f'error="{error}"' in challenge) if error else ("error=" not in challenge)
+    body = await answer.get_json()
+    if error:
+        assert f'error="{error}"' in challenge and body["error"] == error
+    else:  # RFC 6750 §3.1: no credentials at all, no error code, in the header or the body
+        assert challenge == 'Bearer realm="portal"'
+        assert "error" not in body and body["error_description"]
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+async def test_an_access_token_past_its_expiry_is_refused(
+    app: Quart, learn: VendorLogin, clock: FakeClock, database_url: str
+) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    access = (await tokens_for(client, learn))["access_token"]
+    clock.advance(seconds=299)
+    assert (await client.get("/oidc/userinfo", headers=bearer(access))).status_code == 200
+    clock.advance(seconds=1)  # five minutes, PORTAL_OIDC_ACCESS_TOKEN_TTL_SECONDS
+    refused = await client.get("/oidc/userinfo", headers=bearer(access))
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    [event] = await audit_events(database_url, "oidc.userinfo_rejected")
+    assert (event.vendor_key, event.member_id, event.details["reason"]) == ("learn", 1, "expired")
+
+
+async def test_a_disabled_member_gets_nothing_from_userinfo(
+    app: Quart, learn: VendorLogin, database_url: str
+) -> None:
+    client = app.test_client()
+    await sign_in(client)
+    access = (await tokens_for(client, learn))["access_token"]
+    # The flag alone, as any writer of it leaves it: UserInfo must not count on the grants
+    # having been revoked as well.
+    async with unit_of_work(database_url) as session:
+        await session.exec(update(Member).values(enabled=False))
+    refused = await client.get("/oidc/userinfo", headers=bearer(access))
+    assert refused.status_code == 401
+    assert await reasons(database_url, "oidc.userinfo_rejected") == ["member_disabled"]
 
 
 async def test_a_disabled_vendor_loses_its_access_tokens(

@@ -116,6 +116,32 @@ try {
   afterReuse = error.status ?? String(error);
 }
 
+// RFC 7009: another sign-in's refresh token revoked at the advertised revocation_endpoint;
+// its whole grant goes with it.
+const verifier2 = client.randomPKCECodeVerifier();
+const state2 = client.randomState();
+const callback2 = await follow(
+  client.buildAuthorizationUrl(later, {
+    redirect_uri: redirectUri,
+    scope: "openid offline_access",
+    code_challenge: await client.calculatePKCECodeChallenge(verifier2),
+    code_challenge_method: "S256",
+    state: state2,
+  }),
+);
+const tokens2 = await client.authorizationCodeGrant(later, new URL(callback2), {
+  pkceCodeVerifier: verifier2,
+  expectedState: state2,
+});
+await client.tokenRevocation(later, tokens2.refresh_token, { token_type_hint: "refresh_token" });
+let afterRevocation;
+try {
+  await client.refreshTokenGrant(later, tokens2.refresh_token);
+  afterRevocation = "accepted";
+} catch (error) {
+  afterRevocation = error.error ?? String(error);
+}
+
 const logoutState = client.randomState();
 const logoutUrl = client.buildEndSessionUrl(later, {
   id_token_hint: renewed.id_token,
@@ -136,5 +162,6 @@ process.stdout.write(
     reuse,
     logout: { landed, expected: `${postLogoutUri}?state=${logoutState}` },
     afterReuse,
+    afterRevocation,
   }),
 );
