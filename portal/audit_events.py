@@ -74,6 +74,9 @@ WORDS: dict[str, str] = {
     "vendor.secret_revoked": "API secret of {vendor} revoked",
     "logout.notified": "{vendor} told that a member signed out",
     "keys.rotated": "Token-signing keys replaced",
+    "keys.revoked": "Token-signing key withdrawn",
+    "keys.resealed": "Stored keys re-encrypted with the portal's secret key",
+    "keys.made": "New token-signing key made",
     "audit.exported": "Audit log exported",
     "audit.purged": "Old audit events deleted",
     "audit.suppressed": "Too many refused requests from one network: the rest were not logged",
@@ -133,6 +136,7 @@ REASONS: dict[str, str] = {
     "smtp_failed": "the mail server did not take it, after every retry",
     "refused": "the vendor's sign-out notification address answered with an error",
     "gave_up": "the vendor's sign-out notification address did not answer, even after retries",
+    "unreadable": "the portal's secret key could not open the key in use",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -310,6 +314,9 @@ DETAIL_LABELS: dict[str, str] = {
     "kids": "Keys (kid)",
     "signs_from": "Signs from",
     "at_once": "At once (a compromised key)",
+    "withdrawn": "Keys withdrawn",
+    "replaced_by": "Replaced by key",
+    "pairwise": "Key of members' own identifiers at sites re-encrypted too",
     "method": "Proved with",
     "second_factor": "Two-factor code",
     "recovery_codes_left": "Recovery codes left",

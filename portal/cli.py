@@ -16,6 +16,7 @@ from portal import (
     maintenance_cli,
     members,
     oidc_registration,
+    pairwise,
     serve,
     staff,
     vendor_secrets,
@@ -166,6 +167,7 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
 
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     db.upgrade(db.database_url(settings))
+    db.run_in_session(settings, lambda session: pairwise.store(session, settings=settings))
     print("database is up to date")
     return 0
 

@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, clock, db, rate_limits, settings, vendors
+from portal import claims, clock, db, pairwise, rate_limits, settings, vendors
 from portal.oidc import grants, id_tokens
 from portal.oidc.protocol_errors import OAuthError
 from portal.rate_limits import client_network
@@ -29,9 +29,12 @@ async def userinfo() -> dict[str, Any]:
             fields = [
                 choice.field for choice in await vendors.select_fields(db_session, found.vendor)
             ]
+            pairwise_key = await pairwise.key_for(
+                db_session, found.vendor.pairwise_subject, settings=settings.current()
+            )
     if found is None:
         raise unauthorized("invalid_token", "The access token is unknown, expired or revoked.")
-    sub = id_tokens.subject(found.vendor, found.member.imis_id, settings.current().pairwise_key())
+    sub = id_tokens.subject(found.vendor, found.member.imis_id, pairwise_key)
     scopes = claims.parse_scope(found.grant.scope)
     return {"sub": sub, **claims.member_claims(found.member, fields, scopes, now.date())}
 
