@@ -204,7 +204,8 @@ class SigningKey(SQLModel, table=True):
         ),
         # A withdrawn key is unpublished from the moment it was withdrawn.
         CheckConstraint(
-            "withdrawn_at IS NULL OR retires_at <= withdrawn_at", name="withdrawn_unpublished"
+            "withdrawn_at IS NULL OR (retires_at IS NOT NULL AND retires_at <= withdrawn_at)",
+            name="withdrawn_unpublished",
         ),
     )
 

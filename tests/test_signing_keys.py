@@ -220,6 +220,21 @@ async def test_a_key_stored_before_public_parts_were_gets_its_own_once(
     assert None not in await stored(database_url, "public_jwk")
 
 
+async def test_a_key_without_its_public_part_that_cannot_be_opened_is_left_out(
+    database_url: str, settings: Settings
+) -> None:
+    old = kid_of(await signed(database_url, settings))
+
+    async def forget(session: AsyncSession) -> None:
+        await session.exec(text("UPDATE signing_key SET public_jwk = NULL"))  # type: ignore[call-overload]
+
+    await in_unit(database_url, forget)
+    stranger = settings.model_copy(update={"secret_key": STRANGER})
+    assert old not in {key.kid for key in await published(database_url, stranger)}
+    made = await signed(database_url, stranger)  # a key it can open, made and published
+    assert jwt.decode(made, await published(database_url, stranger))
+
+
 async def test_the_database_alone_cannot_sign(database_url: str, settings: Settings) -> None:
     first = await signed(database_url, settings)
     assert not any('"d"' in sealed for sealed in await stored(database_url, "sealed_jwk"))

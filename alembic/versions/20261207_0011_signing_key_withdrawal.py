@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_signing_key_withdrawn_unpublished"),
         "signing_key",
-        "withdrawn_at IS NULL OR retires_at <= withdrawn_at",
+        "withdrawn_at IS NULL OR (retires_at IS NOT NULL AND retires_at <= withdrawn_at)",
     )
     op.create_table(
         "stored_secret",
