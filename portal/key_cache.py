@@ -129,7 +129,7 @@ async def keep_listening(app: Quart) -> None:
     while True:
         try:
             await listen(engine, cache)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # nothing may stop it: a process not listening trusts less
             log.warning("not listening for signing-key changes: %s", one_line(exc))
         await asyncio.sleep(RECONNECT_SECONDS)
 
