@@ -167,7 +167,8 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
 
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     db.upgrade(db.database_url(settings))
-    db.run_in_session(settings, lambda session: pairwise.store(session, settings=settings))
+    if settings.secret_key or settings.development:  # else the first process that serves does
+        db.run_in_session(settings, lambda session: pairwise.store(session, settings=settings))
     print("database is up to date")
     return 0
 

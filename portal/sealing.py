@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portal.settings import Settings
+from portal.settings import Settings, SettingsError
 
 
 class Unopenable(Exception):
@@ -54,6 +54,13 @@ def fingerprint(settings: Settings) -> str:
 
 
 def _secrets(settings: Settings) -> tuple[str, ...]:
+    # Outside development a missing secret key would mean a throwaway one, and keys sealed with
+    # it that `portal serve` could never open.
+    if not settings.secret_key and not settings.development:
+        raise SettingsError(
+            "PORTAL_SECRET_KEY is needed: the stored keys are sealed with it (give this command "
+            "the one `portal serve` uses)"
+        )
     # The current key first: MultiFernet seals with its first key and opens with any.
     return (settings.signing_key(), *settings.fallback_keys)
 
