@@ -11,6 +11,7 @@ from portal import (
     errors,
     health,
     ids,
+    key_cache,
     logout_delivery,
     maintenance,
     observe,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     maintenance.init_app(app, settings)
     mail_worker.init_app(app, settings)
     logout_delivery.init_app(app, settings)
+    key_cache.init_app(app)  # each worker's copy of the signing keys, dropped when they change
     security.init_app(app, settings)
     session_cookies.init_app(app, settings)
     errors.init_app(app)

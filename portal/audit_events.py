@@ -77,6 +77,9 @@ WORDS: dict[str, str] = {
     "vendor.secret_revoked": "API secret of {vendor} revoked",
     "logout.notified": "{vendor} told that a member signed out",
     "keys.rotated": "Token-signing keys replaced",
+    "keys.revoked": "Token-signing key withdrawn",
+    "keys.resealed": "Stored keys re-encrypted with the portal's secret key",
+    "keys.made": "New token-signing key made",
     "audit.exported": "Audit log exported",
     "audit.purged": "Old audit events deleted",
     "audit.suppressed": "Too many refused requests from one network: the rest were not logged",
@@ -151,6 +154,7 @@ REASONS: dict[str, str] = {
     "gave_up": "the vendor's sign-out notification address did not answer, even after retries",
     "not_public": "the vendor's sign-out notification address leads inside a private network",
     "too_late": "not sent: the portal could not send it soon enough after the sign-out",
+    "unreadable": "the portal's secret key could not open the key in use",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -353,6 +357,9 @@ DETAIL_LABELS: dict[str, str] = {
     "kids": "Keys (kid)",
     "signs_from": "Signs from",
     "at_once": "At once (a compromised key)",
+    "withdrawn": "Keys withdrawn",
+    "replaced_by": "Replaced by key",
+    "pairwise": "Key of members' own identifiers at sites re-encrypted too",
     "method": "Proved with",
     "already_revoked": "Already withdrawn before",
     "second_factor": "Two-factor code",

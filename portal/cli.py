@@ -10,7 +10,17 @@ from typing import Any, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import account_cli, audit, db, maintenance_cli, members, serve, staff, vendor_cli
+from portal import (
+    account_cli,
+    audit,
+    db,
+    maintenance_cli,
+    members,
+    pairwise,
+    serve,
+    staff,
+    vendor_cli,
+)
 from portal.auth import mfa
 from portal.demo import run as demo_run
 from portal.directory import imis, imis_directory
@@ -111,6 +121,8 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
 
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     db.upgrade(db.database_url(settings))
+    if settings.secret_key or settings.development:  # else the first process that serves does
+        db.run_in_session(settings, lambda session: pairwise.store(session, settings=settings))
     print("database is up to date")
     return 0
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, background, public_addresses, signing_keys, single_logout
+from portal import audit, background, pairwise, public_addresses, signing_keys, single_logout
 from portal.claims import member_subject
 from portal.clock import Clock
 from portal.maintenance import one_line
@@ -160,7 +160,10 @@ async def logout_token(db: AsyncSession, row: Claimed, policy: Policy, *, now: d
         vendor_key=row.vendor_key,
         sid=row.sid,
         subject=member_subject(
-            row.vendor_key, row.pairwise_subject, row.imis_id, policy.settings.pairwise_key()
+            row.vendor_key,
+            row.pairwise_subject,
+            row.imis_id,
+            await pairwise.key_for(db, row.pairwise_subject, settings=policy.settings),
         ),
         jti=row.jti,
         now=now,

@@ -1,17 +1,17 @@
 """`portal purge`, `portal audit verify` and `portal audit purge`: what the background upkeep
-does (portal/maintenance.py), on demand, and the audit log's tamper check; `portal keys rotate`,
-a new token-signing key."""
+does (portal/maintenance.py), on demand, and the audit log's tamper check; `portal keys list,
+rotate, revoke, reseal`: the token-signing keys (portal/key_management.py)."""
 
 import argparse
 import json
 import re
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, audit_chain, audit_purge, db, retention, signing_keys
+from portal import audit, audit_chain, audit_purge, db, key_management, retention
 from portal.clock import system_clock
 from portal.settings import Settings
 
@@ -35,16 +35,34 @@ def add_commands(commands: Any) -> None:
 
     keys = commands.add_parser("keys", help="the keys that sign ID tokens and logout tokens")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    listing = keys_sub.add_parser("list", help="every signing key and its state")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=keys_list_command)
     rotate = keys_sub.add_parser(
         "rotate",
         help="publish new keys now and sign with them in 15 minutes; the old ones stay published "
         "until their tokens expire",
     )
     rotate.add_argument(
-        "--now", action="store_true", help="sign with the new keys at once (a compromised key)"
+        "--now",
+        action="store_true",
+        help="a compromised key: withdraw every published key and sign with new ones at once",
     )
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(run=keys_rotate_command)
+    revoke = keys_sub.add_parser(
+        "revoke", help="withdraw one key at once (a new one takes over if it was signing)"
+    )
+    revoke.add_argument("kid")
+    revoke.add_argument("--json", action="store_true")
+    revoke.set_defaults(run=keys_revoke_command)
+    reseal = keys_sub.add_parser(
+        "reseal",
+        help="re-encrypt the stored keys with PORTAL_SECRET_KEY, before an old secret key "
+        "leaves PORTAL_SECRET_KEY_FALLBACKS",
+    )
+    reseal.add_argument("--json", action="store_true")
+    reseal.set_defaults(run=keys_reseal_command)
 
 
 def days(value: str) -> timedelta:
@@ -102,18 +120,87 @@ def audit_purge_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def keys_rotate_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(session: AsyncSession) -> tuple[list[str], str]:
-        now = system_clock()
-        keys = await signing_keys.rotate(session, now=now, settings=settings, immediately=args.now)
-        kids = [key.kid for key in keys]
-        signs_from = max(key.signs_from or now for key in keys).isoformat(timespec="seconds")
-        await audit.record(
-            session, "keys.rotated", via="cli", kids=kids, signs_from=signs_from, at_once=args.now
-        )
-        return kids, signs_from
+def stamp(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"
 
-    kids, signs_from = db.run_in_session(settings, work) or ([], "")
-    text = f"published {', '.join(kids)}; signing with them from {signs_from}"
-    show(args, {"kids": kids, "signs_from": signs_from}, text)
+
+def keys_list_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> list[key_management.Listed]:
+        return await key_management.listing(session, now=system_clock(), settings=settings)
+
+    listed = db.run_in_session(settings, work) or []
+    if args.json:
+        print(json.dumps({"keys": [key.as_json() for key in listed]}))
+        return 0
+    print(f"{'KID':<18} {'ALG':<6} {'SIGNS FROM':<26} {'RETIRES AT':<26} STATE")
+    for key in listed:
+        state = key_management.STATES[key.state]
+        print(
+            f"{key.kid:<18} {key.alg:<6} {stamp(key.signs_from):<26} "
+            f"{stamp(key.retires_at):<26} {state}"
+        )
+    return 0
+
+
+def keys_rotate_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        now = system_clock()
+        rotated = await key_management.rotate(
+            session, now=now, settings=settings, immediately=args.now
+        )
+        kids = [key.kid for key in rotated.new]
+        signs_from = stamp(max(key.signs_from or now for key in rotated.new))
+        await audit.record(
+            session, "keys.rotated", via="cli", kids=kids, signs_from=signs_from,
+            at_once=args.now, withdrawn=rotated.withdrawn,
+        )  # fmt: skip
+        return {"kids": kids, "signs_from": signs_from, "withdrawn": rotated.withdrawn}
+
+    done = db.run_in_session(settings, work) or {}
+    text = f"published {', '.join(done['kids'])}; signing with them from {done['signs_from']}"
+    if done["withdrawn"]:
+        text += f"; withdrew {', '.join(done['withdrawn'])}"
+    show(args, done, text)
+    return 0
+
+
+def keys_revoke_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        revoked = await key_management.revoke(
+            session, args.kid, now=system_clock(), settings=settings
+        )
+        new = revoked.replacement
+        done = {
+            "kid": revoked.kid,
+            "already": revoked.already,
+            "replaced_by": new.kid if new else None,
+            "signs_from": stamp(new.signs_from) if new else None,
+        }
+        if revoked.already is None:
+            await audit.record(
+                session, "keys.revoked", via="cli", kids=[revoked.kid],
+                replaced_by=done["replaced_by"], signs_from=done["signs_from"],
+            )  # fmt: skip
+        return done
+
+    done = db.run_in_session(settings, work) or {}
+    if done["already"]:
+        text = f"{done['kid']} was already {done['already']}: nothing changed"
+    else:
+        text = f"withdrew {done['kid']}"
+        if done["replaced_by"]:
+            text += f"; {done['replaced_by']} signs from {done['signs_from']}"
+    show(args, done, text)
+    return 0
+
+
+def keys_reseal_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        done = await key_management.reseal(session, now=system_clock(), settings=settings)
+        await audit.record(session, "keys.resealed", via="cli", **done)
+        return done
+
+    done = db.run_in_session(settings, work) or {}
+    also = " and the pairwise key" if done["pairwise"] else ""
+    show(args, done, f"resealed {len(done['kids'])} signing keys{also} with PORTAL_SECRET_KEY")
     return 0

@@ -212,16 +212,38 @@ class SigningKey(SQLModel, table=True):
             unique=True,
             postgresql_where=text("retires_at IS NULL"),
         ),
+        # A withdrawn key is unpublished from the moment it was withdrawn.
+        CheckConstraint(
+            "withdrawn_at IS NULL OR (retires_at IS NOT NULL AND retires_at <= withdrawn_at)",
+            name="withdrawn_unpublished",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     kid: str = Field(max_length=64, unique=True)
     alg: str = Field(max_length=8)
-    # The private JWK, encrypted with a key derived from PORTAL_SECRET_KEY (signing_keys.py).
+    # The private JWK, encrypted with a key derived from PORTAL_SECRET_KEY (portal/sealing.py).
     sealed_jwk: str = Field(sa_type=Text)
+    # The public JWK, so the key set is served without opening a private key. Keys made before
+    # it existed get theirs the first time they are loaded (portal/signing_keys.py).
+    public_jwk: str | None = Field(default=None, sa_type=Text, nullable=True)
     created_at: datetime | None = timestamp(default_now=True)
     signs_from: datetime | None = timestamp()  # published before, so caches hold it by then
     retires_at: datetime | None = timestamp(nullable=True)  # unpublished from then on
+    # Set by `portal keys rotate --now` and `portal keys revoke`: unpublished at once, never
+    # signing again (retires_at is set to the same moment).
+    withdrawn_at: datetime | None = timestamp(nullable=True)
+
+
+class StoredSecret(SQLModel, table=True):
+    """A secret the portal made (or was first given) and keeps for good, sealed like the
+    signing keys: the key of pairwise subjects (portal/pairwise.py)."""
+
+    __tablename__ = "stored_secret"
+
+    name: str = Field(max_length=32, primary_key=True)
+    sealed: str = Field(sa_type=Text)
+    created_at: datetime | None = timestamp(default_now=True)
 
 
 class VendorSecret(SQLModel, table=True):

@@ -98,10 +98,11 @@ def init_app(app: Quart, settings: Settings) -> None:
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.endpoint != "static":
+        if request.endpoint != "static" and not response.cache_control.public:
             # Every other answer is personal or a step of a sign-in: a kept dashboard page is
             # shown again on Back after sign-out, and a kept 303 between /sign-in and
-            # /sso/signin sends Back round in a loop. Static files keep their caching.
+            # /sso/signin sends Back round in a loop. Static files keep their caching, and so
+            # do the answers their view marks public (OpenID Connect's discovery and keys).
             headers["Cache-Control"] = "no-store"
         if production:
             # Browsers then refuse plain http to the portal for a year.

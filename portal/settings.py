@@ -1,7 +1,5 @@
 """Every knob of the portal and its default. One object, read from the environment."""
 
-import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -71,10 +69,13 @@ class Settings(BaseSettings):
     )
     pairwise_secret: str | None = Field(
         default=None,
-        description="The key of pairwise subject identifiers (the `sub` a vendor with pairwise "
-        "subjects receives). Unset: derived from `PORTAL_SECRET_KEY`. Set it (as strong as the "
-        "secret key) before a vendor uses pairwise subjects if you may ever change the secret "
-        "key: a new key gives every member a new `sub` at those vendors",
+        description="Only the first value of the key of pairwise subject identifiers (the "
+        "`sub` a vendor with pairwise subjects receives): the portal stores that key in the "
+        "database, sealed, the first time it starts, and uses the stored key from then on, so "
+        "changing `PORTAL_SECRET_KEY` never changes a `sub`. Unset: the first key is derived "
+        "from `PORTAL_SECRET_KEY`, as before it was stored. Once stored, a different value here "
+        "is ignored (with a warning in the log) and the variable may be removed; the key is "
+        "never rotated (docs/operations.md)",
     )
     data_dir: Path = Field(
         default=Path("var"), description="The embedded database and the development key"
@@ -365,14 +366,6 @@ class Settings(BaseSettings):
         """The OpenID Connect issuer: PORTAL_ISSUER, else PORTAL_PUBLIC_URL; development without
         either, the address the request came to."""
         return self.issuer or request_origin
-
-    def pairwise_key(self) -> bytes:
-        """The key of pairwise subjects: PORTAL_PAIRWISE_SECRET, else one derived from the
-        secret key (a key of its own, so a pairwise `sub` reveals nothing of the cookie key)."""
-        if self.pairwise_secret:
-            return self.pairwise_secret.encode()
-        base = self.signing_key().encode()
-        return hmac.new(base, b"portal-oidc-pairwise-subject", hashlib.sha256).digest()
 
     def check_can_serve(self) -> None:
         """Refuse to serve production with a key an attacker could know or guess."""

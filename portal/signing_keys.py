@@ -1,23 +1,27 @@
 """The portal's signing keys: they sign ID tokens and logout tokens, and their public halves are
 published as the JWKS that vendors verify those tokens with.
 
-Kept in Postgres, so every process signs with the same key and publishes the same set (no
-in-process copy that could disagree). A key is made on first use, one per algorithm. `rotate`
-publishes a new key at once but signs with it only PUBLISHED_BEFORE_SIGNING later, so vendors'
-cached copies of the keys hold it before the first token it signs; the old key keeps signing
-until then and stays published until every token it signed has expired. `immediately` (a
-compromised key) signs with the new key at once."""
+Kept in Postgres, one set for every process; each process serves from its own copy, dropped
+whenever a key changes anywhere (portal/key_cache.py). The key set is built from the public
+parts stored beside the sealed private keys, never by opening one; a private key is opened only
+to sign, once per process, in a thread. A key the secret keys cannot open is skipped (logged
+once): it stays published from its public part, and signing uses another or makes one.
+
+A key is made on first use, one per algorithm. A rotation publishes new keys at once and signs
+with them PUBLISHED_BEFORE_SIGNING later, so vendors' cached copies of the keys hold them before
+the first token they sign; the keys they replace keep signing until then and stay published
+until every token they signed has expired. What operators do (`portal keys …`: rotate at once,
+revoke, reseal, list) is portal/key_management.py."""
 
 import asyncio
-import base64
 import json
+import logging
 import secrets
+import threading
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 from sqlalchemy import update
@@ -25,10 +29,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import audit, key_cache, sealing
 from portal.errors import PortalError
+from portal.key_cache import Cache
 from portal.models import SigningKey
 from portal.settings import Settings
 
+log = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "ES256")
 DEFAULT_ALGORITHM = "RS256"
 # Longer than anything signed lives (ID tokens, logout tokens), so a vendor that fetched the
@@ -38,17 +45,32 @@ PUBLISHED_AFTER_ROTATION = timedelta(days=2)
 # for an unknown kid only after 60 s; Spring and .NET cache it for 5 minutes).
 PUBLISHED_BEFORE_SIGNING = timedelta(minutes=15)
 Key = RSAKey | ECKey
+_opening = threading.Lock()  # a private key is opened once per process, whichever loop asks
 
 
-class KeyUnreadable(PortalError):
-    """A stored key that none of the configured secret keys can open."""
+@dataclass(frozen=True)
+class Stored:
+    """A published key, as a process keeps it."""
 
-    def __init__(self, kid: str) -> None:
-        super().__init__(
-            f"the signing key {kid} cannot be opened with PORTAL_SECRET_KEY or its fallbacks; "
-            "restore the old key in PORTAL_SECRET_KEY_FALLBACKS or run `portal keys rotate`",
-            500,
-        )
+    id: int
+    kid: str
+    alg: str
+    sealed: str
+    public: dict[str, Any] | None
+    signs_from: datetime
+    retires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Published:
+    keys: tuple[Stored, ...]  # newest first
+    jwks: dict[str, Any]
+    key_set: KeySet
+
+
+def published(now: datetime) -> Any:
+    """The condition of a key published at `now` (upcoming ones included)."""
+    return or_(col(SigningKey.retires_at).is_(None), col(SigningKey.retires_at) > now)
 
 
 async def sign(
@@ -62,61 +84,166 @@ async def sign(
 ) -> str:
     """`claims` as a compact JWS, signed with the current key for `alg`, its `kid` in the
     header (so vendors pick the right published key across a rotation)."""
-    row = await _current(db, alg, now=now, settings=settings)
-    header = {"alg": alg, "kid": row.kid} | ({"typ": typ} if typ else {})
-    return jwt.encode(header, claims, _open(row, settings))
+    if alg not in ALGORITHMS:
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
+    kid, key = await _signing_key(db, alg, now=now, settings=settings)
+    header = {"alg": alg, "kid": kid} | ({"typ": typ} if typ else {})
+    # RS256 costs 0.85 ms of CPU a signature (2048 bits, measured on a development machine), and
+    # the cryptography library lets go of the GIL meanwhile: in a thread the loop stays free.
+    return await asyncio.to_thread(jwt.encode, header, claims, key)
 
 
 async def jwks(db: AsyncSession, *, now: datetime, settings: Settings) -> dict[str, Any]:
-    """The public JWK Set: the signing key of every algorithm and the rotated ones still
-    published."""
-    for alg in ALGORITHMS:
-        await _current(db, alg, now=now, settings=settings)
-    query = select(SigningKey).where(
-        or_(col(SigningKey.retires_at).is_(None), col(SigningKey.retires_at) > now)
-    )
-    rows = (await db.exec(query.order_by(col(SigningKey.id)))).all()
-    keys = KeySet([_open(row, settings) for row in rows])
-    return dict(keys.as_dict(private=False))
+    """The public JWK Set: the signing key of every algorithm, the keys about to sign, and the
+    rotated ones still published. The caller must not change it."""
+    return (await _published(db, now=now, settings=settings)).jwks
 
 
 async def verification_keys(db: AsyncSession, *, now: datetime, settings: Settings) -> KeySet:
     """The published keys as a joserfc KeySet, to verify what the portal signed (for instance
-    an `id_token_hint`)."""
-    return KeySet.import_key_set(await jwks(db, now=now, settings=settings))  # type: ignore[arg-type]
+    an `id_token_hint`): a withdrawn key verifies nothing."""
+    return (await _published(db, now=now, settings=settings)).key_set
 
 
-async def rotate(
-    db: AsyncSession, *, now: datetime, settings: Settings, immediately: bool = False
-) -> list[SigningKey]:
-    """A new key for every algorithm, published now and signing from PUBLISHED_BEFORE_SIGNING
-    on (or now, `immediately`); the keys it replaces stay published until
-    PUBLISHED_AFTER_ROTATION after that. Returns the new keys."""
-    signs_from = now if immediately else now + PUBLISHED_BEFORE_SIGNING
+async def _signing_key(
+    db: AsyncSession, alg: str, *, now: datetime, settings: Settings
+) -> tuple[str, Key]:
+    """The newest published key for `alg` whose time to sign has come and that the secret keys
+    open; when there is none, a new one (audited: a key that cannot be opened was skipped)."""
+    cache = key_cache.for_session(db)
+    for attempt in range(2):
+        for stored in (await _published(db, now=now, settings=settings)).keys:
+            if stored.alg == alg and stored.signs_from <= now:
+                key = await _opened(cache, stored, settings)
+                if key is not None:
+                    return stored.kid, key
+        if attempt == 0:
+            made = await rotate_algorithm(db, alg, signs_from=now, settings=settings)
+            await audit.record(db, "keys.made", "failure", kids=[made.kid], reason="unreadable")
+    # Only when another process, with other secret keys, made the new key at the same moment.
+    raise PortalError("No token-signing key can be opened just now; please try again.", 503)
+
+
+async def _published(db: AsyncSession, *, now: datetime, settings: Settings) -> Published:
+    cache = key_cache.for_session(db)
+    found: Published | None = cache.current(now)
+    if found is not None:
+        return found
+    generation = cache.generation  # a key made here (not yet committed) moves it on: not kept
+    rows = await _with_public_parts(db, await _load(db, now), cache, settings)
+    missing = set(ALGORITHMS) - {stored.alg for stored in rows if stored.signs_from <= now}
+    for alg in sorted(missing):
+        await _first_signer(db, alg, now=now, settings=settings)
+    if missing:
+        rows = await _with_public_parts(db, await _load(db, now), cache, settings)
+    public = [stored.public for stored in sorted(rows, key=lambda s: s.id) if stored.public]
+    key_set = KeySet.import_key_set({"keys": public}) if public else KeySet([])
+    found = Published(tuple(rows), {"keys": public}, key_set)
+    boundaries = [stored.signs_from for stored in rows if stored.signs_from > now]
+    boundaries += [stored.retires_at for stored in rows if stored.retires_at]
+    cache.keep(generation, found, now=now, until=min(boundaries, default=None))
+    cache.forget_opened_except({stored.sealed for stored in rows})
+    return found
+
+
+async def _load(db: AsyncSession, now: datetime) -> list[Stored]:
+    query = select(SigningKey).where(published(now))
+    order = (col(SigningKey.signs_from).desc(), col(SigningKey.id).desc())
+    rows = (await db.exec(query.order_by(*order).execution_options(populate_existing=True))).all()
+    return [
+        Stored(
+            id=row.id or 0,
+            kid=row.kid,
+            alg=row.alg,
+            sealed=row.sealed_jwk,
+            public=json.loads(row.public_jwk) if row.public_jwk else None,
+            signs_from=row.signs_from or now,
+            retires_at=row.retires_at,
+        )
+        for row in rows
+    ]
+
+
+async def _with_public_parts(
+    db: AsyncSession, rows: list[Stored], cache: Cache, settings: Settings
+) -> list[Stored]:
+    """`rows`, each with its public part: a key made before they were stored gets its own the
+    first time (its private key opened once, in a thread); one that cannot be opened is left
+    out."""
+    found = []
+    for stored in rows:
+        if stored.public is None:
+            key = await _opened(cache, stored, settings)
+            if key is None:
+                continue
+            stored = replace(stored, public=dict(key.as_dict(private=False)))
+            await db.exec(
+                update(SigningKey)
+                .where(col(SigningKey.id) == stored.id, col(SigningKey.public_jwk).is_(None))
+                .values(public_jwk=json.dumps(stored.public))
+            )
+        found.append(stored)
+    return found
+
+
+async def _opened(cache: Cache, stored: Stored, settings: Settings) -> Key | None:
+    slot = (sealing.fingerprint(settings), stored.sealed)
+    if slot in cache.opened:
+        return cache.opened[slot]  # type: ignore[no-any-return]
+    # Opening costs 40-75 ms of CPU (an RSA key's checks): once per process, off the loop.
+    return await asyncio.to_thread(_open_once, cache, slot, stored, settings)
+
+
+def _open_once(cache: Cache, slot: tuple[str, str], stored: Stored, settings: Settings) -> Any:
+    with _opening:
+        if slot not in cache.opened:
+            cache.opened[slot] = open_key(stored.alg, stored.sealed, settings, kid=stored.kid)
+        return cache.opened[slot]
+
+
+def open_key(alg: str, sealed: str, settings: Settings, *, kid: str) -> Key | None:
+    """The private key, or None (logged, never its content) when the secret keys cannot open
+    it."""
+    try:
+        plain = sealing.unseal(sealed, settings)
+    except sealing.Unopenable:
+        log.warning(
+            "the signing key %s cannot be opened with PORTAL_SECRET_KEY or its fallbacks, so it "
+            "is skipped: put the secret key it was sealed with back in "
+            "PORTAL_SECRET_KEY_FALLBACKS and run `portal keys reseal`, or withdraw it",
+            kid,
+        )
+        return None
+    return (RSAKey if alg == "RS256" else ECKey).import_key(json.loads(plain))
+
+
+async def rotate_algorithm(
+    db: AsyncSession, alg: str, *, signs_from: datetime, settings: Settings
+) -> SigningKey:
+    """A new key for `alg`, published now and signing from `signs_from`; the newest key it
+    replaces stays published until PUBLISHED_AFTER_ROTATION after that."""
     await db.exec(
         update(SigningKey)
-        .where(col(SigningKey.retires_at).is_(None))
+        .where(col(SigningKey.alg) == alg, col(SigningKey.retires_at).is_(None))
         .values(retires_at=signs_from + PUBLISHED_AFTER_ROTATION)
     )
-    return [await _newest(db, alg, signs_from=signs_from, settings=settings) for alg in ALGORITHMS]
+    return await _newest(db, alg, signs_from=signs_from, settings=settings)
 
 
-async def _current(db: AsyncSession, alg: str, *, now: datetime, settings: Settings) -> SigningKey:
-    """The key that signs for `alg` now: the newest whose time to sign has come (made on first
-    use)."""
-    if alg not in ALGORITHMS:
-        raise ValueError(f"unsupported signing algorithm {alg!r}")
-    query = (
-        select(SigningKey)
+async def _first_signer(db: AsyncSession, alg: str, *, now: datetime, settings: Settings) -> None:
+    """No key signs for `alg` yet (first use, or a rotation before first use): the newest key,
+    brought forward to sign now if it is waiting (nothing was signed that it must wait for), or
+    one made now."""
+    await db.exec(
+        update(SigningKey)
         .where(
-            SigningKey.alg == alg,
-            col(SigningKey.signs_from) <= now,
-            or_(col(SigningKey.retires_at).is_(None), col(SigningKey.retires_at) > now),
+            col(SigningKey.alg) == alg,
+            col(SigningKey.retires_at).is_(None),
+            col(SigningKey.signs_from) > now,
         )
-        .order_by(col(SigningKey.signs_from).desc(), col(SigningKey.id).desc())
+        .values(signs_from=now)
     )
-    found = (await db.exec(query.limit(1))).first()
-    return found or await _newest(db, alg, signs_from=now, settings=settings)
+    await _newest(db, alg, signs_from=now, settings=settings)
 
 
 async def _newest(
@@ -126,13 +253,20 @@ async def _newest(
     processes making one at once: the partial unique index keeps one, and both use it."""
     kid = secrets.token_urlsafe(12)
     key = await asyncio.to_thread(_generate, alg, kid)  # RSA key generation takes a while
-    sealed = _sealer(settings).encrypt(json.dumps(key.as_dict(private=True)).encode()).decode()
+    private = json.dumps(key.as_dict(private=True)).encode()
     newest = col(SigningKey.retires_at).is_(None)
     await db.exec(
         insert(SigningKey)
-        .values(kid=kid, alg=alg, sealed_jwk=sealed, signs_from=signs_from)
+        .values(
+            kid=kid,
+            alg=alg,
+            sealed_jwk=sealing.seal(private, settings),
+            public_jwk=json.dumps(key.as_dict(private=False)),
+            signs_from=signs_from,
+        )
         .on_conflict_do_nothing(index_elements=["alg"], index_where=newest)
     )
+    await key_cache.announce_change(db)
     query = select(SigningKey).where(SigningKey.alg == alg, newest)
     created = (await db.exec(query.execution_options(populate_existing=True))).first()
     assert created is not None  # inserted here, or by the process that won the race
@@ -144,23 +278,3 @@ def _generate(alg: str, kid: str) -> Key:
     if alg == "RS256":
         return RSAKey.generate_key(2048, parameters=parameters)
     return ECKey.generate_key("P-256", parameters=parameters)
-
-
-def _open(row: SigningKey, settings: Settings) -> Key:
-    try:
-        plain = _sealer(settings).decrypt(row.sealed_jwk.encode())
-    except InvalidToken:
-        raise KeyUnreadable(row.kid) from None
-    return (RSAKey if row.alg == "RS256" else ECKey).import_key(json.loads(plain))
-
-
-def _sealer(settings: Settings) -> MultiFernet:
-    """Private keys are stored encrypted with a key derived from PORTAL_SECRET_KEY (and opened
-    with its fallbacks too), so a copy of the database alone cannot sign tokens."""
-    secrets_in_order = [settings.signing_key(), *settings.fallback_keys]
-    return MultiFernet([Fernet(_derive(secret)) for secret in secrets_in_order])
-
-
-def _derive(secret: str) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal signing keys")
-    return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))

@@ -125,6 +125,7 @@ def test_audit_needs_a_subcommand(portal: Runner) -> None:
 def test_keys_rotate_publishes_new_keys_then_signs_with_them_and_is_audited(
     portal: Runner,
 ) -> None:
+    portal.monkeypatch.setenv("PORTAL_SECRET_KEY", "a-secret-key-long-and-random-enough-Vb3Ts8Mq")
     code, out, err = portal("keys", "rotate", "--json")
     assert (code, err) == (0, "")
     first = json.loads(out)
@@ -136,3 +137,11 @@ def test_keys_rotate_publishes_new_keys_then_signs_with_them_and_is_audited(
     assert portal.scalar("SELECT count(*) FROM signing_key WHERE retires_at IS NULL") == 2
     assert portal.scalar("SELECT count(*) FROM signing_key") == 4
     assert portal.scalar("SELECT count(*) FROM audit_event WHERE event = 'keys.rotated'") == 2
+
+
+def test_keys_commands_need_the_secret_key_they_seal_with(portal: Runner) -> None:
+    for argv in (["rotate"], ["rotate", "--now"]):
+        code, out, err = portal("keys", *argv)
+        assert (code, out) == (1, ""), argv
+        assert err.startswith("portal: PORTAL_SECRET_KEY is needed") and err.count("\n") == 1
+    assert portal.scalar("SELECT count(*) FROM signing_key") == 0

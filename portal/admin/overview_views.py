@@ -13,6 +13,7 @@ from portal import (
     audit_events,
     clock,
     db,
+    key_management,
     logout_delivery,
     session_cookies,
     settings,
@@ -86,6 +87,30 @@ def vendor_problems(
     return found
 
 
+RESEAL = (
+    "Ask your operator to put the previous secret key back in PORTAL_SECRET_KEY_FALLBACKS and "
+    "run `portal keys reseal` (docs/operations.md, rotating PORTAL_SECRET_KEY)"
+)
+
+
+def key_warnings(problems: key_management.Problems) -> list[str]:
+    """Stored keys the portal's secret key cannot open, in staff words, with what to do."""
+    found = []
+    if problems.unopenable:
+        found.append(
+            f"The portal cannot open {len(problems.unopenable)} of its token-signing keys: its "
+            "secret key was changed before they were re-encrypted. Sign-ins still work, with "
+            f"another key. {RESEAL}; if that key is lost, to run `portal keys rotate --now`."
+        )
+    if problems.pairwise_unopenable:
+        found.append(
+            "The portal cannot open the key of the identifiers members have at sites that get "
+            "an identifier of their own, so members cannot sign in to those sites. "
+            f"{RESEAL}."
+        )
+    return found
+
+
 @blueprint.get("/admin/")
 @staff_required()
 async def overview() -> ResponseReturnValue:
@@ -108,6 +133,7 @@ async def overview() -> ResponseReturnValue:
         }
         failures = await audit.vendor_failures(s, since=now - timedelta(hours=24))
         elsewhere = await audit.portal_failures(s, since=now - timedelta(hours=24))
+        keys = await key_management.problems(s, now=now, settings=settings.current())
     problems = vendor_problems(failures, names)
     portal_wide = [
         p
@@ -121,6 +147,7 @@ async def overview() -> ResponseReturnValue:
         redemptions=chart(redeemed, days, names),
         problems=problems,
         portal_wide=portal_wide,
+        key_warnings=key_warnings(keys),
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
         sending_notices=logout_delivery.sending(settings.current()),

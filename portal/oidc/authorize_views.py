@@ -12,7 +12,17 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, members, oidc_registration, session_cookies, settings, vendors
+from portal import (
+    audit,
+    clock,
+    db,
+    members,
+    oidc_registration,
+    pairwise,
+    session_cookies,
+    settings,
+    vendors,
+)
 from portal.errors import PortalError
 from portal.models import AuthSession, id_of
 from portal.oidc import answers, authorization, fresh_sign_in, grants, id_tokens
@@ -108,7 +118,9 @@ async def names_another_member(
     member = await members.select_member_by_id(db_session, portal_session.member_id)
     if member is None:
         return True
-    pairwise_key = settings.current().pairwise_key()
+    pairwise_key = await pairwise.key_for(
+        db_session, auth.vendor.pairwise_subject, settings=settings.current()
+    )
     return id_tokens.subject(auth.vendor, member.imis_id, pairwise_key) != auth.hint_subject
 
 

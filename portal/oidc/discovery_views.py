@@ -10,10 +10,16 @@ from portal.oidc import answers, authorization, clients
 blueprint = Blueprint("oidc_discovery", __name__)
 
 
+# Relying parties and proxies may keep these a minute: well under the 15 minutes a new key is
+# published before it signs, and a withdrawn key is gone from every such copy a minute later
+# (docs/oidc.md). Each worker serves them from memory (portal/key_cache.py) either way.
+PUBLIC = {"Cache-Control": "public, max-age=60"}
+
+
 @blueprint.get("/.well-known/openid-configuration")
-async def configuration() -> dict[str, Any]:
+async def configuration() -> tuple[dict[str, Any], dict[str, str]]:
     issuer = answers.issuer()
-    return {
+    metadata = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oidc/authorize",
         "token_endpoint": f"{issuer}/oidc/token",
@@ -43,9 +49,11 @@ async def configuration() -> dict[str, Any]:
         "frontchannel_logout_supported": True,
         "frontchannel_logout_session_supported": True,
     }
+    return metadata, PUBLIC
 
 
 @blueprint.get("/oidc/jwks")
-async def jwks() -> dict[str, Any]:
-    async with db.transaction() as db_session:
-        return await signing_keys.jwks(db_session, now=clock.now(), settings=settings.current())
+async def jwks() -> tuple[dict[str, Any], dict[str, str]]:
+    async with db.transaction() as db_session:  # touched only when this worker's copy is stale
+        keys = await signing_keys.jwks(db_session, now=clock.now(), settings=settings.current())
+    return keys, PUBLIC

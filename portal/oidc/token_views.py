@@ -12,7 +12,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, claims, clock, db, settings, signing_keys
+from portal import audit, claims, clock, db, pairwise, settings, signing_keys
 from portal.models import AuthSession, Member, OidcGrant, Vendor, id_of
 from portal.oidc import answers, callers, grants, id_tokens, scopes
 from portal.oidc.callers import Caller, required
@@ -183,7 +183,9 @@ async def tokens_for(
         id_tokens.claims(
             issuer=answers.issuer(), vendor=vendor, member=member, grant=grant,
             session=portal_session, access_token=issued.access_token,
-            pairwise_key=current.pairwise_key(), now=now,
+            pairwise_key=await pairwise.key_for(
+                db_session, vendor.pairwise_subject, settings=current
+            ), now=now,
         ),
         now=now,
         settings=current,

@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import api_budgets, audit, claims, clock, db, settings, vendors
+from portal import api_budgets, audit, claims, clock, db, pairwise, settings, vendors
 from portal.oidc import access_tokens, callers, id_tokens, scopes
 from portal.oidc.protocol_errors import OAuthError
 
@@ -41,7 +41,10 @@ async def released(
     if too_many is not None:
         return too_many
     fields = [choice.field for choice in await vendors.select_fields(db_session, found.vendor)]
-    sub = id_tokens.subject(found.vendor, found.member.imis_id, settings.current().pairwise_key())
+    pairwise_key = await pairwise.key_for(
+        db_session, found.vendor.pairwise_subject, settings=settings.current()
+    )
+    sub = id_tokens.subject(found.vendor, found.member.imis_id, pairwise_key)
     granted = claims.parse_scope(scopes.granted(found.scope, found.vendor))
     return {"sub": sub, **claims.member_claims(found.member, fields, granted, now.date())}
 
