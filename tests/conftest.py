@@ -12,10 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import clock as portal_clock
 from portal import create_app, db
-from portal.demo.mailbox import Mailbox, free_port, running
+from portal.demo.mailbox import Mailbox, running
 from portal.settings import Settings
 from tests.cli_runner import Runner
 from tests.flows import VendorLogin, add_member, add_vendor
+from tests.ports import reserved_port
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
 
@@ -93,10 +94,18 @@ class SmtpSink:
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    mailbox, port = Mailbox(), free_port()
-    with running(mailbox, port) as url:
-        yield SmtpSink(mailbox, url, port)
+def smtp_sink(own_port: int) -> Iterator[SmtpSink]:
+    mailbox = Mailbox()
+    with running(mailbox, own_port) as url:
+        yield SmtpSink(mailbox, url, own_port)
+
+
+@pytest.fixture
+def own_port() -> Iterator[int]:
+    """A 127.0.0.1 port of this test's own (tests/ports.py): a server of the test binds it; until
+    one does, a connection there is refused."""
+    with reserved_port() as port:
+        yield port
 
 
 @pytest.fixture
