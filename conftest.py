@@ -12,7 +12,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from portal import db
+from portal.auth import passwords
 from tests.flows import off_the_loop
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    passwords.cheap_hashing_for_tests(True)  # this process only: a `portal serve` hashes as always
 
 
 async def admin(server_url: str, *statements: str) -> None:

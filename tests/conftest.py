@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import clock as portal_clock
 from portal import create_app, db
+from portal.auth import passwords
 from portal.demo.mailbox import Mailbox, running
 from portal.settings import Settings
 from tests.cli_runner import Runner
@@ -109,9 +110,21 @@ def own_port() -> Iterator[int]:
 
 
 @pytest.fixture
+def production_hashing() -> Iterator[None]:
+    """Passwords hash at production cost in this test, as in every process but the suite's."""
+    passwords.cheap_hashing_for_tests(False)
+    yield
+    passwords.cheap_hashing_for_tests(True)
+
+
+@pytest.fixture
 def portal(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    production_hashing: None,
 ) -> Runner:
+    """The command line as an operator runs it: production, passwords at production cost."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
