@@ -66,6 +66,21 @@ def test_the_asgi_module_refuses_in_one_line_too(tmp_path: Path) -> None:
     )
 
 
+def test_a_worker_process_loads_no_migration_code(tmp_path: Path) -> None:
+    """A worker of `portal serve` imports portal.asgi and nothing of Alembic, which only the
+    parent (checking the schema) and `portal db upgrade` use: each worker starts sooner."""
+    loaded = "import sys, portal.asgi; print([m for m in sys.modules if m.startswith('alembic')])"
+    result = subprocess.run(
+        [sys.executable, "-c", loaded],
+        env=environment(tmp_path, PORTAL_ENV="development"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
 def test_commands_and_server_share_the_embedded_database(tmp_path: Path) -> None:
     env = environment(tmp_path / "var")
     assert portal(env, "db", "upgrade").returncode == 0
