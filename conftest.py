@@ -17,10 +17,16 @@ from portal import db
 from portal.auth import passwords
 from tests.flows import off_the_loop
 
-# What only a throwaway server may give up: a crash loses nothing a test needs. Never set on
-# PORTAL_TEST_DATABASE_URL's server, which is not the suite's to reconfigure. A commit costs
-# next to nothing then: a test that compares what requests cost uses durable_database_url.
-THROWAWAY_DURABILITY = ("fsync = off", "synchronous_commit = off", "full_page_writes = off")
+# What only a throwaway server may give up: durability (a crash loses nothing a test needs) and
+# vacuuming (a test's database lives for seconds). Never set on PORTAL_TEST_DATABASE_URL's
+# server, which is not the suite's to reconfigure. A commit costs next to nothing then: a test
+# that compares what requests cost uses durable_database_url.
+THROWAWAY_SETTINGS = (
+    "fsync = off",
+    "synchronous_commit = off",
+    "full_page_writes = off",
+    "autovacuum = off",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,7 +83,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if configured:
         return db.asyncpg_url(configured)
     url = embedded_server(tmp_path_factory, "embedded")
-    settings = [f"ALTER SYSTEM SET {setting}" for setting in THROWAWAY_DURABILITY]
+    settings = [f"ALTER SYSTEM SET {setting}" for setting in THROWAWAY_SETTINGS]
     admin_off_the_loop(url, *settings, "SELECT pg_reload_conf()")
     return url
 
