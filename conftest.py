@@ -1,10 +1,12 @@
 """Fixtures every suite shares, tests/ and e2e/ alike: each test gets its own Postgres database,
-cloned from a template migrated the way production migrates."""
+cloned from a template migrated the way production migrates. The pytest-xdist workers share one
+embedded Postgres, each with a template of its own; passwords hash at a test-only cost."""
 
 import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +14,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from portal import db
+from portal.auth import passwords
 from tests.flows import off_the_loop
+
+# What only a throwaway server may give up: durability (a crash loses nothing a test needs) and
+# vacuuming (a test's database lives for seconds). Never set on PORTAL_TEST_DATABASE_URL's
+# server, which is not the suite's to reconfigure. A commit costs next to nothing then: a test
+# that compares what requests cost uses durable_database_url.
+THROWAWAY_SETTINGS = (
+    "fsync = off",
+    "synchronous_commit = off",
+    "full_page_writes = off",
+    "autovacuum = off",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    passwords.cheap_hashing_for_tests(True)  # this process only: a `portal serve` hashes as always
 
 
 async def admin(server_url: str, *statements: str) -> None:
@@ -27,35 +45,79 @@ def database(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+def admin_off_the_loop(server_url: str, *statements: str) -> None:
+    off_the_loop(lambda: asyncio.run(admin(server_url, *statements)))
+
+
+def embedded_server(factory: pytest.TempPathFactory, name: str) -> str:
+    """The run's embedded Postgres called `name`, which every xdist worker joins (it stops when
+    the last one exits)."""
+    run_directory = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's basetemp is the run's, one level down
+        run_directory = run_directory.parent
+    return db.asyncpg_url(db.start_embedded(run_directory / name))
+
+
+@contextmanager
+def migrated_template(server_url: str) -> Iterator[str]:
+    """A template of this worker's own (random names: workers and runs may share a server)."""
+    name = f"portal_template_{uuid.uuid4().hex[:12]}"
+    admin_off_the_loop(server_url, f"CREATE DATABASE {name}")
+    off_the_loop(lambda: db.upgrade(database(server_url, name)))
+    yield name
+    admin_off_the_loop(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def clone(server_url: str, template: str) -> Iterator[str]:
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    admin_off_the_loop(server_url, f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield database(server_url, name)
+    admin_off_the_loop(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """PORTAL_TEST_DATABASE_URL's server, else an embedded Postgres for this run."""
+    """PORTAL_TEST_DATABASE_URL's server, else the run's embedded Postgres, durability off."""
     configured = os.environ.get("PORTAL_TEST_DATABASE_URL")
     if configured:
         return db.asyncpg_url(configured)
-    return db.asyncpg_url(db.start_embedded(tmp_path_factory.mktemp("embedded")))
+    url = embedded_server(tmp_path_factory, "embedded")
+    settings = [f"ALTER SYSTEM SET {setting}" for setting in THROWAWAY_SETTINGS]
+    admin_off_the_loop(url, *settings, "SELECT pg_reload_conf()")
+    return url
 
 
 @pytest.fixture(scope="session")
 def template_database(server_url: str) -> Iterator[str]:
-    name = f"portal_template_{uuid.uuid4().hex[:12]}"
-    off_the_loop(lambda: asyncio.run(admin(server_url, f"CREATE DATABASE {name}")))
-    off_the_loop(lambda: db.upgrade(database(server_url, name)))
-    yield name
-    off_the_loop(
-        lambda: asyncio.run(admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    )
+    with migrated_template(server_url) as name:
+        yield name
 
 
 @pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    off_the_loop(
-        lambda: asyncio.run(
-            admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template_database}")
-        )
-    )
-    yield database(server_url, name)
-    off_the_loop(
-        lambda: asyncio.run(admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    )
+    with clone(server_url, template_database) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def durable_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A server whose commits cost what production's do (fsync on), for a test that compares
+    what two requests cost: PORTAL_TEST_DATABASE_URL's, else a second embedded Postgres."""
+    configured = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if configured:
+        return db.asyncpg_url(configured)
+    return embedded_server(tmp_path_factory, "durable")
+
+
+@pytest.fixture(scope="session")
+def durable_template(durable_server_url: str) -> Iterator[str]:
+    with migrated_template(durable_server_url) as name:
+        yield name
+
+
+@pytest.fixture
+def durable_database_url(durable_server_url: str, durable_template: str) -> Iterator[str]:
+    """The test's own database on the durable server."""
+    with clone(durable_server_url, durable_template) as url:
+        yield url

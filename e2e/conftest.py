@@ -1,14 +1,16 @@
 """Playwright in Chromium against live Hypercorn servers: the portal on 127.0.0.1 and the demo
 vendor sites on localhost (other origins, so the browser keeps their cookies apart), on this
-test's own database (../conftest.py). Every test leaves a screenshot of its final state in
-e2e/artifacts/; a failing test also leaves a Playwright trace (`playwright show-trace …`)."""
+test's own database (../conftest.py). A failing test leaves a screenshot of its final state in
+e2e/artifacts/. No trace is recorded unless asked for: `--tracing retain-on-failure` (or `on`)
+keeps Playwright's trace in test-results/ (`playwright show-trace …`)."""
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
+from pytest_playwright import CreateContextCallback
 
 from tests.live import LiveDemo, live_demo
 
@@ -49,23 +51,22 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
 
 
 @pytest.fixture
-def staff_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+def staff_page(
+    new_context: CreateContextCallback, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     """A second browser, with cookies of its own: the staff member's, beside the member's."""
-    context = browser.new_context()
-    yield from watched(context, request, "-staff")
-    context.close()
+    yield from watched(new_context(), request, "-staff")
 
 
 def watched(context: BrowserContext, request: pytest.FixtureRequest, suffix: str) -> Iterator[Page]:
-    """A page whose final state is saved as a screenshot; for a failure, a trace too."""
+    """A page whose final state is saved as a screenshot if the test fails. pytest-playwright
+    opens and closes the context (and records its trace when asked to)."""
     context.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
-    context.tracing.start(screenshots=True, snapshots=True)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm: the staff member says yes
     yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    name = request.node.name.replace("[", "-").replace("]", "") + suffix
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    failed = request.node.stash.get(FAILED, False)
-    context.tracing.stop(path=ARTIFACTS / f"{name}.trace.zip" if failed else None)
+    if request.node.stash.get(FAILED, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = request.node.name.replace("[", "-").replace("]", "") + suffix
+        page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)

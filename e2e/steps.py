@@ -73,7 +73,7 @@ def back_to_the_start(page: Page, demo: LiveDemo, limit: int = 20) -> list[str]:
     for _ in range(limit):
         if page.url == "about:blank":
             return stops
-        page.evaluate("window.beforeBack = true")
+        mark_before_back(page)
         try:
             response = page.go_back(wait_until="load")
         except Error as exc:
@@ -89,3 +89,17 @@ def back_to_the_start(page: Page, demo: LiveDemo, limit: int = 20) -> list[str]:
         assert page.url == "about:blank" or page.url.startswith(origins), stops
         assert response is None or response.status < 500, stops
     raise AssertionError(f"Back never reached the start of the history: {stops}")
+
+
+def mark_before_back(page: Page) -> None:
+    """Set window.beforeBack on the page in hand. After a Back the browser refused (a POST's
+    answer), its own error page may still be loading: wait for it, and mark that one."""
+    for _ in range(5):
+        try:
+            page.evaluate("window.beforeBack = true")
+            return
+        except Error as exc:
+            if "Execution context was destroyed" not in exc.message:
+                raise
+            page.wait_for_load_state("load")
+    raise AssertionError(f"{page.url} never settled after Back")

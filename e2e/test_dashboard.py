@@ -90,6 +90,9 @@ def test_flow_9_changed_fields_reach_the_demo_vendor_at_the_next_sign_in(
     )
 
     page.get_by_role("button", name="Sign out").click()
+    # The vendor's notice ends the chain vendor → /sso/signout → vendor; a goto before it would
+    # abort the chain and could leave the portal session open.
+    expect(page.get_by_test_id("vendor-notice")).to_contain_text("You are signed out")
     sign_in_at_vendor(page, demo, ACME)
     expect(received.get_by_role("row", name="organisation Analytical Engines Ltd")).to_be_visible()
     expect(received.get_by_role("row", name="IsMember true")).to_be_visible()

@@ -14,6 +14,7 @@ from e2e.steps import (
     sign_in_at_vendor,
     starts_with,
 )
+from portal.demo.data import DEMO_PASSWORD
 from tests.live import ACME, CAREERHUB, LiveDemo
 
 
@@ -137,6 +138,12 @@ def test_flow_6_a_bad_return_url_gets_the_portal_error_page_and_no_redirect(
     back_to_the_start(page, demo)
 
 
+def answered(page: Page, username: str, password: str) -> None:
+    """Sign in, and wait for the answer's page: the one before shows the same alert."""
+    with page.expect_navigation():
+        fill_portal_sign_in(page, username, password)
+
+
 def test_flow_7_wrong_passwords_then_a_throttle_that_does_not_reveal_the_account(
     page: Page, demo: LiveDemo
 ) -> None:
@@ -147,15 +154,15 @@ def test_flow_7_wrong_passwords_then_a_throttle_that_does_not_reveal_the_account
     messages = {}
     for username in ("nobody", "ada"):  # an unknown account, then a real one
         for _ in range(5):
-            fill_portal_sign_in(page, username, "not-the-password")
+            answered(page, username, "not-the-password")
             expect(alert).to_have_text("The username or password is not right.")
-        fill_portal_sign_in(page, username, "not-the-password")
+        answered(page, username, "not-the-password")
         expect(alert).to_contain_text("Too many failed attempts")
         messages[username] = alert.inner_text()
     assert messages["nobody"] == messages["ada"]  # the same words for both
     assert messages["ada"].startswith("Too many failed attempts. Please wait 1 minute")
 
-    fill_portal_sign_in(page, "ada")  # even the right password waits
+    answered(page, "ada", DEMO_PASSWORD)  # even the right password waits
     expect(alert).to_have_text(messages["ada"])
     expect(page).to_have_url(starts_with(f"{demo.portal_url}/sign-in"))
     back_to_the_start(page, demo)

@@ -9,13 +9,9 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import alembic.command
-import alembic.config
 import asyncpg
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from asyncpg.exceptions import ConnectionDoesNotExistError
 from quart import Quart, current_app, g
 from sqlalchemy import event
@@ -34,6 +30,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.errors import DatabaseUnavailable, PortalError
 from portal.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    import alembic.config
 
 EMBEDDED_DATABASE = "portal"
 LAST_USED = "portal_last_used"
@@ -262,10 +261,13 @@ async def transaction() -> AsyncIterator[AsyncSession]:
         session.expunge_all()
 
 
+# Alembic is imported where it is used, not with the app: a worker process never migrates.
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
 
 
-def alembic_config(url: str) -> alembic.config.Config:
+def alembic_config(url: str) -> "alembic.config.Config":
+    import alembic.config
+
     config = alembic.config.Config(str(ALEMBIC_INI))
     config.attributes["database_url"] = url
     return config
@@ -273,16 +275,21 @@ def alembic_config(url: str) -> alembic.config.Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations the way production does (`portal db upgrade`, the Procfile's release)."""
+    import alembic.command
+
     with reaching_database():
         alembic.command.upgrade(alembic_config(url), revision)
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 def require_current_schema(url: str) -> None:
     """Refuse to work on a database whose schema is not the one this code expects."""
+    from alembic.runtime.migration import MigrationContext
 
     async def current() -> str | None:
         engine = create_engine(url)

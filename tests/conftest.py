@@ -12,10 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import clock as portal_clock
 from portal import create_app, db
-from portal.demo.mailbox import Mailbox, free_port, running
+from portal.auth import passwords
+from portal.demo.mailbox import Mailbox, running
 from portal.settings import Settings
 from tests.cli_runner import Runner
 from tests.flows import VendorLogin, add_member, add_vendor
+from tests.ports import reserved_port
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
 
@@ -93,16 +95,36 @@ class SmtpSink:
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    mailbox, port = Mailbox(), free_port()
-    with running(mailbox, port) as url:
-        yield SmtpSink(mailbox, url, port)
+def smtp_sink(own_port: int) -> Iterator[SmtpSink]:
+    mailbox = Mailbox()
+    with running(mailbox, own_port) as url:
+        yield SmtpSink(mailbox, url, own_port)
+
+
+@pytest.fixture
+def own_port() -> Iterator[int]:
+    """A 127.0.0.1 port of this test's own (tests/ports.py): a server of the test binds it; until
+    one does, a connection there is refused."""
+    with reserved_port() as port:
+        yield port
+
+
+@pytest.fixture
+def production_hashing() -> Iterator[None]:
+    """Passwords hash at production cost in this test, as in every process but the suite's."""
+    passwords.cheap_hashing_for_tests(False)
+    yield
+    passwords.cheap_hashing_for_tests(True)
 
 
 @pytest.fixture
 def portal(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    production_hashing: None,
 ) -> Runner:
+    """The command line as an operator runs it: production, passwords at production cost."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)

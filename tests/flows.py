@@ -3,7 +3,6 @@
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from portal import db, members, vendors
 from portal.crypto import digest
 from portal.enhanced import tokens
 from portal.models import AuthSession, Member, Vendor
+from tests.ports import reserved_port
 
 PASSWORD = "correct horse battery"
 T = TypeVar("T")
@@ -182,13 +182,9 @@ def token_value(html: str) -> str:
     return Inputs(html).hidden["token"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
+    """Until `url` answers. A deadline for a hung start, not a goal: beside the other xdist
+    workers and a browser, a new Python process can take long to import the portal."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -208,24 +204,27 @@ def live_portal(
     """`portal serve` in development mode on a free 127.0.0.1 port; yields its base URL.
     Without a database URL it runs on the embedded Postgres under data_dir. `settings` are
     more environment variables (PORTAL_DIRECTORY="imis", say)."""
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_URL"))}
     env.update(PORTAL_ENV="development", PORTAL_SECRET_KEY="k" * 48, PORTAL_DATA_DIR=str(data_dir))
     env.update(settings)
     if database_url:
         env["DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
     log = data_dir / "portal.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--workers", str(workers)], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", server, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+    with reserved_port() as port:
+        command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
+        with log.open("wb") as output:
+            server = subprocess.Popen(
+                [*command, "--workers", str(workers)],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/healthz", server, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
 
 
 def off_the_loop(work: Callable[[], T]) -> T:

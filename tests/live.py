@@ -2,7 +2,6 @@
 Hypercorn exactly as `portal demo` serves them, in a background thread with its own event loop."""
 
 import asyncio
-import socket
 import threading
 import time
 import urllib.request
@@ -18,12 +17,13 @@ from sqlalchemy import text
 
 from portal import create_app
 from portal.demo import data as demo_data
-from portal.demo.mailbox import Mailbox, free_port, running
+from portal.demo.mailbox import Mailbox, running
 from portal.demo.run import create_site_app, demo_sites, serve_all, server_config, with_mailbox
 from portal.demo.vendor import VendorSite
 from portal.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.flows import off_the_loop, unit_of_work
+from tests.ports import listening_socket, reserved_port
 
 ACME, CAREERHUB, FORUM = "acme-learning", "careerhub", "community-forum"
 
@@ -34,15 +34,6 @@ class LiveDemo:
     vendor_urls: dict[str, str]  # vendor key -> http://localhost:<port>
     sites: dict[str, VendorSite]
     database_url: str
-
-
-def listening_socket(host: str) -> tuple[str, int]:
-    """A socket bound to a free port, handed to Hypercorn as fd://: no race for the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = int(sock.getsockname()[1])
-    return f"fd://{sock.detach()}", port
 
 
 def bound_config(bind: str, name: str) -> Config:
@@ -120,7 +111,8 @@ def live_demo(
     off_the_loop(lambda: asyncio.run(seed(database_url, origins)))
     with ExitStack() as stack:
         if mailbox is not None:  # as `portal demo` runs: its mail goes to a sink on loopback
-            smtp_url = stack.enter_context(running(mailbox, free_port()))
+            port = stack.enter_context(reserved_port())
+            smtp_url = stack.enter_context(running(mailbox, port))
             settings = {**settings, "smtp_url": smtp_url, "mail_from": "Portal <p@localhost>"}
         config = Settings(
             env="development",

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.flows import add_member, add_vendor, csrf_of, free_port, unit_of_work, wait_for
+from tests.flows import add_member, add_vendor, csrf_of, unit_of_work, wait_for
 from tests.logout_receiver import Receiver, receiving
 
 VENDORS = ("acme", "careerhub", "events")
@@ -103,9 +103,9 @@ def wait_until(check: Any, what: str) -> None:
 
 
 def test_a_portal_killed_mid_delivery_loses_no_notice_and_sends_none_twice_in_effect(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, own_port: int
 ) -> None:
-    port = free_port()
+    port = own_port  # both portals serve there
     base = f"http://127.0.0.1:{port}"
     receiver = Receiver(base, fetch_keys=lambda: published_keys(base), hang_first={"acme"})
     with receiving(receiver):

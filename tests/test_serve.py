@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows import free_port, live_portal
+from tests.flows import live_portal
 
 
 def environment(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -40,9 +40,9 @@ def get(url: str) -> tuple[int, dict[str, str]]:
         return error.code, json.load(error)
 
 
-def test_production_without_a_secret_key_refuses_in_one_line(tmp_path: Path) -> None:
+def test_production_without_a_secret_key_refuses_in_one_line(tmp_path: Path, own_port: int) -> None:
     env = environment(tmp_path, PORTAL_ENV="production")
-    result = portal(env, "serve", "--port", str(free_port()))
+    result = portal(env, "serve", "--port", str(own_port))
     assert result.returncode == 1
     assert result.stderr.startswith("portal: production needs PORTAL_SECRET_KEY")
     assert result.stderr.count("\n") == 1
@@ -64,6 +64,21 @@ def test_the_asgi_module_refuses_in_one_line_too(tmp_path: Path) -> None:
         "portal: production needs PORTAL_SECRET_KEY of at least 32 random characters with 128 "
         "bits of entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)\n"
     )
+
+
+def test_a_worker_process_loads_no_migration_code(tmp_path: Path) -> None:
+    """A worker of `portal serve` imports portal.asgi and nothing of Alembic, which only the
+    parent (checking the schema) and `portal db upgrade` use: each worker starts sooner."""
+    loaded = "import sys, portal.asgi; print([m for m in sys.modules if m.startswith('alembic')])"
+    result = subprocess.run(
+        [sys.executable, "-c", loaded],
+        env=environment(tmp_path, PORTAL_ENV="development"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
 
 
 def test_commands_and_server_share_the_embedded_database(tmp_path: Path) -> None:
@@ -160,10 +175,10 @@ def test_no_answer_names_the_server(database_url: str, tmp_path: Path) -> None:
             assert b"\r\ndate:" in head  # the other header Hypercorn adds is still there
 
 
-def test_production_without_a_public_url_refuses_in_one_line(tmp_path: Path) -> None:
+def test_production_without_a_public_url_refuses_in_one_line(tmp_path: Path, own_port: int) -> None:
     key = secrets.token_urlsafe(48)
     env = environment(tmp_path, PORTAL_ENV="production", PORTAL_SECRET_KEY=key)
-    result = portal(env, "serve", "--port", str(free_port()))
+    result = portal(env, "serve", "--port", str(own_port))
     assert result.returncode == 1
     assert result.stderr == (
         "portal: production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
@@ -171,7 +186,7 @@ def test_production_without_a_public_url_refuses_in_one_line(tmp_path: Path) -> 
     )
     assert not (tmp_path / "postgres").exists()
     env["PORTAL_PUBLIC_URL"] = "https://sso.example.org/portal"
-    result = portal(env, "serve", "--port", str(free_port()))
+    result = portal(env, "serve", "--port", str(own_port))
     assert result.returncode == 1
     assert result.stderr.startswith("portal: PORTAL_PUBLIC_URL must be an origin")
     assert result.stderr.count("\n") == 1

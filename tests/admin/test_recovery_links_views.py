@@ -8,7 +8,6 @@ from quart import Quart
 from sqlmodel import col, select
 
 from portal import members
-from portal.demo.mailbox import free_port
 from portal.mail import outbox, smtp
 from portal.models import AuditEvent, MailMessage
 from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff, text
@@ -165,12 +164,12 @@ async def test_an_admin_cannot_send_themselves_a_link(app: Quart, database_url: 
 
 
 async def test_an_email_given_up_on_is_an_error_on_the_overview(
-    app: Quart, database_url: str, clock: FakeClock
+    app: Quart, database_url: str, clock: FakeClock, own_port: int
 ) -> None:
     member_id = await add_invitee(database_url)
     staff = await admin(app, database_url)
     await staff.post(f"/admin/members/{member_id}/invite")
-    nowhere = outbox.Postman(smtp.Server.from_url(f"smtp://127.0.0.1:{free_port()}"), "p@x", clock)
+    nowhere = outbox.Postman(smtp.Server.from_url(f"smtp://127.0.0.1:{own_port}"), "p@x", clock)
     for _ in range(outbox.MAX_ATTEMPTS):
         await outbox.deliver_due(lambda: unit_of_work(database_url), nowhere)
         clock.advance(hours=1)

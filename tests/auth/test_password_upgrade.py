@@ -11,7 +11,7 @@ from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff
 from tests.flows import PASSWORD, sign_in, unit_of_work
 
 OLD = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-pytestmark = pytest.mark.usefixtures("ada")
+pytestmark = pytest.mark.usefixtures("production_hashing", "ada")
 
 
 QUERIES = {  # the one account of each table

@@ -33,6 +33,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(app: Quart) -
     assert "not right" in await wrong.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("production_hashing")  # before the module's `ada`: her hash too
 async def test_an_unknown_user_costs_a_password_check_too(app: Quart) -> None:
     """Timed in turns, and the fastest of each kept: other work on the machine only ever adds
     time, so the minimum is what the sign-in itself costs."""

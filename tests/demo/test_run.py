@@ -12,34 +12,9 @@ import httpx
 import pytest
 
 from tests.demo.browser import Browser
-from tests.flows import free_port, wait_for
+from tests.flows import wait_for
+from tests.ports import reserved_ports
 from tests.test_serve import environment, portal
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports on 127.0.0.1."""
-    for _ in range(50):
-        first = free_port()
-        try:
-            with holding_ports(first, count):
-                return first
-        except OSError:
-            continue
-    raise AssertionError("no run of free ports")
-
-
-@contextmanager
-def holding_ports(first: int, count: int) -> Iterator[None]:
-    sockets = []
-    try:
-        for port in range(first, first + count):
-            sock = socket.socket()
-            sockets.append(sock)
-            sock.bind(("127.0.0.1", port))
-        yield
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager
@@ -67,11 +42,10 @@ def running_demo(data_dir: Path, port: int, vendor_port: int) -> Iterator[str]:
 
 
 def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
-    tmp_path: Path,
+    tmp_path: Path, own_port: int
 ) -> None:
-    data_dir = tmp_path / "var"
-    port, vendor_port = free_port(), free_ports(3)
-    with running_demo(data_dir, port, vendor_port) as printed:
+    data_dir, port = tmp_path / "var", own_port
+    with reserved_ports(3) as vendor_port, running_demo(data_dir, port, vendor_port) as printed:
         for url in (
             f"http://127.0.0.1:{port}/",
             f"http://localhost:{vendor_port}/",
@@ -117,8 +91,11 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
     assert added.returncode == 0, added.stderr
 
     # Again, with the vendors on other ports: same data, and the registration follows the port.
-    other_vendor_port = free_ports(3)
-    with running_demo(data_dir, port, other_vendor_port), Browser() as visitor:
+    with (
+        reserved_ports(3) as other_vendor_port,
+        running_demo(data_dir, port, other_vendor_port),
+        Browser() as visitor,
+    ):
         page = visitor.sign_in(
             f"http://localhost:{other_vendor_port}/", "mary", "a long enough password"
         )

@@ -11,7 +11,6 @@ import pytest
 from portal.demo.data import demo_secret
 from portal.demo.vendor import create_vendor_app, display_name
 from tests.demo.browser import Browser, Page
-from tests.flows import free_port
 from tests.live import ACME, CAREERHUB, LiveDemo, live_demo
 
 COURSE = "/catalogue/board-governance"
@@ -208,13 +207,13 @@ def test_the_token_handler_follows_return_urls_on_its_own_origin_only(
 
 @pytest.mark.parametrize("problem", ["wrong secret", "portal unreachable"])
 async def test_a_redemption_the_portal_refuses_is_a_clear_error(
-    demo: LiveDemo, problem: str
+    demo: LiveDemo, problem: str, own_port: int
 ) -> None:
     site = demo.sites[ACME]
     if problem == "wrong secret":
         site = replace(site, secret="not-the-secret")
     else:
-        site = replace(site, portal_url=f"http://127.0.0.1:{free_port()}")
+        site = replace(site, portal_url=f"http://127.0.0.1:{own_port}")
     client = create_vendor_app(site).test_client()
     client.set_cookie("localhost", site.state_cookie, "s")
     host = {"host": urlsplit(site.site_url).netloc}

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from portal.demo.mailbox import Mailbox, free_port, running
+from portal.demo.mailbox import Mailbox, running
 from portal.mail import outbox, smtp
 from portal.mail.compose import Composed
 from portal.models import AuditEvent, MailMessage
@@ -83,9 +83,9 @@ async def test_delivered_once_with_text_and_html_and_the_bodies_forgotten(
 
 
 async def test_kept_while_the_server_is_down_then_delivered_exactly_once(
-    database_url: str, clock: FakeClock
+    database_url: str, clock: FakeClock, own_port: int
 ) -> None:
-    port = free_port()  # nothing listens there yet
+    port = own_port  # nothing listens there yet
     url = f"smtp://127.0.0.1:{port}"
     await enqueue(database_url, clock)
     deliver = deliverer(database_url, url, clock)
@@ -115,9 +115,9 @@ def test_the_pause_doubles_up_to_an_hour() -> None:
 
 
 async def test_given_up_after_the_last_attempt_and_staff_are_told(
-    database_url: str, clock: FakeClock
+    database_url: str, clock: FakeClock, own_port: int
 ) -> None:
-    url = f"smtp://127.0.0.1:{free_port()}"
+    url = f"smtp://127.0.0.1:{own_port}"
     await enqueue(database_url, clock)
     deliver = deliverer(database_url, url, clock)
     for _ in range(outbox.MAX_ATTEMPTS):
