@@ -9,6 +9,7 @@ from portal import (
     db,
     directory,
     errors,
+    front_ends,
     health,
     ids,
     key_cache,
@@ -24,8 +25,15 @@ from portal.enhanced import api as enhanced_api
 from portal.enhanced import api_schema as enhanced_api_schema
 from portal.enhanced import recovery_views
 from portal.enhanced import views as enhanced_views
+from portal.enhanced.front_end import FRONT_END as ENHANCED
 from portal.mail import worker as mail_worker
+from portal.oidc.front_end import FRONT_END as OIDC
 from portal.settings import Settings, load_settings
+
+# Every protocol front end, in the one list a new protocol joins (docs/layout.md, "Adding a
+# protocol"). Registered as the package is imported — before any module of it runs — so every
+# process (the app, `portal` commands, the tests) ends sessions with the same front ends.
+FRONT_ENDS = front_ends.register(ENHANCED, OIDC)
 
 
 def create_app(settings: Settings | None = None) -> Quart:

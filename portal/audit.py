@@ -1,7 +1,7 @@
 """The audit log: record(...) appends one event; the queries behind the audit views live here."""
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -277,14 +277,14 @@ async def count(db: AsyncSession, event: str, outcome: str, *, since: datetime) 
 
 
 async def daily_counts(
-    db: AsyncSession, event: str, *, since: datetime, outcome: str = "success"
+    db: AsyncSession, events: Collection[str], *, since: datetime, outcome: str = "success"
 ) -> dict[tuple[str | None, date], int]:
-    """{(vendor_key, UTC day): number of events} from `since` on."""
+    """{(vendor_key, UTC day): number of `events`} from `since` on."""
     day = func.date(func.timezone("UTC", col(AuditEvent.occurred_at)))
     query = (
         select(col(AuditEvent.vendor_key), day, func.count())
         .where(
-            col(AuditEvent.event) == event,
+            col(AuditEvent.event).in_(events),
             col(AuditEvent.outcome) == outcome,
             col(AuditEvent.occurred_at) >= since,
         )

@@ -3,12 +3,14 @@ own pages (the sign-in page, a password reset), as a local path the portal can r
 
 The sign-in page is shared by every protocol front end, so it does not parse their requests; it
 carries the request on as `next` and, after the sign-in, sends the browser back to it, where the
-front end validates the request again. Only paths under a protocol's entry point pass, never
-another origin or page (no open redirect: `next` comes from the browser)."""
+front end validates the request again. Only a protocol's entry path on this origin passes (each
+front end names its own: portal/front_ends.py), never another origin or page (no open redirect:
+`next` comes from the browser)."""
 
 from urllib.parse import parse_qsl, urlsplit
 
-ENTRY_POINTS = frozenset({"/sso/signin", "/oidc/authorize"})
+from portal import front_ends
+
 MAX_LENGTH = 8192
 # A front end's mark on a continuation that needs a sign-in made after the request (OpenID
 # Connect's prompt=login and max_age): the sign-in page then asks even a signed-in member.
@@ -24,7 +26,7 @@ def checked(value: str | None) -> str | None:
     if any(ord(char) <= 0x20 or char == "\\" for char in value):
         return None
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or parts.fragment or parts.path not in ENTRY_POINTS:
+    if parts.scheme or parts.netloc or parts.fragment or parts.path not in front_ends.entry_paths():
         return None
     return value
 

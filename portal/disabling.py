@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, oidc_grants
+from portal import audit, front_ends
 from portal.auth import reset_links, sessions
 from portal.models import Member, Staff, id_of
 
@@ -65,7 +65,7 @@ async def _disable(db: AsyncSession, account: Account, *, now: datetime) -> Swit
     changed = await _set_enabled(db, account, False, now=now)
     revoked = 0
     if kind == "member":  # counted before end_all, which would revoke them too, uncounted
-        revoked = await oidc_grants.member_signed_out(
+        revoked = await front_ends.member_signed_out(
             db, account_id, now=now, reason="member_disabled", keep_session=None
         )
     ended = await sessions.end_all(db, kind, account_id, now=now, reason=f"{kind}_disabled")

@@ -35,6 +35,9 @@ VENDOR_KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 ROLES = ("admin", "viewer")
 SOURCES = ("local", "imis")
 THROTTLE_SCOPES = ("account", "address")
+# The front ends' names (portal/front_ends.py), as the database checks vendor.protocol and
+# session_vendor.front_end: a new front end adds its name with its migration
+# (tests/test_front_ends.py holds the two equal).
 PROTOCOLS = ("enhanced", "oidc")
 REDIRECT_KINDS = ("login", "post_logout")
 SIGNING_ALGORITHMS = ("RS256", "ES256")
@@ -384,6 +387,33 @@ class SsoToken(SQLModel, table=True):
     voided_at: datetime | None = timestamp(nullable=True)
 
 
+class SessionVendor(SQLModel, table=True):
+    """A vendor a portal session reached, and through which front end (Keycloak's "client
+    sessions"): written by the front end in the statement or transaction that issues to the
+    vendor, read by the live sessions staff see, single logout and the overview. Goes with its
+    session (retention), and with its vendor."""
+
+    __tablename__ = "session_vendor"
+    __table_args__ = (
+        UniqueConstraint("session_id", "vendor_id", "front_end"),
+        CheckConstraint(_in("front_end", PROTOCOLS), name="front_end_known"),
+        CheckConstraint("last_at >= first_at", name="last_after_first"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False)
+    )
+    vendor_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("vendor.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    front_end: str = Field(max_length=16)
+    first_at: datetime | None = timestamp()
+    last_at: datetime | None = timestamp()
+
+
 class LogoutDelivery(SQLModel, table=True):
     """The outbox of back-channel logout notifications: one row per vendor a portal session
     reached, written in the transaction that ends the session (portal/single_logout.py), and
@@ -611,7 +641,7 @@ class OidcGrant(SQLModel, table=True):
     __tablename__ = "oidc_grant"
     __table_args__ = (
         CheckConstraint("code_expires_at > created_at", name="code_expires_after_issue"),
-        # Staff ending all of a member's sessions revoke its grants (portal/oidc_grants.py).
+        # Staff ending all of a member's sessions revoke its grants (oidc/grant_revocation.py).
         Index("ix_oidc_grant_member_id", "member_id"),
     )
 

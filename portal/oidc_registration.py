@@ -11,13 +11,11 @@ from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, oidc_grants, signing_keys, vendors
+from portal import claims, front_ends, signing_keys, vendors
 from portal.errors import InvalidField
 from portal.models import Vendor, id_of
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
 
-Protocol = Literal["enhanced", "oidc"]
-PROTOCOLS: dict[str, str] = {"enhanced": "Enhanced SSO", "oidc": "OpenID Connect"}
 Kind = Literal["login", "post_logout"]
 # What each scope lets a site receive, in staff words (portal/claims.py maps the claims).
 SCOPE_WORDS: dict[str, str] = {
@@ -53,7 +51,7 @@ class Registration:
     public_client: bool = False
     scopes: Sequence[str] = DEFAULT_SCOPES
     refresh_tokens: bool = False
-    protocol: Protocol = "oidc"
+    protocol: str = "oidc"  # a front end's name (portal/front_ends.py)
     pairwise_subject: bool = False
     omit_iss: bool = False
     id_token_signed_response_alg: str = signing_keys.DEFAULT_ALGORITHM
@@ -158,7 +156,7 @@ async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
         public_client=vendor.public_client,
         scopes=[s for s in vendor.scopes.split() if s in SCOPES],
         refresh_tokens=vendor.refresh_tokens,
-        protocol="oidc" if vendor.protocol == "oidc" else "enhanced",
+        protocol=vendor.protocol,
         pairwise_subject=vendor.pairwise_subject,
         omit_iss=vendor.omit_iss,
         id_token_signed_response_alg=vendor.id_token_signed_response_alg,
@@ -197,8 +195,8 @@ async def save(
             "Enhanced SSO needs a token URL: enter it under Details first.",
         )
     before = settings_of(await registration_of(db, vendor))
-    if vendor.refresh_tokens and not checked.refresh_tokens:
-        await oidc_grants.refresh_switched_off(db, id_of(vendor), now=now)
+    after = settings_of(checked)
+    await front_ends.vendor_changed(db, id_of(vendor), before=before, after=after, now=now)
     vendor.protocol = checked.protocol
     vendor.public_client = checked.public_client
     vendor.refresh_tokens = checked.refresh_tokens

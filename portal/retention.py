@@ -5,20 +5,11 @@ advisory lock lets one of them at a time do it."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, Table, delete, or_, select
+from sqlalchemy import ColumnElement, Table, delete, false, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import locks, oidc_grants
-from portal.models import (
-    AccountLink,
-    AuthSession,
-    MailMessage,
-    OidcGrant,
-    OidcToken,
-    RateCounter,
-    SignInThrottle,
-    SsoToken,
-)
+from portal import front_ends, locks
+from portal.models import AccountLink, AuthSession, MailMessage, RateCounter, SignInThrottle
 from portal.settings import Settings
 
 
@@ -50,29 +41,23 @@ async def purge(
     """{table: rows deleted}; None when another worker is purging right now."""
     if not await locks.take(db, locks.RETENTION, wait=wait):
         return None
-    tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
-    throttle, oidc_tokens = _table(SignInThrottle), _table(OidcToken)
-    links, outbox = _table(AccountLink), _table(MailMessage)
-    ended = select(sessions.c.id).where(sessions.c.ended_at.is_not(None))
+    sessions, counters = _table(AuthSession), _table(RateCounter)
+    throttle, links, outbox = _table(SignInThrottle), _table(AccountLink), _table(MailMessage)
+    kept = front_ends.kept_sessions(now)
     rules: list[tuple[Table, ColumnElement[bool]]] = [
-        # Only once its session has ended: the tokens say which vendors a session reached, and
-        # a session that timed out unnoticed must still find them when it is ended (single
-        # logout, portal/single_logout.py). A session never ended goes, tokens and all, below.
-        (tokens, (tokens.c.expires_at < now - policy.token_age) & tokens.c.session_id.in_(ended)),
-        # A session's tokens, grants and logout deliveries go with it (ON DELETE CASCADE) —
-        # but not while offline access it gave is in force: its grant needs the session's sid.
+        # Each front end's own rows (its tokens), by its rules (portal/front_ends.py).
+        *front_ends.purge_rules(now, policy.token_age),
+        # A session's tokens, grants, the vendors it reached and its logout deliveries go with it
+        # (ON DELETE CASCADE) — but not while a front end still needs it (offline access it gave
+        # is in force: its grant needs the session's sid).
         (
             sessions,
             or_(
                 sessions.c.ended_at < now - policy.session_age,
                 sessions.c.expires_at < now - policy.session_age,
             )
-            & ~sessions.c.id.in_(_offline_sessions(now)),
+            & ~or_(false(), *(sessions.c.id.in_(ids) for ids in kept)),
         ),
-        # Each refresh of offline access adds two tokens to a grant that may live for months. A
-        # token past its end gives nothing; kept a while, a reused refresh token is still known
-        # for the replay it is.
-        (oidc_tokens, oidc_tokens.c.expires_at < now - policy.token_age),
         # Networks before names: the order a sign-in attempt locks them in, so the two never
         # wait for each other in a circle.
         (throttle, _forgettable_throttle(now, policy) & (throttle.c.scope == "address")),
@@ -95,10 +80,6 @@ async def purge(
         result = await db.exec(delete(table).where(rule))
         deleted[table.name] = deleted.get(table.name, 0) + int(result.rowcount)
     return deleted
-
-
-def _offline_sessions(now: datetime) -> Select[tuple[int]]:
-    return select(_table(OidcGrant).c.session_id).where(oidc_grants.offline_in_force(now))
 
 
 def _forgettable_throttle(now: datetime, policy: Policy) -> ColumnElement[bool]:

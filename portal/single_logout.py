@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import CompoundSelect, literal
+from sqlalchemy import literal
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal.models import LogoutDelivery, OidcGrant, SsoToken, Vendor
+from portal import session_vendors
+from portal.models import LogoutDelivery, Vendor
 
 # OpenID Connect Back-Channel Logout 1.0 §2.4: the event that makes a JWT a logout token.
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -28,18 +29,8 @@ RECENT = 20
 State = Literal["delivered", "pending", "failed"]
 
 
-def reached_vendor_ids(session_id: int) -> CompoundSelect[int]:
-    """The ids of the vendors a portal session reached: each one it issued an Enhanced sign-in
-    token or an OpenID Connect authorization code to (redeemed or not: a vendor told of a
-    sign-out it never completed loses nothing). Both stay while their session does
-    (portal/retention.py purges tokens only of ended sessions; grants go with the session)."""
-    enhanced = select(col(SsoToken.vendor_id)).where(col(SsoToken.session_id) == session_id)
-    oidc = select(col(OidcGrant.vendor_id)).where(col(OidcGrant.session_id) == session_id)
-    return enhanced.union(oidc)
-
-
 async def vendors_reached(db: AsyncSession, session_id: int) -> list[Vendor]:
-    query = select(Vendor).where(col(Vendor.id).in_(reached_vendor_ids(session_id)))
+    query = select(Vendor).where(col(Vendor.id).in_(session_vendors.reached_vendor_ids(session_id)))
     return list(await db.exec(query.order_by(col(Vendor.name))))
 
 
@@ -48,7 +39,7 @@ async def enqueue(db: AsyncSession, session_id: int, *, now: datetime) -> int:
     transaction (the one that ends the session); returns how many were written. The unique
     (session, vendor) pair makes a second call for the same session write nothing."""
     rows = select(literal(session_id), col(Vendor.id), literal(now), literal(now)).where(
-        col(Vendor.id).in_(reached_vendor_ids(session_id)),
+        col(Vendor.id).in_(session_vendors.reached_vendor_ids(session_id)),
         col(Vendor.backchannel_logout_url).is_not(None),
     )
     statement = (

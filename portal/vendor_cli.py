@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import (
     audit,
     db,
+    front_ends,
     signing_keys,
     vendor_secret_cli,
     vendor_secrets,
@@ -23,7 +24,7 @@ from portal import (
 from portal.clock import system_clock
 from portal.errors import InvalidField, PortalError
 from portal.maintenance_cli import show
-from portal.models import PROTOCOLS, VendorSecret
+from portal.models import VendorSecret
 from portal.settings import Settings
 
 # What `add` and `set` take: (option, setting, help); a setting not given stays as it is.
@@ -75,11 +76,11 @@ def add_commands(commands: Any) -> None:
 
     add = command("add", vendor_add, "register a vendor; prints its API secret once")
     add.add_argument("--name", required=True)
-    add.add_argument("--protocol", choices=PROTOCOLS, default="enhanced")
+    add.add_argument("--protocol", choices=front_ends.names(), default="enhanced")
     add.add_argument("--domain", action="append", required=True, dest="domains", metavar="DOMAIN")
     change = command("set", vendor_set, "change a vendor's settings; the others stay as they are")
     change.add_argument("--name")
-    change.add_argument("--protocol", choices=PROTOCOLS)
+    change.add_argument("--protocol", choices=front_ends.names())
     change.add_argument("--add-domain", action="append", dest="add_domains", metavar="DOMAIN")
     change.add_argument("--remove-domain", action="append", dest="remove_domains", metavar="DOMAIN")
     for parser in (add, change):

@@ -10,11 +10,10 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import vendor_secrets
+from portal import front_ends, vendor_secrets
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN, SESSION_ID
 from portal.errors import Conflict, InvalidField, NotFound, PortalError
 from portal.models import (
-    PROTOCOLS,
     VENDOR_KEY_PATTERN,
     Vendor,
     VendorDomain,
@@ -91,11 +90,19 @@ def check_token_url(url: str, *, development: bool) -> str:
         raise InvalidField("token_url", url_problem("token URL", exc)) from None
 
 
+def check_protocol(protocol: str) -> str:
+    """A front end's name (portal/front_ends.py)."""
+    labels = front_ends.labels()
+    if protocol not in labels:
+        *others, last = labels.values()
+        raise InvalidField("protocol", f"Choose {', '.join(others)} or {last}.")
+    return protocol
+
+
 def check_protocol_token_url(protocol: str, url: str | None, *, development: bool) -> str | None:
     """Enhanced SSO posts its token to the token URL, so it needs one; an OpenID Connect vendor
     may keep one (for a switch back) or have none."""
-    if protocol not in PROTOCOLS:
-        raise InvalidField("protocol", "Choose OpenID Connect or Enhanced SSO.")
+    check_protocol(protocol)
     if not url:
         if protocol == "enhanced":
             raise InvalidField("token_url", "Enhanced SSO needs a token URL.")

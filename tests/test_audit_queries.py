@@ -115,7 +115,7 @@ def test_csv_cells_never_start_a_formula(value: object, cell: str) -> None:
 
 async def test_daily_counts_and_vendor_failures(session: AsyncSession) -> None:
     await add_events(session, 48)
-    counts = await audit.daily_counts(session, "token.issued", since=START)
+    counts = await audit.daily_counts(session, ["token.issued"], since=START)
     assert sum(counts.values()) == len([i for i in range(48) if i % 3 and i % 4])
     assert {day for _, day in counts} == {date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)}
     assert counts["acme", date(2026, 11, 1)] == len(

@@ -4,6 +4,7 @@ front end, and only the infrastructure named in REQUEST_BOUND uses Quart's reque
 cycle between packages. Imports anywhere in a module count, inside functions too."""
 
 import ast
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -154,6 +155,52 @@ def test_the_core_imports_nothing_of_quart() -> None:
         if any(within(module, core) for core in CORE)
     }
     assert not {module: used for module, used in wrong.items() if used}
+
+
+# Each protocol's own tables, by model class and by SQL name: only its front end (and the
+# models that declare them) may name them; the rest asks through portal/front_ends.py.
+OWN_TABLES = {
+    "portal.enhanced": ("SsoToken", "sso_token"),
+    "portal.oidc": ("OidcGrant", "OidcToken", "oidc_grant", "oidc_token"),
+}
+DECLARES_TABLES = "portal.models"
+
+
+def names_in(tree: ast.Module) -> Iterator[str]:
+    """Every identifier a module uses or imports, and every word of its strings (SQL included)."""
+    for found in ast.walk(tree):
+        if isinstance(found, ast.Name):
+            yield found.id
+        elif isinstance(found, ast.Attribute):
+            yield found.attr
+        elif isinstance(found, ast.alias):
+            yield found.name.rpartition(".")[2]
+        elif isinstance(found, ast.Constant) and isinstance(found.value, str):
+            yield from re.findall(r"\w+", found.value)
+
+
+def test_only_a_front_end_names_its_protocols_tables() -> None:
+    wrong = {
+        module: sorted(named)
+        for module, (_, tree) in sources().items()
+        if module != DECLARES_TABLES
+        if (
+            named := {
+                name
+                for owner, tables in OWN_TABLES.items()
+                if not within(module, owner)
+                for name in set(names_in(tree)) & set(tables)
+            }
+        )
+    }
+    assert not wrong, f"ask the front end through portal/front_ends.py instead: {wrong}"
+
+
+def test_the_table_check_sees_names_and_sql() -> None:
+    snippet = (
+        'from portal.models import SsoToken\nQ = "DELETE FROM oidc_token WHERE x"\nmodels.OidcGrant'
+    )
+    assert {"SsoToken", "oidc_token", "OidcGrant"} <= set(names_in(ast.parse(snippet)))
 
 
 def node(module: str) -> str:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import SQLModel
 
-from portal import retention
+from portal import retention, session_vendors
 from portal.auth import throttle
 from portal.models import AuthSession, RateCounter, SignInThrottle, SsoToken
 from portal.settings import Settings
@@ -101,15 +101,19 @@ async def test_tokens_stay_while_their_session_could_be_alive(database_url: str)
     assert await scalar(database_url, "SELECT count(*) FROM sso_token") == 1
 
 
-async def test_tokens_stay_until_their_session_has_ended(database_url: str) -> None:
-    """They say which vendors the session reached: a session that timed out unnoticed must
-    still find them when it is ended, to tell those vendors (single logout)."""
+async def test_the_vendors_a_session_reached_outlive_its_tokens(database_url: str) -> None:
+    """A session that timed out unnoticed must still find them when it is ended, to tell those
+    vendors (single logout): session_vendor says it, kept with the session, not the tokens."""
     await people(database_url)
     unnoticed = await a_session(database_url, expires=NOW - 3 * DAY)
     await tokens(database_url, unnoticed, NOW - 4 * DAY)
+    async with unit_of_work(database_url) as session:
+        await session_vendors.record(session, unnoticed, 1, "enhanced", now=NOW - 4 * DAY)
     deleted = await purge(database_url)
-    assert deleted is not None and deleted["sso_token"] == 0
-    assert await scalar(database_url, "SELECT count(*) FROM sso_token") == 1
+    assert deleted is not None and deleted["sso_token"] == 1
+    async with unit_of_work(database_url) as session:
+        reached = await session_vendors.vendors_used(session, [unnoticed])
+    assert [vendor.key for vendor in reached[unnoticed]] == ["acme"]
 
 
 async def test_sessions_go_thirty_days_after_they_end_with_their_tokens(database_url: str) -> None:

@@ -13,6 +13,7 @@ from portal import (
     audit_events,
     clock,
     db,
+    front_ends,
     key_management,
     logout_delivery,
     session_cookies,
@@ -121,8 +122,9 @@ async def overview() -> ResponseReturnValue:
     throttle_policy = throttle.Policy.from_settings(settings.current())
     async with db.transaction() as s:
         names = {v.key: v.name for v in await vendors.select_vendors(s)}
-        issued = await audit.daily_counts(s, "token.issued", since=first)
-        redeemed = await audit.daily_counts(s, "token.redeemed", since=first)
+        # Every front end's issue to a vendor: an Enhanced token, an OpenID Connect code.
+        issued = await audit.daily_counts(s, front_ends.issued_events(), since=first)
+        redeemed = await audit.daily_counts(s, ["token.redeemed"], since=first)
         figures = {
             "active_sessions": await sessions.count_member_sessions(
                 s, now=now, policy=session_cookies.policy()
@@ -144,6 +146,7 @@ async def overview() -> ResponseReturnValue:
         "admin/overview/index.html",
         figures=figures,
         sign_ins=chart(issued, days, names),
+        issued_events={f.label: f.issued_event for f in front_ends.registered()},
         redemptions=chart(redeemed, days, names),
         problems=problems,
         portal_wide=portal_wide,

@@ -14,6 +14,7 @@ from portal import (
     claims,
     clock,
     db,
+    front_ends,
     logout_delivery,
     members,
     oidc_registration,
@@ -166,7 +167,7 @@ def sign_in_method(key: str, issuer: str, registration: Registration) -> dict[st
     scopes = [*registration.scopes, *offline]
     return {
         "registration": registration,
-        "protocols": oidc_registration.PROTOCOLS,
+        "protocols": front_ends.labels(),
         "scopes": oidc_registration.SCOPES,
         "development": settings.current().development,
         "oidc_values": None,

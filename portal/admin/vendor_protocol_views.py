@@ -12,7 +12,7 @@ from portal.admin.access import record, staff_required
 from portal.admin.pages import done
 from portal.admin.vendor_page import render_vendor
 from portal.errors import InvalidField
-from portal.oidc_registration import PROTOCOLS, Registration
+from portal.oidc_registration import Registration
 
 blueprint = Blueprint("admin_vendor_protocol", __name__)
 MAX_TEXT = 30_000  # ten addresses of 2048 characters, and their line breaks
@@ -47,10 +47,8 @@ class SignInForm:
         )
 
     def registration(self) -> Registration:
-        if self.protocol not in PROTOCOLS:
-            raise InvalidField("protocol", "Choose OpenID Connect or Enhanced SSO.")
         return Registration(
-            protocol="oidc" if self.protocol == "oidc" else "enhanced",
+            protocol=vendors.check_protocol(self.protocol),
             redirect_uris=oidc_registration.uri_lines(self.redirect_uris),
             post_logout_uris=oidc_registration.uri_lines(self.post_logout_uris),
             public_client=self.public_client,

@@ -13,9 +13,9 @@ from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, oidc_grants, single_logout
+from portal import audit, front_ends, session_vendors, single_logout
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, SsoToken, Staff, Vendor, id_of
+from portal.models import AuthSession, Member, Staff, Vendor, id_of
 from portal.settings import Settings
 
 Kind = Literal["member", "staff"]
@@ -188,11 +188,12 @@ def _expiry(row: AuthSession | SessionRef, now: datetime, policy: Policy) -> str
 
 
 async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str) -> bool:
-    """End a session on the server, void every token it issued that is not yet redeemed, revoke
-    its OpenID Connect grants (offline access outlives a timeout: portal/oidc_grants.py), and
-    queue the back-channel logout of every vendor it reached (portal/single_logout.py), all in
-    the caller's transaction. Every way a session ends comes through here. True when this call
-    ended it; False when it had ended already (then nothing is queued again)."""
+    """End a session on the server, queue the back-channel logout of every vendor it reached
+    (portal/single_logout.py), and let every front end withdraw what it issued in it (its
+    `session_ended`, portal/front_ends.py: unredeemed Enhanced tokens void, OpenID Connect
+    grants revoked — offline access outlives a timeout), all in the caller's transaction. Every
+    way a session ends comes through here. True when this call ended it; False when it had ended
+    already (then nothing is queued or withdrawn again)."""
     # One conditional UPDATE decides which of concurrent ends (two sign-outs, a sign-out and a
     # replay) ends the session, so the vendors are told exactly once.
     ended = await db.exec(
@@ -206,16 +207,7 @@ async def end(db: AsyncSession, row: AuthSession, *, now: datetime, reason: str)
     await db.refresh(row, ["ended_at", "end_reason"])
     if won and row.member_id is not None:
         await single_logout.enqueue(db, id_of(row), now=now)
-        await oidc_grants.session_ended(db, id_of(row), now=now, reason=reason)
-    await db.exec(
-        update(SsoToken)
-        .where(
-            col(SsoToken.session_id) == row.id,
-            col(SsoToken.redeemed_at).is_(None),
-            col(SsoToken.voided_at).is_(None),
-        )
-        .values(voided_at=now)
-    )
+        await front_ends.session_ended(db, id_of(row), now=now, reason=reason)
     return won
 
 
@@ -229,8 +221,9 @@ async def end_all(
     keep: int | None = None,
 ) -> int:
     """End every open session of one member or staff account but `keep` (a session id);
-    returns how many were open. A member's OpenID Connect grants end too, offline access from
-    sessions that ended long ago included: every site lets them go."""
+    returns how many were open. What a member's front ends issued that outlives a session ends
+    too (OpenID Connect's offline access, from sessions that ended long ago included): every site
+    lets them go."""
     subject = col(AuthSession.member_id if kind == "member" else AuthSession.staff_id)
     rows = await db.exec(
         select(AuthSession).where(
@@ -243,7 +236,7 @@ async def end_all(
     for row in rows.all():
         ended += await end(db, row, now=now, reason=reason)
     if kind == "member":
-        await oidc_grants.member_signed_out(
+        await front_ends.member_signed_out(
             db, subject_id, now=now, reason=reason, keep_session=keep
         )
     return ended
@@ -296,27 +289,12 @@ async def member_sessions(
     if before is not None:
         query = query.where(col(AuthSession.id) < before)
     rows = list(await db.exec(query.order_by(col(AuthSession.id).desc()).limit(size + 1)))
-    used = await vendors_used(db, [row.id for row, _ in rows[:size] if row.id is not None])
+    used = await session_vendors.vendors_used(
+        db, [row.id for row, _ in rows[:size] if row.id is not None]
+    )
     found = [ActiveSession(row, member, used.get(row.id or 0, [])) for row, member in rows[:size]]
     older = found[-1].session.id if len(rows) > size else None
     return SessionPage(found, older)
-
-
-async def vendors_used(db: AsyncSession, session_ids: list[int]) -> dict[int, list[Vendor]]:
-    """{session id: the vendors it was issued tokens for}, from the session's sso_token rows."""
-    if not session_ids:
-        return {}
-    query = (
-        select(col(SsoToken.session_id), Vendor)
-        .join(Vendor, col(Vendor.id) == col(SsoToken.vendor_id))
-        .where(col(SsoToken.session_id).in_(session_ids))
-        .distinct()
-        .order_by(col(SsoToken.session_id), col(Vendor.name))
-    )
-    used: dict[int, list[Vendor]] = {}
-    for session_id, vendor in await db.exec(query):
-        used.setdefault(session_id, []).append(vendor)
-    return used
 
 
 async def select_member_session(db: AsyncSession, session_id: int) -> AuthSession | None:

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import Table, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit
@@ -21,19 +22,25 @@ from portal.auth import sessions
 from portal.auth.sessions import SessionRef
 from portal.catalogue import MEMBER_COLUMNS
 from portal.crypto import digest, new_secret
+from portal.front_ends import PurgeRule
 from portal.models import AuditEvent, AuthSession, SsoToken
 from portal.vendors import VendorRef
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
-# The token, the first-token flag of its session (cleared once: only that token followed a
-# password), and the audit event, in one statement.
+# The token, the session's record of the vendors it reached, the first-token flag of its session
+# (cleared once: only that token followed a password), and the audit event, in one statement.
 ISSUE = """
 WITH token AS (
     INSERT INTO sso_token (token_hash, vendor_id, member_id, session_id, issued_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6)
     RETURNING id
+), reached AS (
+    -- The vendors this session reached (portal/session_vendors.py), in the same statement.
+    INSERT INTO session_vendor (session_id, vendor_id, front_end, first_at, last_at)
+    VALUES ($4, $2, 'enhanced', $5, $5)
+    ON CONFLICT (session_id, vendor_id, front_end) DO UPDATE SET last_at = EXCLUDED.last_at
 ), fresh AS (
     UPDATE auth_session SET fresh_sign_in = false WHERE id = $4 AND fresh_sign_in RETURNING id
 )
@@ -176,3 +183,24 @@ async def _revoke_what_it_released(db: AsyncSession, token: SsoToken, *, now: da
     session = await db.get(AuthSession, token.session_id)
     if session is not None and session.ended_at is None:
         await sessions.end(db, session, now=now, reason="token_replay")
+
+
+async def session_ended(db: AsyncSession, session_id: int, *, now: datetime, reason: str) -> None:
+    """A portal session ended: every token it issued that is not yet redeemed is void."""
+    await db.exec(
+        update(SsoToken)
+        .where(
+            col(SsoToken.session_id) == session_id,
+            col(SsoToken.redeemed_at).is_(None),
+            col(SsoToken.voided_at).is_(None),
+        )
+        .values(voided_at=now)
+    )
+
+
+def purge_rules(now: datetime, token_age: timedelta) -> list[PurgeRule]:
+    """A token past its age: a redeemed token presented again ends the session it came from (a
+    replay), so the age is at least a session's whole life (portal/retention.py). Which
+    vendors a session reached is session_vendor's to say, kept with the session."""
+    tokens: Table = SsoToken.__table__  # type: ignore[attr-defined]
+    return [(tokens, tokens.c.expires_at < now - token_age)]

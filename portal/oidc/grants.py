@@ -5,9 +5,9 @@ A grant is one authorization: its code, then a family of access and refresh toke
 secret is 256 random bits and only its hash is stored. Single use is one conditional UPDATE —
 of any number of concurrent redemptions of a code, or uses of a refresh token, exactly one sees
 its row come back — and a second use revokes the whole family (the grant's `revoked_at`, which
-every token's check reads; portal/oidc_grants.py sets it). A grant is in force while its member
-is enabled and its portal session is live — or, for offline access, while its refresh tokens
-last, whatever became of the session."""
+every token's check reads; portal/oidc/grant_revocation.py sets it). A grant is in force while
+its member is enabled and its portal session is live — or, for offline access, while its
+refresh tokens last, whatever became of the session."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +17,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import oidc_grants
+from portal import session_vendors
 from portal.crypto import digest, new_secret
 from portal.models import AuthSession, Member, OidcGrant, OidcToken, id_of
+from portal.oidc import grant_revocation
 
 CODE_TTL = timedelta(seconds=60)  # RFC 6749 §4.1.2: ten minutes at most; one is plenty
 
@@ -54,6 +55,7 @@ async def issue_code(db: AsyncSession, new: NewGrant, *, now: datetime) -> str:
         )
     )
     await db.flush()
+    await session_vendors.record(db, new.session_id, new.vendor_id, "oidc", now=now)
     return raw
 
 
@@ -79,7 +81,7 @@ def in_force(now: datetime) -> ColumnElement[bool]:
 
 
 async def _revoke(db: AsyncSession, grant: OidcGrant, *, now: datetime, reason: str) -> None:
-    await oidc_grants.revoke(db, col(OidcGrant.id) == grant.id, now=now, reason=reason)
+    await grant_revocation.revoke(db, col(OidcGrant.id) == grant.id, now=now, reason=reason)
 
 
 async def member_enabled(db: AsyncSession, grant: OidcGrant) -> bool:

@@ -45,6 +45,9 @@ async def test_the_overview_counts_from_the_audit_log(
                         event="token.issued", outcome="success", vendor_key="acme", occurred_at=at
                     )
                 )
+        # Every front end's issue counts: an OpenID Connect code is a sign-in at a site too.
+        s.add(AuditEvent(event="oidc.authorized", outcome="success", vendor_key="acme",
+                         occurred_at=today + timedelta(hours=1)))  # fmt: skip
         for outcome, n in [("success", 4), ("failure", 6)]:
             for _ in range(n):
                 s.add(
@@ -72,8 +75,9 @@ async def test_the_overview_counts_from_the_audit_log(
     assert stat("Vendors with errors") == "1"
     assert "Token refused for Acme Learning: token expired before it was redeemed" in body
     assert "Ask its developers to redeem it as soon as it arrives" in body
-    assert "10 sign-ins in the last 30 days; the most at Acme Learning." in body  # 3 + 5 + 2
-    assert "<title>27 Nov · Acme Learning: 3</title>" in body
+    assert "11 sign-ins in the last 30 days; the most at Acme Learning." in body  # 4 + 5 + 2
+    assert "<title>27 Nov · Acme Learning: 4</title>" in body
+    assert 'href="/admin/audit?event=oidc.authorized"' in body
 
 
 async def test_an_empty_overview_says_so(admin: Browser) -> None:

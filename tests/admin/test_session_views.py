@@ -6,6 +6,7 @@ from tests.admin.browser import Browser, text
 from tests.admin.test_member_views import member_id
 from tests.admin.test_vendor_views import audit_events
 from tests.flows import add_member, add_vendor, sign_in, token_for, unit_of_work
+from tests.oidc.oidc_flows import add_oidc_vendor, tokens_for
 
 
 async def signed_in_member(app: Quart, database_url: str, *vendor_keys: str):  # type: ignore[no-untyped-def]
@@ -34,6 +35,18 @@ async def test_active_sessions_show_the_vendors_used(
     assert body.count(">ada</span>") == 2
     assert "Acme Learning</a>, <a" in body and "CareerHub Jobs" in body
     assert "None yet" in body
+
+
+async def test_a_session_shows_the_sites_it_reached_through_openid_connect(
+    app: Quart, admin: Browser, database_url: str
+) -> None:
+    """Every front end writes the one record of the vendors a session reached."""
+    learn = await add_oidc_vendor(database_url)
+    await add_member(database_url)
+    browser = await signed_in_member(app, database_url)
+    await tokens_for(browser, learn)
+    body = await text(await admin.get("/admin/sessions"))
+    assert "Learn Academy</a>" in body and "None yet" not in body
 
 
 async def test_ending_one_session_signs_that_browser_out(

@@ -88,7 +88,7 @@ async def test_an_app_in_the_browser_is_a_public_client(admin: Browser, database
          "at most 10"),
         ({"post_logout_uris": "https://evil.com/"}, "After-sign-out address"),
         ({"scopes": "admin"}, "Unknown scope"),
-        ({"protocol": "saml"}, "Choose OpenID Connect or Enhanced SSO"),
+        ({"protocol": "saml"}, "Choose Enhanced SSO or OpenID Connect"),
         ({"id_token_signed_response_alg": "HS256"}, "RS256 or ES256, not &#39;HS256&#39;"),
     ],
 )  # fmt: skip

@@ -1,15 +1,16 @@
-"""OpenID Connect grants as the rest of the portal reaches them (portal/oidc/grants.py issues and
-checks them): revoked when a portal session ends other than by timing out, when staff end all of
-a member's sessions, when a vendor loses its refresh switch; and which sites still hold offline
-access for a member. One mark, the grant's `revoked_at` and `revoke_reason`, which every token's
-check reads."""
+"""OpenID Connect grants as the rest of the portal reaches them, through the front end's
+registration (portal/oidc/front_end.py; portal/oidc/grants.py issues and checks them): revoked
+when a portal session ends other than by timing out, when staff end all of a member's sessions,
+when a vendor loses its refresh switch; and which sites still hold offline access for a member.
+One mark, the grant's `revoked_at` and `revoke_reason`, which every token's check reads."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, update
+from sqlalchemy import ColumnElement, Select, Table, exists, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.front_ends import PurgeRule
 from portal.models import OidcGrant, OidcToken, Vendor
 
 # Offline access is for when the member is away (OpenID Connect Core §11): a session that only
@@ -30,12 +31,12 @@ async def revoke(db: AsyncSession, *which: ColumnElement[bool], now: datetime, r
     return int(result.rowcount)
 
 
-async def session_ended(db: AsyncSession, session_id: int, *, now: datetime, reason: str) -> int:
+async def session_ended(db: AsyncSession, session_id: int, *, now: datetime, reason: str) -> None:
     """A portal session ended (portal/auth/sessions.py): its grants end with it, but offline
     access outlives a timeout."""
     if reason in TIMEOUTS:
-        return 0
-    return await revoke(db, col(OidcGrant.session_id) == session_id, now=now, reason=reason)
+        return
+    await revoke(db, col(OidcGrant.session_id) == session_id, now=now, reason=reason)
 
 
 async def member_signed_out(
@@ -52,10 +53,19 @@ async def member_signed_out(
     )
 
 
-async def refresh_switched_off(db: AsyncSession, vendor_id: int, *, now: datetime) -> int:
+async def vendor_changed(
+    db: AsyncSession,
+    vendor_id: int,
+    *,
+    before: dict[str, object],
+    after: dict[str, object],
+    now: datetime,
+) -> None:
     """Staff took a vendor's refresh switch away: its offline access ends for good (switching
     it on again brings none back)."""
-    return await revoke(
+    if not before["refresh_tokens"] or after["refresh_tokens"]:
+        return
+    await revoke(
         db,
         col(OidcGrant.vendor_id) == vendor_id,
         col(OidcGrant.offline).is_(True),
@@ -76,10 +86,28 @@ def offline_in_force(now: datetime) -> ColumnElement[bool]:
     return col(OidcGrant.offline) & col(OidcGrant.revoked_at).is_(None) & usable
 
 
-async def offline_sites(db: AsyncSession, member_id: int, *, now: datetime) -> list[Vendor]:
+async def offline_sites(db: AsyncSession, member_id: int, now: datetime) -> list[Vendor]:
     """The vendors that hold offline access for a member, whatever became of the session."""
     held = select(col(OidcGrant.vendor_id)).where(
         col(OidcGrant.member_id) == member_id, offline_in_force(now)
     )
     query = select(Vendor).where(col(Vendor.id).in_(held)).order_by(col(Vendor.name))
     return list(await db.exec(query))
+
+
+def purge_rules(now: datetime, token_age: timedelta) -> list[PurgeRule]:
+    """Each refresh of offline access adds two tokens to a grant that may live for months. A
+    token past its end gives nothing; kept a while, a reused refresh token is still known for
+    the replay it is. (Grants go with their session.)"""
+    tokens = _table(OidcToken)
+    return [(tokens, tokens.c.expires_at < now - token_age)]
+
+
+def offline_sessions(now: datetime) -> Select[tuple[int]]:
+    """Sessions whose offline access is in force: their grants need the session's sid."""
+    return select(_table(OidcGrant).c.session_id).where(offline_in_force(now))
+
+
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table

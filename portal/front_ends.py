@@ -1,0 +1,174 @@
+"""The protocol front ends, as the rest of the portal reaches them: one registration each (a
+`FrontEnd`), made in one list at the app's top (`portal.FRONT_ENDS`, registered as the package
+is imported, so the app, the command line and the tests all have it), so that a new protocol is
+its package plus one line there (docs/layout.md, "Adding a protocol").
+
+The core and the domain never import a front end (tests/test_layout.py); what they need of one —
+which paths a sign-in may continue to, what ending a session or signing a member out everywhere
+withdraws, which of its rows retention may delete — they ask here, and every registered front
+end answers."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, Select, Table
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal.models import Vendor
+
+# A table and the rule that says which of its rows retention deletes.
+PurgeRule = tuple[Table, ColumnElement[bool]]
+
+
+class SessionEnded(Protocol):
+    async def __call__(
+        self, db: AsyncSession, session_id: int, *, now: datetime, reason: str
+    ) -> None: ...
+
+
+class MemberSignedOut(Protocol):
+    async def __call__(
+        self,
+        db: AsyncSession,
+        member_id: int,
+        *,
+        now: datetime,
+        reason: str,
+        keep_session: int | None,
+    ) -> int: ...
+
+
+class VendorChanged(Protocol):
+    async def __call__(
+        self,
+        db: AsyncSession,
+        vendor_id: int,
+        *,
+        before: dict[str, object],
+        after: dict[str, object],
+        now: datetime,
+    ) -> None: ...
+
+
+async def _nothing(*_: object, **__: object) -> None:
+    return None
+
+
+async def _none_signed_out(*_: object, **__: object) -> int:
+    return 0
+
+
+async def _no_sites(*_: object, **__: object) -> list[Vendor]:
+    return []
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """One protocol front end. `name` is what `vendor.protocol` and `session_vendor.front_end`
+    hold (the database's check constraints list the same names: a new one comes with its
+    migration)."""
+
+    name: str
+    label: str  # in staff words, for the dashboard
+    # The paths a sign-in on the portal's own pages may continue to (portal/continuations.py).
+    entry_paths: frozenset[str]
+    # The audit event of the front end issuing to a vendor: the overview's sign-ins per day.
+    issued_event: str
+    # A member's portal session ended (once, by the call that ended it; portal/auth/sessions.py):
+    # withdraw what the front end issued in it.
+    session_ended: SessionEnded = _nothing
+    # Staff, a new password or a disabling end every session of a member: withdraw what
+    # outlives a session too. Returns how many grants it revoked.
+    member_signed_out: MemberSignedOut = _none_signed_out
+    # A vendor's settings changed (portal/oidc_registration.py): what it no longer allows ends.
+    vendor_changed: VendorChanged = _nothing
+    # The sites that keep access to a member whatever becomes of the session, for staff.
+    lasting_access: Callable[[AsyncSession, int, datetime], Awaitable[list[Vendor]]] = _no_sites
+    # Retention (portal/retention.py): the front end's rows to delete, given the token age.
+    purge_rules: Callable[[datetime, timedelta], list[PurgeRule]] = lambda now, age: []
+    # The ids of sessions whose rows must stay while something the front end issued needs them.
+    kept_sessions: Callable[[datetime], Select[tuple[int]]] | None = None
+
+
+_registered: tuple[FrontEnd, ...] = ()
+
+
+def register(*front_ends: FrontEnd) -> tuple[FrontEnd, ...]:
+    """Make `front_ends` the portal's front ends (portal/__init__.py, once per process)."""
+    global _registered
+    names = [front_end.name for front_end in front_ends]
+    if len(set(names)) != len(names):
+        raise ValueError(f"front ends registered twice: {names}")
+    _registered = front_ends
+    return front_ends
+
+
+def registered() -> tuple[FrontEnd, ...]:
+    if not _registered:
+        # A process without its front ends would end sessions and leave their grants standing.
+        raise RuntimeError("no front end registered: import portal first")
+    return _registered
+
+
+def names() -> tuple[str, ...]:
+    return tuple(front_end.name for front_end in registered())
+
+
+def labels() -> dict[str, str]:
+    """{name: label}, for the dashboard's choice of sign-in method."""
+    return {front_end.name: front_end.label for front_end in registered()}
+
+
+def entry_paths() -> frozenset[str]:
+    return frozenset().union(*(front_end.entry_paths for front_end in registered()))
+
+
+def issued_events() -> tuple[str, ...]:
+    return tuple(front_end.issued_event for front_end in registered())
+
+
+async def session_ended(db: AsyncSession, session_id: int, *, now: datetime, reason: str) -> None:
+    for front_end in registered():
+        await front_end.session_ended(db, session_id, now=now, reason=reason)
+
+
+async def member_signed_out(
+    db: AsyncSession, member_id: int, *, now: datetime, reason: str, keep_session: int | None
+) -> int:
+    revoked = 0
+    for front_end in registered():
+        revoked += await front_end.member_signed_out(
+            db, member_id, now=now, reason=reason, keep_session=keep_session
+        )
+    return revoked
+
+
+async def vendor_changed(
+    db: AsyncSession,
+    vendor_id: int,
+    *,
+    before: dict[str, object],
+    after: dict[str, object],
+    now: datetime,
+) -> None:
+    for front_end in registered():
+        await front_end.vendor_changed(db, vendor_id, before=before, after=after, now=now)
+
+
+async def lasting_access(db: AsyncSession, member_id: int, *, now: datetime) -> list[Vendor]:
+    sites = [
+        site
+        for front_end in registered()
+        for site in await front_end.lasting_access(db, member_id, now)
+    ]
+    return sorted(sites, key=lambda vendor: vendor.name)
+
+
+def purge_rules(now: datetime, token_age: timedelta) -> list[PurgeRule]:
+    return [rule for front_end in registered() for rule in front_end.purge_rules(now, token_age)]
+
+
+def kept_sessions(now: datetime) -> list[Select[tuple[int]]]:
+    return [kept(now) for front_end in registered() if (kept := front_end.kept_sessions)]
