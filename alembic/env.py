@@ -11,6 +11,7 @@ from portal.db import database_url
 from portal.settings import load_settings
 
 config = context.config
+# Every table: importing portal imports every front end with its own models too.
 target_metadata = models.SQLModel.metadata
 
 

@@ -44,7 +44,7 @@ SIGNING_ALGORITHMS = ("RS256", "ES256")
 LINK_PURPOSES = ("reset", "invitation", "staff_password")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -81,7 +81,7 @@ class Member(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("username = lower(username)", name="username_lower"),
         CheckConstraint("email = lower(email)", name="email_lower"),
-        CheckConstraint(_in("source", SOURCES), name="source_known"),
+        CheckConstraint(one_of("source", SOURCES), name="source_known"),
         # Members from iMIS authenticate against iMIS; a local password would be a back door.
         CheckConstraint("source = 'local' OR password_hash IS NULL", name="imis_no_password"),
         # Members sign in with their username or their email: a local username that looked like
@@ -126,11 +126,11 @@ class Vendor(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(f"key ~ '{VENDOR_KEY_PATTERN}'", name="key_slug"),
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
-        CheckConstraint(_in("protocol", PROTOCOLS), name="protocol_known"),
+        CheckConstraint(one_of("protocol", PROTOCOLS), name="protocol_known"),
         # The token-post page posts to the token URL: an Enhanced vendor cannot do without one.
         CheckConstraint("protocol <> 'enhanced' OR token_url IS NOT NULL", name="token_url_set"),
         CheckConstraint(
-            _in("id_token_signed_response_alg", SIGNING_ALGORITHMS), name="id_token_alg_known"
+            one_of("id_token_signed_response_alg", SIGNING_ALGORITHMS), name="id_token_alg_known"
         ),
     )
 
@@ -192,7 +192,7 @@ class VendorRedirectUri(SQLModel, table=True):
     __tablename__ = "vendor_redirect_uri"
     __table_args__ = (
         UniqueConstraint("vendor_id", "kind", "uri"),
-        CheckConstraint(_in("kind", REDIRECT_KINDS), name="kind_known"),
+        CheckConstraint(one_of("kind", REDIRECT_KINDS), name="kind_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -206,7 +206,7 @@ class SigningKey(SQLModel, table=True):
 
     __tablename__ = "signing_key"
     __table_args__ = (
-        CheckConstraint(_in("alg", SIGNING_ALGORITHMS), name="alg_known"),
+        CheckConstraint(one_of("alg", SIGNING_ALGORITHMS), name="alg_known"),
         # One newest key per algorithm (the one no rotation has replaced yet), so processes
         # making the first key at once agree on it.
         Index(
@@ -277,7 +277,7 @@ class VendorField(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("vendor_id", "field"),
         UniqueConstraint("vendor_id", "position"),
-        CheckConstraint(_in("field", CATALOGUE), name="field_in_catalogue"),
+        CheckConstraint(one_of("field", CATALOGUE), name="field_in_catalogue"),
         CheckConstraint("position >= 0", name="position_positive"),
         CheckConstraint(f"output_name ~ '{OUTPUT_NAME_PATTERN}'", name="output_name_shape"),
     )
@@ -292,7 +292,7 @@ class VendorField(SQLModel, table=True):
 class Staff(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lower"),
-        CheckConstraint(_in("role", ROLES), name="role_known"),
+        CheckConstraint(one_of("role", ROLES), name="role_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -367,26 +367,6 @@ class AuthSession(SQLModel, table=True):
     )
 
 
-class SsoToken(SQLModel, table=True):
-    __tablename__ = "sso_token"
-    __table_args__ = (CheckConstraint("expires_at > issued_at", name="expires_after_issue"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    # Only a hash: a token read from the database cannot be redeemed.
-    token_hash: str = Field(max_length=64, unique=True)
-    vendor_id: int = reference("vendor")
-    member_id: int = reference("member")
-    session_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    issued_at: datetime | None = timestamp(default_now=True)
-    expires_at: datetime | None = timestamp()
-    redeemed_at: datetime | None = timestamp(nullable=True)
-    voided_at: datetime | None = timestamp(nullable=True)
-
-
 class SessionVendor(SQLModel, table=True):
     """A vendor a portal session reached, and through which front end (Keycloak's "client
     sessions"): written by the front end in the statement or transaction that issues to the
@@ -396,7 +376,7 @@ class SessionVendor(SQLModel, table=True):
     __tablename__ = "session_vendor"
     __table_args__ = (
         UniqueConstraint("session_id", "vendor_id", "front_end"),
-        CheckConstraint(_in("front_end", PROTOCOLS), name="front_end_known"),
+        CheckConstraint(one_of("front_end", PROTOCOLS), name="front_end_known"),
         CheckConstraint("last_at >= first_at", name="last_after_first"),
     )
 
@@ -461,7 +441,7 @@ class SignInThrottle(SQLModel, table=True):
     __tablename__ = "sign_in_throttle"
     __table_args__ = (
         UniqueConstraint("scope", "subject"),
-        CheckConstraint(_in("scope", THROTTLE_SCOPES), name="scope_known"),
+        CheckConstraint(one_of("scope", THROTTLE_SCOPES), name="scope_known"),
         CheckConstraint("consecutive_failures >= 0", name="failures_positive"),
     )
 
@@ -566,7 +546,7 @@ class AccountLink(SQLModel, table=True):
     __tablename__ = "account_link"
     __table_args__ = (
         CheckConstraint("(member_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
-        CheckConstraint(_in("purpose", LINK_PURPOSES), name="purpose_known"),
+        CheckConstraint(one_of("purpose", LINK_PURPOSES), name="purpose_known"),
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
         # One live link per account, held by the database: a newer link voids the older one.
         Index(
@@ -629,68 +609,3 @@ class MailMessage(SQLModel, table=True):
     sent_at: datetime | None = timestamp(nullable=True)
     failed_at: datetime | None = timestamp(nullable=True)
     last_error: str | None = Field(default=None, max_length=300)
-
-
-OIDC_TOKEN_KINDS = ("access", "refresh")
-
-
-class OidcGrant(SQLModel, table=True):
-    """One OpenID Connect authorization: its code, and then the family of tokens the code and
-    their refreshes issued, revoked together (portal/oidc/grants.py)."""
-
-    __tablename__ = "oidc_grant"
-    __table_args__ = (
-        CheckConstraint("code_expires_at > created_at", name="code_expires_after_issue"),
-        # Staff ending all of a member's sessions revoke its grants (oidc/grant_revocation.py).
-        Index("ix_oidc_grant_member_id", "member_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    # Only a hash: a code read from the database cannot be redeemed.
-    code_hash: str = Field(max_length=64, unique=True)
-    vendor_id: int = reference("vendor")
-    member_id: int = reference("member")
-    session_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    redirect_uri: str = Field(max_length=2048)
-    scope: str = Field(max_length=1000)
-    nonce: str | None = Field(default=None, max_length=512)
-    code_challenge: str = Field(max_length=128)
-    auth_time: datetime | None = timestamp()
-    created_at: datetime | None = timestamp()
-    code_expires_at: datetime | None = timestamp()
-    code_redeemed_at: datetime | None = timestamp(nullable=True)
-    revoked_at: datetime | None = timestamp(nullable=True)
-    revoke_reason: str | None = Field(default=None, max_length=32)
-    # Offline access (OpenID Connect Core §11): its refresh tokens outlive the portal session's
-    # timeouts, with a lifetime of their own (docs/oidc.md). False: every token ends with it.
-    offline: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
-
-
-class OidcToken(SQLModel, table=True):
-    """An access or refresh token of a grant. A refresh token is used once (`used_at`): its
-    successor replaces it, and a second use revokes the whole grant."""
-
-    __tablename__ = "oidc_token"
-    __table_args__ = (
-        CheckConstraint(_in("kind", OIDC_TOKEN_KINDS), name="kind_known"),
-        CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, unique=True)
-    grant_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("oidc_grant.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    kind: str = Field(max_length=8)
-    # What an access token gives: its grant's scope, perhaps narrowed at a refresh (RFC 6749
-    # §6); None for a refresh token, which always carries the grant's whole scope.
-    scope: str | None = Field(default=None, max_length=1000)
-    issued_at: datetime | None = timestamp()
-    expires_at: datetime | None = timestamp(index=True)  # the retention purge's look-up
-    used_at: datetime | None = timestamp(nullable=True)

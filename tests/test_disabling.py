@@ -16,7 +16,8 @@ from portal import audit, members, staff
 from portal.auth import reset_links
 from portal.directory import imis_directory, local
 from portal.directory.imis import ImisProfile
-from portal.models import AccountLink, AuditEvent, AuthSession, Member, OidcGrant, id_of
+from portal.models import AccountLink, AuditEvent, AuthSession, Member, id_of
+from portal.oidc.models import OidcGrant
 from tests.admin.browser import Browser, add_staff
 from tests.conftest import FakeClock
 from tests.flows import PASSWORD, VendorLogin, csrf_of, sign_in, unit_of_work

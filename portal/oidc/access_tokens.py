@@ -8,8 +8,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.crypto import digest
-from portal.models import Member, OidcGrant, OidcToken, Vendor
+from portal.models import Member, Vendor
 from portal.oidc import grants
+from portal.oidc.models import OidcGrant, OidcToken
 
 
 @dataclass(frozen=True)

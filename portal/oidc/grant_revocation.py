@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.front_ends import PurgeRule
-from portal.models import OidcGrant, OidcToken, Vendor
+from portal.models import Vendor
+from portal.oidc.models import OidcGrant, OidcToken
 
 # Offline access is for when the member is away (OpenID Connect Core §11): a session that only
 # timed out leaves it in force; every other end (a sign-out, staff, a replay, a new password)

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import session_vendors
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, OidcGrant, OidcToken, id_of
+from portal.models import AuthSession, Member, id_of
 from portal.oidc import grant_revocation
+from portal.oidc.models import OidcGrant, OidcToken
 
 CODE_TTL = timedelta(seconds=60)  # RFC 6749 §4.1.2: ten minutes at most; one is plenty
 

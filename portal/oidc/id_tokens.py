@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import signing_keys
 from portal.claims import member_subject
-from portal.models import AuthSession, Member, OidcGrant, Vendor
+from portal.models import AuthSession, Member, Vendor
+from portal.oidc.models import OidcGrant
 from portal.settings import Settings
 
 ID_TOKEN_TTL = timedelta(minutes=5)

@@ -13,9 +13,10 @@ from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, claims, clock, db, pairwise, settings, signing_keys
-from portal.models import AuthSession, Member, OidcGrant, Vendor, id_of
+from portal.models import AuthSession, Member, Vendor, id_of
 from portal.oidc import answers, callers, grants, id_tokens, scopes
 from portal.oidc.callers import Caller, required
+from portal.oidc.models import OidcGrant
 from portal.oidc.protocol_errors import OAuthError
 
 blueprint = Blueprint("oidc_token", __name__)
