@@ -12,13 +12,13 @@ from portal import locks, oidc_grants
 from portal.models import (
     AccountLink,
     AuthSession,
-    MailMessage,
     OidcGrant,
     OidcToken,
     RateCounter,
     SignInThrottle,
     SsoToken,
 )
+from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 
 
@@ -52,7 +52,7 @@ async def purge(
         return None
     tokens, sessions, counters = _table(SsoToken), _table(AuthSession), _table(RateCounter)
     throttle, oidc_tokens = _table(SignInThrottle), _table(OidcToken)
-    links, outbox = _table(AccountLink), _table(MailMessage)
+    links, outbox = _table(AccountLink), _table(OutboxItem)
     ended = select(sessions.c.id).where(sessions.c.ended_at.is_not(None))
     rules: list[tuple[Table, ColumnElement[bool]]] = [
         # Only once its session has ended: the tokens say which vendors a session reached, and
@@ -81,11 +81,12 @@ async def purge(
         (counters, counters.c.window_start < now.replace(second=0, microsecond=0)),
         # A password link past its time opens nothing; who was invited stays on the member.
         (links, links.c.expires_at < now - policy.token_age),
-        # Sent or given-up mail (its bodies already emptied): kept as long as sessions are.
+        # Delivered or given-up outbox rows (mail's bodies already dropped): kept as long as
+        # sessions are. A logout notice goes with its session before that, as a rule.
         (
             outbox,
             or_(
-                outbox.c.sent_at < now - policy.session_age,
+                outbox.c.delivered_at < now - policy.session_age,
                 outbox.c.failed_at < now - policy.session_age,
             ),
         ),

@@ -14,7 +14,7 @@ from portal import (
     clock,
     db,
     key_management,
-    logout_delivery,
+    logout_notices,
     session_cookies,
     settings,
     vendors,
@@ -150,7 +150,7 @@ async def overview() -> ResponseReturnValue:
         key_warnings=key_warnings(keys),
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
-        sending_notices=logout_delivery.sending(settings.current()),
+        sending_notices=logout_notices.sending(settings.current()),
     )
 
 
