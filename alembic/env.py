@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from alembic import context
 from portal import models
 from portal.db import database_url
+from portal.outbox import models as outbox_models  # noqa: F401 - its table, in the metadata
 from portal.settings import load_settings
 
 config = context.config

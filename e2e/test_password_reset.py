@@ -17,7 +17,7 @@ from tests.flows import off_the_loop, unit_of_work
 from tests.live import ACME, LiveDemo, live_demo
 
 NEW_PASSWORD = "my brand new passphrase"
-WAIT_MS = 15_000  # the delivery worker looks at the outbox every second
+WAIT_MS = 15_000  # the delivery loop looks at the outbox every second
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
 """The portal: an Enhanced SSO identity provider for associations on iMIS."""
 
+import logging
+from contextlib import nullcontext
+
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
 from portal import (
     admin,
+    background,
     clock,
     db,
     directory,
@@ -13,7 +17,7 @@ from portal import (
     health,
     ids,
     key_cache,
-    logout_delivery,
+    logout_notices,
     maintenance,
     observe,
     oidc,
@@ -26,7 +30,7 @@ from portal.enhanced import api_schema as enhanced_api_schema
 from portal.enhanced import recovery_views
 from portal.enhanced import views as enhanced_views
 from portal.enhanced.front_end import FRONT_END as ENHANCED
-from portal.mail import worker as mail_worker
+from portal.mail import sending, smtp
 from portal.oidc.front_end import FRONT_END as OIDC
 from portal.settings import Settings, load_settings
 
@@ -58,8 +62,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     clock.init_app(app)
     db.init_app(app, settings)
     maintenance.init_app(app, settings)
-    mail_worker.init_app(app, settings)
-    logout_delivery.init_app(app, settings)
+    background.deliver_outbox(app, outbox_kinds(settings))
     key_cache.init_app(app)  # each worker's copy of the signing keys, dropped when they change
     security.init_app(app, settings)
     session_cookies.init_app(app, settings)
@@ -89,3 +92,21 @@ def forgot_password_url(settings: Settings) -> str | None:
     if settings.directory == "imis":
         return settings.imis_password_reset_url
     return "/password/forgot" if settings.smtp_url else None
+
+
+def outbox_kinds(settings: Settings) -> list[background.Opener]:
+    """What the outbox's worker sends: mail with an SMTP server, logout notices with an issuer;
+    the rows of a kind left out wait."""
+    openers: list[background.Opener] = []
+    if settings.smtp_url:
+        server = smtp.Server.from_url(settings.smtp_url)
+        mail = sending.kind(server, settings.mail_from or "")
+        openers.append(lambda: nullcontext(mail))
+    policy = logout_notices.Policy.from_settings(settings)
+    if policy is None:
+        logging.getLogger(__name__).warning(
+            "back-channel logout is off: set PORTAL_ISSUER or PORTAL_PUBLIC_URL"
+        )
+    else:
+        openers.append(lambda: logout_notices.opened(policy))
+    return openers

@@ -1,11 +1,22 @@
-"""Work the app runs beside its requests (the upkeep jobs, the mail and logout deliveries): one
-task per app process, started when it serves and stopped before it closes."""
+"""Work the app runs beside its requests (the upkeep jobs, the signing-key listener, the outbox's
+delivery loop): one task per app process each, started when it serves and stopped before it
+closes. A failure in one (the database is down, say) is one line in the log, and it goes on."""
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import suppress
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
+from typing import Any
 
 from quart import Quart
+
+from portal.outbox.queue import BATCH, Kind, deliver_due, units
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0  # a reset link should arrive while the member is still looking
+PAUSE_AFTER_FAILURE = 10.0  # the database is down, say: one log line per pause, not per poll
+# An outbox kind comes with what it holds open while the loop runs (logout: an HTTP client).
+Opener = Callable[[], AbstractAsyncContextManager[Kind[Any]]]
 
 
 def run_while_serving(app: Quart, name: str, work: Callable[[], Awaitable[None]]) -> None:
@@ -20,3 +31,33 @@ def run_while_serving(app: Quart, name: str, work: Callable[[], Awaitable[None]]
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return type(exc).__name__ + (f": {text.splitlines()[0][:200]}" if text else "")
+
+
+def deliver_outbox(app: Quart, openers: Sequence[Opener]) -> None:
+    """The one delivery loop (portal/outbox/), over every kind this app sends. A kind it does
+    not send (mail without PORTAL_SMTP_URL, logout notices without an issuer) is not in
+    `openers`: its rows wait."""
+    if openers:
+        run_while_serving(app, "outbox", lambda: keep_delivering(app, openers))
+
+
+async def keep_delivering(app: Quart, openers: Sequence[Opener]) -> None:
+    unit = units(app.extensions["db_sessions"])
+    async with AsyncExitStack() as stack:
+        kinds = [await stack.enter_async_context(open_kind()) for open_kind in openers]
+        while True:
+            try:
+                # The clock is looked up each round: tests swap it after the app is built.
+                clock = app.extensions["clock"]
+                claimed = [await deliver_due(unit, clock, kind) for kind in kinds]
+            except Exception as exc:  # the database is down, say: try again after a pause
+                log.warning("delivering the outbox failed: %s", one_line(exc))
+                await asyncio.sleep(PAUSE_AFTER_FAILURE)
+                continue
+            if max(claimed) < BATCH:
+                await asyncio.sleep(POLL_SECONDS)

@@ -81,10 +81,5 @@ async def run(sessions: async_sessionmaker[AsyncSession], clock: Clock, job: Job
             await job.run(db, clock())
         return True
     except Exception as exc:
-        log.warning("%s failed: %s", job.name, one_line(exc))
+        log.warning("%s failed: %s", job.name, background.one_line(exc))
         return False
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return type(exc).__name__ + (f": {text.splitlines()[0][:200]}" if text else "")

@@ -394,49 +394,6 @@ class SessionVendor(SQLModel, table=True):
     last_at: datetime | None = timestamp()
 
 
-class LogoutDelivery(SQLModel, table=True):
-    """The outbox of back-channel logout notifications: one row per vendor a portal session
-    reached, written in the transaction that ends the session (portal/single_logout.py), and
-    delivered by portal/logout_delivery.py. Goes with its session (retention)."""
-
-    __tablename__ = "logout_delivery"
-    __table_args__ = (
-        # Exactly one notification per session and vendor, however many times a session "ends".
-        UniqueConstraint("session_id", "vendor_id"),
-        CheckConstraint("delivered_at IS NULL OR failed_at IS NULL", name="one_outcome"),
-        CheckConstraint("attempts >= 0", name="attempts_positive"),
-        Index(
-            "ix_logout_delivery_due",
-            "next_attempt_at",
-            postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
-        ),
-        Index("ix_logout_delivery_vendor_id_id", "vendor_id", "id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), nullable=False)
-    )
-    vendor_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("vendor.id", ondelete="CASCADE"), nullable=False)
-    )
-    # One per notification, kept across retries, so a receiver can recognise a repeat.
-    jti: str = Field(
-        max_length=64,
-        unique=True,
-        sa_column_kwargs={"server_default": text("replace(gen_random_uuid()::text, '-', '')")},
-    )
-    created_at: datetime | None = timestamp()
-    next_attempt_at: datetime | None = timestamp()
-    # A claimed row is someone's until then: a worker that died mid-delivery loses it after.
-    leased_until: datetime | None = timestamp(nullable=True)
-    attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
-    delivered_at: datetime | None = timestamp(nullable=True)
-    failed_at: datetime | None = timestamp(nullable=True)
-    last_status: int | None = None
-    last_error: str | None = Field(default=None, max_length=200)
-
-
 class SignInThrottle(SQLModel, table=True):
     __tablename__ = "sign_in_throttle"
     __table_args__ = (
@@ -582,30 +539,3 @@ class AccountLink(SQLModel, table=True):
     voided_at: datetime | None = timestamp(nullable=True)
 
 
-class MailMessage(SQLModel, table=True):
-    """The outbox (portal/mail/outbox.py): a message waits here until the SMTP server took it."""
-
-    __tablename__ = "mail_outbox"
-    __table_args__ = (
-        CheckConstraint("attempts >= 0", name="attempts_positive"),
-        Index(
-            "ix_mail_outbox_due",
-            "next_attempt_at",
-            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
-        ),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    purpose: str = Field(max_length=32)
-    recipient: str = Field(max_length=254)
-    subject: str = Field(max_length=300)
-    # Emptied once sent or given up: the bodies carry links that must not outlive their use.
-    text_body: str
-    html_body: str
-    attempts: int = 0
-    created_at: datetime | None = timestamp()
-    next_attempt_at: datetime | None = timestamp()
-    lease_until: datetime | None = timestamp(nullable=True)
-    sent_at: datetime | None = timestamp(nullable=True)
-    failed_at: datetime | None = timestamp(nullable=True)
-    last_error: str | None = Field(default=None, max_length=300)

@@ -20,7 +20,7 @@ from portal.auth import passwords, reset_links, sessions, throttle
 from portal.auth.reset_links import Link, Purpose
 from portal.crypto import new_secret
 from portal.errors import Conflict, InvalidField
-from portal.mail import outbox
+from portal.mail import sending
 from portal.mail.compose import Composed
 from portal.models import Member, Staff
 
@@ -96,7 +96,7 @@ async def send(
 ) -> None:
     if not account.email:
         raise Conflict("there is no email address to send to")
-    await outbox.enqueue(db, purpose=purpose, recipient=account.email, composed=composed, now=now)
+    await sending.enqueue(db, purpose=purpose, recipient=account.email, composed=composed, now=now)
 
 
 async def invite(db: AsyncSession, member: Member, compose: Compose, *, now: datetime) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy import ColumnElement, Table, delete, false, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import front_ends, locks
-from portal.models import AccountLink, AuthSession, MailMessage, RateCounter, SignInThrottle
+from portal.models import AccountLink, AuthSession, RateCounter, SignInThrottle
+from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 
 
@@ -42,7 +43,7 @@ async def purge(
     if not await locks.take(db, locks.RETENTION, wait=wait):
         return None
     sessions, counters = _table(AuthSession), _table(RateCounter)
-    throttle, links, outbox = _table(SignInThrottle), _table(AccountLink), _table(MailMessage)
+    throttle, links, outbox = _table(SignInThrottle), _table(AccountLink), _table(OutboxItem)
     kept = front_ends.kept_sessions(now)
     rules: list[tuple[Table, ColumnElement[bool]]] = [
         # Each front end's own rows (its tokens), by its rules (portal/front_ends.py).
@@ -66,11 +67,12 @@ async def purge(
         (counters, counters.c.window_start < now.replace(second=0, microsecond=0)),
         # A password link past its time opens nothing; who was invited stays on the member.
         (links, links.c.expires_at < now - policy.token_age),
-        # Sent or given-up mail (its bodies already emptied): kept as long as sessions are.
+        # Delivered or given-up outbox rows (mail's bodies already dropped): kept as long as
+        # sessions are. A logout notice goes with its session before that, as a rule.
         (
             outbox,
             or_(
-                outbox.c.sent_at < now - policy.session_age,
+                outbox.c.delivered_at < now - policy.session_age,
                 outbox.c.failed_at < now - policy.session_age,
             ),
         ),

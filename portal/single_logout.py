@@ -1,23 +1,25 @@
 """Single logout (docs/single-logout.md): when a portal session ends, every vendor it reached
 hears of it. Ending a session writes one outbox row per reached vendor that has a back-channel
 logout URL, in the same transaction (`enqueue`, called by portal/auth/sessions.py), so a
-notification is never lost nor written for a session that did not end; portal/logout_delivery.py
-delivers them. Also: the logout token's claims, the signed-out page's account of which sites were
-signed out, and what the dashboard shows of deliveries."""
+notification is never lost nor written for a session that did not end; the outbox's worker
+delivers them (portal/logout_notices.py). Also: the logout token's claims, the signed-out page's
+account of which sites were signed out, and what the dashboard shows of deliveries."""
 
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import literal
+from sqlalchemy import String, func, literal
+from sqlalchemy import select as columns_of  # sqlmodel's select takes at most four
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import session_vendors
-from portal.models import LogoutDelivery, Vendor
+from portal.models import Vendor
+from portal.outbox.models import OutboxItem
 
 # OpenID Connect Back-Channel Logout 1.0 §2.4: the event that makes a JWT a logout token.
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -25,8 +27,7 @@ LOGOUT_TOKEN_TYPE = "logout+jwt"  # noqa: S105 - a JOSE type, not a secret
 # Short: a logout token is sent at once; one that leaks later is worthless.
 LOGOUT_TOKEN_LIFETIME = timedelta(minutes=2)
 RECENT = 20
-
-State = Literal["delivered", "pending", "failed"]
+OUTBOX_KIND = "logout"
 
 
 async def vendors_reached(db: AsyncSession, session_id: int) -> list[Vendor]:
@@ -38,13 +39,18 @@ async def enqueue(db: AsyncSession, session_id: int, *, now: datetime) -> int:
     """One notification per reached vendor with a back-channel logout URL, in the caller's
     transaction (the one that ends the session); returns how many were written. The unique
     (session, vendor) pair makes a second call for the same session write nothing."""
-    rows = select(literal(session_id), col(Vendor.id), literal(now), literal(now)).where(
+    # One `jti` per notice, kept across retries, so a receiver can recognise a repeat.
+    jti = func.jsonb_build_object("jti", func.replace(func.gen_random_uuid().cast(String), "-", ""))
+    rows = columns_of(
+        literal(OUTBOX_KIND), jti, literal(session_id), col(Vendor.id), literal(now), literal(now)
+    ).where(
         col(Vendor.id).in_(session_vendors.reached_vendor_ids(session_id)),
         col(Vendor.backchannel_logout_url).is_not(None),
     )
+    columns = ["kind", "payload", "session_id", "vendor_id", "created_at", "next_attempt_at"]
     statement = (
-        insert(LogoutDelivery)
-        .from_select(["session_id", "vendor_id", "created_at", "next_attempt_at"], rows)
+        insert(OutboxItem)
+        .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["session_id", "vendor_id"])
     )
     result = await db.exec(statement)
@@ -101,9 +107,9 @@ class SignOutReport:
 async def sign_out_report(
     db: AsyncSession, session_id: int, *, sid: str, issuer: str | None, sending: bool
 ) -> SignOutReport:
-    """`sending`: whether this portal sends back-channel notices (logout_delivery.sending); a
+    """`sending`: whether this portal sends back-channel notices (logout_notices.sending); a
     notice that waits for a portal that does is no sign-out the member can count on."""
-    query = select(LogoutDelivery).where(col(LogoutDelivery.session_id) == session_id)
+    query = select(OutboxItem).where(col(OutboxItem.session_id) == session_id)
     deliveries = {row.vendor_id: row for row in await db.exec(query)} if sending else {}
     report = SignOutReport([], [], [], [], [])
     for vendor in await vendors_reached(db, session_id):
@@ -120,20 +126,14 @@ async def sign_out_report(
     return report
 
 
-def state_of(delivery: LogoutDelivery) -> State:
-    if delivery.delivered_at is not None:
-        return "delivered"
-    return "failed" if delivery.failed_at is not None else "pending"
-
-
 async def recent_deliveries(
     db: AsyncSession, vendor_id: int, *, limit: int = RECENT
-) -> list[LogoutDelivery]:
+) -> list[OutboxItem]:
     """A vendor's latest notifications, newest first, for its page in the dashboard."""
     query = (
-        select(LogoutDelivery)
-        .where(col(LogoutDelivery.vendor_id) == vendor_id)
-        .order_by(col(LogoutDelivery.id).desc())
+        select(OutboxItem)
+        .where(col(OutboxItem.vendor_id) == vendor_id)
+        .order_by(col(OutboxItem.id).desc())
         .limit(limit)
     )
     return list(await db.exec(query))

@@ -152,7 +152,7 @@ def delivered_to(demo: LiveDemo, vendor_key: str) -> bool:
         async with unit_of_work(demo.database_url) as session:
             found = await session.exec(  # type: ignore[call-overload]
                 text(
-                    "SELECT count(*) FROM logout_delivery d JOIN vendor v ON v.id = d.vendor_id "
+                    "SELECT count(*) FROM outbox d JOIN vendor v ON v.id = d.vendor_id "
                     "WHERE v.key = :key AND d.delivered_at IS NOT NULL"
                 ).bindparams(key=vendor_key)
             )

@@ -1,7 +1,8 @@
-"""Back-channel logout delivery (portal/logout_delivery.py, issue 16), through the app and a real
-receiver on loopback that verifies every logout token with the portal's published keys. The
-app's own worker is off here (no issuer set): each test runs the worker's rounds itself, on the
-test's clock, so retries and their pauses are exact and nothing sleeps."""
+"""Back-channel logout delivery (portal/logout_notices.py, a kind of the outbox; issue 16),
+through the app and a real receiver on loopback that verifies every logout token with the
+portal's published keys. The app's own worker is off here (no issuer set): each test runs the
+worker's rounds itself, on the test's clock, so retries and their pauses are exact and nothing
+sleeps."""
 
 import asyncio
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from quart import Quart
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from portal import logout_delivery
+from portal import logout_notices
 from portal import settings as portal_settings
 from portal.auth import sessions
-from portal.models import AuditEvent, AuthSession, LogoutDelivery
+from portal.models import AuditEvent, AuthSession
+from portal.outbox import queue
+from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 from tests.conftest import FakeClock
 from tests.flows import (
@@ -58,7 +61,7 @@ async def logins(database_url: str, receiver: Receiver) -> dict[str, VendorLogin
     }
 
 
-def policy(settings: Settings, **changes: Any) -> logout_delivery.Policy:
+def policy(settings: Settings, **changes: Any) -> logout_notices.Policy:
     values: dict[str, Any] = {
         "issuer": ISSUER,
         "timeout": 2.0,
@@ -69,7 +72,7 @@ def policy(settings: Settings, **changes: Any) -> logout_delivery.Policy:
         "allow_loopback": True,  # the receiver is on loopback, as in development
         **changes,
     }
-    return logout_delivery.Policy(**values)
+    return logout_notices.Policy(**values)
 
 
 async def publish_keys(app: Quart, receiver: Receiver) -> None:
@@ -91,16 +94,13 @@ async def visit_and_sign_out(app: Quart, vendors: tuple[str, ...] = VENDORS) -> 
 
 
 async def deliver(app: Quart, clock: FakeClock, settings: Settings, **changes: Any) -> int:
-    chosen = policy(settings, **changes)
-    async with chosen.client() as client:
-        return await logout_delivery.deliver_due(
-            app.extensions["db_sessions"], clock, chosen, client
-        )
+    async with logout_notices.opened(policy(settings, **changes)) as kind:
+        return await queue.deliver_due(queue.units(app.extensions["db_sessions"]), clock, kind)
 
 
-async def outbox(database_url: str) -> list[LogoutDelivery]:
+async def outbox(database_url: str) -> list[OutboxItem]:
     async with unit_of_work(database_url) as session:
-        return list(await session.exec(select(LogoutDelivery).order_by(col(LogoutDelivery.id))))
+        return list(await session.exec(select(OutboxItem).order_by(col(OutboxItem.id))))
 
 
 @pytest.fixture
@@ -210,8 +210,12 @@ async def test_two_workers_at_once_send_each_notice_once(
 async def test_a_worker_skips_what_another_is_claiming_without_waiting(
     app: Quart, clock: FakeClock, settings: Settings, receiver: Receiver
 ) -> None:
-    async with app.extensions["db_sessions"]() as db, db.begin():
-        held = await logout_delivery.claim(db, now=clock(), lease=timedelta(seconds=30))
+    async with (
+        logout_notices.opened(policy(settings)) as kind,
+        app.extensions["db_sessions"]() as db,
+        db.begin(),
+    ):
+        held = await queue.claim(db, kind, now=clock())
         # Still in the claiming transaction: another worker must neither wait for it nor take
         # the same rows once it commits.
         other = await asyncio.wait_for(deliver(app, clock, settings), timeout=20)
@@ -222,16 +226,51 @@ async def test_a_worker_skips_what_another_is_claiming_without_waiting(
 async def test_a_worker_that_died_mid_delivery_loses_its_lease_and_cannot_record(
     app: Quart, clock: FakeClock, settings: Settings, receiver: Receiver, database_url: str
 ) -> None:
-    async with app.extensions["db_sessions"]() as db, db.begin():
-        stale = await logout_delivery.claim(db, now=clock(), lease=timedelta(seconds=30))
-    assert len(stale) == 3
-    assert await deliver(app, clock, settings) == 0  # leased: nobody else sends them
-    clock.advance(seconds=31)
-    assert await deliver(app, clock, settings) == 3  # the lease ran out: another worker does
-    async with app.extensions["db_sessions"]() as db, db.begin():
-        late = logout_delivery.Answer(500, "the vendor answered 500")
-        await logout_delivery.settle(db, stale[0], late, policy(settings), now=clock())
+    unit = queue.units(app.extensions["db_sessions"])
+    async with logout_notices.opened(policy(settings)) as kind:
+        async with unit() as db:
+            stale = await queue.claim(db, kind, now=clock())
+            letters = [await kind.prepare(db, row, clock()) for row in stale]
+        assert len(stale) == 3
+        assert await deliver(app, clock, settings) == 0  # leased: nobody else sends them
+        clock.advance(seconds=31)
+        assert await deliver(app, clock, settings) == 3  # the lease ran out: another worker does
+        late = queue.Outcome("the vendor answered 500", status=500)
+        async with unit() as db:
+            assert not await queue.settle(db, kind, letters[0], stale[0], late, now=clock())
     assert all(d.delivered_at is not None for d in await outbox(database_url))
+    assert sorted(p.vendor for p in receiver.posts) == sorted(VENDORS)
+
+
+@pytest.mark.usefixtures("signed_out")
+async def test_a_stale_worker_cannot_settle_what_a_newer_holder_is_sending(
+    app: Quart, clock: FakeClock, settings: Settings, receiver: Receiver, database_url: str
+) -> None:
+    """As for mail (tests/mail/test_outbox.py): the first worker's lease runs out, a second
+    claims the notices and is still sending when the first settles a failure. Nothing changes:
+    the notices are neither claimed a third time nor recorded as failed."""
+    unit = queue.units(app.extensions["db_sessions"])
+    async with logout_notices.opened(policy(settings)) as kind:
+        async with unit() as db:
+            stale = await queue.claim(db, kind, now=clock())
+            stale_letters = [await kind.prepare(db, row, clock()) for row in stale]
+        clock.advance(seconds=31)
+        async with unit() as db:
+            holder = await queue.claim(db, kind, now=clock())
+            letters = [await kind.prepare(db, row, clock()) for row in holder]
+        failed = queue.Outcome("the vendor answered 500", status=500)
+        for row, letter in zip(stale, stale_letters, strict=True):
+            async with unit() as db:
+                assert not await queue.settle(db, kind, letter, row, failed, now=clock())
+        clock.advance(seconds=10)  # past the stale worker's pause, within the holder's lease
+        assert await deliver(app, clock, settings) == 0, "the holder's lease was cleared"
+        for row, letter in zip(holder, letters, strict=True):
+            outcome = await kind.send(letter)
+            async with unit() as db:
+                assert await queue.settle(db, kind, letter, row, outcome, now=clock())
+    notices = await outbox(database_url)
+    assert [(d.attempts, d.failed_at, d.last_error) for d in notices] == [(2, None, None)] * 3
+    assert all(d.delivered_at is not None for d in notices)
     assert sorted(p.vendor for p in receiver.posts) == sorted(VENDORS)
 
 

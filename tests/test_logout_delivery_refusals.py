@@ -14,8 +14,9 @@ from quart import Quart
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from portal import logout_delivery
+from portal import logout_notices
 from portal.models import AuditEvent
+from portal.outbox import queue
 from portal.settings import Settings
 from tests.conftest import FakeClock
 from tests.flows import add_member, add_vendor, unit_of_work
@@ -47,14 +48,12 @@ async def receiver(app: Quart, clock: FakeClock, database_url: str) -> AsyncIter
 
 async def deliver(app: Quart, clock: FakeClock, settings: Settings, env: str) -> int:
     """One round of the worker, with the policy and client the app would use in `env`."""
-    policy = logout_delivery.Policy.from_settings(
+    policy = logout_notices.Policy.from_settings(
         settings.model_copy(update={"env": env, "issuer": ISSUER})
     )
     assert policy is not None
-    async with policy.client() as client:
-        return await logout_delivery.deliver_due(
-            app.extensions["db_sessions"], clock, policy, client
-        )
+    async with logout_notices.opened(policy) as kind:
+        return await queue.deliver_due(queue.units(app.extensions["db_sessions"]), clock, kind)
 
 
 async def test_a_name_resolving_to_loopback_is_refused_in_production_with_the_reason(

@@ -86,7 +86,7 @@ def delivered(database_url: str) -> dict[str, int]:
         async with unit_of_work(database_url) as session:
             rows = await session.exec(  # type: ignore[call-overload]
                 text(
-                    "SELECT v.key, d.attempts FROM logout_delivery d "
+                    "SELECT v.key, d.attempts FROM outbox d "
                     "JOIN vendor v ON v.id = d.vendor_id WHERE d.delivered_at IS NOT NULL"
                 )
             )

@@ -19,7 +19,7 @@ POLICY = retention.Policy.from_settings(SETTINGS)
 DAY = timedelta(days=1)
 TABLES = (
     "sso_token", "auth_session", "oidc_token", "sign_in_throttle", "rate_counter", "account_link",
-    "mail_outbox",
+    "outbox",
 )  # fmt: skip
 
 

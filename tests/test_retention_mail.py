@@ -1,7 +1,8 @@
-"""Retention of the account-recovery tables: expired password links, and mail once sent or
-given up (their bodies already emptied), go; live links and waiting mail stay."""
+"""Retention of the account-recovery tables: expired password links, and outbox rows once
+delivered or given up (mail's bodies already dropped), go; live links and waiting mail stay."""
 
-from portal.models import AccountLink, MailMessage
+from portal.models import AccountLink
+from portal.outbox.models import OutboxItem
 from tests.flows import add_member
 from tests.test_retention import DAY, NOW, add, ids, purge
 
@@ -14,10 +15,10 @@ def link(n: int, expires_in_days: float, **used: object) -> AccountLink:
     )  # fmt: skip
 
 
-def mail(**when: object) -> MailMessage:
-    return MailMessage(
-        purpose="password_reset", recipient="ada@example.org", subject="s", text_body="",
-        html_body="", created_at=NOW - DAY * 40, next_attempt_at=NOW - DAY * 40, **when,
+def mail(**when: object) -> OutboxItem:
+    return OutboxItem(
+        kind="mail", payload={"purpose": "password_reset", "recipient": "ada@example.org"},
+        created_at=NOW - DAY * 40, next_attempt_at=NOW - DAY * 40, **when,
     )  # fmt: skip
 
 
@@ -37,11 +38,11 @@ async def test_sent_and_given_up_mail_goes_after_thirty_days_waiting_mail_stays(
 ) -> None:
     old_sent, old_failed, new_sent, waiting = await add(
         database_url,
-        mail(sent_at=NOW - DAY * 31),
+        mail(delivered_at=NOW - DAY * 31),
         mail(failed_at=NOW - DAY * 31),
-        mail(sent_at=NOW - DAY * 29),
+        mail(delivered_at=NOW - DAY * 29),
         mail(),
     )
     await purge(database_url)
-    assert await ids(database_url, "mail_outbox") == [new_sent, waiting]
+    assert await ids(database_url, "outbox") == [new_sent, waiting]
     assert old_sent and old_failed

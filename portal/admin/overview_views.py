@@ -15,7 +15,7 @@ from portal import (
     db,
     front_ends,
     key_management,
-    logout_delivery,
+    logout_notices,
     session_cookies,
     settings,
     vendors,
@@ -153,7 +153,7 @@ async def overview() -> ResponseReturnValue:
         key_warnings=key_warnings(keys),
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
-        sending_notices=logout_delivery.sending(settings.current()),
+        sending_notices=logout_notices.sending(settings.current()),
     )
 
 

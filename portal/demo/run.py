@@ -59,7 +59,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     }
     terminal.configure(addresses(args.port, portal_url, vendor_ports, origins))
     url = db.prepare_database(settings)
-    # The issuer the demo vendors' back-channel logout tokens carry (portal/logout_delivery.py).
+    # The issuer the demo vendors' back-channel logout tokens carry (portal/logout_notices.py).
     issuer = settings.issuer or portal_url
     settings = settings.model_copy(
         update={"env": "development", "database_url": url, "issuer": issuer}

@@ -6,7 +6,7 @@ page of each site that has one and no back channel, in hidden frames."""
 from quart import render_template, request
 from quart.typing import ResponseReturnValue
 
-from portal import db, logout_delivery, session_cookies, settings, single_logout
+from portal import db, logout_notices, session_cookies, settings, single_logout
 from portal.auth import sessions
 from portal.security import content_security_policy
 
@@ -25,7 +25,7 @@ async def _report() -> single_logout.SignOutReport | None:
     if ended_id is None:
         return None
     issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
-    sending = logout_delivery.sending(settings.current())
+    sending = logout_notices.sending(settings.current())
     async with db.transaction() as db_session:
         ended = await sessions.select_member_session(db_session, ended_id)
         if ended is None or ended.ended_at is None:

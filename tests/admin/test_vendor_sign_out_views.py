@@ -9,7 +9,8 @@ from sqlmodel import select
 
 from portal import audit, audit_events
 from portal.auth import sessions
-from portal.models import AuditEvent, AuthSession, LogoutDelivery, Vendor
+from portal.models import AuditEvent, AuthSession, Vendor
+from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, text
 from tests.conftest import FakeClock, running_app
@@ -68,7 +69,7 @@ async def failed_notice(database_url: str, clock: FakeClock) -> None:
     async with unit_of_work(database_url) as s:
         row = (await s.exec(select(AuthSession).where(AuthSession.member_id != None))).one()  # noqa: E711
         await sessions.end(s, row, now=clock(), reason="sign_out")
-        delivery = (await s.exec(select(LogoutDelivery))).one()
+        delivery = (await s.exec(select(OutboxItem))).one()
         delivery.attempts, delivery.last_status = 1, 404
         delivery.failed_at, delivery.last_error = clock(), "the vendor answered 404"
         s.add(delivery)

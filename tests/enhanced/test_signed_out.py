@@ -12,7 +12,8 @@ from quart import Quart
 from sqlalchemy import update
 from sqlmodel import select
 
-from portal.models import AuthSession, LogoutDelivery
+from portal.models import AuthSession
+from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 from tests.conftest import FakeClock, running_app
 from tests.flows import add_member, add_vendor, csrf_of, sign_in, token_for, unit_of_work
@@ -110,7 +111,7 @@ async def test_a_failed_notice_is_owned_up_to(sending: Quart, database_url: str)
     await token_for(client, vendor="told")
     await client.post("/sign-out", form={"csrf_token": csrf_of(await text(client, "/"))})
     async with unit_of_work(database_url) as session:
-        await session.exec(update(LogoutDelivery).values(failed_at=LogoutDelivery.created_at))
+        await session.exec(update(OutboxItem).values(failed_at=OutboxItem.created_at))
     page = await text(client, "/signed-out")
     assert "We could not reach Told Learning to sign you out" in page
     assert "being signed out" not in page

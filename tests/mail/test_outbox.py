@@ -1,6 +1,7 @@
-"""The outbox against a real SMTP server on loopback (aiosmtpd): a message is written in the
-caller's transaction, delivered once, kept while the server is down, retried with back-off, and
-given up (and audited) after the last attempt. Several deliverers at once send each message once."""
+"""Mail as a kind of the outbox, against a real SMTP server on loopback (aiosmtpd): a message is
+written in the caller's transaction, delivered once, kept while the server is down, retried with
+back-off, and given up (and audited) after its window. Several deliverers at once send each
+message once; a deliverer whose lease ran out settles nothing."""
 
 import asyncio
 from datetime import timedelta
@@ -9,9 +10,11 @@ import pytest
 from sqlmodel import select
 
 from portal.demo.mailbox import Mailbox, running
-from portal.mail import outbox, smtp
+from portal.mail import sending, smtp
 from portal.mail.compose import Composed
-from portal.models import AuditEvent, MailMessage
+from portal.models import AuditEvent
+from portal.outbox import queue
+from portal.outbox.models import OutboxItem
 from tests.conftest import FakeClock, SmtpSink
 from tests.flows import unit_of_work
 
@@ -27,23 +30,24 @@ def composed(n: int = 1) -> Composed:
 async def enqueue(database_url: str, clock: FakeClock, n: int = 1) -> None:
     async with unit_of_work(database_url) as db:
         for i in range(1, n + 1):
-            await outbox.enqueue(
+            await sending.enqueue(
                 db, purpose="password_reset", recipient=f"m{i}@example.org",
                 composed=composed(i), now=clock(),
             )  # fmt: skip
 
 
-def postman(url: str, clock: FakeClock) -> outbox.Postman:
-    return outbox.Postman(smtp.Server.from_url(url), "Example <noreply@example.org>", clock)
+def mail_kind(url: str) -> queue.Kind[sending.Letter]:
+    return sending.kind(smtp.Server.from_url(url), "Example <noreply@example.org>")
 
 
 def deliverer(database_url: str, url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    return lambda: outbox.deliver_due(lambda: unit_of_work(database_url), postman(url, clock))
+    kind = mail_kind(url)
+    return lambda: queue.deliver_due(lambda: unit_of_work(database_url), clock, kind)
 
 
-async def rows(database_url: str) -> list[MailMessage]:
+async def rows(database_url: str) -> list[OutboxItem]:
     async with unit_of_work(database_url) as db:
-        return list(await db.exec(select(MailMessage).order_by(MailMessage.id)))  # type: ignore[arg-type]
+        return list(await db.exec(select(OutboxItem).order_by(OutboxItem.id)))  # type: ignore[arg-type]
 
 
 async def test_a_message_is_written_only_if_the_callers_transaction_commits(
@@ -51,7 +55,7 @@ async def test_a_message_is_written_only_if_the_callers_transaction_commits(
 ) -> None:
     async def failing_work() -> None:
         async with unit_of_work(database_url) as db:
-            await outbox.enqueue(
+            await sending.enqueue(
                 db, purpose="invitation", recipient="a@example.org", composed=composed(),
                 now=clock(),
             )  # fmt: skip
@@ -77,9 +81,10 @@ async def test_delivered_once_with_text_and_html_and_the_bodies_forgotten(
     assert caught.subject == "Message 1"
     assert LINK in caught.text and LINK in caught.html
     [row] = await rows(database_url)
-    assert row.sent_at == clock() and row.attempts == 1
+    assert row.delivered_at == clock() and row.attempts == 1
     # The bodies carried a live link: once sent, the outbox keeps none of it.
-    assert row.text_body == row.html_body == ""
+    assert row.payload == {"purpose": "password_reset", "recipient": "m1@example.org",
+                           "subject": "Message 1"}  # fmt: skip
 
 
 async def test_kept_while_the_server_is_down_then_delivered_exactly_once(
@@ -89,26 +94,26 @@ async def test_kept_while_the_server_is_down_then_delivered_exactly_once(
     url = f"smtp://127.0.0.1:{port}"
     await enqueue(database_url, clock)
     deliver = deliverer(database_url, url, clock)
-    assert await deliver() == 0
+    assert await deliver() == 1  # claimed, and not sent
     [row] = await rows(database_url)
-    assert row.attempts == 1 and row.sent_at is None and row.failed_at is None
-    assert row.next_attempt_at == clock() + outbox.FIRST_PAUSE
+    assert row.attempts == 1 and row.delivered_at is None and row.failed_at is None
+    assert row.next_attempt_at == clock() + sending.RETRY.first_pause
     assert row.last_error and LINK not in row.last_error
-    assert row.text_body  # still there to send
+    assert row.payload["text"]  # still there to send
     mailbox = Mailbox()
     with running(mailbox, port):
         assert await deliver() == 0  # not due yet: it waits its back-off
-        clock.advance(seconds=outbox.FIRST_PAUSE.total_seconds())
+        clock.advance(seconds=sending.RETRY.first_pause.total_seconds())
         assert await deliver() == 1
         clock.advance(hours=2)
         assert await deliver() == 0
     assert [m.subject for m in mailbox.messages] == ["Message 1"]
     [row] = await rows(database_url)
-    assert row.sent_at is not None and row.attempts == 2
+    assert row.delivered_at is not None and row.attempts == 2
 
 
 def test_the_pause_doubles_up_to_an_hour() -> None:
-    pauses = [outbox.pause_after(n) for n in range(1, 10)]
+    pauses = [sending.RETRY.pause_after(n) for n in range(1, 10)]
     assert pauses[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert pauses[-1] == timedelta(hours=1)
     assert sum(pauses, timedelta()) < timedelta(hours=5)
@@ -120,18 +125,38 @@ async def test_given_up_after_the_last_attempt_and_staff_are_told(
     url = f"smtp://127.0.0.1:{own_port}"
     await enqueue(database_url, clock)
     deliver = deliverer(database_url, url, clock)
-    for _ in range(outbox.MAX_ATTEMPTS):
-        assert await deliver() == 0
+    tries = 0
+    while await deliver():
+        tries += 1
         clock.advance(hours=1)
-    assert await deliver() == 0  # nothing is tried after the last attempt
+    # 0, 1, 2, 3 and 4 hours after it was written: the next would fall after its window.
+    assert tries == 5
     [row] = await rows(database_url)
-    assert row.failed_at is not None and row.attempts == outbox.MAX_ATTEMPTS
-    assert row.text_body == row.html_body == ""
+    assert row.failed_at is not None and row.attempts == 5
+    assert "text" not in row.payload and "html" not in row.payload
     async with unit_of_work(database_url) as db:
         [event] = (await db.exec(select(AuditEvent).where(AuditEvent.event == "mail.failed"))).all()
     assert event.outcome == "failure"
     assert event.details["reason"] == "smtp_failed"
     assert event.details["email"] == "m1@example.org"
+
+
+async def test_a_message_first_claimed_after_its_window_is_not_sent(
+    database_url: str, clock: FakeClock, smtp_sink: SmtpSink
+) -> None:
+    await enqueue(database_url, clock)  # written while no worker sent mail
+    clock.advance(hours=4, seconds=1)
+    assert await deliverer(database_url, smtp_sink.url, clock)() == 1
+    assert smtp_sink.mailbox.messages == []
+    [row] = await rows(database_url)
+    assert row.failed_at is not None and row.attempts == 1
+    assert (
+        row.last_error
+        == "not sent: the portal could not send it within 240 minutes of being written"
+    )
+    async with unit_of_work(database_url) as db:
+        [event] = (await db.exec(select(AuditEvent).where(AuditEvent.event == "mail.failed"))).all()
+    assert event.details["reason"] == "too_late"
 
 
 async def test_parallel_deliverers_send_each_message_once(
@@ -156,13 +181,14 @@ async def test_a_claimed_message_is_not_claimed_again_until_its_lease_ends(
     database_url: str, clock: FakeClock
 ) -> None:
     await enqueue(database_url, clock)
+    kind = mail_kind("smtp://127.0.0.1:25")
     async with unit_of_work(database_url) as db:
-        assert len(await outbox.claim(db, now=clock())) == 1
+        assert len(await queue.claim(db, kind, now=clock())) == 1
     async with unit_of_work(database_url) as db:
-        assert await outbox.claim(db, now=clock()) == []
-    clock.advance(seconds=outbox.LEASE.total_seconds())
+        assert await queue.claim(db, kind, now=clock()) == []
+    clock.advance(seconds=sending.RETRY.lease.total_seconds())
     async with unit_of_work(database_url) as db:
-        assert len(await outbox.claim(db, now=clock())) == 1  # its deliverer died: taken again
+        assert len(await queue.claim(db, kind, now=clock())) == 1  # its deliverer died: taken again
 
 
 @pytest.mark.parametrize(
@@ -177,3 +203,33 @@ def test_smtp_urls(url: str, scheme: str, port: int, user: str | None) -> None:
     server = smtp.Server.from_url(url)
     assert (server.scheme, server.port, server.username) == (scheme, port, user)
     assert "p:w" not in repr(server) and "%3A" not in repr(server)
+
+
+async def test_a_stale_worker_cannot_settle_what_a_newer_holder_is_sending(
+    database_url: str, clock: FakeClock, smtp_sink: SmtpSink
+) -> None:
+    """The first worker hangs past its lease; a second claims the message and is sending it
+    when the first wakes up and settles its failure: that must change nothing, or the message
+    is claimed a third time (and sent twice) or recorded as failed although it went out."""
+    await enqueue(database_url, clock)
+    kind = mail_kind(smtp_sink.url)
+    async with unit_of_work(database_url) as db:
+        [stale] = await queue.claim(db, kind, now=clock())
+        stale_letter = await kind.prepare(db, stale, clock())
+    clock.advance(seconds=sending.RETRY.lease.total_seconds())
+    async with unit_of_work(database_url) as db:
+        [holder] = await queue.claim(db, kind, now=clock())
+        letter = await kind.prepare(db, holder, clock())
+    failed = queue.Outcome("SMTPServerDisconnected: Connection lost", reason="smtp_failed")
+    async with unit_of_work(database_url) as db:
+        assert not await queue.settle(db, kind, stale_letter, stale, failed, now=clock())
+    clock.advance(seconds=sending.RETRY.first_pause.total_seconds())  # the holder still holds it
+    async with unit_of_work(database_url) as db:
+        assert await queue.claim(db, kind, now=clock()) == [], "the holder's lease was cleared"
+    outcome = await kind.send(letter)
+    async with unit_of_work(database_url) as db:
+        assert await queue.settle(db, kind, letter, holder, outcome, now=clock())
+    assert await deliverer(database_url, smtp_sink.url, clock)() == 0
+    [row] = await rows(database_url)
+    assert row.delivered_at is not None and row.last_error is None and row.attempts == 2
+    assert len(smtp_sink.mailbox.messages) == 1

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from portal.mail import outbox
+from portal.mail import sending
 from portal.mail.compose import Composed
 from tests.conftest import SmtpSink
 from tests.flows import live_portal, unit_of_work
@@ -19,7 +19,7 @@ async def enqueue(database_url: str) -> None:
     async with unit_of_work(database_url) as db:
         for n in range(MESSAGES):
             composed = Composed(f"Message {n}", f"Body {n}\n", f"<p>Body {n}</p>")
-            await outbox.enqueue(
+            await sending.enqueue(
                 db, purpose="invitation", recipient=f"m{n}@example.org", composed=composed,
                 now=datetime.now(UTC),
             )  # fmt: skip

@@ -9,7 +9,7 @@ from quart.typing import TestClientProtocol as Client
 from sqlmodel import func, select
 
 from portal import vendors
-from portal.models import LogoutDelivery
+from portal.outbox.models import OutboxItem
 from tests.flows import VendorLogin, add_vendor, csrf_of, page, redeem, sign_in, token_for
 from tests.flows import unit_of_work as database
 from tests.oidc.oidc_flows import POST_LOGOUT_URI, audit_events, confirm_logout
@@ -21,7 +21,7 @@ ASKED = "Sign out of all sites?"
 
 async def notices(database_url: str) -> int:
     async with database(database_url) as session:
-        return int((await session.exec(select(func.count()).select_from(LogoutDelivery))).one())
+        return int((await session.exec(select(func.count()).select_from(OutboxItem))).one())
 
 
 async def with_back_channel(database_url: str, key: str, domain: str) -> None:

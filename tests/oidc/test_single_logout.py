@@ -11,7 +11,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from quart import Quart
 
-from portal import logout_delivery, vendors
+from portal import logout_notices, vendors
+from portal.outbox import queue
 from portal.settings import Settings
 from tests.conftest import FakeClock
 from tests.flows import csrf_of, unit_of_work
@@ -56,13 +57,12 @@ async def test_an_oidc_vendor_gets_a_logout_token_with_its_id_tokens_sub_and_sid
 
         home = await (await client.get("/")).get_data(as_text=True)
         await client.post("/sign-out", form={"csrf_token": csrf_of(home)})
-        policy = logout_delivery.Policy(
+        policy = logout_notices.Policy(
             ISSUER, 2.0, timedelta(seconds=30), timedelta(minutes=5), timedelta(seconds=5), settings
         )
         async with httpx.AsyncClient() as http:
-            sent = await logout_delivery.deliver_due(
-                app.extensions["db_sessions"], clock, policy, http
-            )
+            kind = logout_notices.kind(policy, http)
+            sent = await queue.deliver_due(queue.units(app.extensions["db_sessions"]), clock, kind)
     assert (sent, receiver.problems) == (1, [])
     (claims,) = receiver.acted["learn"]
     assert (claims["sub"], claims["sid"]) == (id_token["sub"], id_token["sid"])

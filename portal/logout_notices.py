@@ -1,0 +1,163 @@
+"""Back-channel logout notices as a kind of the outbox (portal/outbox/): ending a session writes
+one per vendor it reached (portal/single_logout.py); the outbox's worker POSTs each a signed
+logout token. Delivery is at least once (portal/outbox/queue.py): a second POST carries the same
+`jti` (docs/single-logout.md tells vendors to treat a `jti` they have seen as done).
+
+Each POST has a total timeout. A network error, a timeout, a 5xx or a 429 is retried with
+doubling pauses until `PORTAL_LOGOUT_RETRY_MINUTES` after the session ended; any other answer
+(a 4xx, a redirect) is a permanent failure. A vendor's host that resolves to an address that is
+not public is never called (portal/public_addresses.py): a permanent failure too, in words staff
+can act on. Every outcome is recorded, and audited once final."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit, pairwise, public_addresses, signing_keys, single_logout
+from portal.claims import member_subject
+from portal.outbox.queue import Claimed, Kind, Outcome, Retry
+from portal.settings import Settings
+
+MAX_BACKOFF = timedelta(minutes=10)
+RETRIED_STATUSES = frozenset({429})  # and every 5xx
+
+# What the logout token and the audit need of a claimed notice.
+CONTEXT = """
+SELECT s.sid, m.id AS member_id, m.imis_id, v.key AS vendor_key, v.pairwise_subject,
+       v.backchannel_logout_url AS url
+FROM auth_session s JOIN member m ON m.id = s.member_id, vendor v
+WHERE s.id = :session_id AND v.id = :vendor_id
+"""
+
+
+@dataclass(frozen=True)
+class Notice:
+    vendor_key: str
+    member_id: int
+    url: str | None
+    token: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    issuer: str
+    timeout: float
+    lease: timedelta
+    retry_for: timedelta
+    backoff: timedelta
+    settings: Settings  # the signing keys are sealed with its secret key
+    allow_loopback: bool = False  # development: the demo vendors live on localhost
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Policy | None":
+        """None without an issuer (development with neither PORTAL_ISSUER nor PUBLIC_URL)."""
+        if not settings.issuer:
+            return None
+        return cls(
+            issuer=settings.issuer,
+            timeout=settings.logout_timeout_seconds,
+            lease=timedelta(seconds=settings.logout_lease_seconds),
+            retry_for=timedelta(minutes=settings.logout_retry_minutes),
+            backoff=timedelta(seconds=settings.logout_backoff_seconds),
+            settings=settings,
+            allow_loopback=settings.development,
+        )
+
+    def retry(self) -> Retry:
+        return Retry(self.backoff, MAX_BACKOFF, window=self.retry_for, lease=self.lease)
+
+
+@asynccontextmanager
+async def opened(policy: Policy) -> AsyncIterator[Kind[Notice]]:
+    """The kind, with the HTTP client notices go out through while it is open: public
+    addresses only (loopback too in development), no redirect followed."""
+    async with public_addresses.client(allow_loopback=policy.allow_loopback) as client:
+        yield kind(policy, client)
+
+
+def kind(policy: Policy, client: httpx.AsyncClient) -> Kind[Notice]:
+    async def prepare(db: AsyncSession, row: Claimed, now: datetime) -> Notice:
+        params = {"session_id": row.session_id, "vendor_id": row.vendor_id}
+        found = (await db.exec(text(CONTEXT).bindparams(**params))).one()  # type: ignore[call-overload]
+        token = await logout_token(db, found, row.payload["jti"], policy, now=now)
+        return Notice(found.vendor_key, found.member_id, found.url, token)
+
+    async def send(notice: Notice) -> Outcome:
+        return await post(client, notice.url, notice.token, policy.timeout)
+
+    async def finished(db: AsyncSession, notice: Notice, row: Claimed, outcome: Outcome) -> None:
+        details: dict[str, object] = {"status": outcome.status, "attempts": row.attempts}
+        if not outcome.delivered:
+            details["reason"] = outcome.reason or ("gave_up" if outcome.retry else "refused")
+            details["problem"] = outcome.error
+        await audit.record(
+            db,
+            "logout.notified",
+            "success" if outcome.delivered else "failure",
+            vendor_key=notice.vendor_key,
+            member_id=notice.member_id,
+            **details,
+        )
+
+    return Kind(single_logout.OUTBOX_KIND, policy.retry(), prepare, send, finished,
+                written="the sign-out")  # fmt: skip
+
+
+async def logout_token(
+    db: AsyncSession, found: Any, jti: str, policy: Policy, *, now: datetime
+) -> str:
+    claims = single_logout.logout_claims(
+        issuer=policy.issuer,
+        vendor_key=found.vendor_key,
+        sid=found.sid,
+        subject=member_subject(
+            found.vendor_key,
+            found.pairwise_subject,
+            found.imis_id,
+            await pairwise.key_for(db, found.pairwise_subject, settings=policy.settings),
+        ),
+        jti=jti,
+        now=now,
+    )
+    return await signing_keys.sign(
+        db, claims, now=now, settings=policy.settings, typ=single_logout.LOGOUT_TOKEN_TYPE
+    )
+
+
+def retried(status: int | None) -> bool:
+    """No answer, a 5xx or a 429 may pass; any other answer will not."""
+    return status is None or status >= 500 or status in RETRIED_STATUSES
+
+
+async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: float) -> Outcome:
+    """One POST of `logout_token`, form-encoded (Back-Channel Logout 1.0 §2.5), bounded in
+    total by `seconds` (a vendor that trickles its answer is cut off too). Never follows a
+    redirect: the portal calls only the address registered within the vendor's domains."""
+    if url is None:
+        error = "the vendor no longer has a sign-out notification address"
+        return Outcome(error, status=410, retry=False)
+    try:
+        async with asyncio.timeout(seconds):
+            response = await client.post(url, data={"logout_token": token})
+    except public_addresses.AddressRefused as exc:
+        return Outcome(str(exc), retry=False, reason="not_public")
+    except TimeoutError:
+        return Outcome(f"no answer within {seconds:g} seconds")
+    except httpx.HTTPError as exc:
+        return Outcome(f"could not connect ({type(exc).__name__})")
+    status = response.status_code
+    if 200 <= status < 300:
+        return Outcome(status=status)
+    return Outcome(f"the vendor answered {status}", status=status, retry=retried(status))
+
+
+def sending(settings: Settings) -> bool:
+    """Whether this portal sends back-channel logouts: not without an issuer (development)."""
+    return Policy.from_settings(settings) is not None
