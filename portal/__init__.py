@@ -21,7 +21,9 @@ from portal import (
     maintenance,
     observe,
     oidc,
+    production_checks,
     query_strings,
+    secret_key,
     security,
     session_cookies,
 )
@@ -42,10 +44,10 @@ FRONT_ENDS = front_ends.register(ENHANCED, OIDC)
 
 def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or load_settings()
-    settings.check_can_serve()
+    production_checks.check_can_serve(settings)
     app = Quart(__name__, template_folder="../templates", static_folder="../static")
     app.request_class = query_strings.Request
-    app.secret_key = settings.signing_key()
+    app.secret_key = secret_key.in_use(settings)
     # Quart's session (CSRF), quart-auth's sessions and the device cookies accept earlier keys.
     app.config["SECRET_KEY_FALLBACKS"] = settings.fallback_keys
     app.config["PORTAL_SETTINGS"] = settings

@@ -19,15 +19,6 @@ OFFLINE_ACCESS = "offline_access"
 # refresh token and releases no claim.
 SCOPES: tuple[str, ...] = (OPENID, "profile", "email", "phone", "address", "membership")
 ALL_SCOPES: tuple[str, ...] = (*SCOPES, OFFLINE_ACCESS)
-SCOPE_MEANINGS: dict[str, str] = {
-    OPENID: "Sign-in: the member's stable identifier (sub)",
-    "profile": "Name, username and professional details",
-    "email": "Email address",
-    "phone": "Phone number",
-    "address": "Postal address",
-    "membership": "iMIS ID, member type and status, paid-through date, current member",
-    OFFLINE_ACCESS: "A refresh token, for access while the member is away",
-}
 
 
 def member_subject(vendor_key: str, pairwise: bool, imis_id: str, pairwise_key: bytes) -> str:

@@ -14,10 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import key_cache, pairwise, sealing
 from portal.errors import NotFound, PortalError
-from portal.models import SigningKey
+from portal.models import SIGNING_ALGORITHMS, SigningKey
 from portal.settings import Settings
 from portal.signing_keys import (
-    ALGORITHMS,
     PUBLISHED_BEFORE_SIGNING,
     published,
     rotate_algorithm,
@@ -107,7 +106,7 @@ async def rotate(
     withdrawn = await _withdraw(db, published(now), now=now) if immediately else []
     new = [
         await rotate_algorithm(db, alg, signs_from=signs_from, settings=settings)
-        for alg in ALGORITHMS
+        for alg in SIGNING_ALGORITHMS
     ]
     return Rotated(new, withdrawn)
 

@@ -537,5 +537,3 @@ class AccountLink(SQLModel, table=True):
     expires_at: datetime | None = timestamp()
     used_at: datetime | None = timestamp(nullable=True)
     voided_at: datetime | None = timestamp(nullable=True)
-
-

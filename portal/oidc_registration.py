@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import claims, front_ends, signing_keys, vendors
 from portal.errors import InvalidField
-from portal.models import Vendor, id_of
+from portal.models import SIGNING_ALGORITHMS, Vendor, id_of
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
 
 Kind = Literal["login", "post_logout"]
@@ -119,10 +119,10 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
 def check_id_token_alg(alg: str) -> str:
     """Discovery advertises both; a vendor's library checks the one it was told (RS256 unless
     its developers asked otherwise)."""
-    if alg not in signing_keys.ALGORITHMS:
+    if alg not in SIGNING_ALGORITHMS:
         raise InvalidField(
             "id_token_signed_response_alg",
-            f"ID tokens are signed with {' or '.join(signing_keys.ALGORITHMS)}, not {alg[:20]!r}.",
+            f"ID tokens are signed with {' or '.join(SIGNING_ALGORITHMS)}, not {alg[:20]!r}.",
         )
     return alg
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import key_cache, sealing
+from portal import key_cache, sealing, secret_key
 from portal.errors import PortalError
 from portal.models import StoredSecret
 from portal.settings import Settings
@@ -86,7 +86,7 @@ def seed(settings: Settings) -> bytes:
     with (a key of its own, so a pairwise `sub` reveals nothing of the cookie key)."""
     if settings.pairwise_secret:
         return settings.pairwise_secret.encode()
-    base = settings.signing_key().encode()
+    base = secret_key.in_use(settings).encode()
     return hmac.new(base, b"portal-oidc-pairwise-subject", hashlib.sha256).digest()
 
 

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from portal import secret_key
 from portal.settings import Settings, SettingsError
 
 
@@ -62,7 +63,7 @@ def _secrets(settings: Settings) -> tuple[str, ...]:
             "the one `portal serve` uses)"
         )
     # The current key first: MultiFernet seals with its first key and opens with any.
-    return (settings.signing_key(), *settings.fallback_keys)
+    return (secret_key.in_use(settings), *settings.fallback_keys)
 
 
 @functools.lru_cache(maxsize=8)

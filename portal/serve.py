@@ -12,7 +12,7 @@ from typing import Any
 from hypercorn.config import Config
 from hypercorn.run import run
 
-from portal import db, directory, logs
+from portal import db, directory, logs, production_checks
 from portal.errors import PortalError
 from portal.metrics import MULTIPROCESS_DIRECTORY
 from portal.settings import Settings
@@ -30,7 +30,7 @@ def add_commands(commands: Any) -> None:
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     check_bind(args)
-    settings.check_can_serve()
+    production_checks.check_can_serve(settings)
     directory.for_settings(settings)  # a misconfigured directory stops us here, in one line
     logs.configure()
     # Workers are separate processes: they find the database (embedded or not) in DATABASE_URL.

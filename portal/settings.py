@@ -1,9 +1,6 @@
 """Every knob of the portal and its default. One object, read from the environment."""
 
-import math
 import re
-import secrets
-from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -12,10 +9,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from quart import current_app
 
 from portal.urls import InvalidURL, check_portal_url
-
-MIN_SECRET_KEY_LENGTH = 32
-# Cookies signed with a key that can be guessed can be forged: 128 bits is out of reach.
-MIN_SECRET_KEY_BITS = 128
 
 
 class SettingsError(Exception):
@@ -367,37 +360,6 @@ class Settings(BaseSettings):
         either, the address the request came to."""
         return self.issuer or request_origin
 
-    def check_can_serve(self) -> None:
-        """Refuse to serve production with a key an attacker could know or guess."""
-        if self.env == "production" and not strong(self.secret_key):
-            raise SettingsError(
-                "production needs PORTAL_SECRET_KEY of at least "
-                f"{MIN_SECRET_KEY_LENGTH} random characters with {MIN_SECRET_KEY_BITS} bits of "
-                "entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
-            )
-        # An old key still signs valid cookies, and the metrics token opens /metrics.
-        if self.env == "production" and not all(map(strong, self.fallback_keys)):
-            raise SettingsError(
-                "production needs every key in PORTAL_SECRET_KEY_FALLBACKS to be as strong as "
-                "PORTAL_SECRET_KEY"
-            )
-        if self.env == "production" and self.pairwise_secret and not strong(self.pairwise_secret):
-            raise SettingsError(
-                f"production needs PORTAL_PAIRWISE_SECRET of at least {MIN_SECRET_KEY_LENGTH} "
-                f"random characters with {MIN_SECRET_KEY_BITS} bits of entropy"
-            )
-        if self.env == "production" and self.metrics_token and not strong(self.metrics_token):
-            raise SettingsError(
-                f"production needs PORTAL_METRICS_TOKEN of at least {MIN_SECRET_KEY_LENGTH} "
-                f"random characters with {MIN_SECRET_KEY_BITS} bits of entropy"
-            )
-        # Links in the dashboard (and what vendors are told) must not follow a request's Host.
-        if self.env == "production" and not self.public_url:
-            raise SettingsError(
-                "production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
-                "(e.g. https://sso.example.org)"
-            )
-
     @property
     def fallback_keys(self) -> list[str]:
         """PORTAL_SECRET_KEY_FALLBACKS, oldest or newest first as given."""
@@ -408,37 +370,10 @@ class Settings(BaseSettings):
         """PORTAL_IMIS_DISABLED_STATUSES, compared without regard to case."""
         return frozenset(code.casefold() for code in listed(self.imis_disabled_statuses))
 
-    def signing_key(self) -> str:
-        """The key that signs cookies. Development without one gets a key kept in the data
-        directory, so every worker and every restart of `portal demo` agree on it."""
-        if self.secret_key:
-            return self.secret_key
-        key_file = self.data_dir / "development-secret-key"
-        if not key_file.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_urlsafe(48))
-            key_file.chmod(0o600)
-        return key_file.read_text().strip()
-
 
 def listed(text: str) -> list[str]:
     """The items of a setting that lists them, separated by spaces or commas."""
     return [item for item in re.split(r"[\s,]+", text) if item]
-
-
-def strong(key: str) -> bool:
-    """Long enough, and random enough, that nobody guesses it."""
-    return len(key) >= MIN_SECRET_KEY_LENGTH and entropy_bits(key) >= MIN_SECRET_KEY_BITS
-
-
-def entropy_bits(text: str) -> float:
-    """An estimate of how many bits it takes to guess `text`: the Shannon entropy of its
-    characters times their number, over the shortest part it repeats (a key written twice
-    is no harder to guess than once). A 64-character `token_urlsafe(48)` scores about 330;
-    "a" * 32 scores 0, "ab" * 20 scores 2."""
-    unit = text[: (text + text).find(text, 1)] if text else ""
-    counts = Counter(unit)
-    return sum(n * math.log2(len(unit) / n) for n in counts.values())
 
 
 def current() -> Settings:

@@ -32,11 +32,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import audit, key_cache, sealing
 from portal.errors import PortalError
 from portal.key_cache import Cache
-from portal.models import SigningKey
+from portal.models import SIGNING_ALGORITHMS, SigningKey
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)
-ALGORITHMS = ("RS256", "ES256")
 DEFAULT_ALGORITHM = "RS256"
 # Longer than anything signed lives (ID tokens, logout tokens), so a vendor that fetched the
 # keys before a rotation can still verify what was signed just before it.
@@ -84,7 +83,7 @@ async def sign(
 ) -> str:
     """`claims` as a compact JWS, signed with the current key for `alg`, its `kid` in the
     header (so vendors pick the right published key across a rotation)."""
-    if alg not in ALGORITHMS:
+    if alg not in SIGNING_ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
     kid, key = await _signing_key(db, alg, now=now, settings=settings)
     header = {"alg": alg, "kid": kid} | ({"typ": typ} if typ else {})
@@ -131,7 +130,7 @@ async def _published(db: AsyncSession, *, now: datetime, settings: Settings) -> 
         return found
     generation = cache.generation  # a key made here (not yet committed) moves it on: not kept
     rows = await _with_public_parts(db, await _load(db, now), cache, settings)
-    missing = set(ALGORITHMS) - {stored.alg for stored in rows if stored.signs_from <= now}
+    missing = set(SIGNING_ALGORITHMS) - {stored.alg for stored in rows if stored.signs_from <= now}
     for alg in sorted(missing):
         await _first_signer(db, alg, now=now, settings=settings)
     if missing:

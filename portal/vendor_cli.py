@@ -15,7 +15,6 @@ from portal import (
     audit,
     db,
     front_ends,
-    signing_keys,
     vendor_secret_cli,
     vendor_secrets,
     vendor_settings,
@@ -24,7 +23,7 @@ from portal import (
 from portal.clock import system_clock
 from portal.errors import InvalidField, PortalError
 from portal.maintenance_cli import show
-from portal.models import VendorSecret
+from portal.models import SIGNING_ALGORITHMS, VendorSecret
 from portal.settings import Settings
 
 # What `add` and `set` take: (option, setting, help); a setting not given stays as it is.
@@ -106,7 +105,7 @@ def setting_options(parser: argparse.ArgumentParser) -> None:
             help='repeat for more; replaces them all ("" alone: none)',
         )
     parser.add_argument("--scopes", type=scope_list, metavar='"openid profile …"')
-    parser.add_argument("--id-token-alg", choices=signing_keys.ALGORITHMS,
+    parser.add_argument("--id-token-alg", choices=SIGNING_ALGORITHMS,
                         dest="id_token_signed_response_alg")  # fmt: skip
 
 

@@ -38,6 +38,11 @@ def test_a_protocol_request_on_this_origin_continues(value: str) -> None:
         "/sso/signin#fragment",
         "/oidc/authorize/../../admin",
         "javascript:alert(1)//sso/signin",
+        # A scheme without `//`: a browser on an https page reads http:/sso/signin as
+        # http://sso/signin, another host (the WHATWG URL standard).
+        "http:/sso/signin",
+        "https:/oidc/authorize?client_id=acme",
+        "javascript:/sso/signin",
         "/sso/signin?" + "x" * continuations.MAX_LENGTH,
     ],
 )

@@ -3,7 +3,9 @@ import secrets
 import pytest
 from pydantic import ValidationError
 
-from portal.settings import Settings, SettingsError, entropy_bits, load_settings
+from portal import production_checks, secret_key
+from portal.production_checks import entropy_bits
+from portal.settings import Settings, SettingsError, load_settings
 
 STRONG_KEY = secrets.token_urlsafe(48)
 PUBLIC = "https://sso.example.org"
@@ -12,7 +14,7 @@ PUBLIC = "https://sso.example.org"
 def test_production_refuses_a_missing_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
     with pytest.raises(SettingsError) as caught:
-        load_settings(env="production").check_can_serve()
+        production_checks.check_can_serve(load_settings(env="production"))
     assert "PORTAL_SECRET_KEY" in str(caught.value)
     assert "\n" not in str(caught.value)
 
@@ -34,7 +36,7 @@ def test_production_refuses_a_missing_secret_key(monkeypatch: pytest.MonkeyPatch
 )
 def test_production_refuses_a_weak_secret_key(key: str) -> None:
     with pytest.raises(SettingsError) as refused:
-        load_settings(env="production", secret_key=key).check_can_serve()
+        production_checks.check_can_serve(load_settings(env="production", secret_key=key))
     assert str(refused.value) == (
         "production needs PORTAL_SECRET_KEY of at least 32 random characters with 128 bits of "
         "entropy (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
@@ -45,12 +47,14 @@ def test_production_refuses_a_weak_secret_key(key: str) -> None:
 def test_production_accepts_what_the_message_suggests_every_time() -> None:
     keys = [secrets.token_urlsafe(48) for _ in range(2000)]
     for key in [*keys, secrets.token_urlsafe(32), secrets.token_hex(32)]:
-        load_settings(env="production", secret_key=key, public_url=PUBLIC).check_can_serve()
+        production_checks.check_can_serve(
+            load_settings(env="production", secret_key=key, public_url=PUBLIC)
+        )
 
 
 def test_production_accepts_a_strong_secret_key() -> None:
     settings = load_settings(env="production", secret_key=STRONG_KEY, public_url=PUBLIC)
-    settings.check_can_serve()
+    production_checks.check_can_serve(settings)
     assert not settings.development
 
 
@@ -86,8 +90,8 @@ def test_token_ttl_bounds_are_inclusive(ttl: int) -> None:
 
 
 def test_development_keeps_one_signing_key_in_the_data_dir(tmp_path: object) -> None:
-    first = Settings(env="development", data_dir=tmp_path).signing_key()
-    again = Settings(env="development", data_dir=tmp_path).signing_key()
+    first = secret_key.in_use(Settings(env="development", data_dir=tmp_path))
+    again = secret_key.in_use(Settings(env="development", data_dir=tmp_path))
     assert first == again
     assert len(first) >= 48
 
@@ -95,12 +99,14 @@ def test_development_keeps_one_signing_key_in_the_data_dir(tmp_path: object) -> 
 def test_production_refuses_to_start_without_a_public_url() -> None:
     settings = load_settings(env="production", secret_key=STRONG_KEY)
     with pytest.raises(SettingsError) as refused:
-        settings.check_can_serve()
+        production_checks.check_can_serve(settings)
     assert str(refused.value) == (
         "production needs PORTAL_PUBLIC_URL, the https address members and vendors use "
         "(e.g. https://sso.example.org)"
     )
-    load_settings(env="production", secret_key=STRONG_KEY, public_url=PUBLIC).check_can_serve()
+    production_checks.check_can_serve(
+        load_settings(env="production", secret_key=STRONG_KEY, public_url=PUBLIC)
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,12 +171,14 @@ def test_production_refuses_a_weak_fallback_key_or_metrics_token() -> None:
     each must be as hard to guess as the secret key."""
     strong = {"env": "production", "secret_key": STRONG_KEY, "public_url": PUBLIC}
     with pytest.raises(SettingsError, match="PORTAL_SECRET_KEY_FALLBACKS"):
-        load_settings(**strong, secret_key_fallbacks=f"{STRONG_KEY}x changeme").check_can_serve()
+        production_checks.check_can_serve(
+            load_settings(**strong, secret_key_fallbacks=f"{STRONG_KEY}x changeme")
+        )
     with pytest.raises(SettingsError, match="PORTAL_METRICS_TOKEN"):
-        load_settings(**strong, metrics_token="metrics").check_can_serve()
+        production_checks.check_can_serve(load_settings(**strong, metrics_token="metrics"))
     fallbacks = f"{secrets.token_urlsafe(48)}, {secrets.token_urlsafe(48)}"
     settings = load_settings(**strong, secret_key_fallbacks=fallbacks, metrics_token=STRONG_KEY)
-    settings.check_can_serve()
+    production_checks.check_can_serve(settings)
     assert settings.fallback_keys == fallbacks.split(", ")
 
 

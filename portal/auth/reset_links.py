@@ -25,7 +25,7 @@ Purpose = Literal["reset", "invitation", "staff_password"]
 RESET_TTL = timedelta(minutes=30)
 # Keycloak gives its "execute actions" emails 12 hours. An invitation goes to members who did
 # not ask for it (often a whole import at once) and read their mail on their own schedule, so it
-# lives for three days; it can only set a first password (see invite in portal/invitations.py),
+# lives for three days; it can only set a first password (see invite in portal/recovery.py),
 # and a newer link, any password, or its use voids it.
 INVITATION_TTL = timedelta(days=3)
 

@@ -19,7 +19,7 @@ from hypercorn.config import Config
 from quart import Quart
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import create_app, db, directory
+from portal import create_app, db, directory, secret_key
 from portal.demo import activity, terminal
 from portal.demo import data as demo_data
 from portal.demo import mailbox as mailboxes
@@ -135,7 +135,7 @@ def browser_host(host: str) -> str:
 
 def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) -> list[VendorSite]:
     """The demo vendor apps, configured as each vendor would be: key, secret, portal URL."""
-    signing_key = settings.signing_key().encode()
+    signing_key = secret_key.in_use(settings).encode()
     return [
         VendorSite(
             key=key,

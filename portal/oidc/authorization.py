@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import claims, vendors
+from portal.continuations import FRESH_SIGN_IN, MAX_LOGIN_HINT
 from portal.models import Vendor
 from portal.oidc import id_tokens
 from portal.oidc import scopes as oidc_scopes
@@ -25,8 +26,6 @@ PROMPTS = frozenset({*PROMPTS_SUPPORTED, "select_account"})
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 MAX_STATE = 2048
 MAX_NONCE = 512
-MAX_LOGIN_HINT = 254
-LOGIN_AFTER = "login_after"  # portal/continuations.py FRESH_SIGN_IN: set by us, signed
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,9 @@ class AuthorizationRequest:
 
     def continuation(self, login_after: str | None) -> str:
         """This request as a local path, for the sign-in page to come back to."""
-        values = {k: v for k, v in self.values.items() if k != LOGIN_AFTER}
+        values = {k: v for k, v in self.values.items() if k != FRESH_SIGN_IN}
         if login_after:
-            values[LOGIN_AFTER] = login_after
+            values[FRESH_SIGN_IN] = login_after
         return "/oidc/authorize?" + urlencode(values)
 
     def wants_fresh_sign_in(self) -> bool:
@@ -132,7 +131,7 @@ def _checked(
         prompt=_prompt(values.get("prompt", "")),
         max_age=_max_age(values.get("max_age")),
         login_hint=_text(values, "login_hint", MAX_LOGIN_HINT),
-        login_after=values.get(LOGIN_AFTER),
+        login_after=values.get(FRESH_SIGN_IN),
         values=values,
     )
 

@@ -25,7 +25,7 @@ from portal import (
 )
 from portal.errors import PortalError
 from portal.models import AuthSession, id_of
-from portal.oidc import answers, authorization, fresh_sign_in, grants, id_tokens
+from portal.oidc import answers, authorization, fresh_sign_in, grants, id_tokens, post_as_get
 from portal.oidc.authorization import AuthorizationRequest
 from portal.oidc.protocol_errors import BadAuthorization, RedirectError
 from portal.security import CSRF_FIELD
@@ -38,11 +38,9 @@ CONTINUE, CANCEL = "continue", "cancel"
 
 @blueprint.post(PATH)
 async def authorize_by_post() -> ResponseReturnValue:
-    """A POSTed request (§3.1.2.1 allows it) becomes the same GET: a cross-site POST carries no
-    SameSite=Lax session cookie, while the GET it is redirected to, a top-level navigation,
-    does — so the member is not asked to sign in again, and prompt=none is answered rightly."""
-    form = await request.form
-    return redirect(f"{PATH}?{urlencode(list(form.items(multi=True)))}", 303)
+    """A POSTed request (§3.1.2.1 allows it) becomes the same GET, so the member is not asked to
+    sign in again, and prompt=none is answered rightly."""
+    return await post_as_get.redirect_to_get(PATH)
 
 
 @blueprint.get(PATH)

@@ -5,6 +5,7 @@ from typing import Any
 from quart import Blueprint
 
 from portal import claims, clock, db, settings, signing_keys
+from portal.models import SIGNING_ALGORITHMS
 from portal.oidc import answers, authorization, clients
 
 blueprint = Blueprint("oidc_discovery", __name__)
@@ -31,7 +32,7 @@ async def configuration() -> tuple[dict[str, Any], dict[str, str]]:
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": list(signing_keys.ALGORITHMS),
+        "id_token_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "scopes_supported": list(claims.ALL_SCOPES),
         "claims_supported": claims.supported_claims(),
         "code_challenge_methods_supported": ["S256"],

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import signing_keys
 from portal.claims import member_subject
-from portal.models import AuthSession, Member, Vendor
+from portal.models import SIGNING_ALGORITHMS, AuthSession, Member, Vendor
 from portal.oidc.models import OidcGrant
 from portal.settings import Settings
 
@@ -58,7 +58,7 @@ async def read_hint(
     not (RP-Initiated Logout 1.0 §2: a hint may be old); None for anything else."""
     key_set = await signing_keys.verification_keys(db, now=now, settings=settings)
     try:
-        decoded = jwt.decode(token, key_set, algorithms=list(signing_keys.ALGORITHMS))
+        decoded = jwt.decode(token, key_set, algorithms=list(SIGNING_ALGORITHMS))
     except (JoseError, ValueError):
         return None
     found = dict(decoded.claims)

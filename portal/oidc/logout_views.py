@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal import audit, clock, db, session_cookies, settings, vendors
 from portal.models import AuthSession, Vendor
-from portal.oidc import answers, id_tokens
+from portal.oidc import answers, id_tokens, post_as_get
 
 blueprint = Blueprint("oidc_logout", __name__)
 PATH = "/oidc/logout"
@@ -37,8 +37,7 @@ class LogoutRequest:
 @blueprint.post(PATH)
 async def logout_by_post() -> ResponseReturnValue:
     """A POSTed logout becomes the same GET, which carries the SameSite=Lax session cookie."""
-    form = await request.form
-    return redirect(f"{PATH}?{urlencode(list(form.items(multi=True)))}", 303)
+    return await post_as_get.redirect_to_get(PATH)
 
 
 @blueprint.get(PATH)

@@ -88,6 +88,21 @@ async def test_a_recovery_code_works_once_in_any_case_with_or_without_dashes(
     assert (await attempt(database_url, codes[1])).accepted
 
 
+async def test_another_staff_members_recovery_code_is_refused(database_url: str) -> None:
+    """A recovery code opens only its own account: one staff member's code is no second factor
+    for anyone else, and stays unspent for its owner."""
+    await add_staff(database_url, EMAIL, "admin")
+    await add_staff(database_url, "viewer@example.org", "viewer")
+    await enrol_staff(database_url, EMAIL, NOW)
+    _, theirs = await enrol_staff(database_url, "viewer@example.org", NOW)
+    refused = await attempt(database_url, theirs[0])
+    assert not refused.accepted and not refused.used_recovery_code
+    async with unit_of_work(database_url) as session:
+        viewer = await staff.select_staff_by_email(session, "viewer@example.org")
+        assert viewer is not None and viewer.id is not None
+        assert await mfa.count_recovery_codes(session, viewer.id) == 10
+
+
 async def test_recovery_codes_are_stored_only_as_digests(database_url: str) -> None:
     await add_staff(database_url, EMAIL, "admin")
     _, codes = await enrol_staff(database_url, EMAIL, NOW)

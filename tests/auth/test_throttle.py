@@ -160,3 +160,31 @@ async def test_rate_windows_count_per_minute(database_url: str) -> None:
         later = await rate_limits.hit(session, "vendor:a", now=NOW + timedelta(minutes=1))
     assert hits == [1, 2, 3]
     assert later == 1
+
+
+async def test_an_attempt_the_name_refuses_counts_nothing_against_the_network(
+    database_url: str,
+) -> None:
+    """The network's count is taken first, in the same statement; when the name then refuses,
+    the network gets its attempt back, so hammering one waiting name does not shut out the
+    rest of an office's sign-ins."""
+    policy = throttle.Policy.from_settings(Settings(env="development", throttle_address_failures=7))
+    async with unit_of_work(database_url) as session:
+        for _ in range(5):  # the name's free failures: it waits from now on
+            allowed, _ = await throttle.reserve(
+                session, "member:ada", "192.0.2.1", now=NOW, policy=policy
+            )
+            assert allowed.allowed
+        for _ in range(10):
+            refused, _ = await throttle.reserve(
+                session, "member:ada", "192.0.2.1", now=NOW, policy=policy
+            )
+            assert not refused.allowed and refused.retry_after == 31
+        counted = await session.exec(
+            text("SELECT consecutive_failures FROM sign_in_throttle WHERE scope = 'address'")
+        )
+        assert counted.one()[0] == 5
+        colleague, _ = await throttle.reserve(
+            session, "member:grace", "192.0.2.1", now=NOW, policy=policy
+        )
+    assert colleague.allowed

@@ -51,34 +51,52 @@ def credentials(kind: str, learn: VendorLogin, other: VendorLogin) -> dict[str, 
 
 
 ANOTHER_VERIFIER = Pkce.new().verifier
-# (the form's changes, who calls, the status and error expected)
-CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
-    "wrong secret": ({}, "wrong secret", 401, "invalid_client"),
-    "unknown client": ({}, "unknown client", 401, "invalid_client"),
-    "other vendor's secret": ({}, "learn with other's secret", 401, "invalid_client"),
-    "no client authentication": ({}, "none", 401, "invalid_client"),
-    "confidential client as public": ({"client_id": "learn"}, "none", 401, "invalid_client"),
-    "two methods": ({"client_secret": "s"}, "learn", 400, "invalid_request"),
-    "two client ids": ({"client_id": "other"}, "learn", 400, "invalid_request"),
+# (the form's changes, who calls, the status and error expected, and the audit event and reason
+# recorded: a refusal before the client or the grant was looked at records none)
+CLIENT, GRANT = "oidc.client_auth", "oidc.token_rejected"  # the audit events of refusals
+CASES: dict[str, tuple[dict[str, str], str, int, str, tuple[str, str] | None]] = {
+    "wrong secret": ({}, "wrong secret", 401, "invalid_client", (CLIENT, "wrong_secret")),
+    "unknown client": ({}, "unknown client", 401, "invalid_client", (CLIENT, "unknown_vendor")),
+    "other vendor's secret": (
+        {}, "learn with other's secret", 401, "invalid_client", (CLIENT, "wrong_secret"),
+    ),
+    "no client authentication": (
+        {}, "none", 401, "invalid_client", (CLIENT, "no_credentials"),
+    ),
+    "confidential client as public": (
+        # `none` is for public clients: for a confidential one, a wrong secret
+        {"client_id": "learn"}, "none", 401, "invalid_client", (CLIENT, "wrong_secret"),
+    ),
+    "two methods": ({"client_secret": "s"}, "learn", 400, "invalid_request", None),
+    "two client ids": ({"client_id": "other"}, "learn", 400, "invalid_request", None),
     "client_secret_post, wrong": (
         {"client_id": "learn", "client_secret": "x"}, "none", 401, "invalid_client",
+        (CLIENT, "wrong_secret"),
     ),
-    "wrong client for the code": ({}, "other", 400, "invalid_grant"),
-    "wrong verifier": ({"code_verifier": ANOTHER_VERIFIER}, "learn", 400, "invalid_grant"),
-    "malformed verifier": ({"code_verifier": "short"}, "learn", 400, "invalid_grant"),
-    "no verifier": ({"code_verifier": ""}, "learn", 400, "invalid_request"),
-    "other redirect_uri": ({"redirect_uri": REDIRECT_URI + "2"}, "learn", 400, "invalid_grant"),
-    "no redirect_uri": ({"redirect_uri": ""}, "learn", 400, "invalid_request"),
-    "unknown code": ({"code": "x" * 43}, "learn", 400, "invalid_grant"),
-    "password grant": ({"grant_type": "password"}, "learn", 400, "unsupported_grant_type"),
-    "no grant_type": ({"grant_type": ""}, "learn", 400, "invalid_request"),
+    "wrong client for the code": ({}, "other", 400, "invalid_grant", (GRANT, "other_vendor")),
+    "wrong verifier": (
+        {"code_verifier": ANOTHER_VERIFIER}, "learn", 400, "invalid_grant", (GRANT, "pkce"),
+    ),
+    "malformed verifier": ({"code_verifier": "short"}, "learn", 400, "invalid_grant", None),
+    "no verifier": ({"code_verifier": ""}, "learn", 400, "invalid_request", None),
+    "other redirect_uri": (
+        {"redirect_uri": REDIRECT_URI + "2"}, "learn", 400, "invalid_grant",
+        (GRANT, "redirect_uri"),
+    ),
+    "no redirect_uri": ({"redirect_uri": ""}, "learn", 400, "invalid_request", None),
+    "unknown code": ({"code": "x" * 43}, "learn", 400, "invalid_grant", (GRANT, "unknown")),
+    "password grant": ({"grant_type": "password"}, "learn", 400, "unsupported_grant_type", None),
+    "no grant_type": ({"grant_type": ""}, "learn", 400, "invalid_request", None),
     "unknown refresh token": (
-        {"grant_type": "refresh_token", "refresh_token": "x" * 43}, "learn", 400, "invalid_grant",
+        {"grant_type": "refresh_token", "refresh_token": "x" * 43}, "learn", 400,
+        "invalid_grant", (GRANT, "unknown"),
     ),
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("changes", "caller", "status", "error"), CASES.values(), ids=CASES.keys())
+@pytest.mark.parametrize(
+    ("changes", "caller", "status", "error", "audited"), CASES.values(), ids=CASES.keys()
+)
 async def test_refusals(
     app: Quart,
     learn: VendorLogin,
@@ -87,6 +105,8 @@ async def test_refusals(
     caller: str,
     status: int,
     error: str,
+    audited: tuple[str, str] | None,
+    database_url: str,
 ) -> None:
     client, pkce = app.test_client(), Pkce.new()
     await sign_in(client)
@@ -101,6 +121,12 @@ async def test_refusals(
     assert answer.headers["Pragma"] == "no-cache"
     if status == 401:
         assert answer.headers["WWW-Authenticate"].startswith("Basic ")
+    refusals = [
+        (event, reason)
+        for event in (CLIENT, GRANT)
+        for reason in await reasons(database_url, event)
+    ]
+    assert refusals == ([audited] if audited else [])
     # A refused code is still good for its rightful client with the right verifier: a mistake
     # or a thief without the verifier spends nothing.
     good = await client.post("/oidc/token", form=token_form(code, pkce), headers=basic(learn))

@@ -132,7 +132,7 @@ async def test_pairwise_subjects_differ_per_vendor_and_stay_put(
 )
 async def test_userinfo_refusals_say_why_in_www_authenticate(
     app: Quart, learn: VendorLogin, headers: dict[str, str], query: dict[str, str],
-    status: int, error: str | None,
+    status: int, error: str | None, database_url: str,
 ) -> None:  # fmt: skip
     answer = await app.test_client().get("/oidc/userinfo", headers=headers, query_string=query)
     assert answer.status_code == status
@@ -145,6 +145,9 @@ async def test_userinfo_refusals_say_why_in_www_authenticate(
         assert challenge == 'Bearer realm="portal"'
         assert "error" not in body and body["error_description"]
     assert answer.headers["Cache-Control"] == "no-store"
+    # Only a token that was read and gives nothing is audited; a malformed request is not.
+    audited = ["unknown"] if error == "invalid_token" else []
+    assert await reasons(database_url, "oidc.userinfo_rejected") == audited
 
 
 async def test_an_access_token_past_its_expiry_is_refused(
@@ -190,6 +193,8 @@ async def test_a_disabled_vendor_loses_its_access_tokens(
         session.add(vendor)
     info = await client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
     assert info.status_code == 401
+    [event] = await audit_events(database_url, "oidc.userinfo_rejected")
+    assert (event.vendor_key, event.details["reason"]) == ("learn", "disabled")
 
 
 BACK = {"post_logout_redirect_uri": POST_LOGOUT_URI}
@@ -222,6 +227,8 @@ async def test_logout_once_confirmed_signs_out_and_redirects_only_where_register
     assert (notice in html) if notice else ("signout-notice" not in html)
     info = await client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
     assert info.status_code == 401
+    [event] = await audit_events(database_url, "oidc.userinfo_rejected")
+    assert (event.vendor_key, event.details["reason"]) == ("learn", "disabled")
     outs = await audit_events(database_url, "sign_out")
     assert [(e.details["had_session"], e.details["via"]) for e in outs] == [
         (True, "OpenID Connect")
