@@ -7,6 +7,7 @@ wrk its cookies and CSRF pairs, the whole flow of a member, and the race of a to
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -78,8 +79,7 @@ async def member_flow(client: httpx.AsyncClient, seed: Seed, username: str) -> N
     signed_in = await sign_in(client, username, seed.password, f"?vendor={seed.vendor}")
     page = expect(await client.get(signed_in.headers["location"]), 200)
     token = hidden_fields(page.text)["token"]
-    vendor = (seed.vendor, seed.secret)
-    expect(await client.post(TOKEN_PATH, data={"token": token}, auth=vendor), 200)
+    expect(await redeeming(seed)(client, token), 200)
 
 
 async def whole_flows(base_url: str, seed: Seed, connections: int, seconds: int) -> Figures:
@@ -118,17 +118,23 @@ class Race:
     never: int  # refused to both: a token lost
 
 
-async def race(base_url: str, seed: Seed, tokens: list[str], delay: float) -> Race:
-    """After `delay`, every token posted twice at once on two connections (with the load
-    running): exactly one of the two may get the member."""
-    await asyncio.sleep(delay)
+Post = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
+
+
+def redeeming(seed: Seed) -> Post:
+    """The Enhanced vendor redeeming a token at the user service."""
     vendor = (seed.vendor, seed.secret)
+    return lambda client, token: client.post(TOKEN_PATH, data={"token": token}, auth=vendor)
+
+
+async def race(base_url: str, post: Post, tokens: list[str], delay: float) -> Race:
+    """After `delay`, every one-time token (or code) posted twice at once on two connections
+    (with the load running): exactly one of the two may succeed."""
+    await asyncio.sleep(delay)
     async with browser(base_url) as first, browser(base_url) as second:
 
         async def both(token: str) -> int:
-            answers = await asyncio.gather(
-                *(c.post(TOKEN_PATH, data={"token": token}, auth=vendor) for c in (first, second))
-            )
+            answers = await asyncio.gather(*(post(client, token) for client in (first, second)))
             return sum(answer.status_code == 200 for answer in answers)
 
         wins = await asyncio.gather(*(both(token) for token in tokens))

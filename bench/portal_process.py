@@ -2,6 +2,7 @@
 vendor add`, `portal member add`) and `portal serve --workers N`. Nothing here imports the portal's
 code, so moving modules inside `portal/` cannot break the benchmark."""
 
+import contextlib
 import json
 import os
 import secrets
@@ -31,6 +32,12 @@ SETTINGS = {
     "PORTAL_TOKEN_TTL_SECONDS": "600",  # the longest allowed: no token expires during a phase
 }
 START_SECONDS = 120
+ENHANCED = ("--token-url", "http://localhost:9/token", "--domain", "localhost")
+OIDC = (
+    *("--protocol", "oidc", "--domain", "localhost", "--refresh-tokens"),
+    *("--redirect-uri", "http://localhost:9/callback", "--scopes", "openid profile email"),
+)
+BARE_APP = Path(__file__).with_name("bare_app.py")
 
 
 @contextmanager
@@ -52,20 +59,38 @@ def database(data_dir: Path) -> Iterator[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Seed:
-    vendor: str
+    vendor: str  # an Enhanced SSO vendor
     secret: str
+    oidc_vendor: str  # an OpenID Connect client (confidential: its secret, client_secret_basic)
+    oidc_secret: str
     usernames: list[str]
     password: str = PASSWORD
+
+
+def portal_command(checkout: Path | None) -> str:
+    """This environment's `portal`, or that of another checkout (its own `.venv`, made with
+    `uv sync` when missing): the portal as it was at another commit, measured by this harness."""
+    if checkout is None:
+        found = shutil.which("portal")
+        if found is None:
+            raise SystemExit("bench: no `portal` command; run this through `uv run`")
+        return found
+    command = checkout / ".venv" / "bin" / "portal"
+    if not command.exists():
+        uv = shutil.which("uv") or "uv"
+        sync = subprocess.run([uv, "sync", "-q", "--frozen"], cwd=checkout, capture_output=True)
+        if sync.returncode != 0 or not command.exists():
+            raise SystemExit(f"bench: no `portal` in {checkout}/.venv and `uv sync` failed there")
+    return str(command)
 
 
 class Portal:
     """The `portal` command with this benchmark's environment."""
 
-    def __init__(self, url: str, data_dir: Path) -> None:
-        command = shutil.which("portal")
-        if command is None:
-            raise SystemExit("bench: no `portal` command; run this through `uv run`")
-        self.command = command
+    def __init__(self, url: str, data_dir: Path, checkout: Path | None = None) -> None:
+        self.command = portal_command(checkout)
+        # Hypercorn imports `portal.asgi` from the working directory first: the checkout's.
+        self.cwd = checkout
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
         self.env = {
             **inherited,
@@ -82,6 +107,7 @@ class Portal:
             done = subprocess.run(
                 [self.command, *args],
                 env=self.env,
+                cwd=self.cwd,
                 input=stdin,
                 capture_output=True,
                 text=True,
@@ -95,21 +121,20 @@ class Portal:
         return done.stdout
 
     def seed(self, members: int, parallel: int) -> Seed:
-        """One vendor and `members` members, names unique to this run (DATABASE_URL may hold
-        an earlier run's), added by the command line `parallel` at a time."""
+        """An Enhanced SSO vendor, an OpenID Connect one and `members` members, names unique to
+        this run (DATABASE_URL may hold an earlier run's), added by the command line `parallel`
+        at a time."""
         run = secrets.token_hex(3)
-        vendor = f"bench-{run}"
+        vendor, oidc_vendor = f"bench-{run}", f"bench-{run}-oidc"
         usernames = [f"bench-{run}-{n}" for n in range(members)]
         with ThreadPoolExecutor(parallel) as pool:
-            secret = pool.submit(self.add_vendor, vendor)
+            secret = pool.submit(self.add_vendor, vendor, ENHANCED)
+            oidc_secret = pool.submit(self.add_vendor, oidc_vendor, OIDC)
             list(pool.map(self.add_member, usernames))  # raises the first failure
-            return Seed(vendor, secret.result(), usernames)
+            return Seed(vendor, secret.result(), oidc_vendor, oidc_secret.result(), usernames)
 
-    def add_vendor(self, key: str) -> str:
-        out = self.cli(
-            *("vendor", "add", key, "--name", "Bench Vendor", "--json"),
-            *("--token-url", "http://localhost:9/token", "--domain", "localhost"),
-        )
+    def add_vendor(self, key: str, settings: tuple[str, ...]) -> str:
+        out = self.cli("vendor", "add", key, "--name", "Bench Vendor", "--json", *settings)
         secret: str = json.loads(out)["secret"]
         return secret
 
@@ -121,21 +146,39 @@ class Portal:
             stdin=PASSWORD + "\n",
         )
 
-    @contextmanager
-    def serving(self, workers: int) -> Iterator["Server"]:
+    def serving(self, workers: int) -> "contextlib.AbstractContextManager[Server]":
         """`portal serve --workers N` on a free loopback port, until the block ends."""
         port = free_port()
+        command = [self.command, "serve", "--port", str(port), "--workers", str(workers)]
+        return self._serving("portal serve", "/readyz", command, workers, port)
+
+    def serving_bare(self, workers: int) -> "contextlib.AbstractContextManager[Server]":
+        """bench/bare_app.py, the framework floor, with the portal's Python and packages (its
+        Quart and Hypercorn) and as many workers."""
+        port = free_port()
+        python = str(Path(self.command).parent / "python")
+        command = [python, str(BARE_APP), str(port), str(workers)]
+        return self._serving("bare_app.py", "/healthz", command, workers, port)
+
+    @contextmanager
+    def _serving(
+        self, name: str, ready_path: str, command: list[str], workers: int, port: int
+    ) -> Iterator["Server"]:
+        """`command` serving on `port` until the block ends; up once it answers `ready_path`
+        (the portal's /readyz says its database answers too)."""
         with self.log.open("ab") as log:
             process = subprocess.Popen(
-                [self.command, "serve", "--port", str(port), "--workers", str(workers)],
+                command,
                 env=self.env,
+                cwd=self.cwd,
                 stdout=subprocess.DEVNULL,  # the access log: a line per request, read by nobody
                 stderr=log,
                 start_new_session=True,
             )
         try:
             server = Server(f"http://127.0.0.1:{port}", process.pid, [])
-            server.workers = wait_until_up(process, server.base_url, workers, self.log)
+            ready_url = server.base_url + ready_path
+            server.workers = wait_until_up(name, process, ready_url, workers, self.log)
             yield server
         finally:
             stop(process)
@@ -163,24 +206,24 @@ def free_port() -> int:
 
 
 def wait_until_up(
-    process: subprocess.Popen[bytes], base_url: str, workers: int, log: Path
+    name: str, process: subprocess.Popen[bytes], ready_url: str, workers: int, log: Path
 ) -> list[int]:
-    """The worker PIDs, once every worker is there and the portal answers /readyz."""
+    """The worker PIDs, once every worker is there and the server answers `ready_url`."""
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-            raise SystemExit("bench: `portal serve` stopped:\n" + "\n".join(tail))
+            raise SystemExit(f"bench: `{name}` stopped:\n" + "\n".join(tail))
         found = worker_pids(process.pid)
-        if len(found) == workers and ready(base_url):
+        if len(found) == workers and ready(ready_url):
             return found
         time.sleep(0.2)
-    raise SystemExit(f"bench: `portal serve` was not up within {START_SECONDS} s")
+    raise SystemExit(f"bench: `{name}` was not up within {START_SECONDS} s")
 
 
-def ready(base_url: str) -> bool:
+def ready(url: str) -> bool:
     try:
-        return httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200
+        return httpx.get(url, timeout=5).status_code == 200
     except httpx.TransportError:
         return False
 

@@ -1,4 +1,5 @@
-"""Figures against the goals of issue #11, as a Markdown table (bench/RESULTS.md) and JSON."""
+"""Figures against the goals of issues #11 and #23, as a Markdown table (bench/RESULTS.md) and
+JSON."""
 
 import json
 import re
@@ -9,14 +10,32 @@ from browser import Race
 from figures import Figures
 
 PATHS = {
-    "floor": "`GET /healthz` (the floor)",
+    "bare": "bare Quart `GET /healthz` (the framework floor)",
+    "floor": "`GET /healthz` (the portal's floor)",
     "reissue": "silent re-issue `GET /sso/signin`",
     "redemption": "redemption `POST /api/sso/user`",
+    "discovery": "discovery `GET /.well-known/openid-configuration`",
+    "jwks": "key set `GET /oidc/jwks`",
+    "code": "code exchange `POST /oidc/token`",
+    "refresh": "refresh grant `POST /oidc/token`",
+    "userinfo": "UserInfo `GET /oidc/userinfo`",
+    "rs256": "raw RS256 signing",
     "sign_in": "member sign-in `POST /sign-in`",
     "argon2": "raw argon2id verify",
     "flow": "whole flow per member (flows/s)",
 }
-FLOOR_GOALS = {"reissue": 0.4, "redemption": 0.5}
+RAW = ("argon2", "rs256")  # CPU loops with the server idle, not requests: no ratio to a floor
+# Issue #23: each path's rate over the bare framework's /healthz in the same run.
+FRAMEWORK_GOALS = {
+    "floor": 0.85,
+    "reissue": 0.35,
+    "redemption": 0.45,
+    "discovery": 0.8,
+    "jwks": 0.8,
+    "userinfo": 0.45,
+    "code": 0.25,
+    "refresh": 0.25,
+}
 # Five times Keycloak's published sizing per vCPU: 15 password logins/s, 120 client-credential
 # grants/s (a vendor redeeming a token with its secret is our client-credential call).
 PER_VCPU_GOALS = {"sign_in": 5 * 15, "redemption": 5 * 120}
@@ -24,30 +43,35 @@ ARGON2_GOAL = 0.8
 RSS_GOAL_MB = 150
 SCALING_GOAL = 1.6
 HAND_OFF = ("reissue", "redemption")
+ONE_TIME = {"redemption": "Enhanced tokens", "code": "codes", "refresh": "refresh tokens"}
 
 
 @dataclass
 class Run:
     workers: int
     phases: dict[str, Figures]
-    race: Race
-    redeemed_in_db: int  # of the redemption phase's tokens, those the database holds redeemed
+    # Of the one-time phases (redemption, code, refresh): the race of tokens each posted twice
+    # at once, and how many of the phase's tokens the database holds as used afterwards.
+    races: dict[str, Race] = field(default_factory=dict)
+    used_in_db: dict[str, int] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
-        """What makes the run fail: error answers, a token redeemed twice or lost in a race."""
+        """What makes the run fail: error answers, a token used twice or lost in a race."""
         found = [
             f"{self.workers} worker(s), {key}: {figures.errors} error(s); answers by status "
             f"{figures.statuses or '(not counted)'}{''.join(f'; {note}' for note in figures.notes)}"
             for key, figures in self.phases.items()
             if figures.errors
         ]
-        if self.race.twice or self.race.never:
-            found.append(
-                f"{self.workers} worker(s): of {self.race.tokens} tokens each posted twice at "
-                f"once, {self.race.twice} were redeemed twice and {self.race.never} not at all"
-            )
-        if self.phases["redemption"].statuses.get("200", 0) > self.redeemed_in_db:
-            found.append(f"{self.workers} worker(s): more 200s than tokens marked redeemed")
+        for key, race in self.races.items():
+            if race.twice or race.never:
+                found.append(
+                    f"{self.workers} worker(s), {key}: of {race.tokens} tokens each posted twice "
+                    f"at once, {race.twice} were accepted twice and {race.never} not at all"
+                )
+        for key, used in self.used_in_db.items():
+            if self.phases[key].statuses.get("200", 0) > used:
+                found.append(f"{self.workers} worker(s), {key}: more 200s than tokens marked used")
         return found
 
 
@@ -67,11 +91,11 @@ class Report:
 
 
 def goals(key: str, run: Run, vcpus: int) -> list[Goal]:
-    figures, floor = run.phases[key], run.phases["floor"].rate
+    figures, bare = run.phases[key], run.phases["bare"].rate
     found = []
-    if key in FLOOR_GOALS:
-        ratio = FLOOR_GOALS[key]
-        found.append(Goal(f"≥ {ratio:.2f} x floor", figures.rate >= ratio * floor))
+    if key in FRAMEWORK_GOALS:
+        ratio = FRAMEWORK_GOALS[key]
+        found.append(Goal(f"≥ {ratio:.2f} x framework", figures.rate >= ratio * bare))
     if key == "sign_in":
         raw = run.phases["argon2"].rate
         share = figures.rate / raw if raw else 0.0
@@ -83,11 +107,15 @@ def goals(key: str, run: Run, vcpus: int) -> list[Goal]:
     return found
 
 
+def ratio(figures: Figures, key: str, floor: Figures) -> str:
+    # A verify or signing rate next to a request rate says nothing: argon2id is compared with
+    # sign-in, and RS256 is read beside the token endpoint.
+    return f"{figures.rate / floor.rate:.2f}" if floor.rate and key not in RAW else "—"
+
+
 def row(key: str, run: Run, vcpus: int) -> str:
-    figures, floor = run.phases[key], run.phases["floor"].rate
-    path = PATHS[key] + (f", {run.workers} thread(s)" if key == "argon2" else "")
-    # A verify rate next to a request rate says nothing: argon2id is compared with sign-in.
-    versus_floor = f"{figures.rate / floor:.2f}" if floor and key != "argon2" else "—"
+    figures = run.phases[key]
+    path = PATHS[key] + (f", {run.workers} thread(s)" if key in RAW else "")
     rss = f"{max(figures.peak_rss_mb):.0f}" if figures.peak_rss_mb else "—"
     wanted = goals(key, run, vcpus)
     cells = [
@@ -98,7 +126,8 @@ def row(key: str, run: Run, vcpus: int) -> str:
         f"{figures.p99_ms:.1f}",
         str(figures.errors),
         rss,
-        versus_floor,
+        ratio(figures, key, run.phases["bare"]),
+        ratio(figures, key, run.phases["floor"]),
         "; ".join(goal.text for goal in wanted) or "—",
         "; ".join("yes" if goal.met else "**no**" for goal in wanted) or "—",
     ]
@@ -124,14 +153,17 @@ def scaling(report: Report) -> list[str]:
 
 def checks(report: Report) -> str:
     rss = max(max(f.peak_rss_mb) for r in report.runs for f in r.phases.values() if f.peak_rss_mb)
-    races = [run.race for run in report.runs]
-    raced, once = sum(r.tokens for r in races), sum(r.once for r in races)
     problems = [problem for run in report.runs for problem in run.problems()]
+    raced = []
+    for key in ONE_TIME:
+        races = [run.races[key] for run in report.runs if key in run.races]
+        tokens, once = sum(r.tokens for r in races), sum(r.once for r in races)
+        raced.append(f"{ONE_TIME[key]} {once} of {tokens}")
     return (
         f"Errors: {'none' if not problems else '; '.join(problems)}. "
         f"Peak RSS per worker: {rss:.0f} MB (goal ≤ {RSS_GOAL_MB}: "
         f"{'yes' if rss <= RSS_GOAL_MB else '**no**'}). "
-        f"Tokens posted twice at once under load: {once} of {raced} redeemed exactly once."
+        f"Posted twice at once under load, accepted exactly once: {', '.join(raced)}."
     )
 
 
@@ -148,8 +180,9 @@ def markdown(report: Report) -> str:
         "",
         f"`{report.commit}` · {setup}",
         "",
-        "| workers | path | req/s | p50 ms | p99 ms | errors | RSS MB | x floor | goal | met |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| workers | path | req/s | p50 ms | p99 ms | errors | RSS MB | x framework | x portal "
+        "| goal | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(row(key, run, vcpus) for run in report.runs for key in run.phases),
         "",
         *scaling(report),

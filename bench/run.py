@@ -2,6 +2,7 @@
 worker count; never a timed test. See bench/README.md.
 
     uv run python bench/run.py [--workers 1 2] [--seconds 10] [--connections 16] [--label before]
+    uv run python bench/run.py --label before --checkout ../before   # another commit's portal
     uv run python bench/run.py --smoke    # CI: a few seconds; fails on any error or double use
 """
 
@@ -18,10 +19,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
-import argon2_rate
 import browser
+import httpx
+import oidc_pool
+import raw_rates
 import token_pool
 from figures import Figures
 from portal_process import SETTINGS, Portal, Seed, Server, database
@@ -43,11 +47,18 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="where the JSON goes (written even so)")
     parser.add_argument("--no-record", action="store_true", help="nothing in bench/ results")
     parser.add_argument("--smoke", action="store_true", help="1 worker, 2 connections, 1 s")
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        help="serve the portal of this checkout, with its own .venv (made by `uv sync` if missing)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.workers, args.seconds, args.connections, args.members = [1], 1, 2, 2
         args.no_record = True
     args.members = args.members or args.connections
+    if args.checkout is not None and not (args.checkout / "portal" / "asgi.py").is_file():
+        parser.error(f"--checkout {args.checkout}: not a checkout of the portal")
     if args.members < args.connections:
         parser.error("--members must be at least --connections: each connection signs in its own")
     return args
@@ -69,7 +80,7 @@ def main() -> int:
         workdir = Path(temp)
         with database(workdir) as (url, kind):
             setup["database"] = kind
-            portal = Portal(url, workdir)
+            portal = Portal(url, workdir, args.checkout and args.checkout.resolve())
             portal.cli("db", "upgrade")
             with ThreadPoolExecutor(1) as background:  # seeding while the first server boots
                 seeding = background.submit(portal.seed, args.members, vcpus)
@@ -79,7 +90,8 @@ def main() -> int:
                 kept = Path(tempfile.gettempdir()) / f"portal-bench-{os.getpid()}.log"
                 shutil.copyfile(portal.log, kept)
                 problems.append(f"the portal's log: {kept}")
-    report = Report(now(), args.label or commit_subject(), commit(), setup, runs)
+    where = args.checkout or BENCH
+    report = Report(now(), args.label or commit_subject(where), commit(where), setup, runs)
     print(markdown(report))
     if args.json or not args.no_record:
         print(f"JSON: {write_json(report, args.json or default_json_path(report, BENCH))}")
@@ -99,17 +111,25 @@ def measure(
     workers: int,
     workdir: Path,
 ) -> Run:
-    """Every phase against `portal serve --workers N`, one after the other."""
+    """Every phase against `portal serve --workers N`, one after the other, after the bare
+    framework's floor with as many workers."""
+    threads = wrk_threads(args.connections)
+    with portal.serving_bare(workers) as bare:
+        load = Load(bare.base_url, args.connections, args.seconds, threads)
+        run = Run(workers, {"bare": measured(bare, lambda: wrk(load, healthz(), workdir, 200))})
+    phases = run.phases
     with portal.serving(workers) as server:
         seed = seeding.result()
-        load = Load(server.base_url, args.connections, args.seconds, wrk_threads(args.connections))
-        phases = {"floor": measured(server, lambda: wrk(load, healthz(), workdir, 200))}
+        load = Load(server.base_url, args.connections, args.seconds, threads)
+        phases["floor"] = measured(server, lambda: wrk(load, healthz(), workdir, 200))
         cookies = asyncio.run(browser.signed_in_cookies(server.base_url, seed, args.connections))
         requests = reissues(seed, cookies)
         phases["reissue"] = measured(
             server, lambda: wrk(load, requests, workdir, 200, 'name="token"')
         )
-        phases["redemption"], race, redeemed = redemption(server, load, seed, url, workdir, phases)
+        redemption(run, server, load, seed, url, workdir)
+        oidc(run, server, load, seed, url, workdir)
+        phases["rs256"] = raw_rates.signing_rate(workers, args.seconds)
         pairs = asyncio.run(browser.csrf_pairs(server.base_url, args.connections))
         sign_ins = sign_in_requests(seed, pairs)
         # A wrk thread per connection, each with members of its own: real sign-ins are of
@@ -117,14 +137,14 @@ def measure(
         own = replace(load, threads=args.connections)
         phases["sign_in"] = measured(server, lambda: wrk(own, sign_ins, workdir, 303))
         stored = asyncio.run(token_pool.password_hash(url, seed.usernames[0]))
-        phases["argon2"] = argon2_rate.verify_rate(stored, seed.password, workers, args.seconds)
+        phases["argon2"] = raw_rates.verify_rate(stored, seed.password, workers, args.seconds)
         phases["flow"] = measured(
             server,
             lambda: asyncio.run(
                 browser.whole_flows(server.base_url, seed, args.connections, args.seconds)
             ),
         )
-    return Run(workers, phases, race, redeemed)
+    return run
 
 
 def wrk_threads(connections: int) -> int:
@@ -157,25 +177,104 @@ def reissues(seed: Seed, cookies: list[str]) -> list[Request]:
     return [Request("GET", path, headers=(("Cookie", cookie),)) for cookie in cookies]
 
 
-def redemption(
-    server: Server, load: Load, seed: Seed, url: str, workdir: Path, phases: dict[str, Figures]
-) -> tuple[Figures, browser.Race, int]:
+def one_time_count(run: Run, load: Load) -> int:
+    """One-time tokens for a phase: no path is faster than /healthz, so half as many again as
+    it answered are plenty."""
+    return int(run.phases["floor"].rate * load.seconds * 1.5) + 100
+
+
+def raced_count(load: Load) -> int:
+    return max(4, min(load.connections, 16))
+
+
+def redemption(run: Run, server: Server, load: Load, seed: Seed, url: str, workdir: Path) -> None:
     """Every request a fresh token, each sent once; meanwhile a few tokens are posted twice at
     once. Then the database must hold as redeemed at least every token that got a 200."""
-    # No path is faster than /healthz: half as many tokens again as it answered are plenty.
-    count = int(phases["floor"].rate * load.seconds * 1.5) + 100
-    raced = max(4, min(load.connections, 16))
+    raced = raced_count(load)
     asyncio.run(browser.signed_in_cookies(server.base_url, seed, raced))  # the race's sessions
-    pool, racing = asyncio.run(token_pool.issue(url, seed, count, raced, TOKEN_TTL))
-    auth = "Basic " + base64.b64encode(f"{seed.vendor}:{seed.secret}".encode()).decode()
+    pool, racing = asyncio.run(
+        token_pool.issue(url, seed, one_time_count(run, load), raced, TOKEN_TTL)
+    )
+    auth = basic(seed.vendor, seed.secret)
     headers = (("Authorization", auth), FORM)
     requests = [Request("POST", browser.TOKEN_PATH, urlencode({"token": t}), headers) for t in pool]
+    one_time(
+        run, "redemption", server, load, workdir, requests, None, racing, browser.redeeming(seed)
+    )
+    run.used_in_db["redemption"] = asyncio.run(token_pool.redeemed(url, pool))
+
+
+def oidc(run: Run, server: Server, load: Load, seed: Seed, url: str, workdir: Path) -> None:
+    """The OpenID Connect endpoints: discovery and the key set; the code exchange and the
+    refresh grant, each code or refresh token used once, a few posted twice at once; UserInfo
+    with live access tokens. Afterwards the database must hold as used at least every code or
+    refresh token that got a 200."""
+    for key, path, marker in (
+        ("discovery", "/.well-known/openid-configuration", '"jwks_uri"'),
+        ("jwks", "/oidc/jwks", '"keys"'),
+    ):
+        gets = [Request("GET", path)]
+        run.phases[key] = measured(server, lambda g=gets, m=marker: wrk(load, g, workdir, 200, m))
+    auth = (("Authorization", basic(seed.oidc_vendor, seed.oidc_secret)), FORM)
+    for kind, form, marker in (
+        ("code", code_form, '"id_token"'),
+        ("refresh", refresh_form, '"refresh_token"'),  # rotation: a new one in every answer
+    ):
+        count = one_time_count(run, load)
+        issued = asyncio.run(oidc_pool.issue(url, seed, kind, count, raced_count(load), TOKEN_TTL))
+        requests = [Request("POST", "/oidc/token", form(raw), auth) for raw in issued.pool]
+
+        def post(client: httpx.AsyncClient, raw: str, form: Callable[[str], str] = form) -> Any:
+            creds = (seed.oidc_vendor, seed.oidc_secret)
+            return client.post("/oidc/token", content=form(raw), headers=[FORM], auth=creds)
+
+        one_time(run, kind, server, load, workdir, requests, marker, issued.racing, post)
+        run.used_in_db[kind] = asyncio.run(oidc_pool.used(url, kind, issued.pool))
+    access = asyncio.run(oidc_pool.issue(url, seed, "access", load.connections, 0, TOKEN_TTL))
+    requests = [
+        Request("GET", "/oidc/userinfo", headers=(("Authorization", f"Bearer {raw}"),))
+        for raw in access.pool
+    ]
+    run.phases["userinfo"] = measured(server, lambda: wrk(load, requests, workdir, 200, '"sub"'))
+
+
+def code_form(code: str) -> str:
+    return urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": oidc_pool.REDIRECT_URI,
+            "code_verifier": oidc_pool.VERIFIER,
+        }
+    )
+
+
+def refresh_form(token: str) -> str:
+    return urlencode({"grant_type": "refresh_token", "refresh_token": token})
+
+
+def one_time(
+    run: Run,
+    key: str,
+    server: Server,
+    load: Load,
+    workdir: Path,
+    requests: list[Request],
+    marker: str | None,
+    racing: list[str],
+    post: browser.Post,
+) -> None:
+    """`requests` each sent once under load; a third into the phase, every one of `racing`
+    posted twice at once (by `post`), of which exactly one may succeed."""
     server.reset_peak_rss()
-    phase = Phase(load, requests, workdir, expect=200, once=True)
-    race = asyncio.run(browser.race(server.base_url, seed, racing, load.seconds / 3))
-    figures = phase.finish()
-    figures.peak_rss_mb = server.peak_rss_mb()
-    return figures, race, asyncio.run(token_pool.redeemed(url, pool))
+    phase = Phase(load, requests, workdir, expect=200, marker=marker, once=True)
+    run.races[key] = asyncio.run(browser.race(server.base_url, post, racing, load.seconds / 3))
+    run.phases[key] = phase.finish()
+    run.phases[key].peak_rss_mb = server.peak_rss_mb()
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def sign_in_requests(seed: Seed, pairs: list[tuple[str, str]]) -> list[Request]:
@@ -193,21 +292,22 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def git(*args: str) -> str:
+def git(where: Path, *args: str) -> str:
     command = shutil.which("git")
     if command is None:
         return ""
-    done = subprocess.run([command, *args], cwd=BENCH, capture_output=True, text=True)
+    done = subprocess.run([command, *args], cwd=where, capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def commit() -> str:
-    dirty = " + uncommitted changes" if git("status", "--porcelain") else ""
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
+def commit(where: Path) -> str:
+    """The commit of the portal measured (the checkout's, with --checkout)."""
+    dirty = " + uncommitted changes" if git(where, "status", "--porcelain") else ""
+    return (git(where, "rev-parse", "--short", "HEAD") or "unknown") + dirty
 
 
-def commit_subject() -> str:
-    return git("log", "-1", "--format=%s")[:80] or "unlabelled"
+def commit_subject(where: Path) -> str:
+    return git(where, "log", "-1", "--format=%s")[:80] or "unlabelled"
 
 
 if __name__ == "__main__":

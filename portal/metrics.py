@@ -84,11 +84,22 @@ IMIS_FAILURES = Counter(
 SIGN_IN_EVENTS = {"sign_in": "member", "staff.sign_in": "staff"}
 
 
+_answered: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
+
+
 def request_answered(method: str, route: str | None, status: int, seconds: float) -> None:
     method = method if method in METHODS else "other"
-    route = route or UNMATCHED
-    REQUESTS.labels(method, route, str(status)).inc()
-    REQUEST_SECONDS.labels(method, route).observe(seconds)
+    # Each series' children looked up once per process (a lookup takes a lock and builds the
+    # label tuple): the keys are bounded like the labels, by methods, routes and statuses.
+    children = _answered.get((method, route, status))
+    if children is None:
+        labelled = route or UNMATCHED
+        children = _answered[(method, route, status)] = (
+            REQUESTS.labels(method, labelled, str(status)),
+            REQUEST_SECONDS.labels(method, labelled),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def audit_event(

@@ -45,9 +45,8 @@ class Observed:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_ids.choose(
-            header(scope, b"x-request-id"), trusted=self.trust_request_id
-        )
+        given = header(scope, b"x-request-id") if self.trust_request_id else None
+        request_id = request_ids.choose(given, trusted=self.trust_request_id)
         bound = request_ids.bind(request_id)
         started = time.perf_counter()
         status = 500  # what Hypercorn answers when the app sends nothing
@@ -70,6 +69,8 @@ class Observed:
 def answered(scope: Scope, status: int, seconds: float) -> None:
     route = scope.get(ROUTE)
     metrics.request_answered(scope["method"], route, status, seconds)
+    if not log.isEnabledFor(logging.INFO):  # nothing to gather for a line nobody writes
+        return
     client = scope.get("client")
     log.info(
         "request",

@@ -3,8 +3,11 @@ for every form."""
 
 import hmac
 import secrets
+from typing import Any
 
+from itsdangerous import URLSafeTimedSerializer
 from quart import Quart, Response, abort, request, session
+from quart.sessions import SecureCookieSessionInterface
 
 from portal.settings import Settings
 
@@ -30,6 +33,36 @@ NO_CSRF_PATHS = ("/api/", "/oidc/")
 # ...except the member's own answers on the portal's pages there ("Sign out of all sites?",
 # "Continue to …?"): forms of ours, which another site must not be able to post for the member.
 MEMBER_FORMS = frozenset({"/oidc/logout/confirm", "/oidc/authorize/consent"})
+
+
+def headers_for_every_answer(production: bool) -> tuple[tuple[str, str], ...]:
+    """What every answer carries unless its view set its own, worked out once."""
+    found: tuple[tuple[str, str], ...] = (
+        ("Content-Security-Policy", content_security_policy()),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+    if production:
+        # Browsers then refuse plain http to the portal for a year.
+        found += (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+    return found
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Quart's signed session cookie (the CSRF token), its serializer built once per set of keys:
+    Quart builds one per request, and building one runs a test serialisation."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
 
 
 def content_security_policy(**overrides: str) -> str:
@@ -67,9 +100,15 @@ async def refuse_nul() -> None:
     """No real input contains U+0000, and PostgreSQL text cannot store it: refuse it here, with
     a 400, rather than fail deep inside a query with a 500. The API answers (and audits) bad
     input in its own protocol's terms, so it is left to do that."""
-    if request.path.startswith("/api/"):
+    path = request.path
+    if path.startswith("/api/"):
         return
-    texts = [request.path, *(v for _, v in request.args.items(multi=True))]
+    texts = [path]
+    query = request.query_string
+    # Only a NUL byte or %00 in the raw query string reads as U+0000: without one, it is not
+    # parsed here (the requests that use it parse it anyway).
+    if b"\x00" in query or b"%00" in query:
+        texts += (v for _, v in request.args.items(multi=True))
     if request.method in UNSAFE_METHODS:
         texts += (v for _, v in (await request.form).items(multi=True))
     if any("\x00" in text for text in texts):
@@ -85,26 +124,23 @@ def init_app(app: Quart, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PATH="/",
     )
+    app.session_interface = SessionCookie()
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.before_request(refuse_nul)
     app.before_request(check_csrf)
+    every_answer = [
+        (name.lower(), name, value) for name, value in headers_for_every_answer(production)
+    ]
 
     @app.after_request
     async def security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy())
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        present = {name.lower() for name in headers.keys()}  # noqa: SIM118 (Headers iterates pairs)
+        headers.extend([(name, value) for key, name, value in every_answer if key not in present])
         if request.endpoint != "static" and not response.cache_control.public:
             # Every other answer is personal or a step of a sign-in: a kept dashboard page is
             # shown again on Back after sign-out, and a kept 303 between /sign-in and
             # /sso/signin sends Back round in a loop. Static files keep their caching, and so
             # do the answers their view marks public (OpenID Connect's discovery and keys).
             headers["Cache-Control"] = "no-store"
-        if production:
-            # Browsers then refuse plain http to the portal for a year.
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

@@ -5,8 +5,10 @@ A cookie carries only a session's random id, signed by quart-auth; the row behin
 effect at once."""
 
 from datetime import datetime
+from typing import Any
 
-from quart import Quart, current_app, request, session
+from itsdangerous import BadSignature, SignatureExpired
+from quart import Quart, Response, current_app, g, request, session
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,13 +22,43 @@ from portal.settings import Settings
 SIGNED_OUT_SESSION = "signed_out_session"
 
 
+class LazyAuth(QuartAuth):
+    """quart-auth's session cookie, decoded only by the requests that ask who is signed in:
+    quart-auth's own answer hook decodes it on every request to learn that nothing changed."""
+
+    def __init__(self, app: Quart, **options: Any) -> None:
+        self._serializers: dict[tuple[str | bytes, ...], Any] = {}
+        super().__init__(app, **options)
+
+    async def after_request(self, response: Response) -> Response:
+        if not hasattr(g, self.attribute_name):  # the cookie was neither read nor changed
+            return response
+        return await super().after_request(response)
+
+    def load_token(self, token: str, app: Quart | None = None) -> str | None:
+        """quart-auth's, with the serializer built once per set of keys: building one runs a
+        test serialisation, and quart-auth builds one per request."""
+        app = app or current_app
+        # The current key last: itsdangerous signs with the last and verifies with all.
+        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            salt = self.salt or ""  # never empty: init_app sets the one given, or its default
+            serializer = self._serializers[keys] = self.serializer_class(list(keys), salt)
+        try:
+            found: str | None = serializer.loads(token, max_age=self.duration)
+        except (BadSignature, SignatureExpired):
+            return None
+        return found
+
+
 def init_app(app: Quart, settings: Settings) -> None:
     app.extensions["session_policy"] = sessions.Policy.from_settings(settings)
     production = not settings.development
     for kind in ("member", "staff"):
         # __Host- cookies must be Secure, host-only and Path=/: no subdomain can plant or read them.
         name = f"__Host-portal_{kind}" if production else f"portal_{kind}"
-        app.extensions[f"{kind}_auth"] = QuartAuth(
+        app.extensions[f"{kind}_auth"] = LazyAuth(
             app,
             cookie_name=name,
             cookie_secure=production,

@@ -65,3 +65,25 @@ async def test_a_member_can_sign_in_only_with_a_post(app: Quart, database_url: s
     assert response.status_code == 200  # the form, not a session
     assert "portal_member" not in response.headers.get("Set-Cookie", "")
     assert (await sign_in(app.test_client())).status_code == 303
+
+
+async def test_every_answer_carries_the_security_headers_once(app: Quart) -> None:
+    response = await app.test_client().get("/healthz")
+    for name, value in (
+        ("Content-Security-Policy", content_security_policy()),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ("Cache-Control", "no-store"),
+    ):
+        assert response.headers.getlist(name) == [value]
+    assert "Strict-Transport-Security" not in response.headers  # development: plain http
+
+
+async def test_a_view_keeps_the_policy_it_set(app: Quart) -> None:
+    response = await app.test_client().get("/signed-out")
+    assert response.headers.getlist("Content-Security-Policy") == [
+        content_security_policy(frame_src="'none'")
+    ]
