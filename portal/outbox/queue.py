@@ -16,7 +16,7 @@ row first claimed after it (written while no worker ran), is given up and the ki
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -113,7 +113,7 @@ class Kind(Generic[Letter]):
     send: Callable[[Letter], Awaitable[Outcome]]
     finished: Callable[[AsyncSession, Letter, Claimed, Outcome], Awaitable[None]]
     written: str  # when its window starts, for staff: "the sign-out"
-    spent: Sequence[str] = field(default=())  # payload keys dropped once settled
+    spent: Sequence[str] = ()  # payload keys dropped once settled
 
 
 def units(sessions: async_sessionmaker[AsyncSession]) -> Unit:
