@@ -153,7 +153,7 @@ REASONS: dict[str, str] = {
     "refused": "the vendor's sign-out notification address answered with an error",
     "gave_up": "the vendor's sign-out notification address did not answer, even after retries",
     "not_public": "the vendor's sign-out notification address leads inside a private network",
-    "too_late": "not sent: the portal could not send it soon enough after the sign-out",
+    "too_late": "not sent: the portal was not sending these in time",
     "unreadable": "the portal's secret key could not open the key in use",
 }
 
@@ -229,6 +229,10 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("mail.failed", None): "The portal tried for about four hours to hand this email to the mail "
     "server. Ask your operator to check the mail settings (PORTAL_SMTP_URL), then send the "
     "link or invitation again.",
+    ("mail.failed", "too_late"): "The portal was not sending email (no mail server set, or "
+    "stopped) for four hours after this email was written, and an email that late is not sent. "
+    "Ask your operator to check the mail settings (PORTAL_SMTP_URL), then send the link or "
+    "invitation again.",
     ("logout.notified", "not_public"): "The member may still be signed in at this vendor's site. "
     "The name in its sign-out notification address now leads to a private or local network "
     "address, which the portal never calls (it could reach computers inside your network). Ask "

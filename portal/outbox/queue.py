@@ -16,7 +16,7 @@ row first claimed after it (written while no worker ran), is given up and the ki
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -73,7 +73,7 @@ class Outcome:
     error: str | None = None  # what went wrong, in plain words for staff
     status: int | None = None  # the far end's answer, where it has a number (HTTP)
     retry: bool = True  # whether trying again may help
-    reason: str | None = None  # the portal's own reason not to send, for the audit log
+    reason: str | None = None  # for the audit log, if it is given up (a kind may default it)
 
     @property
     def delivered(self) -> bool:
@@ -113,7 +113,7 @@ class Kind(Generic[Letter]):
     send: Callable[[Letter], Awaitable[Outcome]]
     finished: Callable[[AsyncSession, Letter, Claimed, Outcome], Awaitable[None]]
     written: str  # when its window starts, for staff: "the sign-out"
-    spent: Sequence[str] = field(default=())  # payload keys dropped once settled
+    spent: Sequence[str] = ()  # payload keys dropped once settled
 
 
 def units(sessions: async_sessionmaker[AsyncSession]) -> Unit:
@@ -158,7 +158,7 @@ async def settle(
 
 
 async def attempt(kind: Kind[Letter], row: Claimed, letter: Letter, now: datetime) -> Outcome:
-    if kind.retry.too_late(row, now):  # claimed first after its window: not sent at all
+    if kind.retry.too_late(row, now):  # claimed after its window: not sent at all
         minutes = int(kind.retry.window.total_seconds() // 60)
         error = f"not sent: the portal could not send it within {minutes} minutes of {kind.written}"
         return Outcome(error, retry=False, reason="too_late")
