@@ -1,9 +1,10 @@
 """Single logout (docs/single-logout.md): when a portal session ends, every vendor it reached
-hears of it. Ending a session writes one outbox row per reached vendor that has a back-channel
-logout URL, in the same transaction (`enqueue`, called by portal/auth/sessions.py), so a
-notification is never lost nor written for a session that did not end; the outbox's worker
-delivers them (portal/logout_notices.py). Also: the logout token's claims, the signed-out page's
-account of which sites were signed out, and what the dashboard shows of deliveries."""
+(portal/session_vendors.py, through any front end) hears of it. Ending a session writes one
+outbox row per reached vendor that has a back-channel logout URL, in the same transaction
+(`enqueue`, called by portal/auth/sessions.py), so a notification is never lost nor written for
+a session that did not end; the outbox's worker delivers them (portal/logout_notices.py). Also:
+the logout token's claims, the signed-out page's account of which sites were signed out, and what
+the dashboard shows of deliveries."""
 
 import secrets
 from dataclasses import dataclass

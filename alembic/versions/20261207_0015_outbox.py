@@ -6,7 +6,7 @@ settled mail): a mail's fields go into its payload (its bodies only while it is 
 notice's `jti` into its.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 17:00:00+00:00
 """
 
