@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, exists, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import reasons
 from portal.models import OidcGrant, OidcToken, Vendor
 
 # Offline access is for when the member is away (OpenID Connect Core §11): a session that only
@@ -60,7 +61,7 @@ async def refresh_switched_off(db: AsyncSession, vendor_id: int, *, now: datetim
         col(OidcGrant.vendor_id) == vendor_id,
         col(OidcGrant.offline).is_(True),
         now=now,
-        reason="refresh_off",
+        reason=reasons.REFRESH_OFF,
     )
 
 
