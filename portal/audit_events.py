@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from portal import catalogue
+from portal import catalogue, reasons
 
 Kind = Literal["success", "expected", "failure", "problem"]
 VENDOR = "{vendor}"
@@ -100,31 +100,31 @@ FAILED_WORDS: dict[str, str] = {
 # The reason kept in an event's details, in words.
 REASONS: dict[str, str] = {
     "login_required": "member not signed in (the normal answer)",
-    "wrong_password": "wrong password",
+    reasons.WRONG_PASSWORD: "wrong password",
     "wrong_code": "wrong or already used two-factor code",
-    "unknown_user": "no account with that name",
-    "disabled": "account or vendor disabled",
-    "throttled": "held back after too many failed attempts",
-    "directory_unavailable": "iMIS did not answer",
-    "expired": "token expired before it was redeemed",
-    "voided": "the member's session ended before the vendor redeemed it",
-    "unknown": "not a token the portal issued",
-    "other_vendor": "token issued for another vendor",
-    "replay": "token already redeemed",
-    "member_disabled": "member is disabled",
-    "invalid_request": "malformed request",
-    "wrong_secret": "wrong API secret",
-    "no_credentials": "no vendor key and secret sent",
-    "unknown_vendor": "unknown or disabled vendor",
+    reasons.UNKNOWN_USER: "no account with that name",
+    reasons.DISABLED: "account or vendor disabled",
+    reasons.THROTTLED: "held back after too many failed attempts",
+    reasons.DIRECTORY_UNAVAILABLE: "iMIS did not answer",
+    reasons.EXPIRED: "token expired before it was redeemed",
+    reasons.VOIDED: "the member's session ended before the vendor redeemed it",
+    reasons.UNKNOWN: "not a token the portal issued",
+    reasons.OTHER_VENDOR: "token issued for another vendor",
+    reasons.REPLAY: "token already redeemed",
+    reasons.MEMBER_DISABLED: "member is disabled",
+    reasons.INVALID_REQUEST: "malformed request",
+    reasons.WRONG_SECRET: "wrong API secret",
+    reasons.NO_CREDENTIALS: "no vendor key and secret sent",
+    reasons.UNKNOWN_VENDOR: "unknown or disabled vendor",
     "wrong_protocol": "the vendor is set up for OpenID Connect, not Enhanced SSO",
     "return_url": "return address not on the vendor's domains",
     "state": "state value too long or not plain text",
     "passive": "passive value not 1, true, 0 or false",
     "repeated": "a parameter given twice",
     "too_many_requests": "too many requests",
-    "redirect_uri": "return address not registered for the vendor",
-    "pkce": "missing or wrong PKCE proof (the code was not sent by whoever asked for it)",
-    "invalid_scope": "asked for information the vendor may not have",
+    reasons.REDIRECT_URI: "return address not registered for the vendor",
+    reasons.PKCE: "missing or wrong PKCE proof (the code was not sent by whoever asked for it)",
+    reasons.INVALID_SCOPE: "asked for information the vendor may not have",
     "response_type": "asked for a kind of answer the portal does not give",
     "mode": "asked for an answer by an unknown way",
     "request": "sent a signed request, which the portal does not take",
@@ -140,11 +140,12 @@ REASONS: dict[str, str] = {
     "access_denied": "the member chose not to continue",
     "no_hint": "sent no ID token to show the request came from the member's own sign-in",
     "other_session": "the ID token it sent is from another sign-in",
-    "reuse": "renewal token already used",
+    reasons.REUSE: "renewal token already used",
     "imis_status": "iMIS gives the member a status that disables them in the portal",
-    "revoked": "access already withdrawn (a sign-out, staff, a disabling, the vendor, or a reuse)",
-    "refresh_off": "the vendor may no longer keep members signed in (refresh tokens are off)",
-    "session_ended": "the member's portal session ended first",
+    reasons.REVOKED: "access already withdrawn (a sign-out, staff, a disabling, the vendor, or "
+    "a reuse)",
+    reasons.REFRESH_OFF: "the vendor may no longer keep members signed in (refresh tokens are off)",
+    reasons.SESSION_ENDED: "the member's portal session ended first",
     "absolute_timeout": "reached its maximum length",
     "idle_timeout": "idle too long",
     "imis_member": "the member signs in with iMIS, which resets passwords itself",
@@ -162,37 +163,37 @@ EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
     {
         ("sso.passive", "login_required"),
         ("oidc.login_required", "login_required"),
-        ("oidc.token_rejected", "session_ended"),
+        ("oidc.token_rejected", reasons.SESSION_ENDED),
         ("oidc.login_required", "other_member"),
         ("oidc.rejected", "access_denied"),
         ("oidc.logout_asked", "no_hint"),
         ("oidc.logout_asked", "other_session"),
         ("oidc.logout_asked", "id_token_hint"),
-        ("oidc.userinfo_rejected", "expired"),
-        ("oidc.userinfo_rejected", "session_ended"),
-        ("oidc.userinfo_rejected", "revoked"),
-        ("oidc.userinfo_rejected", "member_disabled"),
-        ("token.rejected", "voided"),
-        ("token.rejected", "member_disabled"),
+        ("oidc.userinfo_rejected", reasons.EXPIRED),
+        ("oidc.userinfo_rejected", reasons.SESSION_ENDED),
+        ("oidc.userinfo_rejected", reasons.REVOKED),
+        ("oidc.userinfo_rejected", reasons.MEMBER_DISABLED),
+        ("token.rejected", reasons.VOIDED),
+        ("token.rejected", reasons.MEMBER_DISABLED),
     }
 )
 INTEGRATION = "Send the vendor's developers its Integration tab and ask them to check their set-up."
 # Failures staff should act on, with what to do; None as the reason matches any reason.
 ADVICE: dict[tuple[str, str | None], str] = {
-    ("vendor.auth", "wrong_secret"): "The vendor uses a wrong or revoked API secret. Create a new "
-    "secret on its Secrets tab and give it to the vendor's developers.",
-    ("vendor.auth", "disabled"): "The vendor is disabled but still calls the portal. Enable it, "
-    "or ask its developers to stop.",
+    ("vendor.auth", reasons.WRONG_SECRET): "The vendor uses a wrong or revoked API secret. Create "
+    "a new secret on its Secrets tab and give it to the vendor's developers.",
+    ("vendor.auth", reasons.DISABLED): "The vendor is disabled but still calls the portal. Enable "
+    "it, or ask its developers to stop.",
     ("vendor.auth", None): INTEGRATION,
     ("return_url.rejected", None): "If the address belongs to the vendor, add its domain on the "
     "vendor's Settings tab; otherwise ask the vendor's developers which address they send.",
-    ("sso.rejected", "unknown_vendor"): "The vendor is disabled while members still use its "
+    ("sso.rejected", reasons.UNKNOWN_VENDOR): "The vendor is disabled while members still use its "
     "sign-in link. Enable it if members should reach it.",
     ("sso.rejected", None): INTEGRATION,
     ("token.replay", None): "A token was used twice, which can mean it leaked; the member's "
     "session was ended. Ask the vendor's developers to check how they handle tokens.",
-    ("token.rejected", "expired"): "The vendor redeemed the token too late. Ask its developers "
-    "to redeem it as soon as it arrives, and to check their server's clock.",
+    ("token.rejected", reasons.EXPIRED): "The vendor redeemed the token too late. Ask its "
+    "developers to redeem it as soon as it arrives, and to check their server's clock.",
     ("token.rejected", None): INTEGRATION,
     ("oidc.code_replay", None): "A sign-in code was used twice, which can mean it leaked; what it "
     "gave the vendor was withdrawn (the member stays signed in elsewhere). Ask the vendor's "
@@ -200,27 +201,29 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("oidc.refresh_reuse", None): "A renewal (refresh) token was used twice, which can mean it "
     "leaked; the vendor's access for that sign-in was withdrawn and the member signs in again "
     "there. Ask the vendor's developers to check how they store refresh tokens.",
-    ("oidc.client_auth", "wrong_secret"): "The vendor uses a wrong or revoked secret. Create a "
-    "new secret on its Secrets tab and give it to the vendor's developers.",
-    ("oidc.client_auth", "disabled"): "The vendor is disabled but still calls the portal. Enable "
-    "it, or ask its developers to stop.",
+    ("oidc.client_auth", reasons.WRONG_SECRET): "The vendor uses a wrong or revoked secret. Create "
+    "a new secret on its Secrets tab and give it to the vendor's developers.",
+    ("oidc.client_auth", reasons.DISABLED): "The vendor is disabled but still calls the portal. "
+    "Enable it, or ask its developers to stop.",
     ("oidc.client_auth", None): INTEGRATION,
-    ("oidc.rejected", "redirect_uri"): "If the address belongs to the vendor, add it to the "
+    ("oidc.rejected", reasons.REDIRECT_URI): "If the address belongs to the vendor, add it to the "
     "vendor's redirect URIs exactly as sent; otherwise ask its developers which one they use.",
-    ("oidc.rejected", "unknown_vendor"): "The vendor is disabled, or not set up for OpenID "
+    ("oidc.rejected", reasons.UNKNOWN_VENDOR): "The vendor is disabled, or not set up for OpenID "
     "Connect, while members still use its sign-in link.",
     ("oidc.rejected", None): INTEGRATION,
-    ("oidc.token_rejected", "expired"): "The vendor collected the sign-in too late. Ask its "
+    ("oidc.token_rejected", reasons.EXPIRED): "The vendor collected the sign-in too late. Ask its "
     "developers to exchange the code as soon as it arrives, and to check their server's clock.",
     ("oidc.token_rejected", None): INTEGRATION,
     ("oidc.userinfo_rejected", None): INTEGRATION,
     ("api.rate_limited", None): "The vendor calls the portal (its user service, or the OpenID "
     "Connect token and UserInfo endpoints) more often than allowed, or one network sent many "
     "refused calls. Ask the vendor's developers to slow down.",
-    ("sign_in", "directory_unavailable"): "The portal could not reach iMIS, so members from "
+    ("sign_in", reasons.DIRECTORY_UNAVAILABLE): "The portal could not reach iMIS, so members from "
     "iMIS could not sign in. Check that iMIS is up and the portal's iMIS settings.",
-    ("staff.sign_in", "directory_unavailable"): "The portal could not check the staff account. "
-    "Contact your operator.",
+    (
+        "staff.sign_in",
+        reasons.DIRECTORY_UNAVAILABLE,
+    ): "The portal could not check the staff account. Contact your operator.",
     ("staff.second_factor", "wrong_code"): "The staff member's password was given, but not the "
     "code from their phone. If it was not them, someone knows their password: ask them to "
     "change it on Your account.",

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, members
+from portal import audit, members, reasons
 from portal.auth import passwords, reset_links, sessions, throttle
 from portal.auth.reset_links import Link, Purpose
 from portal.crypto import new_secret
@@ -60,7 +60,7 @@ async def request_reset(
     if reservation is None:
         await audit.record_anonymous(
             db, "password.reset_requested", now=now, client_address=asked.client_address,
-            username=asked.login, reason="throttled",
+            username=asked.login, reason=reasons.THROTTLED,
         )  # fmt: skip
         return verdict
     member = await members.select_member_by_login(db, asked.login)
@@ -83,9 +83,9 @@ async def request_reset(
 
 def _cannot_reset(member: Member | None) -> str | None:
     if member is None:
-        return "unknown_user"
+        return reasons.UNKNOWN_USER
     if not member.enabled:
-        return "disabled"
+        return reasons.DISABLED
     if member.source != "local":
         return "imis_member"
     return None if member.email else "no_email"
@@ -180,7 +180,7 @@ async def refuse_disabled(
         member = await db.get(Member, owner.account_id)
         whose = {"member_id": owner.account_id, "username": member.username if member else None}
     await audit.record_anonymous(
-        db, WORDS[link.purpose], now=now, client_address=client_address, reason="disabled",
+        db, WORDS[link.purpose], now=now, client_address=client_address, reason=reasons.DISABLED,
         **whose,
     )  # fmt: skip
 

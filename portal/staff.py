@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, disabling
+from portal import audit, disabling, reasons
 from portal.auth import mfa, sessions, throttle
 from portal.auth.accounts import Account
 from portal.auth.passwords import check_strength, hash_password
@@ -178,7 +178,7 @@ async def change_own_password(
         if proof is None or new_hash is None:
             await audit.record(
                 db, "staff.password_changed", "failure", staff_email=account.email,
-                client_address=client_address, reason="wrong_password",
+                client_address=client_address, reason=reasons.WRONG_PASSWORD,
             )  # fmt: skip
             return PasswordChange(False, verdict)
         row = await get_staff(db, id_of(account))

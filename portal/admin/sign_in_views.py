@@ -6,7 +6,7 @@ from quart import Blueprint, flash, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, device_cookies, session_cookies, settings, staff
+from portal import audit, clock, db, device_cookies, reasons, session_cookies, settings, staff
 from portal.admin.access import safe_next, staff_of_session
 from portal.auth import mfa, throttle
 from portal.auth import sign_in as auth_sign_in
@@ -136,7 +136,7 @@ async def record_second_factor(db_session: AsyncSession, account: Staff, result:
         # Refused unchecked: recorded within the per-network budget, as throttled sign-ins
         # are, so that someone who has the password cannot grow the audit log without limit.
         await audit.record_anonymous(
-            db_session, "staff.second_factor", now=clock.now(), reason="throttled",
+            db_session, "staff.second_factor", now=clock.now(), reason=reasons.THROTTLED,
             client_address=request.remote_addr, staff_email=account.email,
         )  # fmt: skip
         return

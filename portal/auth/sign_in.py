@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit
+from portal import audit, reasons
 from portal.auth import throttle
 from portal.auth.accounts import Account, Directory, DirectoryUnavailable
 from portal.auth.devices import Device
@@ -62,7 +62,7 @@ async def sign_in(
         verdict, reservation = await throttle.reserve(db, key, address, now=now, policy=policy)
         if reservation is None:
             await audit.record_anonymous(
-                db, EVENTS[directory.kind], now=now, reason="throttled",
+                db, EVENTS[directory.kind], now=now, reason=reasons.THROTTLED,
                 client_address=attempt.client_address, **_who(directory, attempt, account),
             )  # fmt: skip
             return Outcome(None, verdict)
@@ -88,7 +88,7 @@ async def sign_in(
             await throttle.refund(db, reservation, policy)
             await _record(
                 db, directory, attempt, account, "failure",
-                reason="directory_unavailable", cause=str(exc),
+                reason=reasons.DIRECTORY_UNAVAILABLE, cause=str(exc),
             )  # fmt: skip
         return Outcome(None, verdict, unavailable=True)
 
@@ -102,8 +102,8 @@ def _trusted_device(device: Device | None, account: Account | None) -> Device | 
 
 def _why(account: Account | None) -> str:
     if account is None:
-        return "unknown_user"
-    return "disabled" if not account.enabled else "wrong_password"
+        return reasons.UNKNOWN_USER
+    return reasons.DISABLED if not account.enabled else reasons.WRONG_PASSWORD
 
 
 def _who(directory: Directory, attempt: Attempt, account: Account | None) -> dict[str, Any]:

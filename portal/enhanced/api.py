@@ -23,6 +23,7 @@ from portal import (
     db,
     openapi,
     rate_limits,
+    reasons,
     settings,
     vendor_secrets,
     vendors,
@@ -145,7 +146,7 @@ async def refuse_authentication(
     basic = credentials() is not None
     failures = api_budgets.of_network("api-auth-failure", address, settings.current())
     await spend(session, failures, now)
-    reason = "no_credentials" if not basic else auth_failure(vendor)
+    reason = reasons.NO_CREDENTIALS if not basic else auth_failure(vendor)
     # Unknown keys are the caller's words, not a vendor: they never land in the vendor column.
     details = {"claimed_key": key} if key and vendor is None else {}
     await audit.record_anonymous(
@@ -165,8 +166,8 @@ async def refuse_authentication(
 
 def auth_failure(vendor: VendorRef | None) -> str:
     if vendor is None:
-        return "unknown_vendor"
-    return "disabled" if not vendor.enabled else "wrong_secret"
+        return reasons.UNKNOWN_VENDOR
+    return reasons.DISABLED if not vendor.enabled else reasons.WRONG_SECRET
 
 
 async def spend(session: AsyncSession, budget: api_budgets.Budget, now: datetime) -> None:
@@ -210,7 +211,7 @@ async def bad_token_parameter(
         "failure",
         vendor_key=vendor.key,
         client_address=request.remote_addr,
-        reason="invalid_request",
+        reason=reasons.INVALID_REQUEST,
     )
     raise ApiError(400, "invalid_request", problem)
 
@@ -219,10 +220,10 @@ async def rejected(
     session: AsyncSession, vendor: VendorRef, raw: str, won: bool, now: datetime
 ) -> NoReturn:
     """The token did not give a member: why (a replay ends the session it came from)."""
-    reason = "member_disabled" if won else await tokens.why_not(session, raw, vendor, now=now)
+    reason = reasons.MEMBER_DISABLED if won else await tokens.why_not(session, raw, vendor, now=now)
     await audit.record(
         session,
-        "token.replay" if reason == "replay" else "token.rejected",
+        "token.replay" if reason == reasons.REPLAY else "token.rejected",
         "failure",
         vendor_key=vendor.key,
         client_address=request.remote_addr,

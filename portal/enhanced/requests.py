@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from portal import vendors
+from portal import reasons, vendors
 from portal.errors import PortalError
 from portal.urls import InvalidURL, check_return_url
 from portal.vendors import VendorRef
@@ -68,7 +68,9 @@ async def read(conn: Any, args: MultiDict[str, str], *, development: bool) -> Ss
     if vendor is None or not vendor.enabled:
         shown = key[:63] or "(none)"
         known = vendor.key if vendor is not None else None  # a disabled one is still a vendor
-        raise BadRequest(f"There is no active vendor called “{shown}”.", "unknown_vendor", known)
+        raise BadRequest(
+            f"There is no active vendor called “{shown}”.", reasons.UNKNOWN_VENDOR, known
+        )
     if vendor.protocol != "enhanced" or vendor.token_url is None:
         raise BadRequest(
             f"{vendor.name} signs members in with OpenID Connect, not Enhanced SSO.",

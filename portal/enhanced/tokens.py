@@ -17,7 +17,7 @@ from sqlalchemy import Table, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit
+from portal import audit, reasons
 from portal.auth import sessions
 from portal.auth.sessions import SessionRef
 from portal.catalogue import MEMBER_COLUMNS
@@ -171,13 +171,13 @@ async def why_not(db: AsyncSession, raw: str, vendor: VendorRef, *, now: datetim
     token_hash = digest(raw)
     token = (await db.exec(select(SsoToken).where(SsoToken.token_hash == token_hash))).first()
     if token is None:
-        return "unknown"
+        return reasons.UNKNOWN
     if token.vendor_id != vendor.id:
-        return "other_vendor"
+        return reasons.OTHER_VENDOR
     if token.redeemed_at is not None:
         await _revoke_what_it_released(db, token, now=now)
-        return "replay"
-    return "voided" if token.voided_at is not None else "expired"
+        return reasons.REPLAY
+    return reasons.VOIDED if token.voided_at is not None else reasons.EXPIRED
 
 
 async def _revoke_what_it_released(db: AsyncSession, token: SsoToken, *, now: datetime) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import reasons
 from portal.crypto import digest
 from portal.models import Member, Vendor
 from portal.oidc import grants
@@ -56,17 +57,17 @@ class Refusal:
 async def why_access_failed(db: AsyncSession, raw: str, *, now: datetime) -> Refusal:
     found = await grants.find(db, raw)
     if found is None or found[0].kind != "access":
-        return Refusal("unknown")
+        return Refusal(reasons.UNKNOWN)
     token, grant = found
     vendor = await db.get(Vendor, grant.vendor_id)
     if grant.revoked_at is not None:
-        reason = "revoked"
+        reason = reasons.REVOKED
     elif token.expires_at is not None and token.expires_at <= now:
-        reason = "expired"
+        reason = reasons.EXPIRED
     elif not await grants.member_enabled(db, grant):
-        reason = "member_disabled"
+        reason = reasons.MEMBER_DISABLED
     elif vendor is None or not vendor.enabled:
-        reason = "disabled"
+        reason = reasons.DISABLED
     else:
-        reason = "session_ended"
+        reason = reasons.SESSION_ENDED
     return Refusal(reason, vendor.key if vendor else None, grant.member_id)

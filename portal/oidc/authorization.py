@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import claims, vendors
+from portal import claims, reasons, vendors
 from portal.continuations import FRESH_SIGN_IN, MAX_LOGIN_HINT
 from portal.models import Vendor
 from portal.oidc import id_tokens
@@ -147,7 +147,9 @@ async def _client_and_redirect(
         shown = key[:63] or "(none)"
         known = vendor.key if vendor is not None else None
         raise BadAuthorization(
-            f"There is no active OpenID Connect site called “{shown}”.", "unknown_vendor", known
+            f"There is no active OpenID Connect site called “{shown}”.",
+            reasons.UNKNOWN_VENDOR,
+            known,
         )
     redirect_uri = values.get("redirect_uri", "")
     # Exact match only (RFC 9700 §4.1.3): no prefixes, no wildcards, no normalising.
@@ -200,13 +202,15 @@ def _challenge(values: dict[str, str]) -> str:
     challenge = values.get("code_challenge", "")
     method = values.get("code_challenge_method", "plain")
     if not challenge:
-        raise RedirectError("invalid_request", "PKCE is required: send a code_challenge.", "pkce")
+        raise RedirectError(
+            "invalid_request", "PKCE is required: send a code_challenge.", reasons.PKCE
+        )
     if method != "S256":
         raise RedirectError(
-            "invalid_request", "Only code_challenge_method=S256 is supported.", "pkce"
+            "invalid_request", "Only code_challenge_method=S256 is supported.", reasons.PKCE
         )
     if not CHALLENGE.fullmatch(challenge):
-        raise RedirectError("invalid_request", "The code_challenge is malformed.", "pkce")
+        raise RedirectError("invalid_request", "The code_challenge is malformed.", reasons.PKCE)
     return challenge
 
 

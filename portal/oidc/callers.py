@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from quart import request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import api_budgets, audit, db, rate_limits, settings
+from portal import api_budgets, audit, db, rate_limits, reasons, settings
 from portal.models import Vendor
 from portal.oidc import clients
 from portal.oidc.protocol_errors import OAuthError, too_many
@@ -82,7 +82,7 @@ async def refuse_client(
         client_address=request.remote_addr, reason=refusal.reason, method=given.method or None,
     )  # fmt: skip
     description = "The client could not be authenticated."
-    if refusal.reason == "disabled":
+    if refusal.reason == reasons.DISABLED:
         description = "This site is disabled at the portal."
     raise OAuthError(401, "invalid_client", description, **{"WWW-Authenticate": clients.REALM})
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import basic_auth, vendor_secrets, vendors
+from portal import basic_auth, reasons, vendor_secrets, vendors
 from portal.crypto import digest
 from portal.models import VENDOR_KEY_PATTERN, Vendor
 from portal.oidc.protocol_errors import OAuthError
@@ -63,12 +63,12 @@ async def authenticate(db: AsyncSession, given: Presented, *, now: datetime) -> 
     """The vendor these credentials prove, or why not. An unknown client and a wrong secret
     cost a comparison alike and get the same answer."""
     if not given.method:
-        return Refusal("no_credentials", None)
+        return Refusal(reasons.NO_CREDENTIALS, None)
     key = given.client_id if re.fullmatch(VENDOR_KEY_PATTERN, given.client_id) else ""
     vendor = await vendors.select_vendor_by_key(db, key) if key else None
     if vendor is None or vendor.protocol != "oidc":
         hmac.compare_digest(UNUSED_DIGEST, digest(given.secret or ""))
-        return Refusal("unknown_vendor", None)
+        return Refusal(reasons.UNKNOWN_VENDOR, None)
     if given.secret is None:
         right = vendor.public_client  # `none` is for public clients only
     else:
@@ -81,7 +81,7 @@ async def authenticate(db: AsyncSession, given: Presented, *, now: datetime) -> 
             await vendor_secrets.mark_used(await raw_connection(db), matched, now)
         right = matched is not None
     if not right:
-        return Refusal("wrong_secret", vendor)
+        return Refusal(reasons.WRONG_SECRET, vendor)
     if not vendor.enabled:
-        return Refusal("disabled", vendor)
+        return Refusal(reasons.DISABLED, vendor)
     return vendor

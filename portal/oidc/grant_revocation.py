@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, Table, exists, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import reasons
 from portal.front_ends import PurgeRule
 from portal.models import Vendor
 from portal.oidc.models import OidcGrant, OidcToken
@@ -71,7 +72,7 @@ async def vendor_changed(
         col(OidcGrant.vendor_id) == vendor_id,
         col(OidcGrant.offline).is_(True),
         now=now,
-        reason="refresh_off",
+        reason=reasons.REFRESH_OFF,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import session_vendors
+from portal import reasons, session_vendors
 from portal.crypto import digest, new_secret
 from portal.models import AuthSession, Member, id_of
 from portal.oidc import grant_revocation
@@ -123,21 +123,21 @@ async def why_code_failed(
     session, which a code seen in a browser's history or a log must not be able to end."""
     grant = (await db.exec(select(OidcGrant).where(OidcGrant.code_hash == digest(raw)))).first()
     if grant is None:
-        return "unknown"
+        return reasons.UNKNOWN
     if grant.vendor_id != vendor_id:
-        return "other_vendor"
+        return reasons.OTHER_VENDOR
     if grant.redirect_uri != redirect_uri:
-        return "redirect_uri"
+        return reasons.REDIRECT_URI
     if grant.code_challenge != challenge:
-        return "pkce"
+        return reasons.PKCE
     if grant.code_expires_at is not None and grant.code_expires_at <= now:
-        return "expired"
+        return reasons.EXPIRED
     if grant.code_redeemed_at is not None:
         await _revoke(db, grant, now=now, reason="code_replay")
-        return "replay"
+        return reasons.REPLAY
     if grant.revoked_at is not None:
-        return "revoked"
-    return "session_ended" if await member_enabled(db, grant) else "member_disabled"
+        return reasons.REVOKED
+    return reasons.SESSION_ENDED if await member_enabled(db, grant) else reasons.MEMBER_DISABLED
 
 
 @dataclass(frozen=True)
@@ -222,21 +222,21 @@ async def why_refresh_failed(
     while the vendor's refresh switch is off is revoked too, for good."""
     found = await find(db, raw)
     if found is None or found[0].kind != "refresh":
-        return "unknown"
+        return reasons.UNKNOWN
     token, grant = found
     if grant.vendor_id != vendor_id:
-        return "other_vendor"
+        return reasons.OTHER_VENDOR
     if switched_off:
-        await _revoke(db, grant, now=now, reason="refresh_off")
-        return "refresh_off"
+        await _revoke(db, grant, now=now, reason=reasons.REFRESH_OFF)
+        return reasons.REFRESH_OFF
     if token.used_at is not None:
         await _revoke(db, grant, now=now, reason="refresh_reuse")
-        return "reuse"
+        return reasons.REUSE
     if grant.revoked_at is not None:
-        return "revoked"
+        return reasons.REVOKED
     if token.expires_at is not None and token.expires_at <= now:
-        return "expired"
-    return "session_ended" if await member_enabled(db, grant) else "member_disabled"
+        return reasons.EXPIRED
+    return reasons.SESSION_ENDED if await member_enabled(db, grant) else reasons.MEMBER_DISABLED
 
 
 @dataclass(frozen=True)
@@ -251,11 +251,11 @@ async def revoke_token(db: AsyncSession, raw: str, vendor_id: int, *, now: datet
     out needs). Another vendor's token is left alone."""
     found = await find(db, raw)
     if found is None:
-        return Revocation("unknown", None)
+        return Revocation(reasons.UNKNOWN, None)
     _, grant = found
     if grant.vendor_id != vendor_id:
-        return Revocation("other_vendor", None)
+        return Revocation(reasons.OTHER_VENDOR, None)
     if grant.revoked_at is not None:
         return Revocation("already_revoked", grant)
     await _revoke(db, grant, now=now, reason="revoked_by_vendor")
-    return Revocation("revoked", grant)
+    return Revocation(reasons.REVOKED, grant)

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, claims, clock, db, pairwise, settings, signing_keys
+from portal import audit, claims, clock, db, pairwise, reasons, settings, signing_keys
 from portal.models import AuthSession, Member, Vendor, id_of
 from portal.oidc import answers, callers, grants, id_tokens, scopes
 from portal.oidc.callers import Caller, required
@@ -24,7 +24,7 @@ blueprint = Blueprint("oidc_token", __name__)
 VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 INVALID_GRANT = "The code or refresh token is unknown, expired, used or not for this client."
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-REFUSALS = {"replay": "oidc.code_replay", "reuse": "oidc.refresh_reuse"}
+REFUSALS = {reasons.REPLAY: "oidc.code_replay", reasons.REUSE: "oidc.refresh_reuse"}
 
 
 @blueprint.app_errorhandler(OAuthError)
@@ -110,7 +110,7 @@ async def exchange(caller: Caller, presented: Presented, now: datetime) -> dict[
                 return body
     except scopes.NotGranted as error:
         asked = OAuthError(400, "invalid_scope", str(error))
-        await refused(caller, presented.grant_type, now, "invalid_scope", asked)
+        await refused(caller, presented.grant_type, now, reasons.INVALID_SCOPE, asked)
     except callers.OverBudget:
         await callers.over_budget(caller, now)
     await refused(caller, presented.grant_type, now, presented.why)

@@ -23,7 +23,21 @@ def comparable(html: str, login: str) -> str:
     return html.replace(f'value="{login}"', 'value="LOGIN"')
 
 
-async def test_wrong_password_and_unknown_user_get_the_same_answer(app: Quart) -> None:
+async def sign_in_reasons(database_url: str) -> list[str]:
+    """The audited reason of each sign-in refused, oldest first."""
+    async with unit_of_work(database_url) as session:
+        rows = await session.execute(
+            text(
+                "SELECT details->>'reason' FROM audit_event "
+                "WHERE event = 'sign_in' AND outcome = 'failure' ORDER BY id"
+            )
+        )
+        return [row[0] for row in rows]
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(
+    app: Quart, database_url: str
+) -> None:
     wrong = await sign_in(app.test_client(), login="ada", password="not the password", **SSO)
     unknown = await sign_in(app.test_client(), login="nobody", password="not the password", **SSO)
     assert wrong.status_code == unknown.status_code == 401
@@ -31,6 +45,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(app: Quart) -
         await unknown.get_data(as_text=True), "nobody"
     )
     assert "not right" in await wrong.get_data(as_text=True)
+    assert await sign_in_reasons(database_url) == ["wrong_password", "unknown_user"]
 
 
 @pytest.mark.usefixtures("production_hashing")  # before the module's `ada`: her hash too
@@ -51,6 +66,7 @@ async def test_a_disabled_member_cannot_sign_in(app: Quart, database_url: str) -
     async with unit_of_work(database_url) as session:
         await session.execute(text("UPDATE member SET enabled = false"))
     assert (await sign_in(app.test_client())).status_code == 401
+    assert await sign_in_reasons(database_url) == ["disabled"]
 
 
 async def failures(
@@ -113,16 +129,18 @@ async def test_after_the_lockout_count_only_staff_can_unlock(
     locked = await sign_in(strict_app.test_client(), address="192.0.2.99")
     assert locked.status_code == 429
     assert "locked" in await locked.get_data(as_text=True)
+    assert await sign_in_reasons(database_url) == ["wrong_password"] * 8 + ["throttled"]
     async with unit_of_work(database_url) as session:
         await throttle.clear(session, ["member:ada"])
     assert (await sign_in(strict_app.test_client(), address="192.0.2.99")).status_code == 303
 
 
 async def test_one_address_trying_many_accounts_is_throttled(
-    strict_app: Quart, clock: FakeClock
+    strict_app: Quart, clock: FakeClock, database_url: str
 ) -> None:
     statuses = [(await failures(strict_app, 1, login=f"user{n}"))[0] for n in range(13)]
     assert statuses == [401] * 12 + [429]
+    assert await sign_in_reasons(database_url) == ["unknown_user"] * 12 + ["throttled"]
     other = await sign_in(strict_app.test_client(), address="198.51.100.1")
     assert other.status_code == 303  # another address is not affected
     clock.advance(hours=1, seconds=1)

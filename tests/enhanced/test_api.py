@@ -91,10 +91,13 @@ async def test_400_invalid_request(
     assert await events(database_url) == [("token.rejected", "failure", "invalid_request")]
 
 
-async def test_400_when_the_token_is_repeated_in_the_query(app: Quart, acme: VendorLogin) -> None:
+async def test_400_when_the_token_is_repeated_in_the_query(
+    app: Quart, acme: VendorLogin, database_url: str
+) -> None:
     client, token = await signed_in_token(app)
     response = await client.get(f"/api/sso/user?token={token}&token={token}", headers=acme.basic())
     assert (response.status_code, (await response.get_json())["error"]) == (400, "invalid_request")
+    assert await events(database_url) == [("token.rejected", "failure", "invalid_request")]
     assert (await redeem(client, acme, token)).status_code == 200  # nothing was consumed
 
 
@@ -313,6 +316,7 @@ async def test_a_member_disabled_after_issue_gets_no_answer(
         await session.execute(text("UPDATE member SET enabled = false"))
     response = await redeem(client, acme, token)
     assert (response.status_code, (await response.get_json())["error"]) == (400, "invalid_token")
+    assert await events(database_url) == [("token.rejected", "failure", "member_disabled")]
 
 
 async def test_no_raw_token_or_secret_lands_in_the_audit_log(

@@ -228,7 +228,7 @@ async def test_logout_once_confirmed_signs_out_and_redirects_only_where_register
     info = await client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
     assert info.status_code == 401
     [event] = await audit_events(database_url, "oidc.userinfo_rejected")
-    assert (event.vendor_key, event.details["reason"]) == ("learn", "disabled")
+    assert (event.vendor_key, event.details["reason"]) == ("learn", "revoked")  # by the sign-out
     outs = await audit_events(database_url, "sign_out")
     assert [(e.details["had_session"], e.details["via"]) for e in outs] == [
         (True, "OpenID Connect")
