@@ -207,6 +207,9 @@ def oidc(run: Run, server: Server, load: Load, seed: Seed, url: str, workdir: Pa
     refresh grant, each code or refresh token used once, a few posted twice at once; UserInfo
     with live access tokens. Afterwards the database must hold as used at least every code or
     refresh token that got a 200."""
+    # The signing keys are made on first use (an RSA key takes a while): before the phases, which
+    # measure serving and using them.
+    browser.expect(httpx.get(f"{server.base_url}/oidc/jwks", timeout=60), 200)
     for key, path, marker in (
         ("discovery", "/.well-known/openid-configuration", '"jwks_uri"'),
         ("jwks", "/oidc/jwks", '"keys"'),
