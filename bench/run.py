@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,9 +81,9 @@ def main() -> int:
             setup["database"] = kind
             portal = Portal(url, workdir, args.checkout and args.checkout.resolve())
             portal.cli("db", "upgrade")
-            with ThreadPoolExecutor(1) as background:  # seeding while the first server boots
-                seeding = background.submit(portal.seed, args.members, vcpus)
-                runs = [measure(portal, seeding, url, args, n, workdir) for n in args.workers]
+            # Seeded before anything is measured: its password hashes would take the cores.
+            seed = portal.seed(args.members, vcpus)
+            runs = [measure(portal, seed, url, args, n, workdir) for n in args.workers]
             problems = [problem for run in runs for problem in run.problems()]
             if problems:  # its tracebacks say why; the temporary directory goes away
                 kept = Path(tempfile.gettempdir()) / f"portal-bench-{os.getpid()}.log"
@@ -105,7 +104,7 @@ def main() -> int:
 
 def measure(
     portal: Portal,
-    seeding: Future[Seed],
+    seed: Seed,
     url: str,
     args: argparse.Namespace,
     workers: int,
@@ -119,7 +118,6 @@ def measure(
         run = Run(workers, {"bare": measured(bare, lambda: wrk(load, healthz(), workdir, 200))})
     phases = run.phases
     with portal.serving(workers) as server:
-        seed = seeding.result()
         load = Load(server.base_url, args.connections, args.seconds, threads)
         phases["floor"] = measured(server, lambda: wrk(load, healthz(), workdir, 200))
         cookies = asyncio.run(browser.signed_in_cookies(server.base_url, seed, args.connections))
@@ -209,6 +207,9 @@ def oidc(run: Run, server: Server, load: Load, seed: Seed, url: str, workdir: Pa
     refresh grant, each code or refresh token used once, a few posted twice at once; UserInfo
     with live access tokens. Afterwards the database must hold as used at least every code or
     refresh token that got a 200."""
+    # The signing keys are made on first use (an RSA key takes a while): before the phases, which
+    # measure serving and using them.
+    browser.expect(httpx.get(f"{server.base_url}/oidc/jwks", timeout=60), 200)
     for key, path, marker in (
         ("discovery", "/.well-known/openid-configuration", '"jwks_uri"'),
         ("jwks", "/oidc/jwks", '"keys"'),

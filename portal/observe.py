@@ -72,18 +72,18 @@ def answered(scope: Scope, status: int, seconds: float) -> None:
     if not log.isEnabledFor(logging.INFO):  # nothing to gather for a line nobody writes
         return
     client = scope.get("client")
-    log.info(
-        "request",
-        extra=fields(
-            method=scope["method"][:16],
-            route=route,
-            path=logged_path(scope["path"], route),
-            status=status,
-            duration_ms=round(seconds * 1000, 1),
-            client=client[0] if client else None,
-            user_agent=(header(scope, b"user-agent") or "")[:USER_AGENT_LENGTH],
-        ),
+    values = fields(
+        method=scope["method"][:16],
+        route=route,
+        path=logged_path(scope["path"], route),
+        status=status,
+        duration_ms=round(seconds * 1000, 1),
+        client=client[0] if client else None,
+        user_agent=(header(scope, b"user-agent") or "")[:USER_AGENT_LENGTH],
     )
+    # log.info() without its search of the stack for the caller's file and line, which the JSON
+    # line never shows: the same record, through the same handlers and filters.
+    log.handle(log.makeRecord(log.name, logging.INFO, "", 0, "request", (), None, extra=values))
 
 
 def logged_path(path: str, route: str | None) -> str:

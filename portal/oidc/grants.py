@@ -69,10 +69,15 @@ def _session_live(now: datetime) -> Exists:
     )
 
 
+# A name of its own for the member in in_force(): access() joins Member as well. Made once: an
+# alias costs more to build than the rest of the statement.
+_GRANT_MEMBER = aliased(Member)
+
+
 def in_force(now: datetime) -> ColumnElement[bool]:
     """Not revoked, the member enabled (whatever enabled them last), and the portal session live
     — unless the grant is offline access, which outlives the session's timeouts."""
-    member = aliased(Member)  # a name of its own: access() joins Member as well
+    member = _GRANT_MEMBER
     member_enabled = exists().where(col(member.id) == col(OidcGrant.member_id), col(member.enabled))
     return and_(
         col(OidcGrant.revoked_at).is_(None),
@@ -109,6 +114,9 @@ async def redeem_code(
         )
         .values(code_redeemed_at=now)
         .returning(col(OidcGrant.id))
+        # Nothing of the grant is loaded yet in this session: no objects for the ORM to evaluate
+        # the WHERE clause against in Python (its default), which costs more than the statement.
+        .execution_options(synchronize_session=False)
     )
     grant_id = won.scalar_one_or_none()
     return await db.get(OidcGrant, grant_id) if grant_id is not None else None
@@ -199,6 +207,7 @@ async def use_refresh_token(
         )
         .values(used_at=now)
         .returning(col(OidcToken.grant_id))
+        .execution_options(synchronize_session=False)  # as in redeem_code
     )
     grant_id = won.scalar_one_or_none()
     return await db.get(OidcGrant, grant_id) if grant_id is not None else None
