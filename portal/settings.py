@@ -272,8 +272,9 @@ class Settings(BaseSettings):
         description="Where the portal sends email (password resets, invitations): "
         "`smtp://host:port` (plain, for a relay on the same host or network), "
         "`smtp+starttls://host:587` or `smtps://host:465`, with `user:password@` before the host "
-        "when the server needs a login. Unset: messages wait in the outbox and nobody is sent a "
-        "link, so members are not offered “Forgot your password?”",
+        "when the server needs a login. Unset: members are not offered “Forgot your password?”, "
+        "and a message written meanwhile waits in the outbox: a portal with it set sends it "
+        "within four hours of its being written; after that it is given up unsent (and audited)",
     )
     mail_from: str | None = Field(
         default=None,
