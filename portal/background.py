@@ -1,16 +1,18 @@
 """Work the app runs beside its requests (the upkeep jobs, the signing-key listener, the outbox's
-delivery loop): one task per app process each, started when it serves and stopped before it
-closes. A failure in one (the database is down, say) is one line in the log, and it goes on."""
+delivery, a loop per kind): one task per app process each, started when it serves and stopped
+before it closes. A failure in one (the database is down, say) is one line in the log, and it
+goes on."""
 
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
+from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any
 
 from quart import Quart
 
-from portal.outbox.queue import BATCH, Kind, deliver_due, units
+from portal.errors import one_line
+from portal.outbox.queue import Kind, deliver_due, units
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # a reset link should arrive while the member is still looking
@@ -33,13 +35,8 @@ def run_while_serving(app: Quart, name: str, work: Callable[[], Awaitable[None]]
             await task
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return type(exc).__name__ + (f": {text.splitlines()[0][:200]}" if text else "")
-
-
 def deliver_outbox(app: Quart, openers: Sequence[Opener]) -> None:
-    """The one delivery loop (portal/outbox/), over every kind this app sends. A kind it does
+    """The outbox's delivery (portal/outbox/), a task per kind this app sends. A kind it does
     not send (mail without PORTAL_SMTP_URL, logout notices without an issuer) is not in
     `openers`: its rows wait."""
     if openers:
@@ -47,17 +44,23 @@ def deliver_outbox(app: Quart, openers: Sequence[Opener]) -> None:
 
 
 async def keep_delivering(app: Quart, openers: Sequence[Opener]) -> None:
+    # A task per kind: a slow mail server must not hold up sign-out notices, nor a failing
+    # kind pause the others.
+    async with asyncio.TaskGroup() as kinds:
+        for opener in openers:
+            kinds.create_task(deliver_kind(app, opener))
+
+
+async def deliver_kind(app: Quart, opener: Opener) -> None:
     unit = units(app.extensions["db_sessions"])
-    async with AsyncExitStack() as stack:
-        kinds = [await stack.enter_async_context(open_kind()) for open_kind in openers]
+    async with opener() as kind:
         while True:
             try:
                 # The clock is looked up each round: tests swap it after the app is built.
-                clock = app.extensions["clock"]
-                claimed = [await deliver_due(unit, clock, kind) for kind in kinds]
+                claimed = await deliver_due(unit, app.extensions["clock"], kind)
             except Exception as exc:  # the database is down, say: try again after a pause
-                log.warning("delivering the outbox failed: %s", one_line(exc))
+                log.warning("delivering the outbox's %s failed: %s", kind.name, one_line(exc))
                 await asyncio.sleep(PAUSE_AFTER_FAILURE)
                 continue
-            if max(claimed) < BATCH:
+            if claimed < kind.parallel:
                 await asyncio.sleep(POLL_SECONDS)

@@ -22,6 +22,12 @@ class PortalError(Exception):
             self.status = status
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line, for a log or a row's last error."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return type(exc).__name__ + (f": {text.splitlines()[0][:200]}" if text else "")
+
+
 class DatabaseUnavailable(Exception):
     """The database cannot be reached, or every connection is busy: a 503, never a 500."""
 

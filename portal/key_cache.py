@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import background
+from portal.errors import one_line
 
 log = logging.getLogger(__name__)
 CHANNEL = "portal_signing_keys"
@@ -129,7 +130,7 @@ async def keep_listening(app: Quart) -> None:
         try:
             await listen(engine, cache)
         except Exception as exc:  # nothing may stop it: a process not listening trusts less
-            log.warning("not listening for signing-key changes: %s", background.one_line(exc))
+            log.warning("not listening for signing-key changes: %s", one_line(exc))
         await asyncio.sleep(RECONNECT_SECONDS)
 
 

@@ -39,8 +39,6 @@ WHERE s.id = :session_id AND v.id = :vendor_id
 
 @dataclass(frozen=True)
 class Notice:
-    vendor_key: str
-    member_id: int
     url: str | None
     token: str
 
@@ -84,15 +82,15 @@ async def opened(policy: Policy) -> AsyncIterator[Kind[Notice]]:
 
 def kind(policy: Policy, client: httpx.AsyncClient) -> Kind[Notice]:
     async def prepare(db: AsyncSession, row: Claimed, now: datetime) -> Notice:
-        params = {"session_id": row.session_id, "vendor_id": row.vendor_id}
-        found = (await db.exec(text(CONTEXT).bindparams(**params))).one()  # type: ignore[call-overload]
+        found = await context(db, row)
         token = await logout_token(db, found, row.payload["jti"], policy, now=now)
-        return Notice(found.vendor_key, found.member_id, found.url, token)
+        return Notice(found.url, token)
 
     async def send(notice: Notice) -> Outcome:
         return await post(client, notice.url, notice.token, policy.timeout)
 
-    async def finished(db: AsyncSession, notice: Notice, row: Claimed, outcome: Outcome) -> None:
+    async def finished(db: AsyncSession, row: Claimed, outcome: Outcome) -> None:
+        found = await context(db, row)
         details: dict[str, object] = {"status": outcome.status, "attempts": row.attempts}
         if not outcome.delivered:
             details["reason"] = outcome.reason or ("gave_up" if outcome.retry else "refused")
@@ -101,13 +99,18 @@ def kind(policy: Policy, client: httpx.AsyncClient) -> Kind[Notice]:
             db,
             "logout.notified",
             "success" if outcome.delivered else "failure",
-            vendor_key=notice.vendor_key,
-            member_id=notice.member_id,
+            vendor_key=found.vendor_key,
+            member_id=found.member_id,
             **details,
         )
 
     return Kind(single_logout.OUTBOX_KIND, policy.retry(), prepare, send, finished,
                 written="the sign-out")  # fmt: skip
+
+
+async def context(db: AsyncSession, row: Claimed) -> Any:
+    params = {"session_id": row.session_id, "vendor_id": row.vendor_id}
+    return (await db.exec(text(CONTEXT).bindparams(**params))).one()  # type: ignore[call-overload]
 
 
 async def logout_token(

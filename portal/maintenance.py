@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit_chain, background, locks, retention
 from portal.clock import Clock
+from portal.errors import one_line
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,5 +82,5 @@ async def run(sessions: async_sessionmaker[AsyncSession], clock: Clock, job: Job
             await job.run(db, clock())
         return True
     except Exception as exc:
-        log.warning("%s failed: %s", job.name, background.one_line(exc))
+        log.warning("%s failed: %s", job.name, one_line(exc))
         return False

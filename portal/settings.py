@@ -203,7 +203,7 @@ class Settings(BaseSettings):
         ge=2,
         le=3600,
         description="How long a worker holds a back-channel logout it is delivering; after a "
-        "crash another worker takes it up then. Must exceed `PORTAL_LOGOUT_TIMEOUT_SECONDS`",
+        "crash another worker takes it up then. At least twice `PORTAL_LOGOUT_TIMEOUT_SECONDS`",
     )
     proxy_hops: int = Field(
         default=0,
@@ -265,8 +265,9 @@ class Settings(BaseSettings):
         description="Where the portal sends email (password resets, invitations): "
         "`smtp://host:port` (plain, for a relay on the same host or network), "
         "`smtp+starttls://host:587` or `smtps://host:465`, with `user:password@` before the host "
-        "when the server needs a login. Unset: messages wait in the outbox and nobody is sent a "
-        "link, so members are not offered “Forgot your password?”",
+        "when the server needs a login. Unset: members are not offered “Forgot your password?”, "
+        "and a message written meanwhile waits in the outbox: a portal with it set sends it "
+        "within four hours of its being written; after that it is given up unsent (and audited)",
     )
     mail_from: str | None = Field(
         default=None,
@@ -339,10 +340,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _logout_lease_outlasts_a_call(self) -> "Settings":
-        # A lease shorter than a call would let a second worker send the same logout meanwhile.
-        if self.logout_lease_seconds <= self.logout_timeout_seconds:
+        # The outbox cuts a send off at half its lease (portal/outbox/queue.py: a worker still
+        # sending when its lease ends would see another send the same logout); a call must fit.
+        if self.logout_lease_seconds < 2 * self.logout_timeout_seconds:
             raise ValueError(
-                "PORTAL_LOGOUT_LEASE_SECONDS must be longer than PORTAL_LOGOUT_TIMEOUT_SECONDS"
+                "PORTAL_LOGOUT_LEASE_SECONDS must be at least twice PORTAL_LOGOUT_TIMEOUT_SECONDS"
             )
         return self
 

@@ -39,7 +39,7 @@ async def vendors_reached(db: AsyncSession, session_id: int) -> list[Vendor]:
 async def enqueue(db: AsyncSession, session_id: int, *, now: datetime) -> int:
     """One notification per reached vendor with a back-channel logout URL, in the caller's
     transaction (the one that ends the session); returns how many were written. The unique
-    (session, vendor) pair makes a second call for the same session write nothing."""
+    (kind, session, vendor) makes a second call for the same session write nothing."""
     # One `jti` per notice, kept across retries, so a receiver can recognise a repeat.
     jti = func.jsonb_build_object("jti", func.replace(func.gen_random_uuid().cast(String), "-", ""))
     rows = columns_of(
@@ -52,7 +52,7 @@ async def enqueue(db: AsyncSession, session_id: int, *, now: datetime) -> int:
     statement = (
         insert(OutboxItem)
         .from_select(columns, rows)
-        .on_conflict_do_nothing(index_elements=["session_id", "vendor_id"])
+        .on_conflict_do_nothing(index_elements=["kind", "session_id", "vendor_id"])
     )
     result = await db.exec(statement)
     return int(result.rowcount)

@@ -5,7 +5,9 @@ worker's rounds itself, on the test's clock, so retries and their pauses are exa
 sleeps."""
 
 import asyncio
+import socket
 from collections.abc import Iterator
+from contextlib import nullcontext, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -14,9 +16,11 @@ from quart import Quart
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from portal import logout_notices
+from portal import background, logout_notices
 from portal import settings as portal_settings
 from portal.auth import sessions
+from portal.mail import sending, smtp
+from portal.mail.compose import Composed
 from portal.models import AuditEvent, AuthSession
 from portal.outbox import queue
 from portal.outbox.models import OutboxItem
@@ -230,14 +234,13 @@ async def test_a_worker_that_died_mid_delivery_loses_its_lease_and_cannot_record
     async with logout_notices.opened(policy(settings)) as kind:
         async with unit() as db:
             stale = await queue.claim(db, kind, now=clock())
-            letters = [await kind.prepare(db, row, clock()) for row in stale]
         assert len(stale) == 3
         assert await deliver(app, clock, settings) == 0  # leased: nobody else sends them
         clock.advance(seconds=31)
         assert await deliver(app, clock, settings) == 3  # the lease ran out: another worker does
         late = queue.Outcome("the vendor answered 500", status=500)
         async with unit() as db:
-            assert not await queue.settle(db, kind, letters[0], stale[0], late, now=clock())
+            assert not await queue.settle(db, kind, stale[0], late, now=clock())
     assert all(d.delivered_at is not None for d in await outbox(database_url))
     assert sorted(p.vendor for p in receiver.posts) == sorted(VENDORS)
 
@@ -253,21 +256,20 @@ async def test_a_stale_worker_cannot_settle_what_a_newer_holder_is_sending(
     async with logout_notices.opened(policy(settings)) as kind:
         async with unit() as db:
             stale = await queue.claim(db, kind, now=clock())
-            stale_letters = [await kind.prepare(db, row, clock()) for row in stale]
         clock.advance(seconds=31)
         async with unit() as db:
             holder = await queue.claim(db, kind, now=clock())
             letters = [await kind.prepare(db, row, clock()) for row in holder]
         failed = queue.Outcome("the vendor answered 500", status=500)
-        for row, letter in zip(stale, stale_letters, strict=True):
+        for row in stale:
             async with unit() as db:
-                assert not await queue.settle(db, kind, letter, row, failed, now=clock())
+                assert not await queue.settle(db, kind, row, failed, now=clock())
         clock.advance(seconds=10)  # past the stale worker's pause, within the holder's lease
         assert await deliver(app, clock, settings) == 0, "the holder's lease was cleared"
         for row, letter in zip(holder, letters, strict=True):
             outcome = await kind.send(letter)
             async with unit() as db:
-                assert await queue.settle(db, kind, letter, row, outcome, now=clock())
+                assert await queue.settle(db, kind, row, outcome, now=clock())
     notices = await outbox(database_url)
     assert [(d.attempts, d.failed_at, d.last_error) for d in notices] == [(2, None, None)] * 3
     assert all(d.delivered_at is not None for d in notices)
@@ -387,3 +389,57 @@ async def test_the_same_member_signing_in_again_signs_out_of_nothing(
     assert after.created_at == clock()
     assert await outbox(database_url) == []
     assert (await client.get("/sso/signin", query_string={"vendor": VENDORS[0]})).status_code == 200
+
+
+@pytest.mark.usefixtures("signed_out")
+async def test_another_kind_for_the_same_session_and_vendor_is_kept(
+    database_url: str, clock: FakeClock
+) -> None:
+    """One notice per kind, session and vendor: SAML's SOAP logout to a vendor also reached
+    through OpenID Connect is a second row, not one dropped as a duplicate."""
+    first = (await outbox(database_url))[0]
+    async with unit_of_work(database_url) as session:
+        session.add(
+            OutboxItem(kind="soap_logout", session_id=first.session_id, vendor_id=first.vendor_id,
+                       created_at=clock(), next_attempt_at=clock())
+        )  # fmt: skip
+    assert len(await outbox(database_url)) == 4
+
+
+@pytest.mark.usefixtures("signed_out")
+async def test_mail_stuck_at_its_server_holds_up_no_logout_notice(
+    app: Quart,
+    settings: Settings,
+    receiver: Receiver,
+    database_url: str,
+    clock: FakeClock,
+    own_port: int,
+) -> None:
+    """Each kind is delivered by a task of its own: a mail server that accepts the connection
+    and never answers (aiosmtplib waits 15 s a step) must not delay the sign-out notices."""
+    async with unit_of_work(database_url) as session:
+        composed = Composed("Subject", "text\n", "<p>html</p>")
+        await sending.enqueue(
+            session, purpose="invitation", recipient="m@example.org", composed=composed,
+            now=clock(),
+        )  # fmt: skip
+    with socket.socket() as silent:
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as own_port's holder
+        silent.bind(("127.0.0.1", port := own_port))
+        silent.listen()
+        mail = sending.kind(smtp.Server.from_url(f"smtp://127.0.0.1:{port}"), "p@example.org")
+        openers: list[background.Opener] = [
+            lambda: nullcontext(mail),
+            lambda: logout_notices.opened(policy(settings)),
+        ]
+        delivering = asyncio.ensure_future(background.keep_delivering(app, openers))
+        try:
+            for _ in range(80):  # 8 s: well before the mail server's first timeout
+                if len(receiver.posts) == len(VENDORS):
+                    break
+                await asyncio.sleep(0.1)
+            assert sorted(p.vendor for p in receiver.posts) == sorted(VENDORS)
+        finally:
+            delivering.cancel()
+            with suppress(asyncio.CancelledError):
+                await delivering

@@ -43,7 +43,7 @@ def portal_process(
         DATABASE_URL=database_url,
         PORTAL_ISSUER=f"http://127.0.0.1:{port}",
         PORTAL_LOGOUT_TIMEOUT_SECONDS="3",
-        PORTAL_LOGOUT_LEASE_SECONDS="4",
+        PORTAL_LOGOUT_LEASE_SECONDS="6",  # at least twice the timeout
     )
     log = data_dir / f"portal-{time.monotonic_ns()}.log"
     command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]

@@ -194,3 +194,11 @@ def test_the_help_url_is_https_or_mailto(help_url: str) -> None:
 
 def test_an_empty_help_url_is_unset() -> None:
     assert Settings(help_url="").help_url is None
+
+
+def test_a_logout_lease_holds_two_calls() -> None:
+    """The outbox cuts a send off at half its lease: a lease under twice the call's timeout would
+    cut every slow vendor's call short."""
+    with pytest.raises(ValidationError, match="at least twice PORTAL_LOGOUT_TIMEOUT_SECONDS"):
+        Settings(env="development", logout_timeout_seconds=10, logout_lease_seconds=15)
+    assert Settings(env="development", logout_timeout_seconds=10, logout_lease_seconds=20)

@@ -69,7 +69,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("session_id", "vendor_id", name=op.f("uq_outbox_session_id_vendor_id")),
+        sa.UniqueConstraint(
+            "kind", "session_id", "vendor_id", name=op.f("uq_outbox_kind_session_id_vendor_id")
+        ),
     )
     op.create_index(
         "ix_outbox_due", "outbox", ["kind", "next_attempt_at"], postgresql_where=sa.text(PENDING)

@@ -22,9 +22,12 @@ RETRY = Retry(
     first_pause=timedelta(minutes=1),
     longest_pause=timedelta(hours=1),
     window=timedelta(hours=4),
-    # Longer than a send can take (aiosmtplib's timeout per step), so a live worker keeps it.
+    # aiosmtplib's timeout is per step (connect, each command, the data), so a send alone could
+    # outlast this: the outbox cuts each send off at half the lease (queue.send).
     lease=timedelta(minutes=2),
 )
+# Relays cap the connections one client may hold: a worker sends this many messages at once.
+PARALLEL = 4
 
 
 async def enqueue(
@@ -66,17 +69,19 @@ def kind(server: smtp.Server, sender: str) -> Kind[Letter]:
         except smtp.SendFailed as exc:
             # The recipient and the reason only: never the message, which carries a link.
             log.warning("mail to %s not sent: %s", letter.recipient, exc)
-            return Outcome(str(exc), reason="smtp_failed")
+            return Outcome(str(exc), retry=not exc.permanent, reason="smtp_failed")
         return Outcome()
 
-    async def finished(db: AsyncSession, letter: Letter, row: Claimed, outcome: Outcome) -> None:
+    async def finished(db: AsyncSession, row: Claimed, outcome: Outcome) -> None:
         if outcome.delivered:
             return
         await audit.record(
-            db, "mail.failed", "failure", reason=outcome.reason, email=letter.recipient,
-            purpose=letter.purpose, attempts=row.attempts, cause=(outcome.error or "")[:200],
+            db, "mail.failed", "failure", reason=outcome.reason, attempts=row.attempts,
+            email=row.payload.get("recipient"), purpose=row.payload.get("purpose"),
+            cause=(outcome.error or "")[:200],
         )  # fmt: skip
 
     return Kind(
-        KIND, RETRY, prepare, send, finished, written="being written", spent=("text", "html")
-    )
+        KIND, RETRY, prepare, send, finished, written="being written", spent=("text", "html"),
+        parallel=PARALLEL,
+    )  # fmt: skip

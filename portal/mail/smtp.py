@@ -17,7 +17,12 @@ DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 class SendFailed(Exception):
-    """The server did not take the message; str() is a short reason without the message."""
+    """The server did not take the message; str() is a short reason without the message.
+    `permanent`: the server refused it for good (a 5xx), so trying again will not help."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -66,18 +71,35 @@ def message(
 
 
 async def send(server: Server, mail: EmailMessage) -> None:
+    """`TIMEOUT_SECONDS` bounds each step (connecting, each command, the data), not the whole
+    send: the outbox bounds that (portal/outbox/queue.py)."""
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        use_tls=server.scheme == "smtps",
+        # Plain smtp:// never upgrades on its own; smtp+starttls:// refuses a server without it.
+        start_tls=server.scheme == "smtp+starttls",
+        timeout=TIMEOUT_SECONDS,
+    )
     try:
-        await aiosmtplib.send(
-            mail,
-            hostname=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password,
-            use_tls=server.scheme == "smtps",
-            # Plain smtp:// never upgrades on its own; smtp+starttls:// refuses a server without it.
-            start_tls=server.scheme == "smtp+starttls",
-            timeout=TIMEOUT_SECONDS,
-        )
+        await client.connect()
+        await client.send_message(mail)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         first_line = (str(exc).splitlines() or [""])[0][:200]
-        raise SendFailed(f"{type(exc).__name__}: {first_line}".rstrip(": ")) from exc
+        reason = f"{type(exc).__name__}: {first_line}".rstrip(": ")
+        raise SendFailed(reason, permanent=refused_for_good(exc)) from exc
+    finally:
+        # No QUIT: the server took the message with its answer to the data (RFC 5321 §4.1.1.4),
+        # and a send cut off must end now, not wait a step's timeout for a QUIT's answer.
+        client.close()
+
+
+def refused_for_good(exc: Exception) -> bool:
+    """A 5xx answer (RFC 5321 §4.2.1) to the message or to every recipient; a 4xx may pass.
+    A 5xx to the login or the sender is the portal's own settings, which staff can put right:
+    those messages are tried again, not lost."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(refused.code >= 500 for refused in exc.recipients)
+    return isinstance(exc, aiosmtplib.SMTPDataError) and exc.code >= 500

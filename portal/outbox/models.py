@@ -17,9 +17,10 @@ class OutboxItem(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        # Exactly one notice per session and vendor, however many times a session "ends"; mail
-        # has neither (NULLs are distinct).
-        UniqueConstraint("session_id", "vendor_id"),
+        # Exactly one notice of a kind per session and vendor, however many times a session
+        # "ends" (a vendor reached through two front ends gets each kind's); mail has neither
+        # (NULLs are distinct).
+        UniqueConstraint("kind", "session_id", "vendor_id"),
         CheckConstraint(
             "kind <> 'logout' OR (session_id IS NOT NULL AND vendor_id IS NOT NULL)",
             name="logout_names_session_and_vendor",

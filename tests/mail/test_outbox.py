@@ -5,6 +5,7 @@ message once; a deliverer whose lease ran out settles nothing."""
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -215,21 +216,79 @@ async def test_a_stale_worker_cannot_settle_what_a_newer_holder_is_sending(
     kind = mail_kind(smtp_sink.url)
     async with unit_of_work(database_url) as db:
         [stale] = await queue.claim(db, kind, now=clock())
-        stale_letter = await kind.prepare(db, stale, clock())
     clock.advance(seconds=sending.RETRY.lease.total_seconds())
     async with unit_of_work(database_url) as db:
         [holder] = await queue.claim(db, kind, now=clock())
         letter = await kind.prepare(db, holder, clock())
     failed = queue.Outcome("SMTPServerDisconnected: Connection lost", reason="smtp_failed")
     async with unit_of_work(database_url) as db:
-        assert not await queue.settle(db, kind, stale_letter, stale, failed, now=clock())
+        assert not await queue.settle(db, kind, stale, failed, now=clock())
     clock.advance(seconds=sending.RETRY.first_pause.total_seconds())  # the holder still holds it
     async with unit_of_work(database_url) as db:
         assert await queue.claim(db, kind, now=clock()) == [], "the holder's lease was cleared"
     outcome = await kind.send(letter)
     async with unit_of_work(database_url) as db:
-        assert await queue.settle(db, kind, letter, holder, outcome, now=clock())
+        assert await queue.settle(db, kind, holder, outcome, now=clock())
     assert await deliverer(database_url, smtp_sink.url, clock)() == 0
     [row] = await rows(database_url)
     assert row.delivered_at is not None and row.last_error is None and row.attempts == 2
     assert len(smtp_sink.mailbox.messages) == 1
+
+
+class Refusing(Mailbox):
+    """A server that answers the sender, a recipient or the message with `reply`."""
+
+    def __init__(self, at: str, reply: str) -> None:
+        super().__init__()
+        self.at, self.reply = at, reply
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.at == "RCPT":
+            return self.reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.at == "MAIL":
+            return self.reply
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return (
+            self.reply
+            if self.at == "DATA"
+            else await super().handle_DATA(server, session, envelope)
+        )
+
+
+@pytest.mark.parametrize(
+    ("at", "reply", "given_up"),
+    [
+        ("RCPT", "550 5.1.1 No such mailbox", True),  # SMTPRecipientsRefused
+        ("DATA", "554 5.7.1 Message rejected", True),
+        ("RCPT", "451 4.3.0 Try again later", False),
+        ("DATA", "421 4.3.2 Shutting down", False),
+        # The sender refused: the portal's PORTAL_MAIL_FROM, for staff to put right; kept.
+        ("MAIL", "553 5.7.1 Sender address rejected", False),
+    ],
+)
+async def test_a_permanent_refusal_is_given_up_at_once_a_temporary_one_retried(
+    database_url: str, clock: FakeClock, own_port: int, at: str, reply: str, given_up: bool
+) -> None:
+    """operations.md: a permanent failure (a 5xx, an address refused) is given up at once; a
+    4xx may pass and is tried again after a pause."""
+    await enqueue(database_url, clock)
+    with running(Refusing(at, reply), own_port) as url:
+        assert await deliverer(database_url, url, clock)() == 1
+    [row] = await rows(database_url)
+    assert row.attempts == 1 and row.delivered_at is None
+    assert (row.failed_at is not None) is given_up
+    assert row.last_error and reply.split()[0] in row.last_error
+    async with unit_of_work(database_url) as db:
+        events = (await db.exec(select(AuditEvent).where(AuditEvent.event == "mail.failed"))).all()
+    assert len(events) == int(given_up)
