@@ -7,6 +7,7 @@ rows go with their session, so they say it for as long as the session is kept.""
 
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,7 +27,8 @@ async def record(
     await db.exec(
         statement.on_conflict_do_update(
             index_elements=["session_id", "vendor_id", "front_end"],
-            set_={"last_at": statement.excluded.last_at},
+            # Two requests of one session at once may commit out of order: last_at never goes back.
+            set_={"last_at": func.greatest(SessionVendor.last_at, statement.excluded.last_at)},
         )
     )
 

@@ -41,7 +41,8 @@ WITH token AS (
     -- The vendors this session reached (portal/session_vendors.py), in the same statement.
     INSERT INTO session_vendor (session_id, vendor_id, front_end, first_at, last_at)
     VALUES ($4, $2, 'enhanced', $5, $5)
-    ON CONFLICT (session_id, vendor_id, front_end) DO UPDATE SET last_at = EXCLUDED.last_at
+    ON CONFLICT (session_id, vendor_id, front_end)
+    DO UPDATE SET last_at = GREATEST(session_vendor.last_at, EXCLUDED.last_at)
 ), fresh AS (
     UPDATE auth_session SET fresh_sign_in = false WHERE id = $4 AND fresh_sign_in RETURNING id
 )
@@ -68,6 +69,10 @@ WITH budget AS (
     UPDATE sso_token SET redeemed_at = $3
     WHERE token_hash = $4 AND vendor_id = $5 AND redeemed_at IS NULL AND voided_at IS NULL
       AND expires_at > $3 AND (SELECT hits FROM budget) <= $6
+      -- A token issued as its session was ending (after the end voided the others) is void too.
+      AND EXISTS (
+          SELECT 1 FROM auth_session s WHERE s.id = sso_token.session_id AND s.ended_at IS NULL
+      )
     RETURNING member_id, session_id
 ), redeemed AS (
     SELECT {MEMBER_FIELDS}, s.sid AS session_sid
@@ -177,7 +182,9 @@ async def why_not(db: AsyncSession, raw: str, vendor: VendorRef, *, now: datetim
     if token.redeemed_at is not None:
         await _revoke_what_it_released(db, token, now=now)
         return reasons.REPLAY
-    return reasons.VOIDED if token.voided_at is not None else reasons.EXPIRED
+    session = await db.get(AuthSession, token.session_id)
+    ended = session is None or session.ended_at is not None
+    return reasons.VOIDED if token.voided_at is not None or ended else reasons.EXPIRED
 
 
 async def _revoke_what_it_released(db: AsyncSession, token: SsoToken, *, now: datetime) -> None:

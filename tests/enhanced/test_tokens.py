@@ -1,20 +1,26 @@
 """Single use under real concurrency: many connections, many worker processes, one Postgres."""
 
 import asyncio
+import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from sqlmodel import select
 
+from portal import session_vendors
+from portal.auth import sessions
+from portal.crypto import digest
 from portal.enhanced import tokens
-from portal.models import Vendor
+from portal.models import AuthSession, Member, SessionVendor, Vendor, id_of
 from tests.flows import VendorLogin, issue_token, live_portal, raw_connection, unit_of_work
 
 pytestmark = pytest.mark.usefixtures("ada")
 ATTEMPTS = 24
+HOUR = timedelta(hours=1)
 
 
 async def test_concurrent_redemptions_on_many_connections_succeed_once(
@@ -60,3 +66,56 @@ async def test_concurrent_redemptions_across_worker_processes_succeed_once(
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] + [400] * (ATTEMPTS - 1)
     assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_token"}
+
+
+async def test_a_token_issued_as_its_session_ends_is_never_redeemed(
+    database_url: str, acme: VendorLogin
+) -> None:
+    """The race a silent re-issue can lose: it read the session as live, the member's sign-out
+    ended it (voiding the session's tokens), then the token was written. The vendor must not get
+    the member of a session that has ended."""
+    now = datetime.now(UTC)
+    async with unit_of_work(database_url) as session:
+        member = (await session.exec(select(Member))).one()
+        vendor = (await session.exec(select(Vendor))).one()
+        portal_session = AuthSession(
+            id_hash=digest(os.urandom(8).hex()), member_id=member.id, expires_at=now + HOUR
+        )
+        session.add(portal_session)
+        await session.flush()
+        stale = SimpleNamespace(id=id_of(portal_session), member_id=member.id)
+        await sessions.end(session, portal_session, now=now, reason="signed_out")
+    async with unit_of_work(database_url) as session:
+        conn = await raw_connection(session)
+        raw = await tokens.issue(conn, vendor, stale, now=now, ttl=HOUR, client_address=None)
+        redeemed = await tokens.redeem(
+            conn, raw, vendor, now=now, per_minute=100, client_address=None
+        )
+        assert redeemed.member is None and not redeemed.won
+        assert await tokens.why_not(session, raw, vendor, now=now) == "voided"
+
+
+async def test_visits_recorded_out_of_order_never_move_the_last_visit_back(
+    database_url: str, acme: VendorLogin
+) -> None:
+    """Two requests of one session at once (two tabs) may commit in either order; neither fails
+    and the session's record of the vendor keeps the later visit — through either front end's
+    write (the Enhanced token's statement, and session_vendors.record)."""
+    now = datetime.now(UTC)
+    earlier = now - timedelta(milliseconds=3)
+    async with unit_of_work(database_url) as session:
+        member = (await session.exec(select(Member))).one()
+        vendor = (await session.exec(select(Vendor))).one()
+        portal_session = AuthSession(
+            id_hash=digest(os.urandom(8).hex()), member_id=member.id, expires_at=now + HOUR
+        )
+        session.add(portal_session)
+        await session.flush()
+        ref = SimpleNamespace(id=id_of(portal_session), member_id=member.id)
+        conn = await raw_connection(session)
+        for at in (now, earlier):
+            await tokens.issue(conn, vendor, ref, now=at, ttl=HOUR, client_address=None)
+        for at in (now, earlier):
+            await session_vendors.record(session, ref.id, id_of(vendor), "oidc", now=at)
+        rows = (await session.exec(select(SessionVendor))).all()
+    assert {(row.front_end, row.last_at) for row in rows} == {("enhanced", now), ("oidc", now)}
