@@ -31,9 +31,8 @@ THROWAWAY_SETTINGS = (
 
 
 # What a test module uses that takes seconds: servers or processes of its own, or hypothesis's
-# hundreds of examples (`given`); and the fixtures of a test in a browser against live servers.
+# hundreds of examples (`given`).
 SLOW_MODULE_NAMES = ("live_portal", "live_demo", "subprocess", "given")
-SLOW_FIXTURES = ("browser", "demo")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,18 +40,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, the quick ones after them: the xdist workers then end together on
-    quick tests instead of one waiting for the other to finish a long one. A stable sort, so
-    every worker collects the same order."""
-    items.sort(key=lambda item: not slow(item))
+    """The slow tests first, the browser's last, the quick ones between: xdist hands tests out
+    in this order (each worker's share keeps it), so the workers end together on quick browser
+    tests instead of one waiting for the other to finish a long test. The browser's come last
+    because Playwright's sync API keeps an event loop running in the worker from its first test
+    on, in which no async test can run after it. A stable sort: every worker collects the same
+    order."""
+    items.sort(key=place)
 
 
-def slow(item: pytest.Item) -> bool:
+def place(item: pytest.Item) -> int:
+    if "browser" in getattr(item, "fixturenames", ()):
+        return 2
     names = vars(item.module) if isinstance(item, pytest.Function) else {}
-    fixtures = getattr(item, "fixturenames", ())
-    return any(name in names for name in SLOW_MODULE_NAMES) or any(
-        fixture in fixtures for fixture in SLOW_FIXTURES
-    )
+    return 0 if any(name in names for name in SLOW_MODULE_NAMES) else 1
 
 
 async def admin(server_url: str, *statements: str) -> None:
