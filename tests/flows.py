@@ -12,16 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
 
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response as TestHTTPResponseProtocol
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import db, members, vendors
+from portal import members, vendors
 from portal.crypto import digest
 from portal.enhanced import tokens
 from portal.models import AuthSession, Member, Vendor
@@ -77,12 +80,17 @@ async def add_member(database_url: str, **values: Any) -> None:
 @asynccontextmanager
 async def unit_of_work(database_url: str) -> AsyncIterator[AsyncSession]:
     """A committed transaction on the test database, outside any request."""
-    engine = db.create_engine(database_url)
-    try:
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            yield session
-    finally:
-        await engine.dispose()
+    engine = engine_of_the_test(database_url)
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@lru_cache(maxsize=4)
+def engine_of_the_test(database_url: str) -> AsyncEngine:
+    """An engine for a test's own setup and checks, made once per test database (a new engine
+    asks the server who it is before its first statement). Without a pool: every unit of work
+    connects anew, so any thread's event loop may use it, and nothing stays connected."""
+    return create_async_engine(database_url, poolclass=NullPool)
 
 
 async def issue_token(database_url: str, vendor_key: str = "acme") -> str:

@@ -21,7 +21,7 @@ from portal.demo.mailbox import Mailbox, running
 from portal.demo.run import create_site_app, demo_sites, serve_all, server_config, with_mailbox
 from portal.demo.vendor import VendorSite
 from portal.settings import Settings
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, compiling_templates_once
 from tests.flows import off_the_loop, unit_of_work
 from tests.ports import listening_socket, reserved_port
 
@@ -133,12 +133,13 @@ def _serve_demo(
     mailbox: Mailbox | None,
 ) -> Iterator[LiveDemo]:
     sites = {site.key: site for site in demo_sites(config, portal_url, origins)}
-    portal = create_app(config)
+    portal = compiling_templates_once(create_app(config))
     if mailbox is not None:
         with_mailbox(portal, mailbox)
     servers = [(portal, bound_config(portal_bind, "portal"))]
     for key, site in sites.items():
-        servers.append((create_site_app(site), bound_config(vendor_binds[key][0], key)))
+        site_app = compiling_templates_once(create_site_app(site))
+        servers.append((site_app, bound_config(vendor_binds[key][0], key)))
     urls = [f"{portal_url}/healthz", *(f"{origin}/" for origin in origins.values())]
     with serving(servers, urls):
         yield LiveDemo(portal_url, origins, sites, config.database_url or "")

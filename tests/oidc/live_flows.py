@@ -16,7 +16,7 @@ import httpx
 from portal import clock as portal_clock
 from portal import create_app
 from portal.settings import Settings
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, compiling_templates_once
 from tests.flows import PASSWORD, csrf_of
 from tests.live import bound_config, listening_socket, serving
 
@@ -76,7 +76,9 @@ def on_the_tests_clock(settings: Settings, clock: FakeClock, **changes: Any) -> 
     also its issuer."""
     bind, port = listening_socket("127.0.0.1")
     url = f"http://127.0.0.1:{port}"
-    app = create_app(settings.model_copy(update={"issuer": url, **changes}))
+    app = compiling_templates_once(
+        create_app(settings.model_copy(update={"issuer": url, **changes}))
+    )
     portal_clock.init_app(app, clock)
     with serving([(app, bound_config(bind, "portal"))], [f"{url}/healthz"]):
         yield url
