@@ -68,13 +68,9 @@ async def test_concurrent_redemptions_across_worker_processes_succeed_once(
     assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_token"}
 
 
-async def test_a_token_issued_as_its_session_ends_is_never_redeemed(
-    database_url: str, acme: VendorLogin
-) -> None:
-    """The race a silent re-issue can lose: it read the session as live, the member's sign-out
-    ended it (voiding the session's tokens), then the token was written. The vendor must not get
-    the member of a session that has ended."""
-    now = datetime.now(UTC)
+async def open_member_session(database_url: str, now: datetime) -> tuple[Vendor, SimpleNamespace]:
+    """The only vendor, and a portal session of the only member as the silent re-issue reads it
+    (a plain record: its id and member)."""
     async with unit_of_work(database_url) as session:
         member = (await session.exec(select(Member))).one()
         vendor = (await session.exec(select(Vendor))).one()
@@ -83,8 +79,20 @@ async def test_a_token_issued_as_its_session_ends_is_never_redeemed(
         )
         session.add(portal_session)
         await session.flush()
-        stale = SimpleNamespace(id=id_of(portal_session), member_id=member.id)
-        await sessions.end(session, portal_session, now=now, reason="signed_out")
+        return vendor, SimpleNamespace(id=id_of(portal_session), member_id=member.id)
+
+
+async def test_a_token_issued_as_its_session_ends_is_never_redeemed(
+    database_url: str, acme: VendorLogin
+) -> None:
+    """The race a silent re-issue can lose: it read the session as live, the member's sign-out
+    ended it (voiding the session's tokens), then the token was written. The vendor must not get
+    the member of a session that has ended."""
+    now = datetime.now(UTC)
+    vendor, stale = await open_member_session(database_url, now)
+    async with unit_of_work(database_url) as session:
+        ended = await session.get(AuthSession, stale.id)
+        assert ended is not None and await sessions.end(session, ended, now=now, reason="signed_out")
     async with unit_of_work(database_url) as session:
         conn = await raw_connection(session)
         raw = await tokens.issue(conn, vendor, stale, now=now, ttl=HOUR, client_address=None)
@@ -103,15 +111,8 @@ async def test_visits_recorded_out_of_order_never_move_the_last_visit_back(
     write (the Enhanced token's statement, and session_vendors.record)."""
     now = datetime.now(UTC)
     earlier = now - timedelta(milliseconds=3)
+    vendor, ref = await open_member_session(database_url, now)
     async with unit_of_work(database_url) as session:
-        member = (await session.exec(select(Member))).one()
-        vendor = (await session.exec(select(Vendor))).one()
-        portal_session = AuthSession(
-            id_hash=digest(os.urandom(8).hex()), member_id=member.id, expires_at=now + HOUR
-        )
-        session.add(portal_session)
-        await session.flush()
-        ref = SimpleNamespace(id=id_of(portal_session), member_id=member.id)
         conn = await raw_connection(session)
         for at in (now, earlier):
             await tokens.issue(conn, vendor, ref, now=at, ttl=HOUR, client_address=None)
