@@ -92,7 +92,9 @@ async def test_a_token_issued_as_its_session_ends_is_never_redeemed(
     vendor, stale = await open_member_session(database_url, now)
     async with unit_of_work(database_url) as session:
         ended = await session.get(AuthSession, stale.id)
-        assert ended is not None and await sessions.end(session, ended, now=now, reason="signed_out")
+        assert ended is not None and await sessions.end(
+            session, ended, now=now, reason="signed_out"
+        )
     async with unit_of_work(database_url) as session:
         conn = await raw_connection(session)
         raw = await tokens.issue(conn, vendor, stale, now=now, ttl=HOUR, client_address=None)
