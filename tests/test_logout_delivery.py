@@ -16,8 +16,9 @@ from sqlmodel import col, select
 
 from portal import logout_notices
 from portal import settings as portal_settings
+from portal.audit_models import AuditEvent
 from portal.auth import sessions
-from portal.models import AuditEvent, AuthSession
+from portal.auth.models import AuthSession
 from portal.outbox import queue
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings

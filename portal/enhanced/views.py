@@ -24,10 +24,11 @@ from portal import (
 from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
+from portal.auth.models import AuthSession
 from portal.auth.sign_in import Attempt
 from portal.enhanced import requests, signed_out, tokens
 from portal.enhanced.requests import SsoRequest
-from portal.models import AuthSession, Vendor
+from portal.models import Vendor
 from portal.security import content_security_policy
 from portal.urls import form_action_sources
 

@@ -14,7 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import audit, clock, db, session_cookies, settings, vendors
-from portal.models import AuthSession, Vendor
+from portal.auth.models import AuthSession
+from portal.models import Vendor
 from portal.oidc import answers, id_tokens, post_as_get
 
 blueprint = Blueprint("oidc_logout", __name__)

@@ -5,7 +5,8 @@ import pytest
 from sqlmodel import col, select
 
 from portal import vendors
-from portal.models import AuditEvent, Vendor, VendorSecret
+from portal.audit_models import AuditEvent
+from portal.models import Vendor, VendorSecret
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
 

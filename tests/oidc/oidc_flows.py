@@ -12,7 +12,8 @@ from quart.wrappers import Response
 from sqlmodel import col, select
 
 from portal import vendors
-from portal.models import AuditEvent, Vendor
+from portal.audit_models import AuditEvent
+from portal.models import Vendor
 from portal.oidc.models import OidcGrant
 from tests.flows import VendorLogin, add_vendor, page, unit_of_work
 
