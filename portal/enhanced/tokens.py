@@ -25,8 +25,8 @@ from portal.auth.sessions import SessionRef
 from portal.catalogue import MEMBER_COLUMNS
 from portal.crypto import digest, new_secret
 from portal.enhanced.models import SsoToken
+from portal.enhanced.vendor_records import VendorRef
 from portal.front_ends import PurgeRule
-from portal.vendors import VendorRef
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

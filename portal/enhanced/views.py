@@ -19,6 +19,7 @@ from portal import (
     members,
     session_cookies,
     settings,
+    vendor_redirect_uris,
     vendors,
 )
 from portal.auth import sessions, throttle
@@ -161,7 +162,7 @@ async def redirect_sources(db_session: AsyncSession, vendor: Vendor) -> tuple[st
     if vendor.protocol != "oidc" or not vendor.enabled:
         return ()
     domains = await vendors.select_domains(db_session, vendor)
-    uris = await vendors.select_redirect_uris(db_session, vendor, "login")
+    uris = await vendor_redirect_uris.select_redirect_uris(db_session, vendor, "login")
     return tuple(dict.fromkeys(s for uri in uris for s in form_action_sources(uri, domains)))
 
 
