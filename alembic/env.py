@@ -6,7 +6,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
-from portal import models
+from portal import audit_models, models  # noqa: F401 - the audit log's tables, in the metadata
+from portal.auth import models as auth_models  # noqa: F401 - the core's tables, in the metadata
 from portal.db import database_url
 from portal.outbox import models as outbox_models  # noqa: F401 - its table, in the metadata
 from portal.settings import load_settings

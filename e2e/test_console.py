@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from e2e.steps import COURSE, fill_portal_sign_in, nav, staff_sign_in
 from e2e.test_first_run import seed_like_portal_demo
 from portal import members
-from portal.models import AuditEvent
+from portal.audit_models import AuditEvent
 from tests.flows import off_the_loop, unit_of_work
 from tests.live import ACME, CAREERHUB, LiveDemo
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import metrics, rate_limits, request_ids
-from portal.models import AuditEvent
+from portal.audit_models import AuditEvent
 from portal.rate_limits import client_network
 
 OUTCOMES = ("success", "failure")

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import locks
-from portal.models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
+from portal.audit_models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 
 EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 SEALS: Table = AuditSeal.__table__  # type: ignore[attr-defined]

@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, audit_chain
 from portal.audit_chain import EVENTS, SEALS, Link
+from portal.audit_models import AuditCheckpoint
 from portal.errors import PortalError
-from portal.models import AuditCheckpoint
 
 CHECKPOINTS: Table = AuditCheckpoint.__table__  # type: ignore[attr-defined]
 # The log is evidence: a slip of the finger (4d for 400d) must not erase recent history. Three

@@ -1,6 +1,8 @@
-"""The tables. Rules the database can hold itself are constraints here, not code elsewhere."""
+"""The domain's tables, and the helpers every package's models.py declares its own tables with
+(the core's are in portal/auth/models.py, the audit log's in portal/audit_models.py, each front
+end's and the outbox's in its own package). Rules the database can hold itself are constraints
+here, not code elsewhere."""
 
-import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +20,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from portal.catalogue import CATALOGUE, OUTPUT_NAME_PATTERN
@@ -34,7 +35,6 @@ SQLModel.metadata.naming_convention = {
 VENDOR_KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 ROLES = ("admin", "viewer")
 SOURCES = ("local", "imis")
-THROTTLE_SCOPES = ("account", "address")
 # The front ends' names (portal/front_ends.py), as the database checks vendor.protocol and
 # session_vendor.front_end: a new front end adds its name with its migration
 # (tests/test_front_ends.py holds the two equal).
@@ -311,62 +311,6 @@ class Staff(SQLModel, table=True):
     totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
 
 
-class StaffRecoveryCode(SQLModel, table=True):
-    """A single-use code that stands in for a two-factor code; only its digest is kept."""
-
-    __tablename__ = "staff_recovery_code"
-    __table_args__ = (UniqueConstraint("staff_id", "code_hash"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    staff_id: int = reference("staff")
-    code_hash: str = Field(max_length=64)
-    created_at: datetime | None = timestamp(default_now=True)
-    used_at: datetime | None = timestamp(nullable=True)
-
-
-class AuthSession(SQLModel, table=True):
-    """A signed-in browser: a member's portal session or a staff session, never both."""
-
-    __tablename__ = "auth_session"
-    __table_args__ = (
-        CheckConstraint("(member_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    # The cookie holds a random id; only its hash is stored, so a database leak opens no sessions.
-    id_hash: str = Field(max_length=64, unique=True)
-    # The session's public name in tokens (OpenID Connect `sid`): random, and never the cookie's.
-    sid: str = Field(
-        default_factory=lambda: secrets.token_hex(16),
-        max_length=32,
-        unique=True,
-        sa_column_kwargs={"server_default": text("replace(gen_random_uuid()::text, '-', '')")},
-    )
-    member_id: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), index=True),
-    )
-    staff_id: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), index=True),
-    )
-    created_at: datetime | None = timestamp(default_now=True)
-    last_seen_at: datetime | None = timestamp(default_now=True)
-    expires_at: datetime | None = timestamp()
-    ended_at: datetime | None = timestamp(nullable=True)
-    end_reason: str | None = Field(default=None, max_length=32)
-    client_address: str | None = Field(default=None, max_length=64)
-    user_agent: str | None = Field(default=None, max_length=400)
-    # Set by a sign-in made for a vendor's request; the first token issued clears it, so only
-    # that token is audited as not silent.
-    fresh_sign_in: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
-    # A staff sign-in whose password was right and whose two-factor code is still due: no
-    # dashboard page accepts it (portal/admin/access.py), only the code's page.
-    awaiting_second_factor: bool = Field(
-        default=False, sa_column_kwargs={"server_default": text("false")}
-    )
-
-
 class SessionVendor(SQLModel, table=True):
     """A vendor a portal session reached, and through which front end (Keycloak's "client
     sessions"): written by the front end in the statement or transaction that issues to the
@@ -394,106 +338,12 @@ class SessionVendor(SQLModel, table=True):
     last_at: datetime | None = timestamp()
 
 
-class SignInThrottle(SQLModel, table=True):
-    __tablename__ = "sign_in_throttle"
-    __table_args__ = (
-        UniqueConstraint("scope", "subject"),
-        CheckConstraint(one_of("scope", THROTTLE_SCOPES), name="scope_known"),
-        CheckConstraint("consecutive_failures >= 0", name="failures_positive"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    scope: str = Field(max_length=16)
-    subject: str = Field(max_length=300)
-    consecutive_failures: int = 0
-    blocked_until: datetime | None = timestamp(nullable=True)
-    last_failure_at: datetime | None = timestamp(nullable=True)
-
-
 class RateCounter(SQLModel, table=True):
     __tablename__ = "rate_counter"
 
     bucket: str = Field(max_length=200, primary_key=True)
     window_start: datetime = Field(sa_type=DateTime(timezone=True), primary_key=True)
     hits: int = 0
-
-
-class AuditEvent(SQLModel, table=True):
-    """Append-only (a trigger refuses UPDATE and DELETE). Never a password or a raw token."""
-
-    __tablename__ = "audit_event"
-    __table_args__ = (
-        Index("ix_audit_event_event_id", "event", "id"),
-        Index("ix_audit_event_vendor_key_id", "vendor_key", "id"),
-        Index("ix_audit_event_member_id_id", "member_id", "id"),
-    )
-
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    occurred_at: datetime | None = timestamp(default_now=True, index=True)
-    event: str = Field(max_length=64)
-    outcome: str = Field(max_length=16)
-    vendor_key: str | None = Field(default=None, max_length=63)
-    member_id: int | None = None
-    username: str | None = Field(default=None, max_length=254)
-    staff_email: str | None = Field(default=None, max_length=254)
-    client_address: str | None = Field(default=None, max_length=64)
-    details: dict[str, Any] = Field(
-        default_factory=dict,
-        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    )
-    # The request that caused it (X-Request-ID, and every log line of that request); None
-    # outside a request (the command line, the maintenance loop) and before migration 0004.
-    request_id: str | None = Field(default=None, max_length=128)
-
-
-HASH_HEX = "~ '^[0-9a-f]{64}$'"
-
-
-class AuditSeal(SQLModel, table=True):
-    """One link of the audit log's hash chain: the event at chain position `seq`, and a hash of
-    its content and of every link before it. Append-only (a trigger); see portal/audit_chain.py."""
-
-    __tablename__ = "audit_seal"
-    __table_args__ = (CheckConstraint(f"hash {HASH_HEX}", name="hash_hex"),)
-
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    # No foreign key: a deleted event must leave its seal behind, as the evidence.
-    event_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
-    hash: str = Field(max_length=64)
-    sealed_at: datetime | None = timestamp()
-
-
-class AuditCheckpoint(SQLModel, table=True):
-    """The last link removed by `portal audit purge`: the chain goes on from it. One row."""
-
-    __tablename__ = "audit_checkpoint"
-    __table_args__ = (
-        CheckConstraint("id = 1", name="single_row"),
-        CheckConstraint(f"hash {HASH_HEX}", name="hash_hex"),
-    )
-
-    id: int = Field(default=1, primary_key=True)
-    seq: int = Field(sa_type=BigInteger)
-    event_id: int = Field(sa_type=BigInteger)
-    hash: str = Field(max_length=64)
-    purged_before: datetime | None = timestamp()
-    purged_at: datetime | None = timestamp()
-
-
-class AuditVerification(SQLModel, table=True):
-    """One run of `portal audit verify`: what it found, and the head of the chain it saw."""
-
-    __tablename__ = "audit_verification"
-
-    id: int | None = Field(default=None, primary_key=True)
-    verified_at: datetime | None = timestamp()
-    ok: bool
-    events: int = Field(sa_type=BigInteger)
-    head_seq: int = Field(sa_type=BigInteger)
-    head_hash: str = Field(max_length=64)
-    problem_kind: str | None = Field(default=None, max_length=16)
-    problem_event_id: int | None = Field(default=None, sa_type=BigInteger)
-    problem: str | None = Field(default=None, max_length=500)
 
 
 class AccountLink(SQLModel, table=True):

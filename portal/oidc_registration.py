@@ -11,7 +11,7 @@ from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, front_ends, signing_keys, vendors
+from portal import claims, front_ends, signing_keys, vendor_redirect_uris, vendors
 from portal.errors import InvalidField
 from portal.models import SIGNING_ALGORITHMS, Vendor, id_of
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
@@ -151,8 +151,8 @@ def check(registration: Registration, domains: Sequence[str], *, development: bo
 
 async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
     return Registration(
-        redirect_uris=await vendors.select_redirect_uris(db, vendor, "login"),
-        post_logout_uris=await vendors.select_redirect_uris(db, vendor, "post_logout"),
+        redirect_uris=await vendor_redirect_uris.select_redirect_uris(db, vendor, "login"),
+        post_logout_uris=await vendor_redirect_uris.select_redirect_uris(db, vendor, "post_logout"),
         public_client=vendor.public_client,
         scopes=[s for s in vendor.scopes.split() if s in SCOPES],
         refresh_tokens=vendor.refresh_tokens,
@@ -206,6 +206,8 @@ async def save(
     vendor.scopes = " ".join(checked.scopes)
     vendor.updated_at = now
     db.add(vendor)
-    await vendors.set_redirect_uris(db, vendor, "login", checked.redirect_uris)
-    await vendors.set_redirect_uris(db, vendor, "post_logout", checked.post_logout_uris)
+    await vendor_redirect_uris.set_redirect_uris(db, vendor, "login", checked.redirect_uris)
+    await vendor_redirect_uris.set_redirect_uris(
+        db, vendor, "post_logout", checked.post_logout_uris
+    )
     return before

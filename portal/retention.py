@@ -9,7 +9,8 @@ from sqlalchemy import ColumnElement, Table, delete, false, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import front_ends, locks
-from portal.models import AccountLink, AuthSession, RateCounter, SignInThrottle
+from portal.auth.models import AuthSession, SignInThrottle
+from portal.models import AccountLink, RateCounter
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 

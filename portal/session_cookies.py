@@ -14,8 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, clock
 from portal.auth import sessions
+from portal.auth.models import AuthSession
 from portal.auth.sessions import Kind
-from portal.models import AuthSession
 from portal.security import rotate_csrf
 from portal.settings import Settings
 

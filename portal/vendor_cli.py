@@ -15,6 +15,7 @@ from portal import (
     audit,
     db,
     front_ends,
+    vendor_rules,
     vendor_secret_cli,
     vendor_secrets,
     vendor_settings,
@@ -121,9 +122,9 @@ def options(parser: argparse.ArgumentParser, table: tuple[tuple[str, ...], ...])
         pair.add_argument(off, dest=setting, action="store_const", const=False, help=f"not {on}")
 
 
-def field_choices(spec: str) -> list[vendors.FieldChoice]:
+def field_choices(spec: str) -> list[vendor_rules.FieldChoice]:
     try:
-        return vendors.parse_field_spec(spec)
+        return vendor_rules.parse_field_spec(spec)
     except PortalError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

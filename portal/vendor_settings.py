@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, oidc_registration, vendors
+from portal import audit, oidc_registration, vendor_rules, vendors
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Vendor
 
 DETAILS = ("name", "token_url", "signout_url", "start_url")
-LOGOUT = (*vendors.LOGOUT_URLS, "backchannel_logout_session_required")
+LOGOUT = (*vendor_rules.LOGOUT_URLS, "backchannel_logout_session_required")
 REGISTRATION = tuple(field.name for field in fields(oidc_registration.Registration))
 # What the dashboard records as `vendor.updated` (its Details and How members sign in forms).
 UPDATED = (*DETAILS, *LOGOUT, *REGISTRATION)
@@ -30,7 +30,7 @@ async def snapshot(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
         **vendors.settings_of(vendor),
         **oidc_registration.settings_of(registration),
         "domains": await vendors.select_domains(db, vendor),
-        "fields": vendors.field_specs(await vendors.select_fields(db, vendor)),
+        "fields": vendor_rules.field_specs(await vendors.select_fields(db, vendor)),
         "enabled": vendor.enabled,
     }
 
@@ -85,7 +85,7 @@ async def _save_details(
             now=now,
         )
     if any(name in given for name in LOGOUT):
-        urls = {name: given[name] for name in vendors.LOGOUT_URLS if name in given}
+        urls = {name: given[name] for name in vendor_rules.LOGOUT_URLS if name in given}
         required = given.get("backchannel_logout_session_required")
         await vendors.set_logout_urls(
             db, vendor, urls, development=development, now=now, session_required=required

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import text
 
 from portal import audit_chain
-from portal.models import AuditEvent
+from portal.audit_models import AuditEvent
 from tests.flows import unit_of_work
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -25,9 +25,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import members, vendors
+from portal.auth.models import AuthSession
 from portal.crypto import digest
 from portal.enhanced import tokens
-from portal.models import AuthSession, Member, Vendor
+from portal.models import Member, Vendor
 from tests.ports import reserved_port
 
 PASSWORD = "correct horse battery"

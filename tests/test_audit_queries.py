@@ -7,7 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit
 from portal.audit import EventFilter
-from portal.models import AuditEvent, id_of
+from portal.audit_models import AuditEvent
+from portal.models import id_of
 
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

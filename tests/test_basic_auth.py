@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from quart import Quart
 from sqlmodel import select
 
+from portal.audit_models import AuditEvent
 from portal.basic_auth import authorization
-from portal.models import AuditEvent
 from tests.flows import add_vendor, unit_of_work
 
 

@@ -60,7 +60,7 @@ def test_the_member_object_keeps_order_names_and_nulls() -> None:
 
 
 def test_the_sid_is_last_and_a_field_saved_under_its_name_gives_way() -> None:
-    """No output name can be `sid` any more (vendors.check_fields); one saved before that is
+    """No output name can be `sid` any more (vendor_rules.check_fields); one saved before that is
     not sent under it: a logout token's sid must find the session it names."""
     ada = member(imis_id="101", email="ada@example.org")
     selection = [("ImisId", "sid"), ("Email", "Email")]

@@ -13,10 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from portal import audit, members, staff
+from portal.audit_models import AuditEvent
 from portal.auth import reset_links
+from portal.auth.models import AuthSession
 from portal.directory import imis_directory, local
 from portal.directory.imis import ImisProfile
-from portal.models import AccountLink, AuditEvent, AuthSession, Member, id_of
+from portal.models import AccountLink, Member, id_of
 from portal.oidc.models import OidcGrant
 from tests.admin.browser import Browser, add_staff
 from tests.conftest import FakeClock

@@ -18,10 +18,11 @@ from sqlmodel import col, select
 
 from portal import background, logout_notices
 from portal import settings as portal_settings
+from portal.audit_models import AuditEvent
 from portal.auth import sessions
+from portal.auth.models import AuthSession
 from portal.mail import sending, smtp
 from portal.mail.compose import Composed
-from portal.models import AuditEvent, AuthSession
 from portal.outbox import queue
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from portal import logout_notices
-from portal.models import AuditEvent
+from portal.audit_models import AuditEvent
 from portal.outbox import queue
 from portal.settings import Settings
 from tests.conftest import FakeClock

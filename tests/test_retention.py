@@ -7,8 +7,9 @@ from sqlmodel import SQLModel
 
 from portal import retention, session_vendors
 from portal.auth import throttle
+from portal.auth.models import AuthSession, SignInThrottle
 from portal.enhanced.models import SsoToken
-from portal.models import AuthSession, RateCounter, SignInThrottle
+from portal.models import RateCounter
 from portal.settings import Settings
 from tests.audit_tampering import scalar
 from tests.flows import add_member, add_vendor, unit_of_work

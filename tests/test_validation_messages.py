@@ -1,6 +1,6 @@
 import pytest
 
-from portal import members, vendors
+from portal import members, vendor_rules
 from portal.errors import InvalidField
 
 GOOD = {"imis_id": "101", "username": "ada"}
@@ -31,13 +31,13 @@ def test_member_fields_are_refused_in_sentences(
 
 def test_vendor_urls_and_domains_are_refused_in_sentences() -> None:
     for check, field, message in [
-        (lambda: vendors.check_token_url("http://a.com/t", development=False), "token_url",
+        (lambda: vendor_rules.check_token_url("http://a.com/t", development=False), "token_url",
          "The token URL must use https."),
-        (lambda: vendors.check_signout_url("https://evil.com/", ["a.com"], development=False),
+        (lambda: vendor_rules.check_signout_url("https://evil.com/", ["a.com"], development=False),
          "signout_url", "The sign-out URL is not within the vendor's registered domains."),
-        (lambda: vendors.check_domains(["a b"], development=False), "domain",
+        (lambda: vendor_rules.check_domains(["a b"], development=False), "domain",
          "The domain must be a valid domain name"),
-        (lambda: vendors.check_domains(["co.uk"], development=False), "domain",
+        (lambda: vendor_rules.check_domains(["co.uk"], development=False), "domain",
          "co.uk is a public suffix shared by unrelated sites"),
     ]:  # fmt: skip
         with pytest.raises(InvalidField) as refused:

@@ -13,9 +13,10 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, clock, db, session_cookies, settings, staff
+from portal.audit_models import AuditEvent
 from portal.auth import mfa, sessions
 from portal.errors import PortalError, error_response
-from portal.models import AuditEvent, Staff
+from portal.models import Staff
 from portal.security import UNSAFE_METHODS
 
 P = ParamSpec("P")

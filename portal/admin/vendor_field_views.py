@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from portal import audit, db, vendors
+from portal import audit, db, vendor_rules, vendors
 from portal.admin.access import is_htmx, record, staff_required
 from portal.admin.pages import done
 from portal.admin.vendor_page import read_draft, render_vendor
@@ -29,9 +29,9 @@ async def save_fields(key: str) -> ResponseReturnValue:
     try:
         async with db.transaction() as s:
             vendor = await vendors.get_vendor(s, key)
-            before = vendors.field_specs(await vendors.select_fields(s, vendor))
+            before = vendor_rules.field_specs(await vendors.select_fields(s, vendor))
             await vendors.replace_fields(s, vendor, draft.choices)
-            after = vendors.field_specs(draft.choices)
+            after = vendor_rules.field_specs(draft.choices)
             if before != after:
                 changed = audit.changes({"fields": before}, {"fields": after})
                 await record(s, "vendor.fields_changed", vendor_key=key, changes=changed)

@@ -20,6 +20,7 @@ from portal import (
     oidc_registration,
     settings,
     single_logout,
+    vendor_rules,
     vendor_secrets,
     vendors,
 )
@@ -29,7 +30,7 @@ from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
 from portal.models import Member, Vendor, id_of
 from portal.oidc_registration import Registration
-from portal.vendors import FieldChoice
+from portal.vendor_rules import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
 PREVIEW_OPTIONS = 20  # the members offered to preview with
@@ -117,7 +118,7 @@ async def preview(
         result.error = f"No member matches “{query[:80]}”." if query.strip() else None
         return result
     try:
-        checked = vendors.check_fields(choices)
+        checked = vendor_rules.check_fields(choices)
     except PortalError as exc:
         result.error = f"This selection cannot be sent: {exc}."
         return result

@@ -7,7 +7,7 @@ from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, oidc_registration, settings, vendors
+from portal import audit, clock, db, oidc_registration, settings, vendor_rules, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done
 from portal.admin.vendor_page import render_vendor
@@ -48,7 +48,7 @@ class SignInForm:
 
     def registration(self) -> Registration:
         return Registration(
-            protocol=vendors.check_protocol(self.protocol),
+            protocol=vendor_rules.check_protocol(self.protocol),
             redirect_uris=oidc_registration.uri_lines(self.redirect_uris),
             post_logout_uris=oidc_registration.uri_lines(self.post_logout_uris),
             public_client=self.public_client,

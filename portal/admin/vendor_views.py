@@ -6,7 +6,7 @@ from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, oidc_registration, settings, vendors
+from portal import audit, clock, db, oidc_registration, settings, vendor_rules, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
@@ -46,7 +46,7 @@ async def new_vendor() -> ResponseReturnValue:
 def check_redirect_uris(values: dict[str, str], development: bool) -> object:
     """Only against a domain that passes its own check (a bad one is reported there)."""
     try:
-        domains = vendors.check_domains([values["domain"]], development=development)
+        domains = vendor_rules.check_domains([values["domain"]], development=development)
     except InvalidField:
         return None
     registration = oidc_registration.Registration(
@@ -59,14 +59,14 @@ def check_each(values: dict[str, str], development: bool) -> dict[str, str]:
     """Every field's own rule, so the form can show each problem next to its field. The token
     URL is Enhanced SSO's; the sign-in return addresses are OpenID Connect's."""
     checks: dict[str, Callable[[str], object]] = {
-        "key": vendors.check_key,
-        "name": vendors.check_name,
-        "domain": lambda v: vendors.check_domains([v], development=development),
+        "key": vendor_rules.check_key,
+        "name": vendor_rules.check_name,
+        "domain": lambda v: vendor_rules.check_domains([v], development=development),
     }
     if values["protocol"] == "oidc":
         checks["redirect_uris"] = lambda _: check_redirect_uris(values, development)
     else:
-        checks["token_url"] = lambda v: vendors.check_token_url(v, development=development)
+        checks["token_url"] = lambda v: vendor_rules.check_token_url(v, development=development)
     errors = {}
     for name, check in checks.items():
         try:
@@ -146,7 +146,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
     form = await request.form
     values = {
         name: form.get(name, "").strip()[:2048]
-        for name in ("name", "token_url", "signout_url", "start_url", *vendors.LOGOUT_URLS)
+        for name in ("name", "token_url", "signout_url", "start_url", *vendor_rules.LOGOUT_URLS)
     }
     try:
         async with db.transaction() as s:
@@ -164,7 +164,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
             await vendors.set_logout_urls(
                 s,
                 vendor,
-                {field: values[field] or None for field in vendors.LOGOUT_URLS},
+                {field: values[field] or None for field in vendor_rules.LOGOUT_URLS},
                 development=settings.current().development,
                 now=clock.now(),
                 session_required=form.get("backchannel_logout_session_required") == "1"

@@ -23,8 +23,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.auth import throttle
+from portal.auth.models import StaffRecoveryCode
 from portal.crypto import digest
-from portal.models import Staff, StaffRecoveryCode, id_of
+from portal.models import Staff, id_of
 
 STEP_SECONDS = 30
 WINDOW = 1  # steps either side of now: a phone's clock a little off still works (RFC 6238 §5.2)

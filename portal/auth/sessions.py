@@ -14,8 +14,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, front_ends, session_vendors, single_logout
+from portal.auth.models import AuthSession
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, Staff, Vendor, id_of
+from portal.models import Member, Staff, Vendor, id_of
 from portal.settings import Settings
 
 Kind = Literal["member", "staff"]

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.auth.devices import Device
-from portal.models import SignInThrottle
+from portal.auth.models import SignInThrottle
 from portal.rate_limits import client_network
 from portal.settings import Settings
 

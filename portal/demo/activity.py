@@ -17,8 +17,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, members
+from portal.audit_models import AuditEvent
 from portal.demo.data import DEMO_VENDORS, OIDC_VENDORS
-from portal.models import AuditEvent
 
 DAYS = 30
 # Documentation addresses (RFC 5737): members' home and office networks, none of them real.

@@ -7,7 +7,15 @@ from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import members, oidc_registration, staff, vendor_secrets, vendors
+from portal import (
+    members,
+    oidc_registration,
+    staff,
+    vendor_redirect_uris,
+    vendor_rules,
+    vendor_secrets,
+    vendors,
+)
 from portal.clock import system_clock
 from portal.crypto import digest
 from portal.demo import oidc_vendor
@@ -75,7 +83,7 @@ async def ensure_vendor(db: AsyncSession, key: str, name: str, site: str) -> Non
         await pin_demo_secret(db, vendor, secret or "")
         return
     if vendor.token_url != token_url:  # the token URL is matched exactly: it follows the port
-        vendor.token_url = vendors.check_token_url(token_url, development=True)
+        vendor.token_url = vendor_rules.check_token_url(token_url, development=True)
         vendor.signout_url, vendor.start_url = signout_url, start_url
         vendor.backchannel_logout_url = backchannel_url
     # Demo data from before single logout.
@@ -103,7 +111,9 @@ async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -
         )  # fmt: skip
         vendor, secret = await vendors.add_vendor(db, new, development=True)
         await pin_demo_secret(db, vendor, secret or "")
-    elif wanted.redirect_uris[0] in await vendors.select_redirect_uris(db, vendor, "login"):
+    elif wanted.redirect_uris[0] in await vendor_redirect_uris.select_redirect_uris(
+        db, vendor, "login"
+    ):
         # Demo data from before the forum took sign-out notices.
         vendor.backchannel_logout_url = vendor.backchannel_logout_url or backchannel_url
         db.add(vendor)

@@ -26,12 +26,11 @@ from portal import (
     reasons,
     settings,
     vendor_secrets,
-    vendors,
 )
 from portal.crypto import digest
-from portal.enhanced import api_schema, tokens
+from portal.enhanced import api_schema, tokens, vendor_records
+from portal.enhanced.vendor_records import VendorRef
 from portal.models import VENDOR_KEY_PATTERN
-from portal.vendors import VendorRef
 
 blueprint = Blueprint("sso_api", __name__)
 PATH = "/api/sso/user"
@@ -72,7 +71,7 @@ async def only_get_and_post() -> None:
 @openapi.documented(api_schema.USER_SERVICE)
 async def user() -> tuple[dict[str, object], int]:
     """Authenticate, then spend one call of the vendor's budget and redeem the token, in two
-    round trips on one raw connection (vendors.FOR_THE_API, tokens.REDEEM). Refusals, rare by
+    round trips on one raw connection (vendor_records.FOR_THE_API, tokens.REDEEM). Refusals, rare by
     nature, are worked out and audited in ordinary transactions afterwards."""
     given = request.args.getlist("token") + (await request.form).getlist("token")
     now, address = clock.now(), request.remote_addr
@@ -80,7 +79,7 @@ async def user() -> tuple[dict[str, object], int]:
     raw = given[0] if len(given) == 1 and tokens.well_formed(given[0]) else None
     found = matched = redeemed = None
     async with db.connection() as conn:
-        found = await vendors.select_vendor_for_api(conn, key) if key else None
+        found = await vendor_records.select_vendor_for_api(conn, key) if key else None
         if found is None:
             hmac.compare_digest(UNUSED_DIGEST, digest(secret))  # the same cost as a wrong one
         else:
@@ -133,7 +132,7 @@ def credentials() -> tuple[str, str] | None:
 
 async def refuse_authentication(
     session: AsyncSession,
-    found: vendors.ApiVendor | None,
+    found: vendor_records.ApiVendor | None,
     key: str,
     now: datetime,
     right_secret: bool,

@@ -6,10 +6,11 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from portal import reasons, vendors
+from portal import reasons
+from portal.enhanced import vendor_records
+from portal.enhanced.vendor_records import VendorRef
 from portal.errors import PortalError
 from portal.urls import InvalidURL, check_return_url
-from portal.vendors import VendorRef
 
 PARAMETERS = ("vendor", "returnurl", "state", "passive")
 CANONICAL = {"vendor": "vendor", "returnurl": "ReturnURL", "state": "state", "passive": "passive"}
@@ -63,7 +64,7 @@ async def read(conn: Any, args: MultiDict[str, str], *, development: bool) -> Ss
     domains are one round trip."""
     params = known_parameters(args)
     key = params.get("vendor", "")
-    found = await vendors.select_vendor_with_domains(conn, key) if key else None
+    found = await vendor_records.select_vendor_with_domains(conn, key) if key else None
     vendor, domains = found or (None, [])
     if vendor is None or not vendor.enabled:
         shown = key[:63] or "(none)"

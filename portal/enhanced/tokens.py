@@ -18,14 +18,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, reasons
+from portal.audit_models import AuditEvent
 from portal.auth import sessions
+from portal.auth.models import AuthSession
 from portal.auth.sessions import SessionRef
 from portal.catalogue import MEMBER_COLUMNS
 from portal.crypto import digest, new_secret
 from portal.enhanced.models import SsoToken
+from portal.enhanced.vendor_records import VendorRef
 from portal.front_ends import PurgeRule
-from portal.models import AuditEvent, AuthSession
-from portal.vendors import VendorRef
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

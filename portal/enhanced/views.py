@@ -19,15 +19,17 @@ from portal import (
     members,
     session_cookies,
     settings,
+    vendor_redirect_uris,
     vendors,
 )
 from portal.auth import sessions, throttle
 from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
+from portal.auth.models import AuthSession
 from portal.auth.sign_in import Attempt
 from portal.enhanced import requests, signed_out, tokens
 from portal.enhanced.requests import SsoRequest
-from portal.models import AuthSession, Vendor
+from portal.models import Vendor
 from portal.security import content_security_policy
 from portal.urls import form_action_sources
 
@@ -160,7 +162,7 @@ async def redirect_sources(db_session: AsyncSession, vendor: Vendor) -> tuple[st
     if vendor.protocol != "oidc" or not vendor.enabled:
         return ()
     domains = await vendors.select_domains(db_session, vendor)
-    uris = await vendors.select_redirect_uris(db_session, vendor, "login")
+    uris = await vendor_redirect_uris.select_redirect_uris(db_session, vendor, "login")
     return tuple(dict.fromkeys(s for uri in uris for s in form_action_sources(uri, domains)))
 
 

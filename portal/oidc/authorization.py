@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import claims, reasons, vendors
+from portal import claims, reasons, vendor_redirect_uris, vendors
 from portal.continuations import FRESH_SIGN_IN, MAX_LOGIN_HINT
 from portal.models import Vendor
 from portal.oidc import id_tokens
@@ -153,7 +153,7 @@ async def _client_and_redirect(
         )
     redirect_uri = values.get("redirect_uri", "")
     # Exact match only (RFC 9700 §4.1.3): no prefixes, no wildcards, no normalising.
-    if redirect_uri not in await vendors.select_redirect_uris(db, vendor, "login"):
+    if redirect_uri not in await vendor_redirect_uris.select_redirect_uris(db, vendor, "login"):
         raise BadAuthorization(
             f"The redirect_uri is not registered for {vendor.name}; "
             "the site's developers must register it exactly.",

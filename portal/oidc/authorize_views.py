@@ -23,8 +23,9 @@ from portal import (
     settings,
     vendors,
 )
+from portal.auth.models import AuthSession
 from portal.errors import PortalError
-from portal.models import AuthSession, id_of
+from portal.models import id_of
 from portal.oidc import answers, authorization, fresh_sign_in, grants, id_tokens, post_as_get
 from portal.oidc.authorization import AuthorizationRequest
 from portal.oidc.protocol_errors import BadAuthorization, RedirectError

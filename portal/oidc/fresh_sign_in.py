@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from itsdangerous import BadSignature, Signer
 from quart import current_app
 
-from portal.models import AuthSession
+from portal.auth.models import AuthSession
 from portal.oidc.authorization import AuthorizationRequest
 
 SALT = "portal-oidc-login-after"

@@ -18,8 +18,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import reasons, session_vendors
+from portal.auth.models import AuthSession
 from portal.crypto import digest, new_secret
-from portal.models import AuthSession, Member, id_of
+from portal.models import Member, id_of
 from portal.oidc import grant_revocation
 from portal.oidc.models import OidcGrant, OidcToken
 

@@ -10,8 +10,9 @@ from joserfc.errors import JoseError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import signing_keys
+from portal.auth.models import AuthSession
 from portal.claims import member_subject
-from portal.models import SIGNING_ALGORITHMS, AuthSession, Member, Vendor
+from portal.models import SIGNING_ALGORITHMS, Member, Vendor
 from portal.oidc.models import OidcGrant
 from portal.settings import Settings
 

@@ -13,8 +13,9 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, session_cookies, settings, vendors
-from portal.models import AuthSession, Vendor
+from portal import audit, clock, db, session_cookies, settings, vendor_redirect_uris, vendors
+from portal.auth.models import AuthSession
+from portal.models import Vendor
 from portal.oidc import answers, id_tokens, post_as_get
 
 blueprint = Blueprint("oidc_logout", __name__)
@@ -124,7 +125,9 @@ async def read(db_session: AsyncSession, args: MultiDict[str, str]) -> LogoutReq
     if target and problem is None:
         if vendor is None:
             problem = "The request did not say which site it came from."
-        elif target not in await vendors.select_redirect_uris(db_session, vendor, "post_logout"):
+        elif target not in await vendor_redirect_uris.select_redirect_uris(
+            db_session, vendor, "post_logout"
+        ):
             problem = f"That return address is not registered for {vendor.name}."
         else:
             back_to = target

@@ -13,7 +13,8 @@ from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, claims, clock, db, pairwise, reasons, settings, signing_keys
-from portal.models import AuthSession, Member, Vendor, id_of
+from portal.auth.models import AuthSession
+from portal.models import Member, Vendor, id_of
 from portal.oidc import answers, callers, grants, id_tokens, scopes
 from portal.oidc.callers import Caller, required
 from portal.oidc.models import OidcGrant

@@ -9,7 +9,9 @@ from quart import Quart
 from sqlmodel import col, select
 
 from portal import create_app
-from portal.models import AuditEvent, AuthSession, VendorSecret
+from portal.audit_models import AuditEvent
+from portal.auth.models import AuthSession
+from portal.models import VendorSecret
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, enrol_staff, text
 from tests.conftest import TEST_SECRET_KEY, FakeClock, running_app

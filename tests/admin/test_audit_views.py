@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from portal.audit import CSV_COLUMNS
-from portal.models import AuditEvent
+from portal.audit_models import AuditEvent
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
 

@@ -6,7 +6,8 @@ from datetime import date
 from quart import Quart
 from sqlmodel import select
 
-from portal.models import Member, SignInThrottle
+from portal.auth.models import SignInThrottle
+from portal.models import Member
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, sign_in, unit_of_work
 

@@ -1,7 +1,8 @@
 from quart import Quart
 from sqlmodel import select
 
-from portal.models import AuthSession, Member, SignInThrottle
+from portal.auth.models import AuthSession, SignInThrottle
+from portal.models import Member
 from tests.admin.browser import Browser, text
 from tests.admin.test_vendor_views import audit_events
 from tests.flows import PASSWORD, add_member, sign_in, unit_of_work

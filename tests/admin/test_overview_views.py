@@ -1,7 +1,8 @@
 from datetime import UTC, date, datetime, timedelta
 
 from portal.admin.overview_views import chart, start_of_day
-from portal.models import AuditEvent, SignInThrottle
+from portal.audit_models import AuditEvent
+from portal.auth.models import SignInThrottle
 from tests.admin.browser import Browser, text
 from tests.conftest import FakeClock
 from tests.flows import add_vendor, unit_of_work

@@ -9,8 +9,8 @@ from quart import Quart
 from sqlmodel import col, select
 
 from portal import members
+from portal.audit_models import AuditEvent
 from portal.mail import sending, smtp
-from portal.models import AuditEvent
 from portal.outbox import queue
 from portal.outbox.models import OutboxItem
 from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff, text

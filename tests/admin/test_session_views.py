@@ -1,7 +1,7 @@
 from quart import Quart
 from sqlmodel import col, select
 
-from portal.models import AuthSession
+from portal.auth.models import AuthSession
 from tests.admin.browser import Browser, text
 from tests.admin.test_member_views import member_id
 from tests.admin.test_vendor_views import audit_events

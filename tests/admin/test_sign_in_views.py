@@ -1,7 +1,9 @@
 from quart import Quart
 from sqlmodel import col, select
 
-from portal.models import AuditEvent, AuthSession, Staff
+from portal.audit_models import AuditEvent
+from portal.auth.models import AuthSession
+from portal.models import Staff
 from tests.admin.browser import STAFF_PASSWORD, Browser, add_staff, cookie, text
 from tests.conftest import FakeClock
 from tests.flows import Inputs, add_member, sign_in, unit_of_work

@@ -2,7 +2,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.admin.vendor_page import read_draft, saved_rows
 from portal.catalogue import CATALOGUE
-from portal.vendors import FieldChoice
+from portal.vendor_rules import FieldChoice
 
 
 def form(*pairs: tuple[str, str]) -> MultiDict[str, str]:

@@ -4,8 +4,9 @@ kind of site, the scopes and refresh tokens; a new OpenID Connect vendor needs n
 import pytest
 from sqlmodel import col, select
 
-from portal import vendors
-from portal.models import AuditEvent, Vendor, VendorSecret
+from portal import vendor_redirect_uris, vendors
+from portal.audit_models import AuditEvent
+from portal.models import Vendor, VendorSecret
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
 
@@ -22,8 +23,8 @@ OIDC = {
 async def saved(database_url: str, key: str = "acme") -> tuple[Vendor, list[str], list[str]]:
     async with unit_of_work(database_url) as s:
         vendor = await vendors.get_vendor(s, key)
-        login = await vendors.select_redirect_uris(s, vendor, "login")
-        after = await vendors.select_redirect_uris(s, vendor, "post_logout")
+        login = await vendor_redirect_uris.select_redirect_uris(s, vendor, "login")
+        after = await vendor_redirect_uris.select_redirect_uris(s, vendor, "post_logout")
     return vendor, login, after
 
 

@@ -8,8 +8,10 @@ import pytest
 from sqlmodel import select
 
 from portal import audit, audit_events
+from portal.audit_models import AuditEvent
 from portal.auth import sessions
-from portal.models import AuditEvent, AuthSession, Vendor
+from portal.auth.models import AuthSession
+from portal.models import Vendor
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, text

@@ -2,7 +2,8 @@ import json
 
 from sqlmodel import col, select
 
-from portal.models import AuditEvent, Vendor, VendorDomain
+from portal.audit_models import AuditEvent
+from portal.models import Vendor, VendorDomain
 from tests.admin.browser import Browser, text
 from tests.flows import add_vendor, unit_of_work
 

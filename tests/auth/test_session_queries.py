@@ -3,10 +3,11 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.auth import sessions
+from portal.auth.models import AuthSession
 from portal.auth.sessions import Policy
 from portal.crypto import digest, new_secret
 from portal.members import add_member, parse_member
-from portal.models import AuthSession, id_of
+from portal.models import id_of
 from tests.conftest import FakeClock
 
 POLICY = Policy(idle=timedelta(minutes=30), absolute=timedelta(hours=12))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from portal.audit_models import AuditEvent
 from portal.demo import activity, data
-from portal.models import AuditEvent
 from tests.cli_runner import Runner
 from tests.flows import unit_of_work
 

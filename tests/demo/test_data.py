@@ -3,7 +3,7 @@
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal import vendor_secrets, vendors
+from portal import vendor_redirect_uris, vendor_secrets, vendors
 from portal.crypto import digest
 from portal.demo import data
 from portal.models import Member, Staff, Vendor
@@ -96,8 +96,8 @@ def test_describe_names_every_url_and_sign_in() -> None:
 async def forum(database_url: str) -> tuple[Vendor, list[str], list[str], list[str]]:
     async with unit_of_work(database_url) as session:
         vendor = await vendors.get_vendor(session, "community-forum")
-        login = await vendors.select_redirect_uris(session, vendor, "login")
-        after = await vendors.select_redirect_uris(session, vendor, "post_logout")
+        login = await vendor_redirect_uris.select_redirect_uris(session, vendor, "login")
+        after = await vendor_redirect_uris.select_redirect_uris(session, vendor, "post_logout")
         hashes = [row.secret_hash for row in await vendor_secrets.select_active(session, vendor)]
     return vendor, login, after, hashes
 

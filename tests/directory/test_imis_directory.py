@@ -11,7 +11,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import text
 
-from portal import cli, create_app, vendors
+from portal import cli, create_app, vendor_rules, vendors
 from portal.settings import Settings, SettingsError
 from tests.admin.browser import Browser, add_staff
 from tests.conftest import TEST_SECRET_KEY, FakeClock, running_app
@@ -48,7 +48,7 @@ async def acme(database_url: str) -> VendorLogin:
     login = await add_vendor(database_url)
     async with unit_of_work(database_url) as session:
         vendor = await vendors.get_vendor(session, "acme")
-        await vendors.replace_fields(session, vendor, vendors.parse_field_spec(FIELDS))
+        await vendors.replace_fields(session, vendor, vendor_rules.parse_field_spec(FIELDS))
     return login
 
 

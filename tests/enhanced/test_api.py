@@ -9,7 +9,7 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy import text
 
-from portal import vendor_secrets, vendors
+from portal import vendor_rules, vendor_secrets, vendors
 from portal.settings import Settings
 from tests.conftest import FakeClock, running_app
 from tests.flows import (
@@ -245,7 +245,7 @@ async def test_the_member_object_follows_the_vendors_selection(
 ) -> None:
     async with unit_of_work(database_url) as session:
         vendor = await vendors.get_vendor(session, "acme")
-        choices = vendors.parse_field_spec(
+        choices = vendor_rules.parse_field_spec(
             "MemberType,Email=email_address,IsMember,Company,PaidThrough,FullName"
         )
         await vendors.replace_fields(session, vendor, choices)
@@ -297,7 +297,9 @@ async def test_is_member_is_false_for_a_lapsed_member(
     )
     async with unit_of_work(database_url) as session:
         vendor = await vendors.get_vendor(session, "acme")
-        await vendors.replace_fields(session, vendor, vendors.parse_field_spec("ImisId,IsMember"))
+        await vendors.replace_fields(
+            session, vendor, vendor_rules.parse_field_spec("ImisId,IsMember")
+        )
     client = app.test_client()
     await sign_in(client, login="alan")
     token = await token_for(client, **SSO)

@@ -14,8 +14,9 @@ from quart.typing import TestClientProtocol as Client
 from sqlmodel import col, select
 
 from portal import members
+from portal.audit_models import AuditEvent
 from portal.auth import throttle
-from portal.models import AuditEvent, AuthSession
+from portal.auth.models import AuthSession
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 from tests.conftest import FakeClock, running_app

@@ -12,7 +12,7 @@ from quart import Quart
 from sqlalchemy import update
 from sqlmodel import select
 
-from portal.models import AuthSession
+from portal.auth.models import AuthSession
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings
 from tests.conftest import FakeClock, running_app

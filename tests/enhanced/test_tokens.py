@@ -13,9 +13,10 @@ from sqlmodel import select
 
 from portal import session_vendors
 from portal.auth import sessions
+from portal.auth.models import AuthSession
 from portal.crypto import digest
 from portal.enhanced import tokens
-from portal.models import AuthSession, Member, SessionVendor, Vendor, id_of
+from portal.models import Member, SessionVendor, Vendor, id_of
 from tests.flows import VendorLogin, issue_token, live_portal, raw_connection, unit_of_work
 
 pytestmark = pytest.mark.usefixtures("ada")

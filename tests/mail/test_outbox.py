@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from portal.audit_models import AuditEvent
 from portal.demo.mailbox import Mailbox, running
 from portal.mail import sending, smtp
 from portal.mail.compose import Composed
-from portal.models import AuditEvent
 from portal.outbox import queue
 from portal.outbox.models import OutboxItem
 from tests.conftest import FakeClock, SmtpSink

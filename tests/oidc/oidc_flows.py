@@ -11,8 +11,9 @@ from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response
 from sqlmodel import col, select
 
-from portal import vendors
-from portal.models import AuditEvent, Vendor
+from portal import vendor_redirect_uris
+from portal.audit_models import AuditEvent
+from portal.models import Vendor
 from portal.oidc.models import OidcGrant
 from tests.flows import VendorLogin, add_vendor, page, unit_of_work
 
@@ -39,8 +40,10 @@ async def add_oidc_vendor(
         for name, value in settings.items():
             setattr(vendor, name, value)
         session.add(vendor)
-        await vendors.set_redirect_uris(session, vendor, "login", list(redirect_uris))
-        await vendors.set_redirect_uris(session, vendor, "post_logout", list(post_logout_uris))
+        await vendor_redirect_uris.set_redirect_uris(session, vendor, "login", list(redirect_uris))
+        await vendor_redirect_uris.set_redirect_uris(
+            session, vendor, "post_logout", list(post_logout_uris)
+        )
     return login
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from portal import retention
-from portal.models import AuthSession, Member, Vendor
+from portal.auth.models import AuthSession
+from portal.models import Member, Vendor
 from portal.oidc.models import OidcGrant, OidcToken
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff

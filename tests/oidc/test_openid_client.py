@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portal.models import AuditEvent
+from portal.audit_models import AuditEvent
 from tests.flows import PASSWORD, VendorLogin, csrf_of, live_portal, off_the_loop
 from tests.oidc.live_flows import ROTATE_KEYS, portal_command, portal_environment
 from tests.oidc.oidc_flows import POST_LOGOUT_URI, REDIRECT_URI, audit_events

@@ -7,7 +7,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from portal.models import AuthSession
+from portal.auth.models import AuthSession
 from tests.conftest import FakeClock
 from tests.flows import VendorLogin, sign_in, unit_of_work
 from tests.oidc.oidc_flows import (

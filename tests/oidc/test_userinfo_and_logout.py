@@ -8,7 +8,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import update
 
-from portal import vendors
+from portal import vendor_rules, vendors
 from portal.models import Member, Vendor
 from tests.conftest import FakeClock
 from tests.flows import VendorLogin, add_member, sign_in, unit_of_work
@@ -41,7 +41,9 @@ async def grace(database_url: str) -> None:
 async def select_all_fields(database_url: str, key: str = "learn") -> None:
     async with unit_of_work(database_url) as session:
         vendor = await vendors.get_vendor(session, key)
-        await vendors.replace_fields(session, vendor, [vendors.FieldChoice(f) for f in EVERYTHING])
+        await vendors.replace_fields(
+            session, vendor, [vendor_rules.FieldChoice(f) for f in EVERYTHING]
+        )
 
 
 @pytest.mark.parametrize(

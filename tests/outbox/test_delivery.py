@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import select
 
+from portal.audit_models import AuditEvent
 from portal.demo.mailbox import Mailbox, running
 from portal.mail import sending
-from portal.models import AuditEvent
 from portal.outbox import queue
 from portal.outbox.models import OutboxItem
 from tests.conftest import FakeClock
