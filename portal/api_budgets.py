@@ -26,8 +26,15 @@ class Budget:
         return self.bucket.partition(":")[0]
 
 
+VENDOR_BUCKETS = "vendor:"  # a vendor's bucket is this and its key
+
+
 def of_vendor(key: str, settings: Settings) -> Budget:
-    return Budget(f"vendor:{key}", settings.api_rate_per_minute, key)
+    return Budget(bucket_of_vendor(key), settings.api_rate_per_minute, key)
+
+
+def bucket_of_vendor(key: str) -> str:
+    return VENDOR_BUCKETS + key
 
 
 def of_network(kind: str, client_address: str | None, settings: Settings) -> Budget:

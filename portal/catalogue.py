@@ -116,6 +116,10 @@ MEMBER_COLUMNS: dict[str, str] = {
     "PaidThrough": "paid_through",
 }
 
+# A member's row as the raw hot-path statements select it (alias `m`): what a vendor may receive
+# (never the password hash), for the member object and UserInfo.
+MEMBER_FIELDS = ", ".join(f"m.{column}" for column in ("id", "enabled", *MEMBER_COLUMNS.values()))
+
 ACTIVE_STATUS = "A"  # iMIS's code for an active member record
 OUTPUT_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 # The portal session's id, last in every member object (the `sid` of logout tokens, so a vendor

@@ -221,11 +221,11 @@ def request_session() -> AsyncSession:
 
 @asynccontextmanager
 async def connection() -> AsyncIterator[asyncpg.Connection]:
-    """For the two hand-off paths (a silent re-issue and a redemption): one pooled connection,
-    used through asyncpg itself in autocommit, where every statement does a whole step on its
-    own (a data-modifying CTE), so a step costs one round trip and holds its row locks for that
-    statement only. Everything else uses transaction(). A database out of reach is
-    DatabaseUnavailable, and a connection that failed is not given back to the pool."""
+    """For the two hand-off paths (a silent re-issue and a redemption) and UserInfo: one pooled
+    connection, used through asyncpg itself in autocommit, where every statement does a whole
+    step on its own (a data-modifying CTE), so a step costs one round trip and holds its row
+    locks for that statement only. Everything else uses transaction(). A database out of reach
+    is DatabaseUnavailable, and a connection that failed is not given back to the pool."""
     try:
         async with engine().connect() as pooled:
             raw: Any = (await pooled.get_raw_connection()).driver_connection

@@ -29,16 +29,21 @@ def client_network(address: str | None) -> str:
 async def hit(db: AsyncSession, bucket: str, *, now: datetime) -> int:
     """Count one call in this minute's window for `bucket`, in one statement; returns the
     window's count so far. Past windows are the retention purge's to delete."""
-    window = now.replace(second=0, microsecond=0)
     statement = (
         insert(TABLE)
-        .values(bucket=bucket, window_start=window, hits=1)
+        .values(bucket=bucket, window_start=window(now), hits=1)
         .on_conflict_do_update(
             index_elements=["bucket", "window_start"], set_={"hits": TABLE.c.hits + 1}
         )
         .returning(TABLE.c.hits)
     )
     return int((await db.exec(statement)).scalar_one())
+
+
+def window(now: datetime) -> datetime:
+    """The start of the minute's window `now` counts in (the raw hot-path statements count in it
+    too)."""
+    return now.replace(second=0, microsecond=0)
 
 
 def retry_after(now: datetime) -> int:

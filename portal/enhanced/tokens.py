@@ -17,12 +17,12 @@ from sqlalchemy import Table, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, reasons
+from portal import api_budgets, audit, rate_limits, reasons
 from portal.audit_models import AuditEvent
 from portal.auth import sessions
 from portal.auth.models import AuthSession
 from portal.auth.sessions import SessionRef
-from portal.catalogue import MEMBER_COLUMNS
+from portal.catalogue import MEMBER_FIELDS
 from portal.crypto import digest, new_secret
 from portal.enhanced.models import SsoToken
 from portal.enhanced.vendor_records import VendorRef
@@ -55,8 +55,6 @@ FROM token
 RETURNING details
 """
 
-# What a vendor may receive of a member (never the password hash), for the member object.
-MEMBER_FIELDS = ", ".join(f"m.{column}" for column in ("id", "enabled", *MEMBER_COLUMNS.values()))
 # The vendor's budget for this minute (counted first: over it, nothing is redeemed), the one
 # conditional UPDATE that decides single use (of any number of concurrent attempts on any number
 # of processes exactly one sees its row come back), the member with its portal session's sid,
@@ -143,10 +141,10 @@ async def redeem(
 ) -> Redeemed:
     """Spend one call of the vendor's budget and, within it, redeem the token once."""
     event = audit.entry("token.redeemed", vendor_key=vendor.key, client_address=client_address)
-    window = now.replace(second=0, microsecond=0)
     row = await conn.fetchrow(
         REDEEM,
-        f"vendor:{vendor.key}", window, now, digest(raw), vendor.id, per_minute,
+        api_budgets.bucket_of_vendor(vendor.key), rate_limits.window(now), now, digest(raw),
+        vendor.id, per_minute,
         *_event_values(event),
     )  # fmt: skip
     fields = dict(row.items())

@@ -3,46 +3,81 @@ why one gives nothing, for the audit log. Issued and revoked with their grant (g
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import reasons
+from portal import api_budgets, rate_limits, reasons
+from portal.catalogue import MEMBER_FIELDS
 from portal.crypto import digest
-from portal.models import Member, Vendor
+from portal.models import Vendor
 from portal.oidc import grants
-from portal.oidc.models import OidcGrant, OidcToken
+
+# What a live access token gives, and one call of its vendor's budget, in ONE statement on a raw
+# connection (db.connection()), as the Enhanced redemption is (docs/layout.md, "The two hand-off
+# paths"): the token unexpired, its vendor enabled, its grant in force (grants.IN_FORCE, the one
+# copy of that rule), the member's fields and the vendor's returned fields. Only a live token
+# spends the vendor's budget; a refused one spends its network's (userinfo_views.refused).
+LIVE = f"""
+WITH found AS (
+    SELECT coalesce(nullif(t.scope, ''), oidc_grant.scope) AS token_scope,
+           v.id AS vendor_id, v.key AS vendor_key, v.scopes AS vendor_scopes,
+           v.refresh_tokens AS vendor_refresh_tokens, v.pairwise_subject AS vendor_pairwise,
+           {MEMBER_FIELDS}
+    FROM oidc_token t
+    JOIN oidc_grant ON oidc_grant.id = t.grant_id
+    JOIN vendor v ON v.id = oidc_grant.vendor_id
+    JOIN member m ON m.id = oidc_grant.member_id
+    WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND v.enabled
+      AND {grants.IN_FORCE.format(now="$2")}
+), budget AS (
+    INSERT INTO rate_counter (bucket, window_start, hits)
+    SELECT $4 || found.vendor_key, $3, 1 FROM found
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counter.hits + 1
+    RETURNING hits
+)
+SELECT found.*, (SELECT hits FROM budget) AS hits,
+       ARRAY(SELECT f.field FROM vendor_field f WHERE f.vendor_id = found.vendor_id
+             ORDER BY f.position) AS fields
+FROM found
+"""  # noqa: S608 - built from constant SQL; every value is a parameter
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The vendor as UserInfo needs it (scopes.allowed() reads `scopes` and `refresh_tokens`)."""
+
+    key: str
+    scopes: str
+    refresh_tokens: bool
+    pairwise_subject: bool
 
 
 @dataclass(frozen=True)
 class Access:
-    grant: OidcGrant
-    member: Member
-    vendor: Vendor
+    vendor: Offer
+    member: Any  # the member's fields (catalogue.MEMBER_FIELDS), by attribute
     scope: str  # what the access token was issued for
+    fields: list[str]  # the catalogue fields the vendor receives, in order
+    hits: int  # the vendor's calls this minute, this one included
 
 
-async def access(db: AsyncSession, raw: str, *, now: datetime) -> Access | None:
-    """What a live access token gives: its grant, member and vendor (all still enabled)."""
-    found = (
-        await db.exec(
-            select(OidcToken, OidcGrant, Member, Vendor)
-            .join(OidcGrant, col(OidcGrant.id) == col(OidcToken.grant_id))
-            .join(Member, col(Member.id) == col(OidcGrant.member_id))
-            .join(Vendor, col(Vendor.id) == col(OidcGrant.vendor_id))
-            .where(
-                col(OidcToken.token_hash) == digest(raw),
-                col(OidcToken.kind) == "access",
-                col(OidcToken.expires_at) > now,
-                col(Vendor.enabled),
-                grants.in_force(now),
-            )
-        )
-    ).first()
-    if found is None:
+async def access(conn: Any, raw: str, *, now: datetime) -> Access | None:
+    """What a live access token gives, its vendor's budget spent by one call; None (nothing
+    spent) for a token that gives nothing. `conn` is a raw connection (db.connection())."""
+    row = await conn.fetchrow(
+        LIVE, digest(raw), now, rate_limits.window(now), api_budgets.VENDOR_BUCKETS
+    )
+    if row is None:
         return None
-    token, grant, member, vendor = found
-    return Access(grant, member, vendor, token.scope or grant.scope)
+    found = dict(row.items())
+    vendor = Offer(
+        found.pop("vendor_key"), found.pop("vendor_scopes"), found.pop("vendor_refresh_tokens"),
+        found.pop("vendor_pairwise"),
+    )  # fmt: skip
+    scope, fields, hits = found.pop("token_scope"), list(found.pop("fields")), found.pop("hits")
+    return Access(vendor, SimpleNamespace(**found), scope, fields, hits)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,25 @@
 for less (RFC 6749 §6: narrower only), and kept within what the vendor may have today — staff may
 have taken a scope, or the refresh switch, away since the member signed in."""
 
+from typing import Protocol
+
 from portal import claims
-from portal.models import Vendor
+
+
+class Offer(Protocol):
+    """What of a vendor says which scopes it may have (a Vendor, or UserInfo's plain record)."""
+
+    @property
+    def scopes(self) -> str: ...
+    @property
+    def refresh_tokens(self) -> bool: ...
 
 
 class NotGranted(Exception):
     """A refresh asked for a scope its grant does not hold (RFC 6749 §5.2: invalid_scope)."""
 
 
-def allowed(vendor: Vendor) -> frozenset[str]:
+def allowed(vendor: Offer) -> frozenset[str]:
     """The scopes the vendor may have today: those staff ticked, `openid`, and `offline_access`
     while its refresh switch is on."""
     found = {*claims.parse_scope(vendor.scopes), claims.OPENID}
@@ -19,7 +29,7 @@ def allowed(vendor: Vendor) -> frozenset[str]:
     return frozenset(found)
 
 
-def granted(grant_scope: str, vendor: Vendor, asked: str | None = None) -> str:
+def granted(grant_scope: str, vendor: Offer, asked: str | None = None) -> str:
     """The scope a token issued now gives, in the grant's order. `asked` is a refresh's `scope`
     (None or empty: all the grant holds); `openid` always stays, since every answer names the
     member by `sub`."""

@@ -8,9 +8,9 @@ from typing import Any
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import api_budgets, audit, claims, clock, db, pairwise, settings, vendors
-from portal.oidc import access_tokens, callers, id_tokens, scopes
-from portal.oidc.protocol_errors import OAuthError
+from portal import api_budgets, audit, claims, clock, db, pairwise, rate_limits, settings
+from portal.oidc import access_tokens, callers, scopes
+from portal.oidc.protocol_errors import OAuthError, too_many
 
 blueprint = Blueprint("oidc_userinfo", __name__)
 REALM = 'Bearer realm="portal"'
@@ -19,34 +19,38 @@ BAD_TOKENS = "oidc-bad-token"  # the network budget of unknown, expired or revok
 
 @blueprint.route("/oidc/userinfo", methods=["GET", "POST"])
 async def userinfo() -> dict[str, Any]:
+    """A live token is one round trip on a raw connection (access_tokens.LIVE); the rare
+    outcomes — a refused token, a vendor over its budget — are worked out and audited in
+    ordinary transactions afterwards."""
     raw = await bearer_token()
     now = clock.now()
-    async with db.transaction() as db_session:
-        found = await access_tokens.access(db_session, raw, now=now)
-        if found is None:
-            answer: dict[str, Any] | OAuthError = await refused(db_session, raw, now)
-        else:
-            answer = await released(db_session, found, now)
-    if isinstance(answer, OAuthError):
-        raise answer
-    return answer
-
-
-async def released(
-    db_session: AsyncSession, found: access_tokens.Access, now: datetime
-) -> dict[str, Any] | OAuthError:
-    """The claims, for one call of the vendor's budget."""
+    async with db.connection() as conn:
+        found = await access_tokens.access(conn, raw, now=now)
+    if found is None:
+        async with db.transaction() as db_session:
+            refusal = await refused(db_session, raw, now)
+        raise refusal
     budget = api_budgets.of_vendor(found.vendor.key, settings.current())
-    too_many = await callers.spent(db_session, budget, now)
-    if too_many is not None:
-        return too_many
-    fields = [choice.field for choice in await vendors.select_fields(db_session, found.vendor)]
-    pairwise_key = await pairwise.key_for(
-        db_session, found.vendor.pairwise_subject, settings=settings.current()
+    if found.hits > budget.per_minute:
+        async with db.transaction() as db_session:
+            retry = await api_budgets.over(
+                db_session, budget, found.hits, now=now, client_address=request.remote_addr
+            )
+        raise too_many(retry or rate_limits.retry_after(now))
+    return await released(found, now)
+
+
+async def released(found: access_tokens.Access, now: datetime) -> dict[str, Any]:
+    """The claims the token gives today."""
+    pairwise_key = b""
+    if found.vendor.pairwise_subject:
+        async with db.transaction() as db_session:  # read once per process (pairwise.py)
+            pairwise_key = await pairwise.stored_key(db_session, settings=settings.current())
+    sub = claims.member_subject(
+        found.vendor.key, found.vendor.pairwise_subject, found.member.imis_id, pairwise_key
     )
-    sub = id_tokens.subject(found.vendor, found.member.imis_id, pairwise_key)
     granted = claims.parse_scope(scopes.granted(found.scope, found.vendor))
-    return {"sub": sub, **claims.member_claims(found.member, fields, granted, now.date())}
+    return {"sub": sub, **claims.member_claims(found.member, found.fields, granted, now.date())}
 
 
 async def refused(db_session: AsyncSession, raw: str, now: datetime) -> OAuthError:

@@ -9,6 +9,7 @@ from quart import Quart
 from sqlalchemy import update
 
 from portal import vendor_rules, vendors
+from portal.auth.models import AuthSession
 from portal.models import Member, Vendor
 from tests.conftest import FakeClock
 from tests.flows import VendorLogin, add_member, sign_in, unit_of_work
@@ -181,6 +182,22 @@ async def test_a_disabled_member_gets_nothing_from_userinfo(
     refused = await client.get("/oidc/userinfo", headers=bearer(access))
     assert refused.status_code == 401
     assert await reasons(database_url, "oidc.userinfo_rejected") == ["member_disabled"]
+
+
+@pytest.mark.parametrize("ended", ["ended", "past its absolute end"])
+async def test_an_ended_session_takes_its_access_tokens_with_it(
+    app: Quart, learn: VendorLogin, clock: FakeClock, database_url: str, ended: str
+) -> None:
+    """The session's columns alone, grants untouched: UserInfo must read the session itself."""
+    client = app.test_client()
+    await sign_in(client)
+    access = (await tokens_for(client, learn))["access_token"]
+    end = AuthSession.ended_at if ended == "ended" else AuthSession.expires_at
+    async with unit_of_work(database_url) as session:
+        await session.exec(update(AuthSession).values({end: clock.current}))
+    refused = await client.get("/oidc/userinfo", headers=bearer(access))
+    assert refused.status_code == 401
+    assert await reasons(database_url, "oidc.userinfo_rejected") == ["session_ended"]
 
 
 async def test_a_disabled_vendor_loses_its_access_tokens(
