@@ -4,6 +4,8 @@ embedded Postgres, each with a template of its own; passwords hash at a test-onl
 
 import asyncio
 import os
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,6 +19,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from portal import db
 from portal.auth import passwords
 from tests.flows import off_the_loop
+
+# This machine sets PYTHONDONTWRITEBYTECODE, so every process of a run (each xdist worker, each
+# `portal` command or server a test starts) compiled the portal, its libraries and the tests
+# (assertion rewriting) from source again: 2-3 s of CPU each. The suite's processes keep their
+# bytecode outside the worktree instead, where Python checks it against each source as always.
+BYTECODE = os.path.join(tempfile.gettempdir(), "portal-tests-pycache")
+sys.dont_write_bytecode = False
+sys.pycache_prefix = BYTECODE
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ["PYTHONPYCACHEPREFIX"] = BYTECODE  # workers and subprocesses inherit it
 
 # What only a throwaway server may give up: durability (a crash loses nothing a test needs) and
 # vacuuming (a test's database lives for seconds). Never set on PORTAL_TEST_DATABASE_URL's
