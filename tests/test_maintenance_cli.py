@@ -68,11 +68,11 @@ def test_purge_prints_what_it_deleted(portal: Runner) -> None:
     code, out, err = portal("purge", "--json")
     assert (code, err) == (0, "")
     assert json.loads(out) == {
-        "sso_token": 0, "auth_session": 0, "oidc_token": 0, "sign_in_throttle": 0,
+        "sso_token": 0, "oidc_token": 0, "auth_session": 0, "sign_in_throttle": 0,
         "rate_counter": 1, "account_link": 0, "outbox": 0,
     }  # fmt: skip
     tables = (
-        "0 sso_token, 0 auth_session, 0 oidc_token, 0 sign_in_throttle, 0 rate_counter, "
+        "0 sso_token, 0 oidc_token, 0 auth_session, 0 sign_in_throttle, 0 rate_counter, "
         "0 account_link, 0 outbox"
     )
     assert portal("purge")[1] == f"deleted {tables}\n"
