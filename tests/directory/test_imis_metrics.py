@@ -14,7 +14,7 @@ def sample(name: str, **labels: str) -> float:
 
 
 async def test_calls_are_timed_by_call_and_failures_counted(fake_imis: FakeImis) -> None:
-    config = ImisConfig(url=fake_imis.url, timeout_seconds=0.5, deadline_seconds=5.0)
+    config = ImisConfig(url=fake_imis.url, timeout_seconds=5.0, deadline_seconds=10.0)
     timed = "portal_imis_call_duration_seconds_count"
     failed = "portal_imis_call_failures_total"
     person = sample(timed, call="GET /api/Person", outcome="2xx")
