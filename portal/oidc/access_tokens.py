@@ -45,7 +45,7 @@ FROM found
 
 
 @dataclass(frozen=True, slots=True)
-class Offer:
+class UserInfoVendor:
     """The vendor as UserInfo needs it (scopes.allowed() reads `scopes` and `refresh_tokens`)."""
 
     key: str
@@ -56,7 +56,7 @@ class Offer:
 
 @dataclass(frozen=True)
 class Access:
-    vendor: Offer
+    vendor: UserInfoVendor
     member: Any  # the member's fields (catalogue.MEMBER_FIELDS), by attribute
     scope: str  # what the access token was issued for
     fields: list[str]  # the catalogue fields the vendor receives, in order
@@ -72,7 +72,7 @@ async def access(conn: Any, raw: str, *, now: datetime) -> Access | None:
     if row is None:
         return None
     found = dict(row.items())
-    vendor = Offer(
+    vendor = UserInfoVendor(
         found.pop("vendor_key"), found.pop("vendor_scopes"), found.pop("vendor_refresh_tokens"),
         found.pop("vendor_pairwise"),
     )  # fmt: skip
