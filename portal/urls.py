@@ -24,6 +24,7 @@ import encodings.idna
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
@@ -31,8 +32,14 @@ from publicsuffixlist import PublicSuffixList
 MAX_URL_LENGTH = 2048
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
 
-# Built once at import: parsing the bundled list is far too slow to repeat per call.
-_PUBLIC_SUFFIXES = PublicSuffixList()
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    """Built once per process, at the first check that needs it: parsing the bundled list is far
+    too slow to repeat per call, and a quarter of `import portal`'s own time (every worker and
+    every `portal` command paid it, most never checking a domain)."""
+    return PublicSuffixList()
+
 
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]*")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -129,7 +136,7 @@ def normalize_domain(text: str, *, development: bool) -> str:
     if problem:
         raise InvalidDomain(f"{domain} {problem}; register the vendor's public domain")
     # A public suffix is shared by unrelated owners: registering it would admit all of their sites.
-    if _PUBLIC_SUFFIXES.is_public(domain):
+    if _public_suffixes().is_public(domain):
         raise InvalidDomain(
             f"{domain} is a public suffix shared by unrelated sites; "
             "enter the vendor's own domain, such as acme-learning.com"
@@ -274,6 +281,6 @@ def _public_name_problem(name: str) -> str | None:
         return "must be a full domain name such as vendor.com, not a local name"
     if name.rsplit(".", 1)[1] in _SPECIAL_USE_TLDS:
         return "must be a public domain name, not a special-use one such as .onion or .arpa"
-    if _PUBLIC_SUFFIXES.publicsuffix(name, accept_unknown=False) is None:
+    if _public_suffixes().publicsuffix(name, accept_unknown=False) is None:
         return "must end in a public top-level domain (not .local, .internal, .test, .lan…)"
     return None
