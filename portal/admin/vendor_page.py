@@ -11,14 +11,13 @@ from werkzeug.datastructures import MultiDict
 
 from portal import (
     catalogue,
-    claims,
     clock,
     db,
     front_ends,
     logout_notices,
     members,
-    oidc_registration,
     settings,
+    sign_in_methods,
     single_logout,
     vendor_rules,
     vendor_secrets,
@@ -29,12 +28,10 @@ from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
 from portal.models import Member, Vendor, id_of
-from portal.oidc_registration import Registration
 from portal.vendor_rules import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
 PREVIEW_OPTIONS = 20  # the members offered to preview with
-PAIRWISE_SUB = "(an identifier only this site receives)"
 SESSION_SID = "(the portal session of each sign-in)"
 
 
@@ -89,15 +86,6 @@ class Preview:
     claims_json: str | None = None  # what UserInfo would send, with every allowed scope
 
 
-def oidc_claims(vendor: Vendor, member: Member, selection: list[str]) -> dict[str, Any]:
-    """portal/claims.py's mapping, as UserInfo uses it, for every scope the vendor may ask for.
-    `sub` is the iMIS ID unless the vendor gets pairwise identifiers (portal/oidc/id_tokens.py)."""
-    found = claims.member_claims(
-        member, selection, claims.parse_scope(vendor.scopes), clock.now().date()
-    )
-    return {"sub": PAIRWISE_SUB if vendor.pairwise_subject else member.imis_id, **found}
-
-
 async def preview(
     db_session: AsyncSession,
     vendor: Vendor,
@@ -126,7 +114,7 @@ async def preview(
     today = clock.now().date()
     member_object = catalogue.member_object(result.member, selection, today, sid=SESSION_SID)
     result.json = json.dumps(member_object, indent=2, ensure_ascii=False)
-    found = oidc_claims(vendor, result.member, [field for field, _ in selection])
+    found = oidc_integration.claims(vendor, result.member, [field for field, _ in selection])
     result.claims_json = json.dumps(found, indent=2, ensure_ascii=False)
     return result
 
@@ -139,10 +127,11 @@ async def context(
     secrets = await vendor_secrets.select_recent(db_session, vendor)
     # Never the request's Host, which any client chooses: what the vendor is told to call.
     base = settings.current().public_origin(request.host_url.rstrip("/"))
-    registration = await oidc_registration.registration_of(db_session, vendor)
+    method = await sign_in_methods.values_of(db_session, vendor)
     issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
     return {
-        **sign_in_method(vendor.key, issuer, registration),
+        **sign_in_method(vendor.key, issuer, method),
+        "own_details": front_ends.named(vendor.protocol).vendor_settings.details,
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
         "rows": draft.rows if draft else saved_rows(saved),
@@ -162,20 +151,16 @@ async def context(
     }
 
 
-def sign_in_method(key: str, issuer: str, registration: Registration) -> dict[str, Any]:
-    """The sign-in method card and an OpenID Connect vendor's Integration tab."""
-    offline = [claims.OFFLINE_ACCESS] if registration.refresh_tokens else []
-    scopes = [*registration.scopes, *offline]
+def sign_in_method(key: str, issuer: str, method: dict[str, Any]) -> dict[str, Any]:
+    """The sign-in method card — the registered front ends, each with its own settings' fields
+    (portal/front_ends.py) — and an OpenID Connect vendor's Integration tab."""
     return {
-        "registration": registration,
+        "method": method,
+        "method_values": None,
+        "sign_in_methods": front_ends.registered(),
         "protocols": front_ends.labels(),
-        "scopes": oidc_registration.SCOPES,
         "development": settings.current().development,
-        "oidc_values": None,
-        "oidc_endpoints": oidc_integration.endpoints(issuer, key),
-        "oidc_samples": oidc_integration.samples(
-            issuer, key, list(registration.redirect_uris), scopes, public=registration.public_client
-        ),
+        **oidc_integration.context(issuer, key, method),
     }
 
 
