@@ -1,6 +1,7 @@
 """The registry of protocol front ends (portal/front_ends.py): one list, at the app's top, that
 the core and the domain ask — so a new protocol is its package plus one line."""
 
+import ast
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -8,6 +9,7 @@ import pytest
 
 import portal
 from portal import continuations, front_ends, models
+from tests.test_layout import sources, within
 
 SAML = front_ends.FrontEnd(
     name="saml", label="SAML", entry_paths=frozenset({"/saml/sso"}), issued_event="saml.issued"
@@ -56,3 +58,74 @@ def test_a_process_without_front_ends_refuses_to_end_sessions() -> None:
             front_ends.entry_paths()
     finally:
         front_ends.register(*portal.FRONT_ENDS)
+
+
+# Where a vendor's settings are offered — the dashboard, the command line and the domain modules
+# that read, check and audit them for both — a front end's own settings are reached through its
+# registration only (portal/front_ends.py), so that the next protocol adds its own without
+# editing them. The OpenID Connect Integration tab and preview show its developers what they
+# get; they are not its settings (portal/admin/oidc_integration.py).
+OFFERING = ("portal.admin", "portal.vendor_settings", "portal.sign_in_methods")
+NOT_SETTINGS = frozenset({"portal.admin.oidc_integration"})
+
+
+def offering(module: str) -> bool:
+    if module in NOT_SETTINGS:
+        return False
+    cli = module.startswith("portal.") and module.count(".") == 1 and module.endswith("_cli")
+    return cli or any(within(module, package) for package in OFFERING)
+
+
+def words_of(tree: ast.Module) -> Iterator[str]:
+    """Every identifier a module uses, defines or imports, and every string it holds whole."""
+    for found in ast.walk(tree):
+        if isinstance(found, ast.Name):
+            yield found.id
+        elif isinstance(found, ast.Attribute):
+            yield found.attr
+        elif isinstance(found, ast.alias):
+            yield from found.name.split(".")
+        elif isinstance(found, ast.ImportFrom) and found.module:
+            yield from found.module.split(".")
+        elif (isinstance(found, ast.keyword) and found.arg) or isinstance(found, ast.arg):
+            yield found.arg
+        elif isinstance(found, ast.Constant) and isinstance(found.value, str):
+            yield found.value
+
+
+def own_words() -> set[str]:
+    """The name of each front end with settings of its own, and the names of those settings."""
+    return {
+        word
+        for front_end in front_ends.registered()
+        if front_end.vendor_settings.names
+        for word in (front_end.name, *front_end.vendor_settings.names)
+    }
+
+
+def test_the_dashboard_and_the_cli_name_no_front_ends_settings() -> None:
+    words = own_words()
+    assert {"oidc", "redirect_uris", "scopes", "omit_iss"} <= words  # the rule has teeth
+    wrong = {
+        module: sorted(named)
+        for module, (_, tree) in sources().items()
+        if offering(module) and (named := set(words_of(tree)) & words)
+    }
+    assert not wrong, f"reach a front end's settings through its registration: {wrong}"
+    assert offering("portal.vendor_cli") and offering("portal.admin.vendor_protocol_views")
+
+
+def test_the_settings_check_sees_names_strings_and_imports() -> None:
+    snippet = (
+        'from portal.oidc import registration\nif v.protocol == "oidc": f(scopes=1)\n'
+        "def g(redirect_uris): return x.omit_iss"
+    )
+    found = set(words_of(ast.parse(snippet)))
+    assert {"oidc", "registration", "scopes", "redirect_uris", "omit_iss"} <= found
+
+
+def test_a_front_end_without_settings_of_its_own_declares_none() -> None:
+    """SAML's registration above is four fields: its vendor settings default to none, and the
+    dashboard and the CLI offer it like any other."""
+    assert SAML.vendor_settings.names == () and SAML.settings_options is None
+    assert SAML.settings_form.template is None
