@@ -1,14 +1,18 @@
 """The registry of protocol front ends (portal/front_ends.py): one list, at the app's top, that
 the core and the domain ask — so a new protocol is its package plus one line."""
 
+import argparse
 import ast
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 import portal
-from portal import continuations, front_ends, models
+from portal import continuations, front_ends, models, sign_in_methods, vendor_cli, vendor_settings
+from portal.admin import vendor_protocol_views
+from portal.errors import PortalError
 from tests.test_layout import sources, within
 
 SAML = front_ends.FrontEnd(
@@ -129,3 +133,46 @@ def test_a_front_end_without_settings_of_its_own_declares_none() -> None:
     dashboard and the CLI offer it like any other."""
     assert SAML.vendor_settings.names == () and SAML.settings_options is None
     assert SAML.settings_form.template is None
+
+
+def add_entity_id(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--entity-id", dest="entity_id")
+
+
+SAML_WITH_SETTINGS = replace(
+    SAML,
+    hint="For sites that speak SAML 2.0.",
+    vendor_settings=front_ends.VendorSettings(names=("entity_id",)),
+    settings_form=front_ends.SettingsForm(read=lambda form: {"entity_id": form.get("entity_id")}),
+    settings_options=front_ends.SettingsOptions(
+        add=add_entity_id, options={"entity_id": "--entity-id"}
+    ),
+)
+
+
+@pytest.fixture
+def with_saml_settings() -> Iterator[None]:
+    front_ends.register(*portal.FRONT_ENDS, SAML_WITH_SETTINGS)
+    try:
+        yield
+    finally:
+        front_ends.register(*portal.FRONT_ENDS)
+
+
+def test_a_new_front_ends_settings_reach_the_dashboard_and_the_cli_unedited(
+    with_saml_settings: None,
+) -> None:
+    """Its registration alone: its setting is read from the sign-in method form, offered by
+    `portal vendor set`, refused for another front end's vendor, and audited."""
+    form = MultiDict({"protocol": "saml", "entity_id": "https://lms.example.com/saml"})
+    assert vendor_protocol_views.read(form)["entity_id"] == "https://lms.example.com/saml"
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command")
+    vendor_cli.add_commands(commands)
+    args = parser.parse_args(["vendor", "set", "acme", "--entity-id", "urn:x"])
+    assert vendor_cli.given(args) == {"entity_id": "urn:x"}
+    with pytest.raises(PortalError, match=r"--entity-id: for --protocol saml \(SAML\) only"):
+        vendor_cli.refuse_others_options({"entity_id": "urn:x"}, "enhanced")
+    vendor_cli.refuse_others_options({"entity_id": "urn:x"}, "saml")
+    assert sign_in_methods.names()[-1] == "entity_id"
+    assert "entity_id" in vendor_settings.updated()
