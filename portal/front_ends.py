@@ -8,7 +8,9 @@ which paths a sign-in may continue to, what ending a session or signing a member
 withdraws, which of its rows retention may delete — they ask here, and every registered front
 end answers. So does the dashboard, and the command line, of a vendor's settings: each front
 end's own (`VendorSettings`), its fields in the dashboard's forms (`SettingsForm`) and its options
-of `portal vendor add/set` (`SettingsOptions`), so that neither names a protocol."""
+of `portal vendor add/set` (`SettingsOptions`), and what the vendor page shows of a vendor of it
+(`VendorPage`: its Integration tab, what it sends in the returned fields' preview), so that
+neither names a protocol."""
 
 import argparse
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal.models import Vendor
+from portal.models import Member, Vendor
 
 # A table and the rule that says which of its rows retention deletes.
 PurgeRule = tuple[Table, ColumnElement[bool]]
@@ -95,9 +97,13 @@ class VendorSettings:
     # What a vendor signing in with this front end needs (its own values given): InvalidField,
     # naming the setting, when it lacks it.
     needs: Callable[[Vendor, Mapping[str, Any]], None] = _needs_nothing
-    # What `needs` reads is one of the vendor's details (Enhanced SSO: the token URL), so
-    # `portal vendor set` saves the details before the sign-in method (portal/vendor_settings.py).
-    needs_details: bool = False
+    # It posts to the vendor's token URL (Enhanced SSO), so its vendors need one — a detail
+    # (portal/vendor_rules.py's token_url_needed), which `portal vendor set` therefore saves
+    # before the sign-in method (portal/vendor_settings.py).
+    needs_token_url: bool = False
+    # Its vendors may be apps in the browser, given no secret (OpenID Connect's public clients):
+    # a new vendor asked to be one is one only if its front end allows it (portal/vendors.py).
+    secretless: bool = False
     # The vendor's details (portal/vendors.py) that only this front end offers.
     details: tuple[str, ...] = ()
 
@@ -118,6 +124,9 @@ class SettingsForm:
     # takes goes there, the others to the new vendor's sign-in method.
     new_template: str | None = None
     read_new: Callable[..., dict[str, Any]] = lambda form, domains, *, development: {}
+    # Offered before the front ends that are not, on both forms (`listed()`); the registry's
+    # order, which its hooks run in, stays as it is.
+    listed_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,50 @@ class SettingsOptions:
     # What `portal vendor add` prints (text, JSON) given the key and the first secret, if not
     # the API secret alone.
     added: Callable[[str, str | None], tuple[str, dict[str, object]]] | None = None
+
+
+SECRET_VARIABLE = "PORTAL_SECRET"  # noqa: S105 - the name of an environment variable
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An address an Integration tab lists, with its copy button."""
+
+    id: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Copy-paste code an Integration tab shows."""
+
+    id: str
+    label: str
+    language: str
+    code: str
+
+
+@dataclass(frozen=True)
+class VendorPage:
+    """What the dashboard's vendor page shows of a vendor of this front end
+    (portal/admin/vendor_page.py), beyond its settings."""
+
+    # The Integration tab: what the vendor's developers need (a partial template), and its
+    # variables given the issuer, the vendor's key and its sign-in method's saved values.
+    integration: str | None = None
+    integration_context: Callable[[str, str, Mapping[str, Any]], dict[str, Any]] = (
+        lambda issuer, key, method: {}
+    )
+    # The returned fields' preview: what the front end sends the vendor, given the member and
+    # the chosen (field, output name) pairs, shown as JSON under `preview_label` (element id
+    # `preview_id`), with `preview_note` below it. Every front end's is shown, the vendor's first.
+    preview: Callable[[Vendor, Member, list[tuple[str, str]]], Mapping[str, object]] | None = None
+    preview_id: str = ""
+    preview_label: str = ""
+    preview_note: str = ""
+    # What its tokens do, in staff words (the status card: "its tokens stop working").
+    tokens_do: tuple[str, str] = ("working", "work")
 
 
 @dataclass(frozen=True)
@@ -168,6 +221,7 @@ class FrontEnd:
     vendor_settings: VendorSettings = VendorSettings()
     settings_form: SettingsForm = SettingsForm()
     settings_options: SettingsOptions | None = None
+    vendor_page: VendorPage = VendorPage()
 
 
 _registered: tuple[FrontEnd, ...] = ()
@@ -197,6 +251,15 @@ def names() -> tuple[str, ...]:
 def named(name: str) -> FrontEnd:
     """The front end called `name` (a checked one: vendor_rules.check_protocol)."""
     return next(front_end for front_end in registered() if front_end.name == name)
+
+
+def listed() -> tuple[FrontEnd, ...]:
+    """The front ends as the dashboard offers them: those listed first, then the others, each in
+    the registry's order."""
+    found = registered()
+    return tuple(f for f in found if f.settings_form.listed_first) + tuple(
+        f for f in found if not f.settings_form.listed_first
+    )
 
 
 def labels() -> dict[str, str]:

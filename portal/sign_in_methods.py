@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import front_ends, vendor_rules, vendors
+from portal.errors import InvalidField
 from portal.front_ends import FrontEnd
 from portal.models import Vendor, id_of
 
@@ -71,6 +72,8 @@ async def save(
     values = {**await values_of(db, vendor), **given}
     checked = check(values, await vendors.select_domains(db, vendor), development=development)
     chosen = front_ends.named(checked["protocol"])
+    if missing := vendor_rules.token_url_missing(chosen.name, vendor.token_url):
+        raise InvalidField("protocol", f"{missing}: enter it under Details first.")
     chosen.vendor_settings.needs(vendor, own(chosen, checked))
     before = await settings_of(db, vendor)
     after = audited(checked)

@@ -57,9 +57,9 @@ async def apply(
             raise InvalidField("add_domains", str(exc)) from None
     method = {name: given[name] for name in sign_in_methods.names() if name in given}
     chosen = front_ends.named(method.get("protocol", vendor.protocol))
-    # Moving to a front end that needs one of the details (Enhanced SSO: the token URL), the
+    # Moving to a front end that needs a token URL (Enhanced SSO), a detail, the
     # details go first; moving to another, the sign-in method does (the token URL may then go).
-    details_first = chosen.vendor_settings.needs_details
+    details_first = chosen.vendor_settings.needs_token_url
     if method and not details_first:
         await sign_in_methods.save(db, vendor, method, development=development, now=now)
     await _save_details(db, vendor, given, development, now)

@@ -3,7 +3,8 @@ the core and the domain ask — so a new protocol is its package plus one line."
 
 import argparse
 import ast
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,7 @@ import portal
 from portal import continuations, front_ends, models, sign_in_methods, vendor_cli, vendor_settings
 from portal.admin import vendor_protocol_views
 from portal.errors import PortalError
-from tests.test_layout import sources, within
+from tests.test_layout import ROOT, sources, within
 
 SAML = front_ends.FrontEnd(
     name="saml", label="SAML", entry_paths=frozenset({"/saml/sso"}), issued_event="saml.issued"
@@ -67,15 +68,12 @@ def test_a_process_without_front_ends_refuses_to_end_sessions() -> None:
 # Where a vendor's settings are offered — the dashboard, the command line and the domain modules
 # that read, check and audit them for both — a front end's own settings are reached through its
 # registration only (portal/front_ends.py), so that the next protocol adds its own without
-# editing them. The OpenID Connect Integration tab and preview show its developers what they
-# get; they are not its settings (portal/admin/oidc_integration.py).
+# editing them. So is what the vendor page shows of a front end's vendors (its Integration tab,
+# its preview): `VendorPage`.
 OFFERING = ("portal.admin", "portal.vendor_settings", "portal.sign_in_methods")
-NOT_SETTINGS = frozenset({"portal.admin.oidc_integration"})
 
 
 def offering(module: str) -> bool:
-    if module in NOT_SETTINGS:
-        return False
     cli = module.startswith("portal.") and module.count(".") == 1 and module.endswith("_cli")
     return cli or any(within(module, package) for package in OFFERING)
 
@@ -126,6 +124,30 @@ def test_the_settings_check_sees_names_strings_and_imports() -> None:
     )
     found = set(words_of(ast.parse(snippet)))
     assert {"oidc", "registration", "scopes", "redirect_uris", "omit_iss"} <= found
+
+
+DASHBOARD_TEMPLATES = ROOT.parent / "templates" / "admin"
+
+
+def protocols_compared(text: str, names: Iterable[str]) -> list[str]:
+    """Each `== "name"` (or `!=`, either way round) of a front end's name in a template."""
+    quoted = "|".join(re.escape(name) for name in names)
+    literal = rf"""["'](?:{quoted})["']"""
+    return re.findall(rf"(?:[!=]=\s*{literal}|{literal}\s*[!=]=)", text)
+
+
+def test_the_dashboards_templates_compare_no_protocol_by_name() -> None:
+    """Which integration partial, which label, which words: the vendor's front end says
+    (its registration's label, `VendorSettings`, `VendorPage`), never a template's if."""
+    names = front_ends.names()
+    assert protocols_compared('{% if vendor.protocol == "oidc" %}', names)  # the rule has teeth
+    assert protocols_compared("{{ 'x' if 'enhanced' != p }}", names)
+    wrong = {
+        str(path.relative_to(ROOT.parent)): found
+        for path in sorted(DASHBOARD_TEMPLATES.rglob("*.html"))
+        if (found := protocols_compared(path.read_text(), names))
+    }
+    assert not wrong, f"ask the vendor's front end (portal/front_ends.py): {wrong}"
 
 
 def test_a_front_end_without_settings_of_its_own_declares_none() -> None:

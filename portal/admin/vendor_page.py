@@ -10,8 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import (
-    catalogue,
-    clock,
     db,
     front_ends,
     logout_notices,
@@ -23,16 +21,16 @@ from portal import (
     vendor_secrets,
     vendors,
 )
-from portal.admin import integration, oidc_integration
+from portal.admin import integration
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
+from portal.front_ends import FrontEnd
 from portal.models import Member, Vendor, id_of
 from portal.vendor_rules import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
 PREVIEW_OPTIONS = 20  # the members offered to preview with
-SESSION_SID = "(the portal session of each sign-in)"
 
 
 @dataclass(frozen=True)
@@ -75,15 +73,30 @@ def read_draft(form: MultiDict[str, str]) -> Draft:
     return Draft(rows, choices + unknown)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What one front end would send the vendor, as JSON (its registration's `VendorPage`)."""
+
+    id: str
+    label: str
+    json: str
+    note: str
+
+
 @dataclass
 class Preview:
     member: Member | None = None
-    json: str | None = None
     error: str | None = None
     query: str = ""
     draft: bool = False
     options: list[Member] = field(default_factory=list)
-    claims_json: str | None = None  # what UserInfo would send, with every allowed scope
+    # Each front end's, the vendor's own first (marked as what it uses).
+    sent: list[Sent] = field(default_factory=list)
+
+
+def own_first(vendor: Vendor) -> list[FrontEnd]:
+    own = front_ends.named(vendor.protocol)
+    return [own, *(f for f in front_ends.registered() if f is not own)]
 
 
 async def preview(
@@ -94,8 +107,8 @@ async def preview(
     *,
     draft: bool,
 ) -> Preview:
-    """The exact JSON the user service would send: catalogue.member_object, as it uses; and the
-    claims UserInfo would send an OpenID Connect vendor."""
+    """The exact JSON each front end would send (Enhanced SSO's user service, OpenID Connect's
+    UserInfo …), as its registration makes it."""
     result = Preview(query=query, draft=draft)
     result.options = await members.select_first_members(db_session, PREVIEW_OPTIONS)
     if query.strip():
@@ -111,11 +124,17 @@ async def preview(
         result.error = f"This selection cannot be sent: {exc}."
         return result
     selection = [(c.field, c.output) for c in checked]
-    today = clock.now().date()
-    member_object = catalogue.member_object(result.member, selection, today, sid=SESSION_SID)
-    result.json = json.dumps(member_object, indent=2, ensure_ascii=False)
-    found = oidc_integration.claims(vendor, result.member, [field for field, _ in selection])
-    result.claims_json = json.dumps(found, indent=2, ensure_ascii=False)
+    for front_end in own_first(vendor):
+        shown = front_end.vendor_page
+        if shown.preview is None:
+            continue
+        found = json.dumps(
+            shown.preview(vendor, result.member, selection), indent=2, ensure_ascii=False
+        )
+        uses = " (what it uses)" if front_end.name == vendor.protocol else ""
+        result.sent.append(
+            Sent(shown.preview_id, shown.preview_label + uses, found, shown.preview_note)
+        )
     return result
 
 
@@ -130,7 +149,8 @@ async def context(
     method = await sign_in_methods.values_of(db_session, vendor)
     issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
     return {
-        **sign_in_method(vendor.key, issuer, method),
+        **sign_in_method(vendor, issuer, method),
+        "own_settings": front_ends.named(vendor.protocol).vendor_settings,
         "own_details": front_ends.named(vendor.protocol).vendor_settings.details,
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
@@ -151,16 +171,19 @@ async def context(
     }
 
 
-def sign_in_method(key: str, issuer: str, method: dict[str, Any]) -> dict[str, Any]:
+def sign_in_method(vendor: Vendor, issuer: str, method: dict[str, Any]) -> dict[str, Any]:
     """The sign-in method card — the registered front ends, each with its own settings' fields
-    (portal/front_ends.py) — and an OpenID Connect vendor's Integration tab."""
+    (portal/front_ends.py) — and what its front end shows on the vendor page (its Integration
+    tab's partial and variables, its words)."""
+    own = front_ends.named(vendor.protocol)
     return {
         "method": method,
         "method_values": None,
-        "sign_in_methods": front_ends.registered(),
+        "sign_in_methods": front_ends.listed(),
         "protocols": front_ends.labels(),
         "development": settings.current().development,
-        **oidc_integration.context(issuer, key, method),
+        "own_page": own.vendor_page,
+        **own.vendor_page.integration_context(issuer, vendor.key, method),
     }
 
 

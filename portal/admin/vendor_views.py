@@ -40,7 +40,11 @@ async def vendor_list() -> ResponseReturnValue:
         domains = await vendors.select_all_domains(s)
         activity = await audit.last_activity(s, [v.key for v in found])
     return await render(
-        "admin/vendors/list.html", vendors=found, domains=domains, activity=activity
+        "admin/vendors/list.html",
+        vendors=found,
+        domains=domains,
+        activity=activity,
+        protocols=front_ends.labels(),
     )
 
 
@@ -53,7 +57,7 @@ async def new_vendor() -> ResponseReturnValue:
         values=values,
         errors={},
         fields=DEFAULT_SELECTION,
-        sign_in_methods=front_ends.registered(),
+        sign_in_methods=front_ends.listed(),
     )
 
 
@@ -137,7 +141,7 @@ async def create_vendor() -> ResponseReturnValue:
             values=values,
             errors=errors,
             fields=DEFAULT_SELECTION,
-            sign_in_methods=front_ends.registered(),
+            sign_in_methods=front_ends.listed(),
         )
     # The only answer that shows the secret: no redirect; never kept (portal.security).
     return await render_vendor(vendor.key, status=201, new_secret=secret, created=True)

@@ -1,25 +1,22 @@
 """The Enhanced SSO front end's registration (portal/front_ends.py): what the core and the
 domain reach of it without importing it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from portal import vendor_rules
+from portal import catalogue, clock, vendor_rules
 from portal.enhanced import tokens
-from portal.errors import InvalidField
-from portal.front_ends import FrontEnd, SettingsForm, VendorSettings
-from portal.models import Vendor
+from portal.front_ends import FrontEnd, SettingsForm, VendorPage, VendorSettings
+from portal.models import Member, Vendor
+
+PREVIEW_SID = "(the portal session of each sign-in)"  # the preview has no session of its own
 
 
-def needs_token_url(vendor: Vendor, _: Mapping[str, Any]) -> None:
-    """The portal posts the one-time token to the token URL, a detail of the vendor."""
-    if not vendor.token_url:
-        raise InvalidField(
-            "protocol",
-            "Enhanced SSO needs a token URL: enter it under Details first.",
-        )
+def member_object(_vendor: Vendor, member: Member, selection: list[tuple[str, str]]) -> Any:
+    """The exact JSON the user service sends (catalogue.member_object, as it uses it)."""
+    return catalogue.member_object(member, selection, clock.now().date(), sid=PREVIEW_SID)
 
 
 def read_new(
@@ -39,6 +36,14 @@ FRONT_END = FrontEnd(
     purge_rules=tokens.purge_rules,
     hint="The portal hands the site a one-time token at its token URL; the site needs code "
     "written for this portal.",
-    vendor_settings=VendorSettings(needs=needs_token_url, needs_details=True),
+    # The portal posts the one-time token to the token URL, a detail of the vendor.
+    vendor_settings=VendorSettings(needs_token_url=True),
     settings_form=SettingsForm(new_template="admin/vendors/enhanced_new.html", read_new=read_new),
+    vendor_page=VendorPage(
+        integration="admin/vendors/_integration.html",
+        preview=member_object,
+        preview_id="preview-json",
+        preview_label="Enhanced SSO: the member object",
+        tokens_do=("redeeming", "redeem"),
+    ),
 )

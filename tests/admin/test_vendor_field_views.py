@@ -5,7 +5,7 @@ import re
 
 from quart import Quart
 
-from portal.admin.vendor_page import SESSION_SID
+from portal.enhanced.front_end import PREVIEW_SID as SESSION_SID
 from tests.admin.browser import Browser, text
 from tests.admin.test_vendor_views import audit_events
 from tests.flows import Inputs, add_member, add_vendor, redeem, sign_in, token_for
