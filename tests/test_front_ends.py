@@ -14,7 +14,7 @@ import portal
 from portal import continuations, front_ends, models, sign_in_methods, vendor_cli, vendor_settings
 from portal.admin import vendor_protocol_views
 from portal.errors import PortalError
-from tests.test_layout import ROOT, sources, within
+from tests.test_layout import ROOT, names_in, sources, within
 
 SAML = front_ends.FrontEnd(
     name="saml", label="SAML", entry_paths=frozenset({"/saml/sso"}), issued_event="saml.issued"
@@ -78,23 +78,6 @@ def offering(module: str) -> bool:
     return cli or any(within(module, package) for package in OFFERING)
 
 
-def words_of(tree: ast.Module) -> Iterator[str]:
-    """Every identifier a module uses, defines or imports, and every string it holds whole."""
-    for found in ast.walk(tree):
-        if isinstance(found, ast.Name):
-            yield found.id
-        elif isinstance(found, ast.Attribute):
-            yield found.attr
-        elif isinstance(found, ast.alias):
-            yield from found.name.split(".")
-        elif isinstance(found, ast.ImportFrom) and found.module:
-            yield from found.module.split(".")
-        elif (isinstance(found, ast.keyword) and found.arg) or isinstance(found, ast.arg):
-            yield found.arg
-        elif isinstance(found, ast.Constant) and isinstance(found.value, str):
-            yield found.value
-
-
 def own_words() -> set[str]:
     """The name of each front end with settings of its own, and the names of those settings."""
     return {
@@ -111,7 +94,7 @@ def test_the_dashboard_and_the_cli_name_no_front_ends_settings() -> None:
     wrong = {
         module: sorted(named)
         for module, (_, tree) in sources().items()
-        if offering(module) and (named := set(words_of(tree)) & words)
+        if offering(module) and (named := set(names_in(tree, words_of_strings=False)) & words)
     }
     assert not wrong, f"reach a front end's settings through its registration: {wrong}"
     assert offering("portal.vendor_cli") and offering("portal.admin.vendor_protocol_views")
@@ -122,7 +105,7 @@ def test_the_settings_check_sees_names_strings_and_imports() -> None:
         'from portal.oidc import registration\nif v.protocol == "oidc": f(scopes=1)\n'
         "def g(redirect_uris): return x.omit_iss"
     )
-    found = set(words_of(ast.parse(snippet)))
+    found = set(names_in(ast.parse(snippet), words_of_strings=False))
     assert {"oidc", "registration", "scopes", "redirect_uris", "omit_iss"} <= found
 
 

@@ -165,17 +165,25 @@ OWN_TABLES = {
 }
 
 
-def names_in(tree: ast.Module) -> Iterator[str]:
-    """Every identifier a module uses or imports, and every word of its strings (SQL included)."""
+def names_in(tree: ast.Module, *, words_of_strings: bool = True) -> Iterator[str]:
+    """Every identifier a module uses, defines or imports (each part of a dotted one), every
+    keyword and parameter name, and every string it holds: whole, and (unless told not to) word
+    by word — SQL included, docstrings too."""
     for found in ast.walk(tree):
         if isinstance(found, ast.Name):
             yield found.id
         elif isinstance(found, ast.Attribute):
             yield found.attr
         elif isinstance(found, ast.alias):
-            yield found.name.rpartition(".")[2]
+            yield from found.name.split(".")
+        elif isinstance(found, ast.ImportFrom) and found.module:
+            yield from found.module.split(".")
+        elif (isinstance(found, ast.keyword) and found.arg) or isinstance(found, ast.arg):
+            yield found.arg
         elif isinstance(found, ast.Constant) and isinstance(found.value, str):
-            yield from re.findall(r"\w+", found.value)
+            yield found.value
+            if words_of_strings:
+                yield from re.findall(r"\w+", found.value)
 
 
 def test_only_a_front_end_names_its_protocols_tables() -> None:
