@@ -89,6 +89,22 @@ async def record(
     return row
 
 
+def inserted_values(event: AuditEvent) -> tuple[Any, ...]:
+    """An event's values for a hot-path statement that inserts it itself (the Enhanced token's
+    ISSUE and REDEEM, the OpenID Connect token endpoint's exchange), in the order event, outcome,
+    vendor_key, client_address, details (JSON text, for `::jsonb`), request_id; the statement
+    supplies the member's id. Built by entry(), so checked the one way; the chain is the sealer's
+    (audit_chain.py), for these rows as for every other."""
+    return (
+        event.event,
+        event.outcome,
+        event.vendor_key,
+        event.client_address,
+        json.dumps(event.details),
+        event.request_id,
+    )
+
+
 def counted(row: AuditEvent) -> None:
     """Count a stored event in the metrics (the hand-off paths call this once their statement
     has stored theirs)."""
