@@ -101,6 +101,24 @@ async def signer(
     return Signer(alg, kid, key)
 
 
+def cached_signer(cache: Cache, *, now: datetime, settings: Settings, alg: str) -> Signer | None:
+    """What signer() gives, when this process's copy of the keys holds it with its key opened
+    (no round trip, no thread); None when signer() must load or open something."""
+    found: Published | None = cache.current(now)
+    if found is None:
+        return None
+    fingerprint = sealing.fingerprint(settings)
+    for stored in found.keys:
+        if stored.alg == alg and stored.signs_from <= now:
+            slot = (fingerprint, stored.sealed)
+            if slot not in cache.opened:
+                return None
+            key = cache.opened[slot]
+            if key is not None:
+                return Signer(alg, stored.kid, key)
+    return None
+
+
 async def sign(
     db: AsyncSession,
     claims: dict[str, Any],

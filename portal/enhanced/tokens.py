@@ -104,7 +104,7 @@ async def issue(
     if session.member_id is None:
         raise ValueError("tokens come only from member sessions")
     raw = new_secret()
-    event = audit.entry(
+    event = audit.checked(
         "token.issued",
         vendor_key=vendor.key,
         member_id=session.member_id,
@@ -138,7 +138,7 @@ async def redeem(
     client_address: str | None,
 ) -> Redeemed:
     """Spend one call of the vendor's budget and, within it, redeem the token once."""
-    event = audit.entry("token.redeemed", vendor_key=vendor.key, client_address=client_address)
+    event = audit.checked("token.redeemed", vendor_key=vendor.key, client_address=client_address)
     row = await conn.fetchrow(
         REDEEM,
         api_budgets.bucket_of_vendor(vendor.key), rate_limits.window(now), now, digest(raw),

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, pairwise, settings, signing_keys
+from portal import claims, db, key_cache, pairwise, settings, signing_keys
 from portal.crypto import new_secret
 from portal.oidc import answers, id_tokens
 
@@ -53,6 +53,21 @@ def new_tokens(scope: str, now: datetime, refresh_until: datetime | None) -> Iss
 class Keys:
     signer: signing_keys.Signer
     pairwise_key: bytes  # b"" for a vendor without pairwise subjects
+
+
+def cached_keys(vendor: id_tokens.Audience, now: datetime) -> Keys | None:
+    """The signing key and the pairwise key from this process's copies (portal/key_cache.py,
+    portal/pairwise.py): no round trip, no transaction; None when one must be loaded first
+    (keys())."""
+    current, engine = settings.current(), db.engine()
+    alg = vendor.id_token_signed_response_alg
+    signer = signing_keys.cached_signer(
+        key_cache.for_engine(engine), now=now, settings=current, alg=alg
+    )
+    pairwise_key = pairwise.cached_key(
+        key_cache.engine_name(engine), vendor.pairwise_subject, settings=current
+    )
+    return Keys(signer, pairwise_key) if signer is not None and pairwise_key is not None else None
 
 
 async def keys(db_session: AsyncSession, vendor: id_tokens.Audience, now: datetime) -> Keys:

@@ -12,7 +12,6 @@ from typing import Any
 
 from portal import audit, rate_limits, vendor_secrets
 from portal.api_budgets import bucket_of_vendor
-from portal.audit_models import AuditEvent
 from portal.crypto import digest
 from portal.oidc import grants
 from portal.oidc.issued_tokens import Issue, Named
@@ -48,7 +47,7 @@ BUDGET = """budget AS (
 WITHIN_BUDGET = "coalesce((SELECT hits FROM budget), 0) <= $4"
 # `won`: the grant whose code or refresh token this statement used. Its tokens (only their
 # hashes: a token read from the database gives nothing), its audit event (checked by
-# audit.entry), and what the ID token names: the member's iMIS ID, the portal session's sid.
+# audit.checked), and what the ID token names: the member's iMIS ID, the portal session's sid.
 ISSUED = """tokens AS (
     INSERT INTO oidc_token (token_hash, grant_id, kind, scope, issued_at, expires_at)
     SELECT issued.hash, won.id, issued.kind, issued.scope, $5, issued.until
@@ -177,7 +176,7 @@ async def redeem(
     offline: bool,
     spending: Spending,
     issue: Issue,
-    event: AuditEvent,
+    event: audit.Entry,
     now: datetime,
 ) -> Used:
     """Redeem the code once (REDEEM), for this redirect URI and PKCE `challenge`."""
@@ -194,7 +193,7 @@ async def refresh(
     *,
     spending: Spending,
     issue: Issue,
-    event: AuditEvent,
+    event: audit.Entry,
     now: datetime,
 ) -> Used:
     """Use the refresh token once (REFRESH)."""
@@ -207,7 +206,7 @@ async def _run(
     vendor_id: int,
     spending: Spending,
     issue: Issue,
-    event: AuditEvent,
+    event: audit.Entry,
     now: datetime,
     *presented: Any,
 ) -> Used:

@@ -113,8 +113,10 @@ async def ordinary(posted: dict[str, str], now: datetime) -> dict[str, Any] | No
             await vendor_secrets.mark_used(conn, checked.matched, now)
         caller = Caller(found.client, given.method)
         # Before anything is used: without a key, the code or refresh token stays good.
-        async with db.transaction() as db_session:  # no round trip while the copies hold
-            keys = await issued_tokens.keys(db_session, found.client, now)
+        keys = issued_tokens.cached_keys(found.client, now)
+        if keys is None:  # a key changed, or the process is new: load it
+            async with db.transaction() as db_session:
+                keys = await issued_tokens.keys(db_session, found.client, now)
         offline = issued_tokens.offline_access(found.grant.offline, scope, presented.renewing)
         ends = found.grant.session_expires_at
         until = issued_tokens.refresh_until(offline, ends, now, presented.renewing)
@@ -135,7 +137,7 @@ async def use_at_once(
     offline: bool,
     now: datetime,
 ) -> token_exchange.Used:
-    event = audit.entry(
+    event = audit.checked(
         "oidc.refreshed" if presented.renewing else "oidc.code_redeemed",
         vendor_key=caller.vendor.key, client_address=request.remote_addr, scope=issue.scope,
     )  # fmt: skip
