@@ -221,7 +221,8 @@ def request_session() -> AsyncSession:
 
 @asynccontextmanager
 async def connection() -> AsyncIterator[asyncpg.Connection]:
-    """For the two hand-off paths (a silent re-issue and a redemption) and UserInfo: one pooled
+    """For the two hand-off paths (a silent re-issue and a redemption), UserInfo and the token
+    endpoint's ordinary success: one pooled
     connection, used through asyncpg itself in autocommit, where every statement does a whole
     step on its own (a data-modifying CTE), so a step costs one round trip and holds its row
     locks for that statement only. Everything else uses transaction(). A database out of reach

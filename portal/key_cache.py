@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 from quart import Quart
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -100,7 +101,12 @@ def _named(name: str) -> Cache:
 
 
 def for_engine(engine: AsyncEngine) -> Cache:
-    return _named(engine.url.render_as_string(hide_password=True))
+    return _named(engine_name(engine))
+
+
+def engine_name(engine: AsyncEngine | Engine) -> str:
+    """The database `engine` works on, as a name for what a process keeps of it."""
+    return engine.url.render_as_string(hide_password=True)
 
 
 def for_session(db: AsyncSession) -> Cache:
@@ -109,7 +115,7 @@ def for_session(db: AsyncSession) -> Cache:
 
 def database_name(db: AsyncSession) -> str:
     """The database `db` works on, as a name for what a process keeps of it."""
-    return db.get_bind().engine.url.render_as_string(hide_password=True)
+    return engine_name(db.get_bind().engine)
 
 
 async def announce_change(db: AsyncSession) -> None:

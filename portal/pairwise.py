@@ -45,6 +45,14 @@ async def key_for(db: AsyncSession, pairwise_subject: bool, *, settings: Setting
     return await stored_key(db, settings=settings) if pairwise_subject else b""
 
 
+def cached_key(database: str, pairwise_subject: bool, *, settings: Settings) -> bytes | None:
+    """What key_for() gives, when this process has opened the key of `database`
+    (key_cache.database_name); None when key_for() must read it."""
+    if not pairwise_subject:
+        return b""
+    return _known.get((database, sealing.fingerprint(settings)))
+
+
 async def stored_key(db: AsyncSession, *, settings: Settings) -> bytes:
     """The stored key (stored now if it is not yet), opened once per process."""
     slot = (key_cache.database_name(db), sealing.fingerprint(settings))

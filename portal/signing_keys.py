@@ -72,6 +72,53 @@ def published(now: datetime) -> Any:
     return or_(col(SigningKey.retires_at).is_(None), col(SigningKey.retires_at) > now)
 
 
+@dataclass(frozen=True)
+class Signer:
+    """The key that signs for `alg` now, opened (a process opens each key once)."""
+
+    alg: str
+    kid: str
+    key: Key
+
+    async def sign(self, claims: dict[str, Any], *, typ: str | None = None) -> str:
+        """`claims` as a compact JWS, its `kid` in the header (so vendors pick the right
+        published key across a rotation)."""
+        header = {"alg": self.alg, "kid": self.kid} | ({"typ": typ} if typ else {})
+        # RS256 costs 0.85 ms of CPU a signature (2048 bits, measured on a development machine),
+        # and the cryptography library lets go of the GIL meanwhile: in a thread the loop stays
+        # free.
+        return await asyncio.to_thread(jwt.encode, header, claims, self.key)
+
+
+async def signer(
+    db: AsyncSession, *, now: datetime, settings: Settings, alg: str = DEFAULT_ALGORITHM
+) -> Signer:
+    """The current key for `alg`: from this process's copy (portal/key_cache.py), so no
+    database round trip while that holds; `db` is used only when it does not."""
+    if alg not in SIGNING_ALGORITHMS:
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
+    kid, key = await _signing_key(db, alg, now=now, settings=settings)
+    return Signer(alg, kid, key)
+
+
+def cached_signer(cache: Cache, *, now: datetime, settings: Settings, alg: str) -> Signer | None:
+    """What signer() gives, when this process's copy of the keys holds it with its key opened
+    (no round trip, no thread); None when signer() must load or open something."""
+    found: Published | None = cache.current(now)
+    if found is None:
+        return None
+    fingerprint = sealing.fingerprint(settings)
+    for stored in found.keys:
+        if stored.alg == alg and stored.signs_from <= now:
+            slot = (fingerprint, stored.sealed)
+            if slot not in cache.opened:
+                return None
+            key = cache.opened[slot]
+            if key is not None:
+                return Signer(alg, stored.kid, key)
+    return None
+
+
 async def sign(
     db: AsyncSession,
     claims: dict[str, Any],
@@ -81,15 +128,9 @@ async def sign(
     typ: str | None = None,
     alg: str = DEFAULT_ALGORITHM,
 ) -> str:
-    """`claims` as a compact JWS, signed with the current key for `alg`, its `kid` in the
-    header (so vendors pick the right published key across a rotation)."""
-    if alg not in SIGNING_ALGORITHMS:
-        raise ValueError(f"unsupported signing algorithm {alg!r}")
-    kid, key = await _signing_key(db, alg, now=now, settings=settings)
-    header = {"alg": alg, "kid": kid} | ({"typ": typ} if typ else {})
-    # RS256 costs 0.85 ms of CPU a signature (2048 bits, measured on a development machine), and
-    # the cryptography library lets go of the GIL meanwhile: in a thread the loop stays free.
-    return await asyncio.to_thread(jwt.encode, header, claims, key)
+    """`claims` as a compact JWS, signed with the current key for `alg`."""
+    found = await signer(db, now=now, settings=settings, alg=alg)
+    return await found.sign(claims, typ=typ)
 
 
 async def jwks(db: AsyncSession, *, now: datetime, settings: Settings) -> dict[str, Any]:

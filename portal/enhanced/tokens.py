@@ -6,7 +6,6 @@ the whole step — the token, its audit event, the vendor's budget — atomicall
 trip, holding its row locks for that statement only. The rare outcomes (a refused token: why,
 and a replay's revocation) run in an ordinary transaction."""
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +17,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import api_budgets, audit, rate_limits, reasons
-from portal.audit_models import AuditEvent
 from portal.auth import sessions
 from portal.auth.models import AuthSession
 from portal.auth.sessions import SessionRef
@@ -106,7 +104,7 @@ async def issue(
     if session.member_id is None:
         raise ValueError("tokens come only from member sessions")
     raw = new_secret()
-    event = audit.entry(
+    event = audit.checked(
         "token.issued",
         vendor_key=vendor.key,
         member_id=session.member_id,
@@ -115,7 +113,7 @@ async def issue(
     stored = await conn.fetchval(
         ISSUE,
         digest(raw), vendor.id, session.member_id, session.id, now, now + ttl,
-        *_event_values(event),
+        *audit.inserted_values(event),
     )  # fmt: skip
     event.details = stored  # the driver decodes jsonb
     audit.counted(event)
@@ -140,12 +138,12 @@ async def redeem(
     client_address: str | None,
 ) -> Redeemed:
     """Spend one call of the vendor's budget and, within it, redeem the token once."""
-    event = audit.entry("token.redeemed", vendor_key=vendor.key, client_address=client_address)
+    event = audit.checked("token.redeemed", vendor_key=vendor.key, client_address=client_address)
     row = await conn.fetchrow(
         REDEEM,
         api_budgets.bucket_of_vendor(vendor.key), rate_limits.window(now), now, digest(raw),
         vendor.id, per_minute,
-        *_event_values(event),
+        *audit.inserted_values(event),
     )  # fmt: skip
     fields = dict(row.items())
     hits, won = fields.pop("hits"), fields.pop("won_member_id") is not None
@@ -154,19 +152,6 @@ async def redeem(
         return Redeemed(hits, won, None)
     audit.counted(event)
     return Redeemed(hits, won, SimpleNamespace(**fields), sid)
-
-
-def _event_values(event: AuditEvent) -> tuple[Any, ...]:
-    """An audit event's values as the statements above insert them ($7 to $12)."""
-    details = json.dumps(event.details)
-    return (
-        event.event,
-        event.outcome,
-        event.vendor_key,
-        event.client_address,
-        details,
-        event.request_id,
-    )
 
 
 async def why_not(db: AsyncSession, raw: str, vendor: VendorRef, *, now: datetime) -> str:

@@ -17,20 +17,15 @@ SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled, v.protocol,
            AS domains
 FROM vendor v WHERE v.key = $1
 """
-FOR_THE_API = """
+FOR_THE_API = f"""
 SELECT v.id, v.key, v.name, v.token_url, v.signout_url, v.enabled, v.protocol,
-       ARRAY(SELECT s.id FROM vendor_secret s
-             WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secret_ids,
-       ARRAY(SELECT s.secret_hash FROM vendor_secret s
-             WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secret_hashes,
-       ARRAY(SELECT s.last_used_at FROM vendor_secret s
-             WHERE s.vendor_id = v.id AND s.revoked_at IS NULL ORDER BY s.id) AS secrets_used,
+       {vendor_secrets.ACTIVE_COLUMNS},
        ARRAY(SELECT f.field FROM vendor_field f WHERE f.vendor_id = v.id ORDER BY f.position)
            AS fields,
        ARRAY(SELECT coalesce(f.output_name, f.field) FROM vendor_field f
              WHERE f.vendor_id = v.id ORDER BY f.position) AS outputs
 FROM vendor v WHERE v.key = $1
-"""
+"""  # noqa: S608 - built from constant SQL; every value is a parameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +64,5 @@ async def select_vendor_for_api(conn: Any, key: str) -> ApiVendor | None:
     row = await conn.fetchrow(FOR_THE_API, key)
     if row is None:
         return None
-    secrets = [
-        vendor_secrets.ActiveSecret(*values)
-        for values in zip(row["secret_ids"], row["secret_hashes"], row["secrets_used"], strict=True)
-    ]
+    secrets = vendor_secrets.active_in(row)
     return ApiVendor(_vendor(row), secrets, list(zip(row["fields"], row["outputs"], strict=True)))

@@ -3,19 +3,18 @@ portal/api_budgets.py, as at the Enhanced user service).
 
 A vendor that proves its secret spends its own budget at once. A public client proves nothing
 but a client_id anyone can copy, so its vendor's budget is spent only once its code or token
-has validated — in the transaction that uses them, so that either both happen or neither — and
-its failures spend the caller's network's budget: junk sent in a public client's name cannot
-make the real sign-ins fail."""
+has validated — in the statement or transaction that uses them, so that either both happen or
+neither — and its failures spend the caller's network's budget: junk sent in a public client's
+name cannot make the real sign-ins fail."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from quart import request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import api_budgets, audit, db, rate_limits, reasons, settings
-from portal.models import Vendor
 from portal.oidc import clients
 from portal.oidc.protocol_errors import OAuthError, too_many
 
@@ -23,14 +22,38 @@ FAILURES = "oidc-auth-failure"  # the network budget of failed client logins and
 REVOKING = frozenset({"oidc.code_replay", "oidc.refresh_reuse"})  # refusals that revoke
 
 
+class Called(Protocol):
+    """What the token and revocation endpoints read of the vendor that called (a Vendor, or the
+    token endpoint's record, oidc/token_exchange.py): its scopes.Offer and id_tokens.Audience."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def scopes(self) -> str: ...
+    @property
+    def refresh_tokens(self) -> bool: ...
+    @property
+    def pairwise_subject(self) -> bool: ...
+    @property
+    def id_token_signed_response_alg(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Caller:
-    vendor: Vendor
+    vendor: Called
     method: str  # client_secret_basic, client_secret_post, none
 
     @property
     def public(self) -> bool:
         return self.method == "none"
+
+    @property
+    def vendor_id(self) -> int:
+        if self.vendor.id is None:
+            raise RuntimeError("the vendor that called has no id")
+        return self.vendor.id
 
 
 class OverBudget(Exception):
@@ -116,6 +139,16 @@ async def charge_validated(db_session: AsyncSession, caller: Caller, now: dateti
         return
     if await spent(db_session, vendor_budget(caller), now) is not None:
         raise OverBudget
+
+
+async def counted_over(caller: Caller, hits: int, now: datetime) -> NoReturn:
+    """Answer a call its vendor's budget counted over in the statement that would have used its
+    code or token (oidc/token_exchange.py): the first of the minute is audited."""
+    async with db.transaction() as db_session:
+        retry = await api_budgets.over(
+            db_session, vendor_budget(caller), hits, now=now, client_address=request.remote_addr
+        )
+    raise too_many(retry or rate_limits.retry_after(now))
 
 
 async def over_budget(caller: Caller, now: datetime) -> NoReturn:

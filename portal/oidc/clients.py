@@ -5,9 +5,10 @@ then protects alone."""
 
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -53,10 +54,50 @@ async def raw_connection(db: AsyncSession) -> Any:
     return (await connection.get_raw_connection()).driver_connection
 
 
+class Client(Protocol):
+    """What client authentication reads of a vendor (a Vendor, or the token endpoint's record)."""
+
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def public_client(self) -> bool: ...
+    @property
+    def enabled(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: str  # for the audit log
     vendor: Vendor | None
+
+
+@dataclass(frozen=True)
+class Checked:
+    matched: vendor_secrets.ActiveSecret | None  # the secret presented, to mark as used
+    refusal: str | None  # why the caller is not the vendor; None: it is
+
+
+def claimed_key(given: Presented) -> str:
+    """The vendor key the caller claims; "" for one that is not well-formed (no look-up)."""
+    return given.client_id if re.fullmatch(VENDOR_KEY_PATTERN, given.client_id) else ""
+
+
+def check(
+    vendor: Client | None, active: Sequence[vendor_secrets.ActiveSecret], given: Presented
+) -> Checked:
+    """Whether these credentials prove this vendor, given its active secrets: the one rule, for
+    the ORM's look-up below and the token endpoint's statement (oidc/token_exchange.py)."""
+    if vendor is None or vendor.protocol != "oidc":
+        hmac.compare_digest(UNUSED_DIGEST, digest(given.secret or ""))
+        return Checked(None, reasons.UNKNOWN_VENDOR)
+    if given.secret is None:
+        matched, right = None, vendor.public_client  # `none` is for public clients only
+    else:
+        matched = vendor_secrets.matching(active, given.secret)
+        right = matched is not None
+    if not right:
+        return Checked(matched, reasons.WRONG_SECRET)
+    return Checked(matched, None if vendor.enabled else reasons.DISABLED)
 
 
 async def authenticate(db: AsyncSession, given: Presented, *, now: datetime) -> Vendor | Refusal:
@@ -64,24 +105,19 @@ async def authenticate(db: AsyncSession, given: Presented, *, now: datetime) -> 
     cost a comparison alike and get the same answer."""
     if not given.method:
         return Refusal(reasons.NO_CREDENTIALS, None)
-    key = given.client_id if re.fullmatch(VENDOR_KEY_PATTERN, given.client_id) else ""
+    key = claimed_key(given)
     vendor = await vendors.select_vendor_by_key(db, key) if key else None
-    if vendor is None or vendor.protocol != "oidc":
-        hmac.compare_digest(UNUSED_DIGEST, digest(given.secret or ""))
-        return Refusal(reasons.UNKNOWN_VENDOR, None)
-    if given.secret is None:
-        right = vendor.public_client  # `none` is for public clients only
-    else:
+    active = []
+    if vendor is not None and vendor.protocol == "oidc" and given.secret is not None:
         active = [
             vendor_secrets.ActiveSecret(row.id or 0, row.secret_hash, row.last_used_at)
             for row in await vendor_secrets.select_active(db, vendor)
         ]
-        matched = vendor_secrets.matching(active, given.secret)
-        if matched is not None:
-            await vendor_secrets.mark_used(await raw_connection(db), matched, now)
-        right = matched is not None
-    if not right:
-        return Refusal(reasons.WRONG_SECRET, vendor)
-    if not vendor.enabled:
-        return Refusal(reasons.DISABLED, vendor)
+    checked = check(vendor, active, given)
+    if checked.matched is not None:
+        await vendor_secrets.mark_used(await raw_connection(db), checked.matched, now)
+    if checked.refusal is not None:
+        known = checked.refusal != reasons.UNKNOWN_VENDOR
+        return Refusal(checked.refusal, vendor if known else None)
+    assert vendor is not None  # check() refuses an unknown vendor
     return vendor

@@ -12,7 +12,7 @@ refresh tokens last, whatever became of the session."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, TextClause, bindparam, text, update
+from sqlalchemy import BindParameter, DateTime, bindparam, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,9 +59,13 @@ async def issue_code(db: AsyncSession, new: NewGrant, *, now: datetime) -> str:
     return raw
 
 
-# The rule of in_force() in SQL, written once: the SQLAlchemy statements here use it through
-# in_force(), and UserInfo's raw statement (access_tokens.LIVE) formats it in directly. `{now}`
-# is the statement's parameter for the time; the grant's table is `oidc_grant`, unaliased.
+# A grant in force, in SQL, written once: not revoked, the member enabled (whatever enabled them
+# last), and the portal session live — neither ended nor past its absolute end — unless the grant
+# is offline access, which outlives the session's timeouts. The single-use rules below hold it,
+# and UserInfo's statement (access_tokens.LIVE) formats it in. `{now}` is the statement's
+# parameter for the time; the grant's table is `oidc_grant`, unaliased. Text, not an expression
+# tree: an aliased Member built for every statement took a sixth of the token endpoint's time
+# (bench/README.md), and text compiles for nothing.
 IN_FORCE = """(
     oidc_grant.revoked_at IS NULL
     AND EXISTS (SELECT 1 FROM member gm WHERE gm.id = oidc_grant.member_id AND gm.enabled)
@@ -70,16 +74,6 @@ IN_FORCE = """(
         WHERE gs.id = oidc_grant.session_id AND gs.ended_at IS NULL AND gs.expires_at > {now}
     ))
 )"""
-# Text, not an expression tree: an aliased Member built for every statement took a sixth of the
-# token endpoint's time (bench/README.md), and text compiles for nothing.
-_IN_FORCE = text(IN_FORCE.format(now=":in_force_now"))
-
-
-def in_force(now: datetime) -> TextClause:
-    """Not revoked, the member enabled (whatever enabled them last), and the portal session live
-    — neither ended nor past its absolute end — unless the grant is offline access, which
-    outlives the session's timeouts."""
-    return _IN_FORCE.bindparams(bindparam("in_force_now", now, type_=DateTime(timezone=True)))
 
 
 async def _revoke(db: AsyncSession, grant: OidcGrant, *, now: datetime, reason: str) -> None:
@@ -91,23 +85,44 @@ async def member_enabled(db: AsyncSession, grant: OidcGrant) -> bool:
     return member is not None and member.enabled
 
 
+# Single use, in SQL, written once: the code redeemed, the refresh token used — this vendor's,
+# unused, unexpired, its grant in force. redeem_code() and use_refresh_token() run them here; the
+# token endpoint's own statements (oidc/token_exchange.py) format them in with their parameters.
+# Placeholders: {code_hash} {vendor_id} {redirect_uri} {challenge} {now}; {token_hash}.
+CODE_REDEEMABLE = """oidc_grant.code_hash = {code_hash} AND oidc_grant.vendor_id = {vendor_id}
+    AND oidc_grant.redirect_uri = {redirect_uri} AND oidc_grant.code_challenge = {challenge}
+    AND oidc_grant.code_redeemed_at IS NULL AND oidc_grant.code_expires_at > {now}
+    AND IN_FORCE""".replace("IN_FORCE", IN_FORCE)
+REFRESH_USABLE = """oidc_token.token_hash = {token_hash} AND oidc_token.kind = 'refresh'
+    AND oidc_token.used_at IS NULL AND oidc_token.expires_at > {now}
+    AND oidc_token.grant_id IN (
+        SELECT oidc_grant.id FROM oidc_grant WHERE oidc_grant.vendor_id = {vendor_id} AND IN_FORCE
+    )""".replace("IN_FORCE", IN_FORCE)
+_NAMED = {
+    name: f":{name}"
+    for name in ("code_hash", "vendor_id", "redirect_uri", "challenge", "now", "token_hash")
+}
+_CODE_REDEEMABLE = text(CODE_REDEEMABLE.format(**_NAMED))
+_REFRESH_USABLE = text(REFRESH_USABLE.format(**_NAMED))
+
+
+def _at(now: datetime) -> BindParameter[datetime]:
+    return bindparam("now", now, type_=DateTime(timezone=True))
+
+
 async def redeem_code(
     db: AsyncSession, raw: str, vendor_id: int, redirect_uri: str, challenge: str, *, now: datetime
 ) -> OidcGrant | None:
     """The grant of this code, redeemed now — when it is this vendor's, for this redirect URI
     and PKCE verifier (its S256 `challenge`), unexpired, unused, and its session live. One
-    statement decides it."""
+    statement decides it (CODE_REDEEMABLE)."""
+    redeemable = _CODE_REDEEMABLE.bindparams(
+        _at(now), code_hash=digest(raw), vendor_id=vendor_id, redirect_uri=redirect_uri,
+        challenge=challenge,
+    )  # fmt: skip
     won = await db.exec(
         update(OidcGrant)
-        .where(
-            col(OidcGrant.code_hash) == digest(raw),
-            col(OidcGrant.vendor_id) == vendor_id,
-            col(OidcGrant.redirect_uri) == redirect_uri,
-            col(OidcGrant.code_challenge) == challenge,
-            col(OidcGrant.code_redeemed_at).is_(None),
-            col(OidcGrant.code_expires_at) > now,
-            in_force(now),
-        )
+        .where(redeemable)
         .values(code_redeemed_at=now)
         .returning(col(OidcGrant.id))
         # Nothing of the grant is loaded yet in this session: no objects for the ORM to evaluate
@@ -144,31 +159,24 @@ async def why_code_failed(
     return reasons.SESSION_ENDED if await member_enabled(db, grant) else reasons.MEMBER_DISABLED
 
 
-@dataclass(frozen=True)
-class Issued:
-    access_token: str
-    expires_in: int
-    refresh_token: str | None
-
-
-async def issue_tokens(
+async def store_tokens(
     db: AsyncSession,
     grant: OidcGrant,
     *,
     now: datetime,
     scope: str,
-    access_ttl: timedelta,
+    access_token: str,
+    access_until: datetime,
+    refresh_token: str | None,
     refresh_until: datetime | None,
-) -> Issued:
-    """An access token for `scope` and, when `refresh_until` is given, a refresh token valid
-    until then (it carries the grant's whole scope: RFC 6749 §6)."""
-    access, refresh = new_secret(), new_secret() if refresh_until else None
-    rows = [_token(grant, "access", access, now, now + access_ttl, scope)]
-    if refresh is not None and refresh_until is not None:
-        rows.append(_token(grant, "refresh", refresh, now, refresh_until, None))
+) -> None:
+    """Store an access token for `scope` and, when given, a refresh token valid until
+    `refresh_until` (it carries the grant's whole scope: RFC 6749 §6). Only their hashes."""
+    rows = [_token(grant, "access", access_token, now, access_until, scope)]
+    if refresh_token is not None and refresh_until is not None:
+        rows.append(_token(grant, "refresh", refresh_token, now, refresh_until, None))
     db.add_all(rows)
     await db.flush()
-    return Issued(access, int(access_ttl.total_seconds()), refresh)
 
 
 def _token(
@@ -188,19 +196,11 @@ async def use_refresh_token(
     db: AsyncSession, raw: str, vendor_id: int, *, now: datetime
 ) -> OidcGrant | None:
     """The grant of this refresh token, which is used up by this call — when it is this
-    vendor's, unused, unexpired and its grant in force. One statement."""
-    grantsin_force = select(OidcGrant.id).where(
-        col(OidcGrant.vendor_id) == vendor_id, in_force(now)
-    )
+    vendor's, unused, unexpired and its grant in force. One statement (REFRESH_USABLE)."""
+    usable = _REFRESH_USABLE.bindparams(_at(now), token_hash=digest(raw), vendor_id=vendor_id)
     won = await db.exec(
         update(OidcToken)
-        .where(
-            col(OidcToken.token_hash) == digest(raw),
-            col(OidcToken.kind) == "refresh",
-            col(OidcToken.used_at).is_(None),
-            col(OidcToken.expires_at) > now,
-            col(OidcToken.grant_id).in_(grantsin_force),
-        )
+        .where(usable)
         .values(used_at=now)
         .returning(col(OidcToken.grant_id))
         .execution_options(synchronize_session=False)  # as in redeem_code

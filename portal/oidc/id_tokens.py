@@ -2,7 +2,7 @@
 published keys (portal/signing_keys.py, joserfc), and an `id_token_hint` read back."""
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
@@ -10,16 +10,25 @@ from joserfc.errors import JoseError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import signing_keys
-from portal.auth.models import AuthSession
 from portal.claims import member_subject
-from portal.models import SIGNING_ALGORITHMS, Member, Vendor
-from portal.oidc.models import OidcGrant
+from portal.models import SIGNING_ALGORITHMS
 from portal.settings import Settings
 
 ID_TOKEN_TTL = timedelta(minutes=5)
 
 
-def subject(vendor: Vendor, imis_id: str, pairwise_key: bytes) -> str:
+class Audience(Protocol):
+    """What of a vendor an ID token names (a Vendor, or the token endpoint's record)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def pairwise_subject(self) -> bool: ...
+    @property
+    def id_token_signed_response_alg(self) -> str: ...
+
+
+def subject(vendor: Audience, imis_id: str, pairwise_key: bytes) -> str:
     """The member's `sub` at this vendor (portal/claims.py: logout tokens use it too)."""
     return member_subject(vendor.key, vendor.pairwise_subject, imis_id, pairwise_key)
 
@@ -27,28 +36,31 @@ def subject(vendor: Vendor, imis_id: str, pairwise_key: bytes) -> str:
 def claims(
     *,
     issuer: str,
-    vendor: Vendor,
-    member: Member,
-    grant: OidcGrant,
-    session: AuthSession,
+    vendor: Audience,
+    imis_id: str,
+    sid: str,
+    auth_time: datetime | None,
+    nonce: str | None,
     access_token: str,
     pairwise_key: bytes,
     now: datetime,
 ) -> dict[str, Any]:
+    """An ID token's claims: the member (`imis_id`) in the portal session `sid`, signed in at
+    `auth_time`, for the grant's `nonce`."""
     found: dict[str, Any] = {
         "iss": issuer,
-        "sub": subject(vendor, member.imis_id, pairwise_key),
+        "sub": subject(vendor, imis_id, pairwise_key),
         "aud": vendor.key,
         "exp": int((now + ID_TOKEN_TTL).timestamp()),
         "iat": int(now.timestamp()),
-        "auth_time": int(grant.auth_time.timestamp()) if grant.auth_time else int(now.timestamp()),
-        "sid": session.sid,
+        "auth_time": int(auth_time.timestamp()) if auth_time else int(now.timestamp()),
+        "sid": sid,
         # The left half of the access token's hash by the ID token's own algorithm (SHA-256
         # for both RS256 and ES256): Core §3.1.3.6.
         "at_hash": create_half_hash(access_token, vendor.id_token_signed_response_alg).decode(),
     }
-    if grant.nonce:
-        found["nonce"] = grant.nonce
+    if nonce:
+        found["nonce"] = nonce
     return found
 
 

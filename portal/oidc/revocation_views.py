@@ -10,7 +10,6 @@ from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, clock, db
-from portal.models import id_of
 from portal.oidc import callers, grants
 from portal.oidc.callers import Caller
 from portal.oidc.protocol_errors import OAuthError
@@ -44,7 +43,7 @@ async def revoked(
 ) -> OAuthError | None:
     """Revoke and audit; a token that is not the caller's is a failure like any other (for a
     public client, one of its network's budget). The 429 to answer instead, if any."""
-    done = await grants.revoke_token(db_session, raw, id_of(caller.vendor), now=now)
+    done = await grants.revoke_token(db_session, raw, caller.vendor_id, now=now)
     if done.grant is None:
         instead = await callers.charge_failure(db_session, caller, now)
         if instead is None:

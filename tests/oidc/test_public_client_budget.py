@@ -9,9 +9,15 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal.crypto import digest
+from portal.models import RateCounter
 from portal.settings import Settings
 from tests.conftest import FakeClock
+from tests.flows import unit_of_work
 from tests.oidc.live_flows import on_the_tests_clock, query_of, sign_in_for
 from tests.oidc.oidc_flows import (
     Pkce,
@@ -82,3 +88,47 @@ async def test_parallel_exchanges_over_the_budget_leave_their_codes_unused(
             assert [a.status_code for a in again] == [200] * 5
     limited = await audit_events(database_url, "api.rate_limited")
     assert [(e.vendor_key, e.details["bucket"]) for e in limited] == [("learn", "vendor")]
+
+
+async def test_a_public_client_waiting_for_a_code_that_turns_out_used_spends_nothing(
+    settings: Settings, clock: FakeClock, database_url: str
+) -> None:
+    """The exchange counts a public client's call in the statement that uses its code, with the
+    code's row locked first: a presentation that waited on another's use finds the code used
+    and spends nothing of the vendor's budget (its network's, as a failure). Fails with the
+    lock (token_exchange.REDEEM's FOR UPDATE) removed: it counts from its snapshot."""
+    await add_oidc_vendor(database_url, public_client=True)
+    with on_the_tests_clock(settings, clock) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=LIMITS) as browser:
+            [(code, pkce)] = await codes(browser, 1)
+            code_hash = {"code_hash": digest(code)}
+            async with unit_of_work(database_url) as other:  # another presentation, using it
+                await other.exec(text(LOCK).bindparams(**code_hash))  # type: ignore[call-overload]
+                pending = asyncio.create_task(exchange(browser, code, pkce))
+                await until_one_waits(other)
+                await other.exec(text(USE).bindparams(**code_hash))  # type: ignore[call-overload]
+            answer = await pending
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    async with unit_of_work(database_url) as session:
+        spent = await session.exec(select(RateCounter).where(RateCounter.bucket == "vendor:learn"))
+        assert spent.all() == []
+    assert [e.details["reason"] for e in await audit_events(database_url, "oidc.code_replay")] == [
+        "replay"
+    ]
+
+
+LOCK = "SELECT id FROM oidc_grant WHERE code_hash = :code_hash FOR UPDATE"
+USE = "UPDATE oidc_grant SET code_redeemed_at = now() WHERE code_hash = :code_hash"
+WAITING = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def until_one_waits(session: AsyncSession) -> None:
+    """Until a statement of the portal's waits for a lock (at most 30 s)."""
+    for _ in range(600):
+        if (await session.exec(text(WAITING))).scalar_one():  # type: ignore[call-overload]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no statement waited for the code's row")
