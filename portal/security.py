@@ -7,7 +7,8 @@ from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
 from quart import Quart, abort, request, session
-from quart.sessions import SecureCookieSessionInterface
+from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
+from quart.wrappers import BaseRequestWebsocket
 
 from portal.settings import Settings
 
@@ -106,6 +107,15 @@ class SessionCookie(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
 
+    async def open_session(
+        self, app: Quart, request: BaseRequestWebsocket
+    ) -> SecureCookieSession | None:
+        """An empty session when the request has no cookie, asked first: werkzeug's
+        cookies.get() raises and catches a BadRequestKeyError (costly to build) for each."""
+        if self.get_cookie_name(app) not in request.cookies and self.get_signing_serializer(app):
+            return self.session_class()
+        return await super().open_session(app, request)
+
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         if keys not in self._serializers:
@@ -144,6 +154,13 @@ async def check_csrf() -> None:
         abort(403, "This form has expired or did not come from this site. Reload and try again.")
 
 
+async def check_request() -> None:
+    """What every request is checked for, in one hook: Quart's machinery costs each app-wide
+    hook on every request."""
+    await refuse_nul()
+    await check_csrf()
+
+
 async def refuse_nul() -> None:
     """No real input contains U+0000, and PostgreSQL text cannot store it: refuse it here, with
     a 400, rather than fail deep inside a query with a 500. The API answers (and audits) bad
@@ -174,5 +191,4 @@ def init_app(app: Quart, settings: Settings) -> None:
     )
     app.session_interface = SessionCookie()
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.before_request(refuse_nul)
-    app.before_request(check_csrf)
+    app.before_request(check_request)
