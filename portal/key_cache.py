@@ -18,6 +18,7 @@ import asyncio
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from typing import Any
 
 import asyncpg
 from quart import Quart
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -100,7 +101,7 @@ def _named(name: str) -> Cache:
 
 
 def for_engine(engine: AsyncEngine) -> Cache:
-    return _named(engine.url.render_as_string(hide_password=True))
+    return _named(_name(engine.sync_engine))
 
 
 def for_session(db: AsyncSession) -> Cache:
@@ -109,7 +110,18 @@ def for_session(db: AsyncSession) -> Cache:
 
 def database_name(db: AsyncSession) -> str:
     """The database `db` works on, as a name for what a process keeps of it."""
-    return db.get_bind().engine.url.render_as_string(hide_password=True)
+    return _name(db.get_bind().engine)
+
+
+# Each engine's name, worked out once: rendering its URL took a cached key-set request's time.
+_names: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()
+
+
+def _name(engine: Engine) -> str:
+    name = _names.get(engine)
+    if name is None:
+        name = _names[engine] = engine.url.render_as_string(hide_password=True)
+    return name
 
 
 async def announce_change(db: AsyncSession) -> None:
