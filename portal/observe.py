@@ -114,12 +114,14 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 class Request(query_strings.Request):
-    """Notes the route it matched in its ASGI scope as Quart matches it, for the middleware's
-    log line and metrics: the route pattern (/admin/vendors/<key>), not the path, a label for
-    every request to one page, whatever its ids. (An after-request hook did this, at the cost
-    of a hook on every answer.)"""
+    """Quart's request, keeping what the rule it matched says as Quart matches it: the route,
+    noted in its ASGI scope for the middleware's log line and metrics — the route pattern
+    (/admin/vendors/<key>), not the path, a label for every request to one page, whatever its
+    ids; an after-request hook did this, at the cost of a hook on every answer — and the
+    blueprints, which Quart otherwise works out afresh the three times a request it asks."""
 
     _url_rule: QuartRule | None = None
+    _blueprints: list[str] = []  # never changed: read, as Quart's own, to build other lists
 
     @property
     def url_rule(self) -> QuartRule | None:
@@ -128,7 +130,12 @@ class Request(query_strings.Request):
     @url_rule.setter
     def url_rule(self, rule: QuartRule | None) -> None:
         self._url_rule = rule
+        self._blueprints = super().blueprints
         cast(Scope, self.scope)[ROUTE] = rule.rule if rule is not None else None
+
+    @property
+    def blueprints(self) -> list[str]:
+        return self._blueprints
 
 
 @blueprint.get("/metrics")
