@@ -22,7 +22,6 @@ from portal import (
     observe,
     oidc,
     production_checks,
-    query_strings,
     secret_key,
     security,
     session_cookies,
@@ -46,7 +45,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or load_settings()
     production_checks.check_can_serve(settings)
     app = Quart(__name__, template_folder="../templates", static_folder="../static")
-    app.request_class = query_strings.Request
+    # query_strings.Request, noting the route it matched for the request's log line and metrics.
+    app.request_class = observe.Request
     app.secret_key = secret_key.in_use(settings)
     # Quart's session (CSRF), quart-auth's sessions and the device cookies accept earlier keys.
     app.config["SECRET_KEY_FALLBACKS"] = settings.fallback_keys
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     ):
         app.register_blueprint(blueprint)
     oidc.init_app(app)
-    observe.init_app(app, settings)  # after db (the pool it watches), before ProxyFix
+    # After db (the pool it watches), before ProxyFix; the security headers added as answers start.
+    observe.init_app(app, settings, security.answer_headers(app, settings))
     if settings.proxy_hops:
         # Only X-Forwarded-* set by our own proxies is believed: the client address feeds the
         # throttle, so a client must not be able to choose it.

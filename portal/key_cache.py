@@ -18,6 +18,7 @@ import asyncio
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +26,7 @@ from typing import Any
 
 import asyncpg
 from quart import Quart
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -104,11 +104,6 @@ def for_engine(engine: AsyncEngine) -> Cache:
     return _named(engine_name(engine))
 
 
-def engine_name(engine: AsyncEngine | Engine) -> str:
-    """The database `engine` works on, as a name for what a process keeps of it."""
-    return engine.url.render_as_string(hide_password=True)
-
-
 def for_session(db: AsyncSession) -> Cache:
     return _named(database_name(db))
 
@@ -116,6 +111,19 @@ def for_session(db: AsyncSession) -> Cache:
 def database_name(db: AsyncSession) -> str:
     """The database `db` works on, as a name for what a process keeps of it."""
     return engine_name(db.get_bind().engine)
+
+
+# Each engine's name, worked out once: rendering its URL took a cached key-set request's time.
+_names: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()
+
+
+def engine_name(engine: AsyncEngine | Engine) -> str:
+    """The database `engine` works on, as a name for what a process keeps of it."""
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    name = _names.get(sync)
+    if name is None:
+        name = _names[sync] = sync.url.render_as_string(hide_password=True)
+    return name
 
 
 async def announce_change(db: AsyncSession) -> None:

@@ -8,17 +8,38 @@ never a query string, a token, a secret or a password (portal/observe.py logs th
 
 import json
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from portal import request_ids
 
+# One encoder for every line: json.dumps(..., default=str) builds a new one for each.
+ENCODER = json.JSONEncoder(default=str)
+
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")  # the last second's text, kept: see stamp()
+
+    def stamp(self, created: float) -> str:
+        """ISO 8601 in UTC to the millisecond, as datetime.isoformat writes it (microseconds
+        rounded as datetime.fromtimestamp rounds them); the date and time of a second worked out
+        once for all the lines of that second."""
+        fraction, whole = math.modf(created)
+        second, micro = int(whole), round(fraction * 1_000_000)
+        if micro == 1_000_000:
+            second, micro = second + 1, 0
+        if second != self._second[0]:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (second, text)
+        return f"{self._second[1]}.{micro // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         event: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self.stamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -30,7 +51,7 @@ class JsonFormatter(logging.Formatter):
         event.update(getattr(record, "fields", {}))
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
-        return json.dumps(event, default=str)
+        return ENCODER.encode(event)
 
 
 def configure(level: int = logging.INFO) -> None:

@@ -12,10 +12,11 @@ from typing import Any, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Quart, Response, abort, request
+from quart.routing import QuartRule
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from portal import clock, db, metrics, request_ids, settings
+from portal import clock, db, metrics, query_strings, request_ids, settings
 from portal.auth import throttle
 from portal.errors import DatabaseUnavailable
 from portal.logs import fields
@@ -33,13 +34,26 @@ log = logging.getLogger("portal.request")
 blueprint = Blueprint("observe", __name__)
 
 
+Headers = list[tuple[bytes, bytes]]
+REQUEST_ID = b"x-request-id"
+
+
 class Observed:
     """ASGI middleware around the portal: inside ProxyFix, so the client address it logs is
-    the one our proxies vouch for."""
+    the one our proxies vouch for. As an answer starts it adds, in one pass over its headers,
+    the request id and what `answer_headers` adds (the security headers: portal/security.py),
+    where after-request hooks cost Quart's per-request machinery on every answer."""
 
-    def __init__(self, app: ASGIApp, *, trust_request_id: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trust_request_id: bool,
+        answer_headers: Callable[[Headers, str | None], Headers],
+    ) -> None:
         self.app = app
         self.trust_request_id = trust_request_id
+        self.answer_headers = answer_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,8 +69,9 @@ class Observed:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                id_header = (b"x-request-id", request_id.encode())
-                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+                headers = self.answer_headers(list(message.get("headers", ())), scope.get(ROUTE))
+                headers.append((REQUEST_ID, request_id.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -98,12 +113,29 @@ def header(scope: Scope, name: bytes) -> str | None:
     return found[-1].decode("latin-1") if found else None
 
 
-async def note_route(response: Response) -> Response:
-    """The route pattern (/admin/vendors/<key>), not the path: a label for every request to
-    one page, whatever its ids."""
-    rule = request.url_rule
-    cast(Scope, request.scope)[ROUTE] = rule.rule if rule is not None else None
-    return response
+class Request(query_strings.Request):
+    """Quart's request, keeping what the rule it matched says as Quart matches it: the route,
+    noted in its ASGI scope for the middleware's log line and metrics — the route pattern
+    (/admin/vendors/<key>), not the path, a label for every request to one page, whatever its
+    ids; an after-request hook did this, at the cost of a hook on every answer — and the
+    blueprints, which Quart otherwise works out afresh the three times a request it asks."""
+
+    _url_rule: QuartRule | None = None
+    _blueprints: list[str] = []  # never changed: read, as Quart's own, to build other lists
+
+    @property
+    def url_rule(self) -> QuartRule | None:
+        return self._url_rule
+
+    @url_rule.setter
+    def url_rule(self, rule: QuartRule | None) -> None:
+        self._url_rule = rule
+        self._blueprints = super().blueprints
+        cast(Scope, self.scope)[ROUTE] = rule.rule if rule is not None else None
+
+    @property
+    def blueprints(self) -> list[str]:
+        return self._blueprints
 
 
 @blueprint.get("/metrics")
@@ -153,11 +185,16 @@ def watch_pool() -> None:
     event.listen(pool, "checkin", lambda *_: metrics.DB_CONNECTIONS_IN_USE.dec())
 
 
-def init_app(app: Quart, settings: Settings) -> None:
+def init_app(
+    app: Quart, settings: Settings, answer_headers: Callable[[Headers, str | None], Headers]
+) -> None:
     """Before ProxyFix wraps the app (create_app), after db.init_app (the pool it watches)."""
-    app.after_request(note_route)
     app.register_blueprint(blueprint)
     app.before_serving(watch_pool)
     app.after_serving(metrics.worker_stopped)
-    # Without a proxy of ours in front, X-Request-ID is whatever the client chose.
-    app.asgi_app = Observed(app.asgi_app, trust_request_id=settings.proxy_hops > 0)  # type: ignore[method-assign,assignment]
+    app.asgi_app = Observed(  # type: ignore[method-assign,assignment]
+        app.asgi_app,
+        # Without a proxy of ours in front, X-Request-ID is whatever the client chose.
+        trust_request_id=settings.proxy_hops > 0,
+        answer_headers=answer_headers,
+    )

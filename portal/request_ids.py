@@ -3,7 +3,7 @@ returned to the client in X-Request-ID, so that one request can be followed from
 through the portal's log to the audit log."""
 
 import re
-import uuid
+import secrets
 from contextvars import ContextVar, Token
 
 HEADER = "X-Request-ID"
@@ -27,7 +27,7 @@ def choose(given: str | None, *, trusted: bool) -> str:
     words, and a client must not choose the id that ties its requests to audit events."""
     if trusted and given and ACCEPTED.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # 32 hex digits, as uuid4().hex, without building a UUID
 
 
 def bind(request_id: str) -> Token[str | None]:

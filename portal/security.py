@@ -6,8 +6,9 @@ import secrets
 from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
-from quart import Quart, Response, abort, request, session
-from quart.sessions import SecureCookieSessionInterface
+from quart import Quart, abort, request, session
+from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
+from quart.wrappers import BaseRequestWebsocket
 
 from portal.settings import Settings
 
@@ -51,12 +52,69 @@ def headers_for_every_answer(production: bool) -> tuple[tuple[str, str], ...]:
     return found
 
 
+CACHE_CONTROL, NO_STORE = b"cache-control", b"no-store"
+Headers = list[tuple[bytes, bytes]]
+
+
+class AnswerHeaders:
+    """Adds what every answer carries unless its view set its own, in the one pass the ASGI
+    middleware (portal/observe.py) makes over an answer's headers: the names and values encoded
+    once, so an answer costs a set of its header names and one list."""
+
+    def __init__(self, production: bool, static_route: str | None) -> None:
+        self.every = tuple(
+            (name.lower().encode(), value.encode())
+            for name, value in headers_for_every_answer(production)
+        )
+        self.names = frozenset(name for name, _ in self.every) | {CACHE_CONTROL}
+        self.static_route = static_route
+        self.with_no_store = (*self.every, (CACHE_CONTROL, NO_STORE))
+
+    def __call__(self, headers: Headers, route: str | None) -> Headers:
+        """`headers` of an answer to a request that matched `route` (its pattern, or None), with
+        what it lacks added."""
+        present = {name.lower() for name, _ in headers}
+        static = route is not None and route == self.static_route
+        if not static and present.isdisjoint(self.names):  # nearly every answer
+            return [*headers, *self.with_no_store]
+        added = [(name, value) for name, value in self.every if name not in present]
+        if not static and not any(public(v) for n, v in headers if n.lower() == CACHE_CONTROL):
+            # Every other answer is personal or a step of a sign-in: a kept dashboard page is
+            # shown again on Back after sign-out, and a kept 303 between /sign-in and
+            # /sso/signin sends Back round in a loop. Static files keep their caching, and so
+            # do the answers their view marks public (OpenID Connect's discovery and keys).
+            headers = [(n, v) for n, v in headers if n.lower() != CACHE_CONTROL]
+            added.append((CACHE_CONTROL, NO_STORE))
+        return [*headers, *added]
+
+
+def public(cache_control: bytes) -> bool:
+    return any(d.strip().lower() == b"public" for d in cache_control.split(b","))
+
+
+def answer_headers(app: Quart, settings: Settings) -> AnswerHeaders:
+    """The security headers of the app's answers, for the ASGI middleware to add."""
+    static = (
+        [rule.rule for rule in app.url_map.iter_rules("static")] if app.has_static_folder else []
+    )
+    return AnswerHeaders(not settings.development, static[0] if static else None)
+
+
 class SessionCookie(SecureCookieSessionInterface):
     """Quart's signed session cookie (the CSRF token), its serializer built once per set of keys:
     Quart builds one per request, and building one runs a test serialisation."""
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    async def open_session(
+        self, app: Quart, request: BaseRequestWebsocket
+    ) -> SecureCookieSession | None:
+        """An empty session when the request has no cookie, asked first: werkzeug's
+        cookies.get() raises and catches a BadRequestKeyError (costly to build) for each."""
+        if self.get_cookie_name(app) not in request.cookies and self.get_signing_serializer(app):
+            return self.session_class()
+        return await super().open_session(app, request)
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
@@ -96,6 +154,13 @@ async def check_csrf() -> None:
         abort(403, "This form has expired or did not come from this site. Reload and try again.")
 
 
+async def check_request() -> None:
+    """What every request is checked for, in one hook: Quart's machinery costs each app-wide
+    hook on every request."""
+    await refuse_nul()
+    await check_csrf()
+
+
 async def refuse_nul() -> None:
     """No real input contains U+0000, and PostgreSQL text cannot store it: refuse it here, with
     a 400, rather than fail deep inside a query with a 500. The API answers (and audits) bad
@@ -126,21 +191,4 @@ def init_app(app: Quart, settings: Settings) -> None:
     )
     app.session_interface = SessionCookie()
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.before_request(refuse_nul)
-    app.before_request(check_csrf)
-    every_answer = [
-        (name.lower(), name, value) for name, value in headers_for_every_answer(production)
-    ]
-
-    @app.after_request
-    async def security_headers(response: Response) -> Response:
-        headers = response.headers
-        present = {name.lower() for name in headers.keys()}  # noqa: SIM118 (Headers iterates pairs)
-        headers.extend([(name, value) for key, name, value in every_answer if key not in present])
-        if request.endpoint != "static" and not response.cache_control.public:
-            # Every other answer is personal or a step of a sign-in: a kept dashboard page is
-            # shown again on Back after sign-out, and a kept 303 between /sign-in and
-            # /sso/signin sends Back round in a loop. Static files keep their caching, and so
-            # do the answers their view marks public (OpenID Connect's discovery and keys).
-            headers["Cache-Control"] = "no-store"
-        return response
+    app.before_request(check_request)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired
-from quart import Quart, Response, current_app, g, request, session
+from quart import Quart, after_this_request, current_app, g, request, session
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,17 +23,33 @@ SIGNED_OUT_SESSION = "signed_out_session"
 
 
 class LazyAuth(QuartAuth):
-    """quart-auth's session cookie, decoded only by the requests that ask who is signed in:
-    quart-auth's own answer hook decodes it on every request to learn that nothing changed."""
+    """quart-auth's session cookie, decoded only by the requests that ask who is signed in, and
+    written only by those that sign in or out: quart-auth's own answer hook runs on every
+    request, decoding the cookie to learn that nothing changed."""
 
     def __init__(self, app: Quart, **options: Any) -> None:
         self._serializers: dict[tuple[str | bytes, ...], Any] = {}
         super().__init__(app, **options)
 
-    async def after_request(self, response: Response) -> Response:
-        if not hasattr(g, self.attribute_name):  # the cookie was neither read nor changed
-            return response
-        return await super().after_request(response)
+    def init_app(self, app: Quart) -> None:
+        super().init_app(app)
+        app.after_request_funcs[None].remove(self.after_request)  # see login_user
+
+    def login_user(self, user: AuthUser) -> None:
+        super().login_user(user)
+        self._write_cookie_on_answer()
+
+    def logout_user(self) -> None:
+        super().logout_user()
+        self._write_cookie_on_answer()
+
+    def _write_cookie_on_answer(self) -> None:
+        """quart-auth's answer hook (which writes or deletes the cookie as the request's last
+        change says), for this request only, once."""
+        pending = f"{self.attribute_name}_pending"
+        if not g.get(pending):
+            setattr(g, pending, True)
+            after_this_request(self.after_request)  # type: ignore[arg-type]  # a Quart Response
 
     def load_token(self, token: str, app: Quart | None = None) -> str | None:
         """quart-auth's, with the serializer built once per set of keys: building one runs a

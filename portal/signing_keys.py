@@ -26,6 +26,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,6 +65,7 @@ class Stored:
 class Published:
     keys: tuple[Stored, ...]  # newest first
     jwks: dict[str, Any]
+    jwks_json: bytes  # the key set as served, encoded once per copy
     key_set: KeySet
 
 
@@ -139,6 +141,18 @@ async def jwks(db: AsyncSession, *, now: datetime, settings: Settings) -> dict[s
     return (await _published(db, now=now, settings=settings)).jwks
 
 
+async def jwks_json(db: AsyncSession, *, now: datetime, settings: Settings) -> bytes:
+    """The public JWK Set as JSON, encoded once per copy of the keys."""
+    return (await _published(db, now=now, settings=settings)).jwks_json
+
+
+def cached_jwks_json(engine: AsyncEngine, now: datetime) -> bytes | None:
+    """The key set's JSON from this process's copy when it may be trusted at `now` (the same
+    copy, dropped as jwks() drops it): no session, no statement. None: ask jwks_json()."""
+    found: Published | None = key_cache.for_engine(engine).current(now)
+    return found.jwks_json if found is not None else None
+
+
 async def verification_keys(db: AsyncSession, *, now: datetime, settings: Settings) -> KeySet:
     """The published keys as a joserfc KeySet, to verify what the portal signed (for instance
     an `id_token_hint`): a withdrawn key verifies nothing."""
@@ -178,7 +192,8 @@ async def _published(db: AsyncSession, *, now: datetime, settings: Settings) -> 
         rows = await _with_public_parts(db, await _load(db, now), cache, settings)
     public = [stored.public for stored in sorted(rows, key=lambda s: s.id) if stored.public]
     key_set = KeySet.import_key_set({"keys": public}) if public else KeySet([])
-    found = Published(tuple(rows), {"keys": public}, key_set)
+    served = json.dumps({"keys": public}, separators=(",", ":")).encode()
+    found = Published(tuple(rows), {"keys": public}, served, key_set)
     boundaries = [stored.signs_from for stored in rows if stored.signs_from > now]
     boundaries += [stored.retires_at for stored in rows if stored.retires_at]
     cache.keep(generation, found, now=now, until=min(boundaries, default=None))

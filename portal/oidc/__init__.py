@@ -43,8 +43,17 @@ def init_app(app: Quart) -> None:
         app.register_blueprint(blueprint)
     for path in protocol_errors.JSON_ENDPOINTS:
         errors.register_error_page(app, path, json_error)
-    app.before_request(no_head_for_actions)
-    app.after_request(cors)
+    # Each hook runs for the requests of the blueprints serving its paths only, not for every
+    # request of the portal (Quart runs an app-wide hook on each one).
+    for blueprint in (authorize_views.blueprint, logout_views.blueprint):  # ACTIONS
+        app.before_request_funcs[blueprint.name].append(no_head_for_actions)
+    for blueprint in (
+        discovery_views.blueprint,
+        token_views.blueprint,
+        revocation_views.blueprint,
+        userinfo_views.blueprint,
+    ):  # CORS_PATHS
+        app.after_request_funcs[blueprint.name].append(cors)
 
 
 ACTIONS = frozenset({"/oidc/authorize", "/oidc/logout"})
@@ -62,7 +71,9 @@ async def json_error(status: int, title: str, message: str) -> ResponseReturnVal
     """The token and UserInfo endpoints answer even a refusal of the framework's (a method
     not allowed, a body too large) in their protocol's JSON."""
     error = "invalid_request" if status < 500 else "server_error"
-    return {"error": error, "error_description": message or title}, status
+    # A refusal before any view (a method not allowed) runs no blueprint's hook: CORS here.
+    headers = {"Access-Control-Allow-Origin": "*"} if request.path in CORS_PATHS else {}
+    return {"error": error, "error_description": message or title}, status, headers
 
 
 async def cors(response: Response) -> Response:

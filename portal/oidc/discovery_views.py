@@ -1,8 +1,9 @@
 """OpenID Provider metadata (Discovery 1.0 §3) and the public keys (the JWKS) it points to."""
 
-from typing import Any
+import json
+from functools import lru_cache
 
-from quart import Blueprint
+from quart import Blueprint, Response
 
 from portal import claims, clock, db, settings, signing_keys
 from portal.models import SIGNING_ALGORITHMS
@@ -15,11 +16,32 @@ blueprint = Blueprint("oidc_discovery", __name__)
 # published before it signs, and a withdrawn key is gone from every such copy a minute later
 # (docs/oidc.md). Each worker serves them from memory (portal/key_cache.py) either way.
 PUBLIC = {"Cache-Control": "public, max-age=60"}
+# Both answers are the same bytes for every request (discovery's for each issuer, the key set's
+# for each copy of the keys): encoded once, not for every request.
+ISSUERS_KEPT = 16  # one in production (PORTAL_ISSUER); development's follows the Host header
 
 
 @blueprint.get("/.well-known/openid-configuration")
-async def configuration() -> tuple[dict[str, Any], dict[str, str]]:
-    issuer = answers.issuer()
+async def configuration() -> Response:
+    return public_json(metadata_json(answers.issuer()))
+
+
+@blueprint.get("/oidc/jwks")
+async def jwks() -> Response:
+    now = clock.now()
+    body = signing_keys.cached_jwks_json(db.engine(), now)
+    if body is None:  # this worker's copy of the keys is stale, or there is none yet
+        async with db.transaction() as db_session:
+            body = await signing_keys.jwks_json(db_session, now=now, settings=settings.current())
+    return public_json(body)
+
+
+def public_json(body: bytes) -> Response:
+    return Response(body, headers=PUBLIC, content_type="application/json")
+
+
+@lru_cache(maxsize=ISSUERS_KEPT)
+def metadata_json(issuer: str) -> bytes:
     metadata = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oidc/authorize",
@@ -50,11 +72,4 @@ async def configuration() -> tuple[dict[str, Any], dict[str, str]]:
         "frontchannel_logout_supported": True,
         "frontchannel_logout_session_supported": True,
     }
-    return metadata, PUBLIC
-
-
-@blueprint.get("/oidc/jwks")
-async def jwks() -> tuple[dict[str, Any], dict[str, str]]:
-    async with db.transaction() as db_session:  # touched only when this worker's copy is stale
-        keys = await signing_keys.jwks(db_session, now=clock.now(), settings=settings.current())
-    return keys, PUBLIC
+    return json.dumps(metadata, separators=(",", ":")).encode()
