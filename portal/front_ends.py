@@ -222,6 +222,9 @@ class FrontEnd:
     settings_form: SettingsForm = SettingsForm()
     settings_options: SettingsOptions | None = None
     vendor_page: VendorPage = VendorPage()
+    # Where "My sites" sends a member to a vendor without a start page of its own: a sign-in the
+    # portal can start (portal/vendors.py, start_sign_in_url), or None when only the vendor can.
+    portal_start: Callable[[Vendor], str | None] = lambda vendor: None
 
 
 _registered: tuple[FrontEnd, ...] = ()

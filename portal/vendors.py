@@ -128,12 +128,12 @@ async def select_enabled_vendors(db: AsyncSession) -> list[Vendor]:
 
 def start_sign_in_url(vendor: Vendor) -> str | None:
     """Where "My sites" sends a member: the vendor's sign-in start page when it has one (it adds
-    its own state), else the portal's /sso/signin for an Enhanced vendor, which lands on its
-    home. An OpenID Connect vendor without a start page has no link: only the vendor can start
-    its sign-in (its PKCE verifier, state and nonce are its own)."""
+    its own state), else a sign-in its front end can start (Enhanced SSO's /sso/signin, which
+    lands on its home), else nowhere: an OpenID Connect vendor's sign-in only the vendor can
+    start (its PKCE verifier, state and nonce are its own)."""
     if vendor.start_url:
         return vendor.start_url
-    return f"/sso/signin?vendor={vendor.key}" if vendor.protocol == "enhanced" else None
+    return front_ends.named(vendor.protocol).portal_start(vendor)
 
 
 async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:

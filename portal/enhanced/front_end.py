@@ -34,6 +34,8 @@ FRONT_END = FrontEnd(
     issued_event="token.issued",
     session_ended=tokens.session_ended,
     purge_rules=tokens.purge_rules,
+    # A signed-in member's own way in: the silent issue, which lands on the vendor's home.
+    portal_start=lambda vendor: f"/sso/signin?vendor={vendor.key}",
     hint="The portal hands the site a one-time token at its token URL; the site needs code "
     "written for this portal.",
     # The portal posts the one-time token to the token URL, a detail of the vendor.
