@@ -68,7 +68,7 @@ DB_CONNECTIONS_IN_USE = Gauge(
 )
 DB_POOL_SIZE = Gauge(
     "portal_db_pool_size",
-    "Connections the running workers' pools keep (each may open as many again for a peak)",
+    "Connections the running workers' pools may hold (each keeps those it opened)",
     multiprocess_mode="livesum",
 )
 IMIS_SECONDS = Histogram(

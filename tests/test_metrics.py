@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from portal import db
 from tests.flows import add_member, add_vendor, issue_token, live_portal
 
 METRICS_TOKEN = "metrics-token-that-is-long-and-random-7Qz3vK9pLm2xR8wT"
@@ -68,4 +69,4 @@ def test_two_workers_counts_are_summed(database_url: str, tmp_path: Path) -> Non
     assert moved - value(before, "portal_http_requests_total", **requests) == sent
     redeemed = value(after, "portal_tokens_redeemed_total", vendor="acme")
     assert redeemed - value(before, "portal_tokens_redeemed_total", vendor="acme") == REDEMPTIONS
-    assert value(after, "portal_db_pool_size") == 2 * 10  # each worker's pool, summed
+    assert value(after, "portal_db_pool_size") == 2 * db.POOL_SIZE  # each worker's, summed
