@@ -2,9 +2,11 @@
 /sso/signout; and, for now, the portal's own member pages (/sign-in, /sign-out, /signed-out, /)
 that the OpenID Connect front end will share (docs/layout.md)."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from markupsafe import escape
 from quart import Blueprint, Response, current_app, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -129,18 +131,47 @@ async def token_post(
 ) -> Response:
     """Protocol §3: a form that posts itself to the vendor's token_url, and nowhere else."""
     fields = {"token": token, "error": error, "ReturnURL": sso.return_url, "state": sso.state}
-    # Rendered without the app's context processors (it needs none of them, and they cost this
-    # hot page half a millisecond: each reads and checks the session cookies again).
-    page = await current_app.jinja_env.get_template("sso/token_post.html").render_async(
-        vendor=sso.vendor,
-        action=sso.token_url,
-        fields={name: value for name, value in fields.items() if value is not None},
-    )
+    given = {name: value for name, value in fields.items() if value is not None}
+    page, policy = await token_post_page(sso, tuple(given))
+    for name, value in given.items():
+        page = page.replace(field_marker(name), str(escape(value)))
     response = Response(page)
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        form_action=" ".join(form_action_sources(sso.token_url, sso.domains))
-    )
+    response.headers["Content-Security-Policy"] = policy
     return response
+
+
+# Every silent re-issue answers with this page: it is rendered once per vendor (its name, token
+# URL and domains) and set of fields, with an unguessable marker where each field's value goes,
+# and each answer puts the values in, escaped as the template's autoescape escapes them. A
+# vendor's name or URL cannot hold the marker: it is chosen at random when the process starts.
+MARKER = secrets.token_hex(16)
+PAGES_KEPT = 256
+_pages: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}
+
+
+def field_marker(name: str) -> str:
+    return f"{MARKER}:{name}:"
+
+
+async def token_post_page(sso: SsoRequest, names: tuple[str, ...]) -> tuple[str, str]:
+    """The page with a marker for each named field, and its Content-Security-Policy."""
+    key = (sso.vendor.name, sso.token_url, tuple(sso.domains), names)
+    found = _pages.get(key)
+    if found is None:
+        # Rendered without the app's context processors (it needs none of them, and they cost
+        # this hot page half a millisecond: each reads and checks the session cookies again).
+        page = await current_app.jinja_env.get_template("sso/token_post.html").render_async(
+            vendor=sso.vendor,
+            action=sso.token_url,
+            fields={name: field_marker(name) for name in names},
+        )
+        policy = content_security_policy(
+            form_action=" ".join(form_action_sources(sso.token_url, sso.domains))
+        )
+        if len(_pages) >= PAGES_KEPT:  # a vendor renamed or moved leaves its pages behind
+            _pages.clear()
+        found = _pages[key] = (page, policy)
+    return found
 
 
 @dataclass(frozen=True)
