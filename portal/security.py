@@ -3,7 +3,6 @@ for every form."""
 
 import hmac
 import secrets
-import time
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -11,6 +10,7 @@ from quart import Quart, abort, request, session
 from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
 from quart.wrappers import BaseRequestWebsocket
 
+from portal import signed_cookies
 from portal.settings import Settings
 
 # No inline script or style anywhere: an injected tag cannot run.
@@ -101,20 +101,15 @@ def answer_headers(app: Quart, settings: Settings) -> AnswerHeaders:
     return AnswerHeaders(not settings.development, static[0] if static else None)
 
 
-OPENED_KEPT = 1024
-
-
 class SessionCookie(SecureCookieSessionInterface):
     """Quart's signed session cookie (the CSRF token), its serializer built once per set of keys:
-    Quart builds one per request, and building one runs a test serialisation. A cookie whose
-    signature checked out is kept with what it holds and when it was signed, so a browser's next
-    requests with it are not checked again (a key derivation, an HMAC and JSON: 5 % of a silent
-    re-issue): under the same keys the same cookie checks out the same, and its age is checked
-    on every request as itsdangerous checks it."""
+    Quart builds one per request, and building one runs a test serialisation. Its signature is
+    checked once per process (portal/signed_cookies.py; 5 % of a silent re-issue), its age on
+    every request."""
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
-        self._opened: dict[tuple[tuple[Any, ...], str], tuple[dict[str, Any], int]] = {}
+        self._checked = signed_cookies.Checked()
 
     async def open_session(
         self, app: Quart, request: BaseRequestWebsocket
@@ -127,29 +122,15 @@ class SessionCookie(SecureCookieSessionInterface):
             return None
         if name not in request.cookies:
             return self.session_class()
-        cookie = request.cookies[name]
-        key = (self.keys(app), cookie)
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        opened = self._opened.get(key)
-        if opened is None:
-            try:
-                data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
-            except BadSignature:  # expired ones too
-                return self.session_class()
-            if len(self._opened) >= OPENED_KEPT:
-                self._opened.clear()
-            opened = self._opened[key] = (data, int(signed.timestamp()))
-        data, signed_at = opened
-        if not 0 <= int(time.time()) - signed_at <= max_age:  # as itsdangerous's max_age
+        try:
+            data = self._checked.loads(serializer, request.cookies[name], max_age)
+        except BadSignature:  # expired ones too
             return self.session_class()
-        return self.session_class(data)
-
-    @staticmethod
-    def keys(app: Quart) -> tuple[Any, ...]:
-        return (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        return self.session_class(data)  # a copy: the checked payload is kept as it was
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
-        keys = self.keys(app)
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         if keys not in self._serializers:
             self._serializers[keys] = super().get_signing_serializer(app)
         return self._serializers[keys]
