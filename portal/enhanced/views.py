@@ -103,16 +103,20 @@ async def sso_signin() -> ResponseReturnValue:
 
 
 async def silent_reissue(values: MultiDict[str, str]) -> tuple[SsoRequest, str | None]:
-    """The vendor's request and, for a member with a live portal session, a token: three round
-    trips on one raw connection (the vendor, the session, the token with its audit event). A
+    """The vendor's request and, for a member with a live portal session, a token: two round
+    trips on one raw connection (the vendor with the session, the token with its audit event). A
     session found timed out is left to session_cookies.current() to end and audit (rare)."""
     raw_id = session_cookies.raw_id("member")
     now, current, policy = clock.now(), settings.current(), session_cookies.policy()
     async with db.connection() as conn:
-        sso = await requests.read(conn, values, development=current.development)
         if raw_id is None:
-            return sso, None
-        found = await sessions.find(conn, "member", raw_id, now=now, policy=policy)
+            return await requests.read(conn, values, development=current.development), None
+        sso, row = await requests.read_with_session(
+            conn, values, raw_id, development=current.development
+        )
+        found = sessions.found_in(
+            row, "member", now=now, policy=policy, prefix=sessions.FOUND_PREFIX
+        )
         if found is not None and found.expiry is None:
             await sessions.touch_if_due(conn, found.row, now)
             ttl = timedelta(seconds=current.token_ttl_seconds)
