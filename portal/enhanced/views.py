@@ -5,6 +5,7 @@ that the OpenID Connect front end will share (docs/layout.md)."""
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from markupsafe import escape
 from quart import Blueprint, Response, current_app, redirect, render_template, request
@@ -148,9 +149,10 @@ async def token_post(
 # URL and domains) and set of fields, with an unguessable marker where each field's value goes,
 # and each answer puts the values in, escaped as the template's autoescape escapes them. A
 # vendor's name or URL cannot hold the marker: it is chosen at random when the process starts.
+# Kept per app (its settings, such as the association's name, are in the page).
 MARKER = secrets.token_hex(16)
 PAGES_KEPT = 256
-_pages: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}
+PAGES = "token_post_pages"
 
 
 def field_marker(name: str) -> str:
@@ -160,7 +162,8 @@ def field_marker(name: str) -> str:
 async def token_post_page(sso: SsoRequest, names: tuple[str, ...]) -> tuple[str, str]:
     """The page with a marker for each named field, and its Content-Security-Policy."""
     key = (sso.vendor.name, sso.token_url, tuple(sso.domains), names)
-    found = _pages.get(key)
+    pages: dict[Any, tuple[str, str]] = current_app.extensions.setdefault(PAGES, {})
+    found = pages.get(key)
     if found is None:
         # Rendered without the app's context processors (it needs none of them, and they cost
         # this hot page half a millisecond: each reads and checks the session cookies again).
@@ -172,9 +175,9 @@ async def token_post_page(sso: SsoRequest, names: tuple[str, ...]) -> tuple[str,
         policy = content_security_policy(
             form_action=" ".join(form_action_sources(sso.token_url, sso.domains))
         )
-        if len(_pages) >= PAGES_KEPT:  # a vendor renamed or moved leaves its pages behind
-            _pages.clear()
-        found = _pages[key] = (page, policy)
+        if len(pages) >= PAGES_KEPT:  # a vendor renamed or moved leaves its pages behind
+            pages.clear()
+        found = pages[key] = (page, policy)
     return found
 
 
