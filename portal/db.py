@@ -121,13 +121,18 @@ CONNECT_TIMEOUT_SECONDS = 5
 # pool_pre_ping does, costs a round trip on every transaction of the hot paths.
 PING_AFTER_IDLE_SECONDS = 10.0
 RECYCLE_SECONDS = 1800
+# A worker's connections, at most. All of them are kept once opened (no overflow): an overflow
+# connection is closed as soon as it is given back, so under more concurrent requests than the
+# kept ones every request beyond them opened a connection of its own (a Postgres backend, the
+# driver's type introspection, its statements prepared afresh): 9 % of a redemption's CPU.
+POOL_SIZE = 20
 
 
 def create_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_recycle=RECYCLE_SECONDS,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},

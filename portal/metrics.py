@@ -20,10 +20,33 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class ProcessId:
+    """This process's id, asked of the system once and again in the child of every fork. In
+    multiprocess mode prometheus-client asks for it on every update, to notice a fork (each
+    process writes files of its own): os.getpid() is a system call, three per request."""
+
+    value = os.getpid()
+
+    @classmethod
+    def forked(cls) -> None:
+        cls.value = os.getpid()
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.value
+
+
+os.register_at_fork(after_in_child=ProcessId.forked)
+if MULTIPROCESS_DIRECTORY in os.environ:
+    # Before any metric below is made: every value of this process must share one set of files.
+    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(ProcessId.current)  # type: ignore[no-untyped-call]
 # Labels hold only values from a short list of our own: a client chooses its method and path,
 # and must not be able to grow the number of series without limit.
 METHODS = frozenset({"GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -68,7 +91,7 @@ DB_CONNECTIONS_IN_USE = Gauge(
 )
 DB_POOL_SIZE = Gauge(
     "portal_db_pool_size",
-    "Connections the running workers' pools keep (each may open as many again for a peak)",
+    "Connections the running workers' pools may hold (each keeps those it opened)",
     multiprocess_mode="livesum",
 )
 IMIS_SECONDS = Histogram(

@@ -5,11 +5,12 @@ import hmac
 import secrets
 from typing import Any
 
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from quart import Quart, abort, request, session
 from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
 from quart.wrappers import BaseRequestWebsocket
 
+from portal import signed_cookies
 from portal.settings import Settings
 
 # No inline script or style anywhere: an injected tag cannot run.
@@ -102,19 +103,31 @@ def answer_headers(app: Quart, settings: Settings) -> AnswerHeaders:
 
 class SessionCookie(SecureCookieSessionInterface):
     """Quart's signed session cookie (the CSRF token), its serializer built once per set of keys:
-    Quart builds one per request, and building one runs a test serialisation."""
+    Quart builds one per request, and building one runs a test serialisation. Its signature is
+    checked once per process (portal/signed_cookies.py; 5 % of a silent re-issue), its age on
+    every request."""
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+        self._checked = signed_cookies.Checked()
 
     async def open_session(
         self, app: Quart, request: BaseRequestWebsocket
     ) -> SecureCookieSession | None:
         """An empty session when the request has no cookie, asked first: werkzeug's
         cookies.get() raises and catches a BadRequestKeyError (costly to build) for each."""
-        if self.get_cookie_name(app) not in request.cookies and self.get_signing_serializer(app):
+        name = self.get_cookie_name(app)
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        if name not in request.cookies:
             return self.session_class()
-        return await super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data = self._checked.loads(serializer, request.cookies[name], max_age)
+        except BadSignature:  # expired ones too
+            return self.session_class()
+        return self.session_class(data)  # a copy: the checked payload is kept as it was
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))

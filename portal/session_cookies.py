@@ -12,7 +12,7 @@ from quart import Quart, after_this_request, current_app, g, request, session
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock
+from portal import audit, clock, signed_cookies
 from portal.auth import sessions
 from portal.auth.models import AuthSession
 from portal.auth.sessions import Kind
@@ -29,6 +29,7 @@ class LazyAuth(QuartAuth):
 
     def __init__(self, app: Quart, **options: Any) -> None:
         self._serializers: dict[tuple[str | bytes, ...], Any] = {}
+        self._checked = signed_cookies.Checked()
         super().__init__(app, **options)
 
     def init_app(self, app: Quart) -> None:
@@ -52,8 +53,9 @@ class LazyAuth(QuartAuth):
             after_this_request(self.after_request)  # type: ignore[arg-type]  # a Quart Response
 
     def load_token(self, token: str, app: Quart | None = None) -> str | None:
-        """quart-auth's, with the serializer built once per set of keys: building one runs a
-        test serialisation, and quart-auth builds one per request."""
+        """quart-auth's, with the serializer built once per set of keys (building one runs a
+        test serialisation, and quart-auth builds one per request) and the signature checked once
+        per process (portal/signed_cookies.py), the age every time."""
         app = app or current_app
         # The current key last: itsdangerous signs with the last and verifies with all.
         keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)
@@ -62,7 +64,7 @@ class LazyAuth(QuartAuth):
             salt = self.salt or ""  # never empty: init_app sets the one given, or its default
             serializer = self._serializers[keys] = self.serializer_class(list(keys), salt)
         try:
-            found: str | None = serializer.loads(token, max_age=self.duration)
+            found: str | None = self._checked.loads(serializer, token, self.duration)
         except (BadSignature, SignatureExpired):
             return None
         return found

@@ -4,12 +4,14 @@ mode, set up by `portal serve`)."""
 
 import asyncio
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from portal import db, metrics
 from tests.flows import add_member, add_vendor, issue_token, live_portal
 
 METRICS_TOKEN = "metrics-token-that-is-long-and-random-7Qz3vK9pLm2xR8wT"
@@ -68,4 +70,17 @@ def test_two_workers_counts_are_summed(database_url: str, tmp_path: Path) -> Non
     assert moved - value(before, "portal_http_requests_total", **requests) == sent
     redeemed = value(after, "portal_tokens_redeemed_total", vendor="acme")
     assert redeemed - value(before, "portal_tokens_redeemed_total", vendor="acme") == REDEMPTIONS
-    assert value(after, "portal_db_pool_size") == 2 * 10  # each worker's pool, summed
+    assert value(after, "portal_db_pool_size") == 2 * db.POOL_SIZE  # each worker's, summed
+
+
+def test_a_forked_child_writes_under_its_own_process_id() -> None:
+    """metrics.ProcessId is asked of the system once, and again in a forked child: a child
+    writing under its parent's id would write into its parent's files."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        os.write(write, b"1" if metrics.ProcessId.current() == os.getpid() else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert metrics.ProcessId.current() == os.getpid()
+    assert os.read(read, 1) == b"1"

@@ -1,3 +1,6 @@
+import asyncio
+from datetime import timedelta
+
 from quart import Quart
 from sqlalchemy import text
 
@@ -28,6 +31,18 @@ async def test_a_token_from_another_browser_is_refused(app: Quart) -> None:
     client = app.test_client()
     await client.get("/sign-in")
     form = {"csrf_token": other, "username": "ada", "password": "x"}
+    assert (await client.post("/sign-in", form=form)).status_code == 403
+
+
+async def test_a_csrf_cookie_opened_before_still_expires(app: Quart) -> None:
+    """The session interface keeps the cookies it opened (security.SessionCookie), and still
+    checks their age on every request."""
+    app.permanent_session_lifetime = timedelta(seconds=1)
+    client = app.test_client()
+    csrf = (await page(await client.get("/sign-in"))).hidden["csrf_token"]
+    form = {"csrf_token": csrf, "username": "nobody", "password": "x"}
+    assert (await client.post("/sign-in", form=form)).status_code == 401
+    await asyncio.sleep(2.2)
     assert (await client.post("/sign-in", form=form)).status_code == 403
 
 

@@ -5,7 +5,8 @@ A session is named by a random id (256 bits) that only the browser's cookie hold
 its digest and is checked on every request, so sign-out, revocation and timeouts take effect at
 once."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -129,10 +130,16 @@ async def current(
 
 
 # The silent re-issue's look-up, on its raw connection (db.connection()): one round trip.
-FIND = """
+def find_statement(id_hash: str) -> str:
+    """FIND with the raw id's hash as parameter `id_hash` ($1, $2…), for a statement that
+    reads the session next to other things (enhanced/requests.WITH_SESSION)."""
+    return f"""
 SELECT id, member_id, staff_id, created_at, last_seen_at, expires_at, ended_at, fresh_sign_in
-FROM auth_session WHERE id_hash = $1
-"""
+FROM auth_session WHERE id_hash = {id_hash}
+"""  # noqa: S608 - a parameter's number; every value is a parameter
+
+
+FIND = find_statement("$1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +166,22 @@ async def find(conn: Any, kind: Kind, raw: str, *, now: datetime, policy: Policy
     """The open `kind` session with this raw id, read only: for the silent re-issue, which
     leaves a timed-out one (rare) to current() to end and audit."""
     record = await conn.fetchrow(FIND, digest(raw))
-    if record is None:
+    return found_in(record, kind, now=now, policy=policy) if record is not None else None
+
+
+# FIND's columns, which a statement reading them next to others names with FOUND_PREFIX.
+FOUND_COLUMNS = tuple(field.name for field in fields(SessionRef))
+FOUND_PREFIX = "session_"
+
+
+def found_in(
+    record: Mapping[str, Any], kind: Kind, *, now: datetime, policy: Policy, prefix: str = ""
+) -> Found | None:
+    """find()'s answer from a row holding FIND's columns (under `prefix`), None when it holds
+    no session (a NULL id)."""
+    if record[f"{prefix}id"] is None:
         return None
-    row = SessionRef(**dict(record.items()))
+    row = SessionRef(*(record[f"{prefix}{name}"] for name in FOUND_COLUMNS))
     if row.ended_at is not None or _subject(row, kind) is None:
         return None
     return Found(row, _expiry(row, now, policy))

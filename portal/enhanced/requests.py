@@ -1,5 +1,6 @@
 """Reading a vendor's /sso/signin and /sso/signout request (protocol.md §2, §6, §7)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -7,6 +8,8 @@ from urllib.parse import urlencode
 from werkzeug.datastructures import MultiDict
 
 from portal import reasons
+from portal.auth import sessions
+from portal.crypto import digest
 from portal.enhanced import vendor_records
 from portal.enhanced.vendor_records import VendorRef
 from portal.errors import PortalError
@@ -65,6 +68,36 @@ async def read(conn: Any, args: MultiDict[str, str], *, development: bool) -> Ss
     params = known_parameters(args)
     key = params.get("vendor", "")
     found = await vendor_records.select_vendor_with_domains(conn, key) if key else None
+    return checked(params, found, development=development)
+
+
+# A silent re-issue's first round trip: the vendor with its domains, and the portal session the
+# browser's cookie names (sessions.FIND, its columns as session_*), each NULL when not found.
+SESSION_COLUMNS = ", ".join(f"s.{c} AS {sessions.FOUND_PREFIX}{c}" for c in sessions.FOUND_COLUMNS)
+WITH_SESSION = f"""
+SELECT v.*, {SESSION_COLUMNS}
+FROM (SELECT 1) AS one
+LEFT JOIN ({vendor_records.WITH_DOMAINS}) AS v ON true
+LEFT JOIN ({sessions.find_statement("$2")}) AS s ON true
+"""  # noqa: S608 - built from constant SQL; every value is a parameter
+
+
+async def read_with_session(
+    conn: Any, args: MultiDict[str, str], raw_id: str, *, development: bool
+) -> tuple[SsoRequest, Mapping[str, Any]]:
+    """read(), with the row of the portal session `raw_id` names (sessions.found_in() reads it,
+    with sessions.FOUND_PREFIX), in the same round trip."""
+    params = known_parameters(args)
+    row = await conn.fetchrow(WITH_SESSION, params.get("vendor", ""), digest(raw_id))
+    found = vendor_records.with_domains(row) if row["id"] is not None else None
+    return checked(params, found, development=development), row
+
+
+def checked(
+    params: dict[str, str], found: tuple[VendorRef, list[str]] | None, *, development: bool
+) -> SsoRequest:
+    """The request from its parameters and the vendor they name, with its domains."""
+    key = params.get("vendor", "")
     vendor, domains = found or (None, [])
     if vendor is None or not vendor.enabled:
         shown = key[:63] or "(none)"

@@ -57,7 +57,12 @@ def _vendor(row: Mapping[str, Any]) -> VendorRef:
 
 async def select_vendor_with_domains(conn: Any, key: str) -> tuple[VendorRef, list[str]] | None:
     row = await conn.fetchrow(WITH_DOMAINS, key)
-    return (_vendor(row), list(row["domains"])) if row is not None else None
+    return with_domains(row) if row is not None else None
+
+
+def with_domains(row: Mapping[str, Any]) -> tuple[VendorRef, list[str]]:
+    """The vendor and its domains from a row holding WITH_DOMAINS's columns."""
+    return _vendor(row), list(row["domains"])
 
 
 async def select_vendor_for_api(conn: Any, key: str) -> ApiVendor | None:

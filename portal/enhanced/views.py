@@ -2,9 +2,12 @@
 /sso/signout; and, for now, the portal's own member pages (/sign-in, /sign-out, /signed-out, /)
 that the OpenID Connect front end will share (docs/layout.md)."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from markupsafe import escape
 from quart import Blueprint, Response, current_app, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -101,16 +104,20 @@ async def sso_signin() -> ResponseReturnValue:
 
 
 async def silent_reissue(values: MultiDict[str, str]) -> tuple[SsoRequest, str | None]:
-    """The vendor's request and, for a member with a live portal session, a token: three round
-    trips on one raw connection (the vendor, the session, the token with its audit event). A
+    """The vendor's request and, for a member with a live portal session, a token: two round
+    trips on one raw connection (the vendor with the session, the token with its audit event). A
     session found timed out is left to session_cookies.current() to end and audit (rare)."""
     raw_id = session_cookies.raw_id("member")
     now, current, policy = clock.now(), settings.current(), session_cookies.policy()
     async with db.connection() as conn:
-        sso = await requests.read(conn, values, development=current.development)
         if raw_id is None:
-            return sso, None
-        found = await sessions.find(conn, "member", raw_id, now=now, policy=policy)
+            return await requests.read(conn, values, development=current.development), None
+        sso, row = await requests.read_with_session(
+            conn, values, raw_id, development=current.development
+        )
+        found = sessions.found_in(
+            row, "member", now=now, policy=policy, prefix=sessions.FOUND_PREFIX
+        )
         if found is not None and found.expiry is None:
             await sessions.touch_if_due(conn, found.row, now)
             ttl = timedelta(seconds=current.token_ttl_seconds)
@@ -129,18 +136,49 @@ async def token_post(
 ) -> Response:
     """Protocol §3: a form that posts itself to the vendor's token_url, and nowhere else."""
     fields = {"token": token, "error": error, "ReturnURL": sso.return_url, "state": sso.state}
-    # Rendered without the app's context processors (it needs none of them, and they cost this
-    # hot page half a millisecond: each reads and checks the session cookies again).
-    page = await current_app.jinja_env.get_template("sso/token_post.html").render_async(
-        vendor=sso.vendor,
-        action=sso.token_url,
-        fields={name: value for name, value in fields.items() if value is not None},
-    )
+    given = {name: value for name, value in fields.items() if value is not None}
+    page, policy = await token_post_page(sso, tuple(given))
+    for name, value in given.items():
+        page = page.replace(field_marker(name), str(escape(value)))
     response = Response(page)
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        form_action=" ".join(form_action_sources(sso.token_url, sso.domains))
-    )
+    response.headers["Content-Security-Policy"] = policy
     return response
+
+
+# Every silent re-issue answers with this page: it is rendered once per vendor (its name, token
+# URL and domains) and set of fields, with an unguessable marker where each field's value goes,
+# and each answer puts the values in, escaped as the template's autoescape escapes them. A
+# vendor's name or URL cannot hold the marker: it is chosen at random when the process starts.
+# Kept per app (its settings, such as the association's name, are in the page).
+MARKER = secrets.token_hex(16)
+PAGES_KEPT = 256
+PAGES = "token_post_pages"
+
+
+def field_marker(name: str) -> str:
+    return f"{MARKER}:{name}:"
+
+
+async def token_post_page(sso: SsoRequest, names: tuple[str, ...]) -> tuple[str, str]:
+    """The page with a marker for each named field, and its Content-Security-Policy."""
+    key = (sso.vendor.name, sso.token_url, tuple(sso.domains), names)
+    pages: dict[Any, tuple[str, str]] = current_app.extensions.setdefault(PAGES, {})
+    found = pages.get(key)
+    if found is None:
+        # Rendered without the app's context processors (it needs none of them, and they cost
+        # this hot page half a millisecond: each reads and checks the session cookies again).
+        page = await current_app.jinja_env.get_template("sso/token_post.html").render_async(
+            vendor=sso.vendor,
+            action=sso.token_url,
+            fields={name: field_marker(name) for name in names},
+        )
+        policy = content_security_policy(
+            form_action=" ".join(form_action_sources(sso.token_url, sso.domains))
+        )
+        if len(pages) >= PAGES_KEPT:  # a vendor renamed or moved leaves its pages behind
+            pages.clear()
+        found = pages[key] = (page, policy)
+    return found
 
 
 @dataclass(frozen=True)

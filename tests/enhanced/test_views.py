@@ -90,6 +90,24 @@ async def test_the_token_post_page_headers(app: Quart, acme: VendorLogin) -> Non
     assert directives["frame-ancestors"] == "'none'"
 
 
+async def test_the_token_post_page_carries_each_answers_own_values_escaped(
+    app: Quart, acme: VendorLogin
+) -> None:
+    """The page is rendered once per vendor (views.token_post_page): each answer's values are
+    its own, escaped as the template escapes them."""
+    client = app.test_client()
+    await sign_in(client)
+    tokens = set()
+    for state in ("x\"><script>alert(1)</script>&'", "second-state"):
+        response = await client.get("/sso/signin", query_string={"vendor": "acme", "state": state})
+        html = await response.get_data(as_text=True)
+        assert "<script>alert" not in html
+        form = await page(response)
+        assert form.hidden["state"] == state
+        tokens.add(form.hidden["token"])
+    assert len(tokens) == 2
+
+
 async def test_a_vendor_that_lost_its_session_gets_the_member_back_silently(
     app: Quart, acme: VendorLogin, database_url: str
 ) -> None:
