@@ -234,3 +234,13 @@ def test_a_bad_logout_request_is_refused(received: Received, reason: str) -> Non
     with pytest.raises(Refused) as refused:
         check_logout(received)
     assert refused.value.reason == reason
+
+
+def test_a_signature_sent_when_none_is_required_must_still_be_valid() -> None:
+    for received in (
+        received_by_post(sp.signed_xml(sp.authn_request(NOW), "stranger")),
+        received_by_redirect(sp.redirect_query(sp.authn_request(NOW), who="stranger")),
+    ):
+        with pytest.raises(Refused) as refused:
+            check(received, UNSIGNED_OK)
+        assert refused.value.reason == "bad_signature"
