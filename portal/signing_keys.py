@@ -86,8 +86,8 @@ async def sign(
     header (so vendors pick the right published key across a rotation)."""
     if alg not in SIGNING_ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
-    kid, key = await _signing_key(db, alg, now=now, settings=settings)
-    header = {"alg": alg, "kid": kid} | ({"typ": typ} if typ else {})
+    stored, key = await _signing_key(db, alg, now=now, settings=settings)
+    header = {"alg": alg, "kid": stored.kid} | ({"typ": typ} if typ else {})
     # RS256 costs 0.85 ms of CPU a signature (2048 bits, measured on a development machine), and
     # the cryptography library lets go of the GIL meanwhile: in a thread the loop stays free.
     return await asyncio.to_thread(jwt.encode, header, claims, key)
@@ -107,8 +107,8 @@ async def verification_keys(db: AsyncSession, *, now: datetime, settings: Settin
 
 async def signing_key(
     db: AsyncSession, alg: str, *, now: datetime, settings: Settings
-) -> tuple[str, Key]:
-    """The kid and private key that sign for `alg` at `now`, for a signature made elsewhere
+) -> tuple[Stored, Key]:
+    """The published key that signs for `alg` at `now`, opened, for a signature made elsewhere
     than `sign` (SAML's XML signatures, portal/saml/)."""
     return await _signing_key(db, alg, now=now, settings=settings)
 
@@ -130,7 +130,7 @@ async def opened_keys(
 
 async def _signing_key(
     db: AsyncSession, alg: str, *, now: datetime, settings: Settings
-) -> tuple[str, Key]:
+) -> tuple[Stored, Key]:
     """The newest published key for `alg` whose time to sign has come and that the secret keys
     open; when there is none, a new one (audited: a key that cannot be opened was skipped)."""
     cache = key_cache.for_session(db)
@@ -139,7 +139,7 @@ async def _signing_key(
             if stored.alg == alg and stored.signs_from <= now:
                 key = await _opened(cache, stored, settings)
                 if key is not None:
-                    return stored.kid, key
+                    return stored, key
         if attempt == 0:
             made = await rotate_algorithm(db, alg, signs_from=now, settings=settings)
             await audit.record(db, "keys.made", "failure", kids=[made.kid], reason="unreadable")

@@ -103,9 +103,7 @@ async def published(
 
 async def signer(db: AsyncSession, *, issuer: str, now: datetime, settings: Settings) -> Signer:
     """The key that signs SAML messages now, with its certificate."""
-    kid, key = await signing_keys.signing_key(db, ALG, now=now, settings=settings)
-    opened = await signing_keys.opened_keys(db, ALG, now=now, settings=settings)
-    made_at = next(stored.created_at for stored, _ in opened if stored.kid == kid)
+    stored, key = await signing_keys.signing_key(db, ALG, now=now, settings=settings)
     rsa = _rsa(key)
-    cert = certificate(rsa, kid=kid, made_at=made_at, host=issuer_host(issuer))
-    return Signer(kid, rsa, cert)
+    cert = certificate(rsa, kid=stored.kid, made_at=stored.created_at, host=issuer_host(issuer))
+    return Signer(stored.kid, rsa, cert)
