@@ -20,6 +20,7 @@ MAX_ENCODED_CHARS = MAX_MESSAGE_BYTES * 4 // 3 + 4096
 # Bindings §3.4.3 tells SPs to keep RelayState within 80 bytes, but stock SPs send whole URLs
 # (python3-saml its return address): a bound that keeps the echo small without refusing them.
 MAX_RELAY_STATE_BYTES = 1024
+DEFLATE = "urn:oasis:names:tc:SAML:2.0:bindings:URL-Encoding:DEFLATE"
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 
 

@@ -13,6 +13,7 @@ must be one registered for that SP: a response is never sent anywhere else."""
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import parse_qs
 
 from portal.saml import bindings, names, signatures
 from portal.saml.refusals import Refused
@@ -69,6 +70,9 @@ class LogoutRequest:
 def read(received: Received) -> Element:
     """The request's root element, decoded per its binding and parsed; not yet trusted."""
     if received.binding == names.REDIRECT:
+        encodings = parse_qs(received.query).get("SAMLEncoding", [bindings.DEFLATE])
+        if encodings != [bindings.DEFLATE]:  # Bindings §3.4.4: the only encoding defined
+            raise Refused("binding", "Only the DEFLATE encoding (SAMLEncoding) is accepted.")
         return parse(bindings.from_redirect(received.saml_request))
     if received.binding == names.POST:
         return parse(bindings.from_post(received.saml_request))

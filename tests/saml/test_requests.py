@@ -179,6 +179,13 @@ def test_sha1_is_refused_in_the_redirect_binding() -> None:
     assert refused.value.reason == "signature_algorithm"
 
 
+def test_an_encoding_other_than_deflate_is_refused() -> None:
+    query = sp.redirect_query(sp.authn_request(NOW)) + "&SAMLEncoding=urn%3Aother"
+    with pytest.raises(Refused) as refused:
+        check(received_by_redirect(query))
+    assert refused.value.reason == "binding"
+
+
 def test_the_portal_may_require_a_signature_the_sp_does_not_promise() -> None:
     with pytest.raises(Refused) as refused:
         check(received_by_post(sp.authn_request(NOW)), UNSIGNED_OK, required=True)
