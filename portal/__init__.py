@@ -34,12 +34,13 @@ from portal.enhanced import views as enhanced_views
 from portal.enhanced.front_end import FRONT_END as ENHANCED
 from portal.mail import sending, smtp
 from portal.oidc.front_end import FRONT_END as OIDC
+from portal.saml.front_end import FRONT_END as SAML
 from portal.settings import Settings, load_settings
 
 # Every protocol front end, in the one list a new protocol joins (docs/layout.md, "Adding a
 # protocol"). Registered as the package is imported — before any module of it runs — so every
 # process (the app, `portal` commands, the tests) ends sessions with the same front ends.
-FRONT_ENDS = front_ends.register(ENHANCED, OIDC)
+FRONT_ENDS = front_ends.register(ENHANCED, OIDC, SAML)
 
 
 def create_app(settings: Settings | None = None) -> Quart:

@@ -9,14 +9,18 @@ import pytest
 import portal
 from portal import continuations, front_ends, models
 
-SAML = front_ends.FrontEnd(
-    name="saml", label="SAML", entry_paths=frozenset({"/saml/sso"}), issued_event="saml.issued"
+# A front end the portal does not have, to register beside the real ones.
+WSFED = front_ends.FrontEnd(
+    name="wsfed",
+    label="WS-Federation",
+    entry_paths=frozenset({"/wsfed/signin"}),
+    issued_event="wsfed.issued",
 )
 
 
 @pytest.fixture
-def with_saml() -> Iterator[None]:
-    front_ends.register(*portal.FRONT_ENDS, SAML)
+def with_wsfed() -> Iterator[None]:
+    front_ends.register(*portal.FRONT_ENDS, WSFED)
     try:
         yield
     finally:
@@ -26,7 +30,7 @@ def with_saml() -> Iterator[None]:
 def test_every_process_has_the_one_list() -> None:
     """Registered as `portal` is imported: the app, the command line and the tests alike."""
     assert front_ends.registered() == portal.FRONT_ENDS
-    assert front_ends.names() == ("enhanced", "oidc")
+    assert front_ends.names() == ("enhanced", "oidc", "saml")
 
 
 def test_the_databases_constraints_name_the_same_front_ends() -> None:
@@ -35,16 +39,16 @@ def test_the_databases_constraints_name_the_same_front_ends() -> None:
     assert front_ends.names() == models.PROTOCOLS
 
 
-def test_a_sign_in_continues_only_to_a_registered_entry_path(with_saml: None) -> None:
-    assert continuations.checked("/saml/sso?SAMLRequest=x") == "/saml/sso?SAMLRequest=x"
+def test_a_sign_in_continues_only_to_a_registered_entry_path(with_wsfed: None) -> None:
+    assert continuations.checked("/wsfed/signin?wa=x") == "/wsfed/signin?wa=x"
     front_ends.register(*portal.FRONT_ENDS)
-    assert continuations.checked("/saml/sso?SAMLRequest=x") is None
+    assert continuations.checked("/wsfed/signin?wa=x") is None
     assert continuations.checked("/oidc/authorize?client_id=x") == "/oidc/authorize?client_id=x"
 
 
 def test_a_name_is_registered_once() -> None:
     with pytest.raises(ValueError, match="registered twice"):
-        front_ends.register(*portal.FRONT_ENDS, replace(SAML, name="oidc"))
+        front_ends.register(*portal.FRONT_ENDS, replace(WSFED, name="oidc"))
     assert front_ends.registered() == portal.FRONT_ENDS
 
 

@@ -162,6 +162,7 @@ def test_the_core_imports_nothing_of_quart() -> None:
 OWN_TABLES = {
     "portal.enhanced": ("SsoToken", "sso_token"),
     "portal.oidc": ("OidcGrant", "OidcToken", "oidc_grant", "oidc_token"),
+    "portal.saml": ("SamlServiceProvider", "saml_service_provider"),
 }
 
 
