@@ -23,6 +23,7 @@ from portal import (
     oidc,
     production_checks,
     query_strings,
+    saml,
     secret_key,
     security,
     session_cookies,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     ):
         app.register_blueprint(blueprint)
     oidc.init_app(app)
+    saml.init_app(app)
     observe.init_app(app, settings)  # after db (the pool it watches), before ProxyFix
     if settings.proxy_hops:
         # Only X-Forwarded-* set by our own proxies is believed: the client address feeds the

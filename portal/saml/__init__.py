@@ -1,8 +1,21 @@
-"""The SAML 2.0 front end (issue 24): the portal as a SAML identity provider over the same
-members and sessions as the Enhanced and OpenID Connect front ends.
+"""The SAML 2.0 front end (issue 24, docs/saml.md): the portal as a SAML identity provider over
+the same members and sessions as the Enhanced and OpenID Connect front ends.
 
-So far the protocol core only, as library modules: the hardened XML parser (xml_parser.py), the
-two bindings' encodings (bindings.py), signatures (signatures.py) and encryption
+Served: the IdP metadata (metadata_views.py) and SP-initiated single sign-on by HTTP-Redirect
+and HTTP-POST (sso_views.py); a vendor's SP is stored in its own table (models.py,
+service_providers.py). The protocol core below them: the hardened XML parser (xml_parser.py),
+the two bindings' encodings (bindings.py), signatures (signatures.py) and encryption
 (encryption.py), the IdP's certificates (certificates.py), metadata (metadata.py for the
 portal's, sp_metadata.py for a vendor's), the requests a vendor sends (requests.py) and the
-messages the portal sends (responses.py). No route or front-end registration uses them yet."""
+messages the portal sends (responses.py, logout.py), the attributes (attributes.py)."""
+
+from quart import Quart
+
+from portal.saml import metadata_views, sso_views
+
+BLUEPRINTS = (metadata_views.blueprint, sso_views.blueprint)
+
+
+def init_app(app: Quart) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

@@ -127,7 +127,7 @@ def logout_request(
     not_on_or_after = message.get("NotOnOrAfter")
     expires = parse_instant(not_on_or_after, "NotOnOrAfter") if not_on_or_after else None
     if expires is not None and expires <= now:
-        raise Refused("expired", "The LogoutRequest has expired (NotOnOrAfter).")
+        raise Refused("too_old", "The LogoutRequest has expired (NotOnOrAfter).")
     return LogoutRequest(
         id=common.id,
         issuer=common.issuer,

@@ -42,4 +42,4 @@ def check_issued(instant: datetime, now: datetime) -> None:
     if instant > now + CLOCK_SKEW:
         raise Refused("future", "The request is dated in the future: check the SP's clock.")
     if instant < now - MAX_AGE - CLOCK_SKEW:
-        raise Refused("expired", "The request is too old (IssueInstant): start again.")
+        raise Refused("too_old", "The request is too old (IssueInstant): start again.")

@@ -69,7 +69,7 @@ def later(minutes: int) -> str:
 @pytest.mark.parametrize(
     ("xml", "reason"),
     [
-        (sp.authn_request(NOW, instant=later(-30)), "expired"),
+        (sp.authn_request(NOW, instant=later(-30)), "too_old"),
         (sp.authn_request(NOW, instant=later(10)), "future"),
         (sp.authn_request(NOW, instant="yesterday"), "bad_time"),
         (sp.authn_request(NOW, instant="2026-13-45T99:00:00Z"), "bad_time"),
@@ -233,7 +233,7 @@ def test_a_signed_logout_request_is_read_in_both_bindings() -> None:
             received_by_post(
                 sp.signed_xml(logout_xml(extra=f' NotOnOrAfter="{format_instant(NOW)}"'))
             ),
-            "expired",
+            "too_old",
         ),
     ],
 )
