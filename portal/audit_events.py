@@ -38,6 +38,7 @@ WORDS: dict[str, str] = {
     "saml.signed_in": "Member signed in to {vendor} (SAML)",
     "saml.refused": "SAML sign-in request from {vendor} refused",
     "saml.passive": "Silent SAML sign-in check by {vendor}",
+    "saml.logout_refused": "SAML sign-out request from {vendor} refused",
     "sign_in": "Member signed in",
     "sign_out": "Member signed out",
     "staff.sign_in": "Staff signed in",
@@ -259,6 +260,7 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("saml.refused", "bad_signature"): "The site's requests are signed with a key its registered "
     "metadata does not hold: it may have changed its certificate. Import its metadata again.",
     ("saml.refused", None): INTEGRATION,
+    ("saml.logout_refused", None): INTEGRATION,
     ("oidc.token_rejected", reasons.EXPIRED): "The vendor collected the sign-in too late. Ask its "
     "developers to exchange the code as soon as it arrives, and to check their server's clock.",
     ("oidc.token_rejected", None): INTEGRATION,

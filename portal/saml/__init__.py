@@ -1,8 +1,9 @@
 """The SAML 2.0 front end (issue 24, docs/saml.md): the portal as a SAML identity provider over
 the same members and sessions as the Enhanced and OpenID Connect front ends.
 
-Served: the IdP metadata (metadata_views.py) and SP-initiated single sign-on by HTTP-Redirect
-and HTTP-POST (sso_views.py); a vendor's SP is stored in its own table (models.py,
+Served: the IdP metadata (metadata_views.py), SP-initiated single sign-on (sso_views.py) and
+SP-initiated single logout (slo_views.py), by HTTP-Redirect and HTTP-POST (incoming.py), their
+answers posted by pages.py; a vendor's SP is stored in its own table (models.py,
 service_providers.py). The protocol core below them: the hardened XML parser (xml_parser.py),
 the two bindings' encodings (bindings.py), signatures (signatures.py) and encryption
 (encryption.py), the IdP's certificates (certificates.py), metadata (metadata.py for the
@@ -11,9 +12,9 @@ messages the portal sends (responses.py, logout.py), the attributes (attributes.
 
 from quart import Quart
 
-from portal.saml import metadata_views, sso_views
+from portal.saml import metadata_views, slo_views, sso_views
 
-BLUEPRINTS = (metadata_views.blueprint, sso_views.blueprint)
+BLUEPRINTS = (metadata_views.blueprint, sso_views.blueprint, slo_views.blueprint)
 
 
 def init_app(app: Quart) -> None:

@@ -13,10 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal.errors import Conflict
 from portal.models import Vendor, id_of
+from portal.reasons import UNKNOWN_VENDOR
 from portal.saml import names
 from portal.saml.certificates import der_base64
 from portal.saml.encryption import Cipher
 from portal.saml.models import SamlServiceProvider
+from portal.saml.refusals import Refused
 from portal.saml.sp_metadata import Endpoint, ServiceProvider
 
 NAMEID_URIS = {
@@ -50,6 +52,18 @@ async def by_entity_id(db: AsyncSession, entity_id: str) -> Registered | None:
     )
     found = (await db.exec(query)).first()
     return None if found is None else registered(found[1], found[0])
+
+
+def active(found: Registered | None, entity_id: str) -> Registered:
+    """`found` when its vendor is enabled and signs in with SAML; else Refused, in words."""
+    if found is None or not found.vendor.enabled or found.vendor.protocol != "saml":
+        shown = entity_id[:200] or "(none)"
+        raise Refused(
+            UNKNOWN_VENDOR,
+            f"There is no active SAML site with the entityID “{shown}”: the association has "
+            "not registered it, or has turned it off.",
+        )
+    return found
 
 
 async def of_vendor(db: AsyncSession, vendor: Vendor) -> SamlServiceProvider | None:

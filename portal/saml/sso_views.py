@@ -13,7 +13,7 @@ may not have) is answered at its registered ACS with a status saying why."""
 from datetime import datetime
 from urllib.parse import urlencode
 
-from quart import Blueprint, Response, redirect, render_template, request
+from quart import Blueprint, Response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,32 +22,37 @@ from portal import (
     clock,
     db,
     members,
-    pairwise,
     session_cookies,
     session_vendors,
     settings,
     vendors,
 )
 from portal.auth.models import AuthSession
-from portal.claims import member_subject
 from portal.continuations import FRESH_SIGN_IN
 from portal.models import Member, id_of
-from portal.reasons import UNKNOWN_VENDOR
-from portal.saml import attributes, bindings, certificates, fresh_sign_in, metadata, names
+from portal.saml import (
+    attributes,
+    bindings,
+    certificates,
+    fresh_sign_in,
+    incoming,
+    metadata,
+    name_ids,
+    names,
+    pages,
+)
 from portal.saml import requests as saml_requests
 from portal.saml.refusals import Refused
-from portal.saml.requests import AuthnRequest, Received
+from portal.saml.requests import AuthnRequest
 from portal.saml.responses import Protection, SignIn, error_response, response
-from portal.saml.service_providers import NAMEID_URIS, Registered, by_entity_id
-from portal.security import content_security_policy
-from portal.urls import form_action_sources
+from portal.saml.service_providers import NAMEID_URIS, Registered, active, by_entity_id
 
 blueprint = Blueprint("saml_sso", __name__)
 PATH = metadata.SSO_PATH
-# The portal's own marks on a request it continues (never the SP's; its signature covers only
-# SAMLRequest, RelayState and SigAlg): a POSTed request carried on as a GET; the vendor the
-# sign-in page names (checked against the request's own Issuer here).
-POSTED = "posted"
+REFUSED = "saml.refused"
+# The portal's mark on a request it continues from the sign-in page (never the SP's: its
+# signature covers only SAMLRequest, RelayState and SigAlg): the vendor the page names, checked
+# against the request's own Issuer here.
 VENDOR = "vendor"
 SHORT_NAMEID = {uri: short for short, uri in NAMEID_URIS.items()}
 
@@ -63,30 +68,15 @@ async def no_head() -> ResponseReturnValue | None:
 
 @blueprint.post(PATH)
 async def sso_by_post() -> ResponseReturnValue:
-    """HTTP-POST (Bindings §3.5). A cross-site POST carries no SameSite=Lax session cookie, so the
-    request goes on as a GET of its own, a top-level navigation, which does: its XML, enveloped
-    signature and all, DEFLATEd into the query with the mark `posted`, and checked there as it
-    would have been here (nothing is kept on the server)."""
-    form = await request.form
-    try:
-        xml = bindings.from_post(form.get("SAMLRequest", ""))
-        relay_state = bindings.relay_state(form.get("RelayState"))
-    except Refused as refusal:
-        async with db.transaction() as db_session:
-            await record_refusal(db_session, None, refusal)
-        raise
-    query = {"SAMLRequest": bindings.to_redirect(xml), POSTED: "1"}
-    if relay_state is not None:
-        query["RelayState"] = relay_state
-    return redirect(f"{PATH}?{urlencode(query)}", 303)
+    return await incoming.post_as_get(PATH, REFUSED)
 
 
 @blueprint.get(PATH)
 async def sso() -> ResponseReturnValue:
     now = clock.now()
-    raw_query = request.query_string.decode("ascii", "replace")
+    raw_query = incoming.raw_query()
     try:
-        received = _received(raw_query)
+        received = incoming.received()
         relay_state = bindings.relay_state(request.args.get("RelayState"))
         root = saml_requests.read(received)
         entity_id = saml_requests.claimed_issuer(root)
@@ -94,7 +84,7 @@ async def sso() -> ResponseReturnValue:
         async with db.transaction() as db_session:
             await record_refusal(db_session, None, refusal)
         raise
-    issuer = portal_issuer()
+    issuer = incoming.portal_issuer()
     async with db.transaction() as db_session:
         found = await by_entity_id(db_session, entity_id)
         try:
@@ -116,33 +106,14 @@ async def sso() -> ResponseReturnValue:
     raise refused
 
 
-def _received(raw_query: str) -> Received:
-    value = request.args.get("SAMLRequest")
-    if not value:
-        raise Refused("missing", "The request has no SAMLRequest: start again at the site.")
-    if request.args.get(POSTED) == "1":
-        return Received(names.POST, bindings.to_post(bindings.from_redirect(value)))
-    return Received(names.REDIRECT, value, raw_query)
-
-
 def _active(found: Registered | None, entity_id: str) -> Registered:
-    """The SP registered for this entityID, when its vendor is enabled and signs in with SAML;
-    a continuation that names another vendor than the request's Issuer is refused too."""
-    if found is None or not found.vendor.enabled or found.vendor.protocol != "saml":
-        shown = entity_id[:200] or "(none)"
-        raise Refused(
-            UNKNOWN_VENDOR,
-            f"There is no active SAML site with the entityID “{shown}”: the association has "
-            "not registered it, or has turned it off.",
-        )
+    """The SP registered for this entityID, when active (service_providers.active); a
+    continuation that names another vendor than the request's Issuer is refused too."""
+    found = active(found, entity_id)
     named = request.args.get(VENDOR)
     if named is not None and named != found.vendor.key:
         raise Refused("vendor", "The request does not come from the site it names.")
     return found
-
-
-def portal_issuer() -> str:
-    return settings.current().issuer_for(request.host_url.rstrip("/"))
 
 
 class Request:
@@ -224,7 +195,9 @@ async def signed_in(
     nameid_format: str,
 ) -> ResponseReturnValue:
     vendor, sp = req.vendor, req.registered.sp
-    name_id = await _name_id(db_session, req, member, nameid_format)
+    name_id = await name_ids.name_id(
+        db_session, vendor.key, member, nameid_format, settings=settings.current()
+    )
     if name_id is None:
         await record_refusal(db_session, vendor.key, Refused("no_email", ""))
         return await status_page(
@@ -269,20 +242,6 @@ async def signed_in(
     return await post_page(db_session, req, bindings.to_post(xml), signed_in=True)
 
 
-async def _name_id(
-    db_session: AsyncSession, req: Request, member: Member, nameid_format: str
-) -> str | None:
-    """The member's NameID at this vendor: persistent is pairwise (opaque, stable per member and
-    vendor: portal/pairwise.py, the key of OpenID Connect's pairwise subjects); email their
-    address; unspecified their iMIS ID."""
-    if nameid_format == names.EMAIL:
-        return member.email
-    if nameid_format == names.UNSPECIFIED:
-        return member.imis_id
-    key = await pairwise.key_for(db_session, True, settings=settings.current())
-    return member_subject(req.vendor.key, True, member.imis_id, key)
-
-
 def _protection(req: Request) -> Protection:
     registered = req.registered
     encrypt_to = None
@@ -323,28 +282,15 @@ async def status_page(
 async def post_page(
     db_session: AsyncSession, req: Request, saml_response: str, *, signed_in: bool
 ) -> Response:
-    """The page that posts the Response to the ACS (static/js/autopost.js: no inline script),
-    whose CSP lets its form go there and nowhere else but the vendor's own domains (browsers
-    apply form-action to the redirects that follow the POST too)."""
     fields = {"SAMLResponse": saml_response}
     if req.relay_state is not None:
         fields["RelayState"] = req.relay_state
-    action = req.authn.consumer.location
-    page = await render_template(
-        "saml/post.html", vendor=req.vendor, action=action, fields=fields, signed_in=signed_in
+    return await pages.post_form(
+        db_session, req.vendor, req.authn.consumer.location, fields, signed_in=signed_in
     )
-    domains = await vendors.select_domains(db_session, req.vendor)
-    answer = Response(page)
-    answer.headers["Content-Security-Policy"] = content_security_policy(
-        form_action=" ".join(form_action_sources(action, domains))
-    )
-    return answer
 
 
 async def record_refusal(
     db_session: AsyncSession, vendor_key: str | None, refusal: Refused
 ) -> None:
-    await audit.record_anonymous(
-        db_session, "saml.refused", now=clock.now(), vendor_key=vendor_key,
-        client_address=request.remote_addr, reason=refusal.reason,
-    )  # fmt: skip
+    await incoming.record_refusal(db_session, REFUSED, vendor_key, refusal)

@@ -192,3 +192,44 @@ async def test_a_posted_request_continues_as_a_get_of_its_own(app: Quart, clock:
     followed = await app.test_client().get(answer.headers["Location"])
     assert followed.status_code == 303
     assert followed.headers["Location"].startswith("/sign-in?")
+
+
+def logout_query(clock: FakeClock, who: str | None = "sp") -> str:
+    xml = (
+        f'<samlp:LogoutRequest xmlns:samlp="{names.SAMLP}" xmlns:saml="{names.SAML}" '
+        f'ID="_logout1" Version="2.0" IssueInstant="{format_instant(clock.current)}" '
+        f'Destination="{sp.SLO_URL}"><saml:Issuer>{sp.ENTITY_ID}</saml:Issuer>'
+        f'<saml:NameID Format="{names.PERSISTENT}">member-7</saml:NameID>'
+        "<samlp:SessionIndex>sid-1</samlp:SessionIndex></samlp:LogoutRequest>"
+    ).encode()
+    return sp.redirect_query(xml, who=who)
+
+
+LOGOUT_REFUSED: dict[str, tuple[Callable[[FakeClock], str], str]] = {
+    "unsigned": (lambda clock: logout_query(clock, who=None), "unsigned"),
+    "signed by another key": (lambda clock: logout_query(clock, who="stranger"), "bad_signature"),
+    "no SAMLRequest": (lambda clock: "RelayState=x", "missing"),
+}
+
+
+@pytest.mark.usefixtures("lms")
+@pytest.mark.parametrize("case", LOGOUT_REFUSED)
+async def test_a_logout_request_the_portal_cannot_use_is_a_400_page(
+    app: Quart, clock: FakeClock, database_url: str, case: str
+) -> None:
+    query, reason = LOGOUT_REFUSED[case]
+    answer = await app.test_client().get(f"/saml/slo?{query(clock)}")
+    assert answer.status_code == 400
+    query_events = select(AuditEvent).where(col(AuditEvent.event) == "saml.logout_refused")
+    async with unit_of_work(database_url) as session:
+        rows = (await session.exec(query_events)).all()
+    assert [row.details.get("reason") for row in rows] == [reason]
+
+
+@pytest.mark.usefixtures("lms")
+async def test_a_signed_logout_request_without_a_session_is_answered_at_the_vendors_slo(
+    app: Quart, clock: FakeClock
+) -> None:
+    answer = await app.test_client().get(f"/saml/slo?{logout_query(clock)}")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith(sp.SLO + "?SAMLResponse=")

@@ -1,10 +1,12 @@
 """A stock SAML SP no one here wrote — python3-saml (OneLogin) — configured from the live portal's
 metadata URL alone, signs a member in by SP-initiated SSO (HTTP-Redirect, signed) and receives
 the vendor's selected attributes; signs in again silently, with ForceAuthn, and with IsPassive
-when nobody is signed in (NoPassive). The portal served as `portal serve` serves it."""
+when nobody is signed in (NoPassive); and signs the member out of the portal (SP-initiated single
+logout). The portal served as `portal serve` serves it."""
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -117,3 +119,54 @@ async def test_is_passive_with_nobody_signed_in_is_answered_no_passive(
     auth = consumed(settings, fields, sp_auth.get_last_request_id())
     assert not auth.is_authenticated()
     assert "NoPassive" in (auth.get_last_error_reason() or "")
+
+
+async def test_the_stock_sp_signs_the_member_out_of_the_portal(
+    portal_url: str, database_url: str
+) -> None:
+    """SP-initiated single logout: the SP's signed LogoutRequest ends the portal session it
+    names, and its LogoutResponse, signed, passes the SP's checks."""
+    await add_saml_vendor(database_url)
+    settings = sp_from_metadata_url(f"{portal_url}/saml/metadata")
+    settings["security"]["logoutRequestSigned"] = True
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        sp_auth = OneLogin_Saml2_Auth(ACS_REQUEST, settings)
+        page = await sign_in_through(browser, sp_auth.login())
+        auth = consumed(settings, posted_fields(page.text)[1], sp_auth.get_last_request_id())
+        assert auth.get_errors() == [], auth.get_last_error_reason()
+
+        # Another member's NameID: nothing ends, though the SP is told it is done.
+        other = OneLogin_Saml2_Auth(ACS_REQUEST, settings)
+        url = other.logout(
+            name_id="someone-else",
+            session_index=auth.get_session_index(),
+            name_id_format=names.PERSISTENT,
+            return_to="/after",
+        )
+        answer = await browser.get(url)
+        assert answer.status_code == 303 and answer.headers["Location"].startswith(sp.SLO + "?")
+        assert await open_sids(database_url) == [auth.get_session_index()]
+
+        logout = OneLogin_Saml2_Auth(ACS_REQUEST, settings)
+        url = logout.logout(
+            name_id=auth.get_nameid(),
+            session_index=auth.get_session_index(),
+            name_id_format=auth.get_nameid_format(),
+            return_to="/after",
+        )
+        answer = await browser.get(url)
+        assert answer.status_code == 303, answer.text
+        location = answer.headers["Location"]
+        assert location.startswith(sp.SLO + "?")
+    assert await open_sids(database_url) == []
+    query = {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+    assert query["RelayState"] == "/after"
+    settings["security"]["wantMessagesSigned"] = True
+    at_slo = ACS_REQUEST | {"script_name": "/saml/slo", "get_data": query}
+    answered = OneLogin_Saml2_Auth(at_slo, settings)
+    answered.process_slo(keep_local_session=True, request_id=logout.get_last_request_id())
+    assert answered.get_errors() == [], answered.get_last_error_reason()
+    async with unit_of_work(database_url) as session:
+        events = (await session.exec(select(AuditEvent))).all()
+    sign_outs = [e.details for e in events if e.event == "sign_out"]
+    assert sign_outs == [{"via": "saml", "had_session": True}]
