@@ -81,6 +81,7 @@ def upgrade() -> None:
             server_default="uri",
             nullable=False,
         ),
+        sa.Column("metadata_xml", sa.Text(), nullable=True),
         sa.Column("metadata_url", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
         sa.Column("created_at", STAMP, server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", STAMP, server_default=sa.text("now()"), nullable=False),

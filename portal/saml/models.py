@@ -8,7 +8,7 @@ attributes' NameFormat). The rest of the portal never names it (tests/test_layou
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel, text
 
@@ -73,6 +73,8 @@ class SamlServiceProvider(SQLModel, table=True):
     attribute_name_format: str = Field(
         default="uri", max_length=8, sa_column_kwargs={"server_default": "uri"}
     )
+    # The metadata as imported (pasted, from a file or a URL), to show staff and import again.
+    metadata_xml: str | None = Field(default=None, sa_type=Text)
     # Where the metadata was read from, when it came from a URL (to read it again), else None.
     metadata_url: str | None = Field(default=None, max_length=2048)
     created_at: datetime | None = timestamp(default_now=True)

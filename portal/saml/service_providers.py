@@ -123,6 +123,7 @@ async def save(
     sp: ServiceProvider,
     *,
     now: datetime,
+    metadata_xml: str | None = None,
     metadata_url: str | None = None,
     **choices: Any,
 ) -> SamlServiceProvider:
@@ -149,6 +150,7 @@ async def save(
     row.encryption_certificates = [der_base64(c) for c in sp.encryption_certificates]
     row.authn_requests_signed = sp.authn_requests_signed
     row.want_assertions_signed = sp.want_assertions_signed
+    row.metadata_xml = metadata_xml
     row.metadata_url = metadata_url
     for name, value in choices.items():
         setattr(row, name, value)
