@@ -101,6 +101,17 @@ REFUSED: dict[str, tuple[Query, str, str]] = {
     "a deflate bomb": (lambda clock: bomb(), "too_large", "inflates to more"),
     "not XML": (lambda clock: sp.redirect_query(b"<a><b></a>", who=None), "malformed", "XML"),
     "no SAMLRequest": (lambda clock: "RelayState=x", "missing", "no SAMLRequest"),
+    "posted, not DEFLATE": (
+        lambda clock: "SAMLRequest=bm90IGRlZmxhdGU%3D&posted=1",
+        "not_deflate",
+        "not DEFLATE",
+    ),
+    "not base64": (lambda clock: "SAMLRequest=%25%25%25", "not_base64", "not base64"),
+    "a LogoutRequest": (
+        lambda clock: logout_query(clock),
+        "wrong_message",
+        "not a SAML AuthnRequest",
+    ),
     "names another vendor": (
         lambda clock: signed()(clock) + "&vendor=someone-else",
         "vendor",
