@@ -6,17 +6,23 @@ its package plus one line there (docs/layout.md, "Adding a protocol").
 The core and the domain never import a front end (tests/test_layout.py); what they need of one —
 which paths a sign-in may continue to, what ending a session or signing a member out everywhere
 withdraws, which of its rows retention may delete — they ask here, and every registered front
-end answers."""
+end answers. So does the dashboard, and the command line, of a vendor's settings: each front
+end's own (`VendorSettings`), its fields in the dashboard's forms (`SettingsForm`) and its options
+of `portal vendor add/set` (`SettingsOptions`), and what the vendor page shows of a vendor of it
+(`VendorPage`: its Integration tab, what it sends in the returned fields' preview), so that
+neither names a protocol."""
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import argparse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, Table
 from sqlmodel.ext.asyncio.session import AsyncSession
+from werkzeug.datastructures import MultiDict
 
-from portal.models import Vendor
+from portal.models import Member, Vendor
 
 # A table and the rule that says which of its rows retention deletes.
 PurgeRule = tuple[Table, ColumnElement[bool]]
@@ -64,6 +70,125 @@ async def _no_sites(*_: object, **__: object) -> list[Vendor]:
     return []
 
 
+async def _no_values(*_: object) -> dict[str, Any]:
+    return {}
+
+
+def _needs_nothing(*_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class VendorSettings:
+    """A front end's own settings of a vendor, beside what every vendor has (portal/vendors.py),
+    as portal/sign_in_methods.py reads, checks, saves and audits them: values by setting name
+    (`names`, unique across front ends: the audit log and `portal vendor show` list them side by
+    side). The defaults are a front end with none of its own (Enhanced SSO)."""
+
+    names: tuple[str, ...] = ()
+    # The saved values.
+    read: Callable[[AsyncSession, Vendor], Awaitable[dict[str, Any]]] = _no_values
+    # Every rule of each value, given the vendor's domains: the values checked, or InvalidField.
+    check: Callable[..., dict[str, Any]] = lambda values, domains, *, development: dict(values)
+    # Write checked values.
+    write: Callable[[AsyncSession, Vendor, Mapping[str, Any]], Awaitable[None]] = _nothing
+    # What the audit log records of them.
+    audited: Callable[[Mapping[str, Any]], dict[str, object]] = dict
+    # What a vendor signing in with this front end needs (its own values given): InvalidField,
+    # naming the setting, when it lacks it.
+    needs: Callable[[Vendor, Mapping[str, Any]], None] = _needs_nothing
+    # It posts to the vendor's token URL (Enhanced SSO), so its vendors need one — a detail
+    # (portal/vendor_rules.py's token_url_needed), which `portal vendor set` therefore saves
+    # before the sign-in method (portal/vendor_settings.py).
+    needs_token_url: bool = False
+    # Its vendors may be apps in the browser, given no secret (OpenID Connect's public clients):
+    # a new vendor asked to be one is one only if its front end allows it (portal/vendors.py).
+    secretless: bool = False
+    # The vendor's details (portal/vendors.py) that only this front end offers.
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SettingsForm:
+    """A front end's fields in the dashboard's forms (portal/admin/vendor_protocol_views.py and
+    vendor_views.py): partial templates, rendered in the form below the front end's choice."""
+
+    # Its fields in "How members sign in", their values in `method` (the saved ones, or those
+    # of a refused form), what the template shows beside them in `shows`.
+    template: str | None = None
+    shows: Mapping[str, object] = field(default_factory=dict)
+    # Its values from a submitted "How members sign in" form.
+    read: Callable[[MultiDict[str, str]], dict[str, Any]] = lambda form: {}
+    # Its fields in "Add a vendor", and the values they give, checked on the vendor's domains
+    # (None: the domain given was refused, and says so itself); a value `vendors.NewVendor`
+    # takes goes there, the others to the new vendor's sign-in method.
+    new_template: str | None = None
+    read_new: Callable[..., dict[str, Any]] = lambda form, domains, *, development: {}
+    # Offered before the front ends that are not, on both forms (`listed()`); the registry's
+    # order, which its hooks run in, stays as it is.
+    listed_first: bool = False
+
+
+@dataclass(frozen=True)
+class SettingsOptions:
+    """A front end's options of `portal vendor add` and `portal vendor set` (portal/vendor_cli.py),
+    refused for a vendor of another front end."""
+
+    # Add its options to a parser, each storing under its setting's name (None: not given).
+    add: Callable[[argparse.ArgumentParser], None]
+    # {setting: its option}, as a refusal names it.
+    options: Mapping[str, str]
+    # The values given, as its settings take them.
+    read: Callable[[dict[str, Any]], dict[str, Any]] = lambda given: given
+    # What `portal vendor add` prints (text, JSON) given the key and the first secret, if not
+    # the API secret alone.
+    added: Callable[[str, str | None], tuple[str, dict[str, object]]] | None = None
+
+
+SECRET_VARIABLE = "PORTAL_SECRET"  # noqa: S105 - the name of an environment variable
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An address an Integration tab lists, with its copy button."""
+
+    id: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Copy-paste code an Integration tab shows."""
+
+    id: str
+    label: str
+    language: str
+    code: str
+
+
+@dataclass(frozen=True)
+class VendorPage:
+    """What the dashboard's vendor page shows of a vendor of this front end
+    (portal/admin/vendor_page.py), beyond its settings."""
+
+    # The Integration tab: what the vendor's developers need (a partial template), and its
+    # variables given the issuer, the vendor's key and its sign-in method's saved values.
+    integration: str | None = None
+    integration_context: Callable[[str, str, Mapping[str, Any]], dict[str, Any]] = (
+        lambda issuer, key, method: {}
+    )
+    # The returned fields' preview: what the front end sends the vendor, given the member and
+    # the chosen (field, output name) pairs, shown as JSON under `preview_label` (element id
+    # `preview_id`), with `preview_note` below it. Every front end's is shown, the vendor's first.
+    preview: Callable[[Vendor, Member, list[tuple[str, str]]], Mapping[str, object]] | None = None
+    preview_id: str = ""
+    preview_label: str = ""
+    preview_note: str = ""
+    # What its tokens do, in staff words (the status card: "its tokens stop working").
+    tokens_do: tuple[str, str] = ("working", "work")
+
+
 @dataclass(frozen=True)
 class FrontEnd:
     """One protocol front end. `name` is what `vendor.protocol` and `session_vendor.front_end`
@@ -82,7 +207,7 @@ class FrontEnd:
     # Staff, a new password or a disabling end every session of a member: withdraw what
     # outlives a session too. Returns how many grants it revoked.
     member_signed_out: MemberSignedOut = _none_signed_out
-    # A vendor's settings changed (portal/oidc_registration.py): what it no longer allows ends.
+    # A vendor's settings changed (portal/sign_in_methods.py): what it no longer allows ends.
     vendor_changed: VendorChanged = _nothing
     # The sites that keep access to a member whatever becomes of the session, for staff.
     lasting_access: Callable[[AsyncSession, int, datetime], Awaitable[list[Vendor]]] = _no_sites
@@ -90,6 +215,13 @@ class FrontEnd:
     purge_rules: Callable[[datetime, timedelta], list[PurgeRule]] = lambda now, age: []
     # The ids of sessions whose rows must stay while something the front end issued needs them.
     kept_sessions: Callable[[datetime], Select[tuple[int]]] | None = None
+    # A vendor's settings (portal/sign_in_methods.py): the hint under its choice of sign-in
+    # method, in plain words, its own settings, and how the dashboard and the CLI offer them.
+    hint: str = ""
+    vendor_settings: VendorSettings = VendorSettings()
+    settings_form: SettingsForm = SettingsForm()
+    settings_options: SettingsOptions | None = None
+    vendor_page: VendorPage = VendorPage()
 
 
 _registered: tuple[FrontEnd, ...] = ()
@@ -114,6 +246,20 @@ def registered() -> tuple[FrontEnd, ...]:
 
 def names() -> tuple[str, ...]:
     return tuple(front_end.name for front_end in registered())
+
+
+def named(name: str) -> FrontEnd:
+    """The front end called `name` (a checked one: vendor_rules.check_protocol)."""
+    return next(front_end for front_end in registered() if front_end.name == name)
+
+
+def listed() -> tuple[FrontEnd, ...]:
+    """The front ends as the dashboard offers them: those listed first, then the others, each in
+    the registry's order."""
+    found = registered()
+    return tuple(f for f in found if f.settings_form.listed_first) + tuple(
+        f for f in found if not f.settings_form.listed_first
+    )
 
 
 def labels() -> dict[str, str]:

@@ -4,7 +4,7 @@ secrets. Each command is one transaction: a refused value is one line that names
 and nothing is written."""
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
@@ -24,7 +24,7 @@ from portal import (
 from portal.clock import system_clock
 from portal.errors import InvalidField, PortalError
 from portal.maintenance_cli import show
-from portal.models import SIGNING_ALGORITHMS, VendorSecret
+from portal.models import VendorSecret
 from portal.settings import Settings
 
 # What `add` and `set` take: (option, setting, help); a setting not given stays as it is.
@@ -38,24 +38,13 @@ URLS = (
 SWITCHES = (  # (on, off, setting, help)
     ("--backchannel-session-required", "--no-backchannel-session-required",
      "backchannel_logout_session_required", "OIDC's; the portal always sends sid"),
-    ("--public", "--confidential", "public_client", "an app in the browser (no secret, PKCE)"),
-    ("--refresh-tokens", "--no-refresh-tokens", "refresh_tokens", "may have offline_access"),
-    ("--pairwise", "--no-pairwise", "pairwise_subject", "a sub of its own for each member"),
-    ("--omit-iss", "--send-iss", "omit_iss", "no iss in its answers (mod_auth_openidc 2.4)"),
     ("--enable", "--disable", "enabled", "a disabled vendor's sign-ins are refused"),
 )  # fmt: skip
 LOGOUT = (*URLS[3:], *SWITCHES[:1])
-OIDC_ONLY = {
-    "redirect_uris": "--redirect-uri",
-    "post_logout_uris": "--post-logout-redirect-uri",
-    "scopes": "--scopes",
-    "id_token_signed_response_alg": "--id-token-alg",
-    **{setting: f"{on}/{off}" for on, off, setting, _ in SWITCHES[1:5]},
-}
-# The option that carries each setting, so that a refusal names it.
+# The option that carries each setting, so that a refusal names it (and each front end's own:
+# `own_options`).
 OPTIONS = {
     **{setting: option for option, setting, _ in URLS},
-    **OIDC_ONLY,
     **{"key": "KEY", "name": "--name", "protocol": "--protocol", "domain": "--domain"},
     **{"add_domains": "--add-domain", "remove_domains": "--remove-domain"},
 }
@@ -94,20 +83,14 @@ def add_commands(commands: Any) -> None:
 def setting_options(parser: argparse.ArgumentParser) -> None:
     options(parser, (*URLS, *SWITCHES))
     parser.add_argument("--fields", type=field_choices, metavar="F1,F2=OUTPUT_NAME")
-    for option, setting in (
-        ("--redirect-uri", "redirect_uris"),
-        ("--post-logout-redirect-uri", "post_logout_uris"),
-    ):
-        parser.add_argument(
-            option,
-            action="append",
-            dest=setting,
-            metavar="URI",
-            help='repeat for more; replaces them all ("" alone: none)',
-        )
-    parser.add_argument("--scopes", type=scope_list, metavar='"openid profile …"')
-    parser.add_argument("--id-token-alg", choices=SIGNING_ALGORITHMS,
-                        dest="id_token_signed_response_alg")  # fmt: skip
+    for front_end in front_ends.registered():  # each front end's own settings
+        if front_end.settings_options:
+            front_end.settings_options.add(parser)
+
+
+def own_options(front_end: front_ends.FrontEnd) -> Mapping[str, str]:
+    """{setting: option} of a front end's own settings."""
+    return front_end.settings_options.options if front_end.settings_options else {}
 
 
 def options(parser: argparse.ArgumentParser, table: tuple[tuple[str, ...], ...]) -> None:
@@ -129,43 +112,43 @@ def field_choices(spec: str) -> list[vendor_rules.FieldChoice]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def scope_list(text: str) -> list[str]:
-    scopes = text.replace(",", " ").split()
-    if "offline_access" in scopes:
-        raise argparse.ArgumentTypeError("offline_access comes with --refresh-tokens")
-    return scopes
-
-
 def given(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings given on the command line; `--redirect-uri ""` alone removes them all."""
+    """The settings given on the command line, as each front end reads its own."""
     found = {
         name: value
         for name, value in vars(args).items()
-        if name in vendor_settings.SETTINGS and value is not None
+        if name in vendor_settings.settings() and value is not None
     }
-    for name in ("redirect_uris", "post_logout_uris"):
-        if name in found:
-            found[name] = [uri for uri in found[name] if uri]
+    for front_end in front_ends.registered():
+        if front_end.settings_options:
+            found = front_end.settings_options.read(found)
     return found
 
 
-def refuse_oidc_options(wanted: dict[str, Any], protocol: str) -> None:
-    misplaced = [option for name, option in OIDC_ONLY.items() if name in wanted]
-    if protocol != "oidc" and misplaced:
-        raise PortalError(f"{', '.join(misplaced)}: for --protocol oidc (OpenID Connect) only")
+def refuse_others_options(wanted: dict[str, Any], protocol: str) -> None:
+    """A front end's own options are for its vendors only."""
+    for front_end in front_ends.registered():
+        misplaced = [option for name, option in own_options(front_end).items() if name in wanted]
+        if front_end.name != protocol and misplaced:
+            only = f"for --protocol {front_end.name} ({front_end.label}) only"
+            raise PortalError(f"{', '.join(misplaced)}: {only}")
 
 
 @contextmanager
 def options_named() -> Iterator[None]:
+    named = {
+        **OPTIONS,
+        **{n: o for f in front_ends.registered() for n, o in own_options(f).items()},
+    }
     try:
         yield
     except InvalidField as exc:
-        raise PortalError(f"{OPTIONS.get(exc.field, exc.field)}: {exc}") from None
+        raise PortalError(f"{named.get(exc.field, exc.field)}: {exc}") from None
 
 
 def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
     wanted = given(args)
-    refuse_oidc_options(wanted, args.protocol)
+    refuse_others_options(wanted, args.protocol)
     first = {name: wanted[name] for name in NEW_VENDOR if name in wanted}
     new = vendors.NewVendor(**{"token_url": None, **first}, key=args.key, domains=args.domains)
     later = {name: wanted[name] for name in wanted if name not in first or name == "protocol"}
@@ -186,16 +169,13 @@ def vendor_add(args: argparse.Namespace, settings: Settings) -> int:
         return secret
 
     secret = db.run_in_session(settings, work)
-    if args.protocol != "oidc":
+    chosen = front_ends.named(args.protocol).settings_options
+    if chosen and chosen.added:
+        text, data = chosen.added(args.key, secret)
+    else:
         text = f"vendor {args.key} added\nAPI secret (shown only now, store it safely): {secret}"
-        show(args, {"key": args.key, "secret": secret}, text)
-        return 0
-    text = f"vendor {args.key} added for OpenID Connect\nclient ID: {args.key}\n" + (
-        f"client secret (shown only now, store it safely): {secret}"
-        if secret
-        else "public client: no secret (PKCE)"
-    )
-    show(args, {"key": args.key, "client_id": args.key, "secret": secret}, text)
+        data = {"key": args.key, "secret": secret}
+    show(args, data, text)
     return 0
 
 
@@ -204,7 +184,7 @@ def change(settings: Settings, key: str, wanted: dict[str, Any]) -> dict[str, An
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         vendor = await vendors.get_vendor(session, key)
-        refuse_oidc_options(wanted, wanted.get("protocol", vendor.protocol))
+        refuse_others_options(wanted, wanted.get("protocol", vendor.protocol))
         before = await vendor_settings.snapshot(session, vendor)
         with options_named():
             await vendor_settings.apply(

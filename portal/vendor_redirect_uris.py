@@ -1,5 +1,5 @@
 """An OpenID Connect vendor's registered redirect URIs, stored and read (the settings that check
-them: portal/oidc_registration.py)."""
+them: portal/oidc/registration.py)."""
 
 from collections.abc import Sequence
 

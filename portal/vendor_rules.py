@@ -87,13 +87,21 @@ def check_protocol(protocol: str) -> str:
     return protocol
 
 
+def token_url_missing(protocol: str, url: str | None) -> str | None:
+    """What is wrong when a vendor's front end posts to its token URL (Enhanced SSO: its
+    registration's `needs_token_url`) and it has none; a vendor of another front end may keep one
+    (for a switch back) or have none."""
+    front_end = front_ends.named(protocol)
+    if front_end.vendor_settings.needs_token_url and not url:
+        return f"{front_end.label} needs a token URL"
+    return None
+
+
 def check_protocol_token_url(protocol: str, url: str | None, *, development: bool) -> str | None:
-    """Enhanced SSO posts its token to the token URL, so it needs one; an OpenID Connect vendor
-    may keep one (for a switch back) or have none."""
     check_protocol(protocol)
     if not url:
-        if protocol == "enhanced":
-            raise InvalidField("token_url", "Enhanced SSO needs a token URL.")
+        if missing := token_url_missing(protocol, url):
+            raise InvalidField("token_url", f"{missing}.")
         return None
     return check_token_url(url, development=development)
 

@@ -4,31 +4,36 @@ the dashboard's forms call, and the audit events the dashboard records for such 
 (`events`). The caller runs it all in one transaction, so a refused value writes nothing."""
 
 from collections.abc import Mapping
-from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, oidc_registration, vendor_rules, vendors
+from portal import audit, front_ends, sign_in_methods, vendor_rules, vendors
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Vendor
 
 DETAILS = ("name", "token_url", "signout_url", "start_url")
 LOGOUT = (*vendor_rules.LOGOUT_URLS, "backchannel_logout_session_required")
-REGISTRATION = tuple(field.name for field in fields(oidc_registration.Registration))
-# What the dashboard records as `vendor.updated` (its Details and How members sign in forms).
-UPDATED = (*DETAILS, *LOGOUT, *REGISTRATION)
-# What `apply` takes: the above, the returned fields, enabled, and domains to add or remove.
-SETTINGS = (*UPDATED, "fields", "enabled", "add_domains", "remove_domains")
+
+
+def updated() -> tuple[str, ...]:
+    """What the dashboard records as `vendor.updated` (its Details and How members sign in
+    forms): the details, then the sign-in method with every front end's own settings."""
+    return (*DETAILS, *LOGOUT, *sign_in_methods.names())
+
+
+def settings() -> tuple[str, ...]:
+    """What `apply` takes: the above, the returned fields, enabled, and domains to add or
+    remove."""
+    return (*updated(), "fields", "enabled", "add_domains", "remove_domains")
 
 
 async def snapshot(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
     """Every setting of the vendor (never a secret), as the audit log records them."""
-    registration = await oidc_registration.registration_of(db, vendor)
     return {
         **vendors.settings_of(vendor),
-        **oidc_registration.settings_of(registration),
+        **await sign_in_methods.settings_of(db, vendor),
         "domains": await vendors.select_domains(db, vendor),
         "fields": vendor_rules.field_specs(await vendors.select_fields(db, vendor)),
         "enabled": vendor.enabled,
@@ -43,24 +48,23 @@ async def apply(
     development: bool,
     now: datetime,
 ) -> None:
-    """Change the settings in `given` (keys of SETTINGS; the rest stay as they are). Domains
+    """Change the settings in `given` (keys of `settings()`; the rest stay as they are). Domains
     are added first and removed last, so addresses can move to a new domain in one go."""
     for domain in given.get("add_domains", ()):
         try:
             await vendors.add_domain(db, vendor, domain, development=development)
         except InvalidField as exc:
             raise InvalidField("add_domains", str(exc)) from None
-    registration = replace(
-        await oidc_registration.registration_of(db, vendor),
-        **{name: given[name] for name in REGISTRATION if name in given},
-    )
-    # Moving to OpenID Connect, the registration goes first (the token URL may then go);
-    # moving to Enhanced SSO, the details do (the token URL it needs must be there first).
-    if registration.protocol == "oidc":
-        await _save_registration(db, vendor, registration, given, development, now)
+    method = {name: given[name] for name in sign_in_methods.names() if name in given}
+    chosen = front_ends.named(method.get("protocol", vendor.protocol))
+    # Moving to a front end that needs a token URL (Enhanced SSO), a detail, the
+    # details go first; moving to another, the sign-in method does (the token URL may then go).
+    details_first = chosen.vendor_settings.needs_token_url
+    if method and not details_first:
+        await sign_in_methods.save(db, vendor, method, development=development, now=now)
     await _save_details(db, vendor, given, development, now)
-    if registration.protocol != "oidc":
-        await _save_registration(db, vendor, registration, given, development, now)
+    if method and details_first:
+        await sign_in_methods.save(db, vendor, method, development=development, now=now)
     for domain in given.get("remove_domains", ()):
         try:
             await vendors.remove_domain(db, vendor, domain, development=development)
@@ -92,24 +96,12 @@ async def _save_details(
         )
 
 
-async def _save_registration(
-    db: AsyncSession,
-    vendor: Vendor,
-    registration: oidc_registration.Registration,
-    given: Mapping[str, Any],
-    development: bool,
-    now: datetime,
-) -> None:
-    if any(name in given for name in REGISTRATION):
-        await oidc_registration.save(db, vendor, registration, development=development, now=now)
-
-
 def events(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The audit events (name, details) the dashboard records for the same changes."""
     found: list[tuple[str, Any]] = []
-    updated = audit.changes(before, {name: after[name] for name in UPDATED})
-    if updated:
-        found.append(("vendor.updated", {"changes": updated}))
+    changed = audit.changes(before, {name: after[name] for name in updated()})
+    if changed:
+        found.append(("vendor.updated", {"changes": changed}))
     added = [d for d in after["domains"] if d not in before["domains"]]
     removed = [d for d in before["domains"] if d not in after["domains"]]
     found += [("vendor.domain_added", {"domain": domain}) for domain in added]

@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import vendor_redirect_uris, vendor_secrets
+from portal import front_ends, vendor_redirect_uris, vendor_secrets
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Vendor, VendorDomain, VendorField, id_of
 from portal.urls import InvalidDomain, InvalidURL, check_return_url, normalize_domain
@@ -98,7 +98,9 @@ async def add_vendor(
         key=key,
         name=name,
         protocol=new.protocol,
-        public_client=new.public_client and new.protocol == "oidc",
+        # Only a front end whose vendors may go without a secret makes one that has none.
+        public_client=new.public_client
+        and front_ends.named(new.protocol).vendor_settings.secretless,
         token_url=token_url,
         signout_url=signout_url,
         start_url=start_url,

@@ -1,25 +1,9 @@
 """What a vendor's developer needs from the vendor page: this vendor's URLs and the token
 exchange (protocol.md §4) as copy-paste code. POST keeps the token out of access logs."""
 
-from dataclasses import dataclass
 from urllib.parse import quote
 
-SECRET_VARIABLE = "PORTAL_SECRET"  # noqa: S105 - the name of an environment variable
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    id: str
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Sample:
-    id: str
-    label: str
-    language: str
-    code: str
+from portal.front_ends import SECRET_VARIABLE, Endpoint, Sample
 
 
 def endpoints(base: str, key: str) -> list[Endpoint]:

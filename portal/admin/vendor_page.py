@@ -10,32 +10,27 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import (
-    catalogue,
-    claims,
-    clock,
     db,
     front_ends,
     logout_notices,
     members,
-    oidc_registration,
     settings,
+    sign_in_methods,
     single_logout,
     vendor_rules,
     vendor_secrets,
     vendors,
 )
-from portal.admin import integration, oidc_integration
+from portal.admin import integration
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
+from portal.front_ends import FrontEnd
 from portal.models import Member, Vendor, id_of
-from portal.oidc_registration import Registration
 from portal.vendor_rules import FieldChoice
 
 TEMPLATE = "admin/vendors/detail.html"
 PREVIEW_OPTIONS = 20  # the members offered to preview with
-PAIRWISE_SUB = "(an identifier only this site receives)"
-SESSION_SID = "(the portal session of each sign-in)"
 
 
 @dataclass(frozen=True)
@@ -78,24 +73,30 @@ def read_draft(form: MultiDict[str, str]) -> Draft:
     return Draft(rows, choices + unknown)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What one front end would send the vendor, as JSON (its registration's `VendorPage`)."""
+
+    id: str
+    label: str
+    json: str
+    note: str
+
+
 @dataclass
 class Preview:
     member: Member | None = None
-    json: str | None = None
     error: str | None = None
     query: str = ""
     draft: bool = False
     options: list[Member] = field(default_factory=list)
-    claims_json: str | None = None  # what UserInfo would send, with every allowed scope
+    # Each front end's, the vendor's own first (marked as what it uses).
+    sent: list[Sent] = field(default_factory=list)
 
 
-def oidc_claims(vendor: Vendor, member: Member, selection: list[str]) -> dict[str, Any]:
-    """portal/claims.py's mapping, as UserInfo uses it, for every scope the vendor may ask for.
-    `sub` is the iMIS ID unless the vendor gets pairwise identifiers (portal/oidc/id_tokens.py)."""
-    found = claims.member_claims(
-        member, selection, claims.parse_scope(vendor.scopes), clock.now().date()
-    )
-    return {"sub": PAIRWISE_SUB if vendor.pairwise_subject else member.imis_id, **found}
+def own_first(vendor: Vendor) -> list[FrontEnd]:
+    own = front_ends.named(vendor.protocol)
+    return [own, *(f for f in front_ends.registered() if f is not own)]
 
 
 async def preview(
@@ -106,8 +107,8 @@ async def preview(
     *,
     draft: bool,
 ) -> Preview:
-    """The exact JSON the user service would send: catalogue.member_object, as it uses; and the
-    claims UserInfo would send an OpenID Connect vendor."""
+    """The exact JSON each front end would send (Enhanced SSO's user service, OpenID Connect's
+    UserInfo …), as its registration makes it."""
     result = Preview(query=query, draft=draft)
     result.options = await members.select_first_members(db_session, PREVIEW_OPTIONS)
     if query.strip():
@@ -123,11 +124,17 @@ async def preview(
         result.error = f"This selection cannot be sent: {exc}."
         return result
     selection = [(c.field, c.output) for c in checked]
-    today = clock.now().date()
-    member_object = catalogue.member_object(result.member, selection, today, sid=SESSION_SID)
-    result.json = json.dumps(member_object, indent=2, ensure_ascii=False)
-    found = oidc_claims(vendor, result.member, [field for field, _ in selection])
-    result.claims_json = json.dumps(found, indent=2, ensure_ascii=False)
+    for front_end in own_first(vendor):
+        shown = front_end.vendor_page
+        if shown.preview is None:
+            continue
+        found = json.dumps(
+            shown.preview(vendor, result.member, selection), indent=2, ensure_ascii=False
+        )
+        uses = " (what it uses)" if front_end.name == vendor.protocol else ""
+        result.sent.append(
+            Sent(shown.preview_id, shown.preview_label + uses, found, shown.preview_note)
+        )
     return result
 
 
@@ -139,10 +146,12 @@ async def context(
     secrets = await vendor_secrets.select_recent(db_session, vendor)
     # Never the request's Host, which any client chooses: what the vendor is told to call.
     base = settings.current().public_origin(request.host_url.rstrip("/"))
-    registration = await oidc_registration.registration_of(db_session, vendor)
+    method = await sign_in_methods.values_of(db_session, vendor)
     issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
     return {
-        **sign_in_method(vendor.key, issuer, registration),
+        **sign_in_method(vendor, issuer, method),
+        "own_settings": front_ends.named(vendor.protocol).vendor_settings,
+        "own_details": front_ends.named(vendor.protocol).vendor_settings.details,
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
         "rows": draft.rows if draft else saved_rows(saved),
@@ -162,20 +171,19 @@ async def context(
     }
 
 
-def sign_in_method(key: str, issuer: str, registration: Registration) -> dict[str, Any]:
-    """The sign-in method card and an OpenID Connect vendor's Integration tab."""
-    offline = [claims.OFFLINE_ACCESS] if registration.refresh_tokens else []
-    scopes = [*registration.scopes, *offline]
+def sign_in_method(vendor: Vendor, issuer: str, method: dict[str, Any]) -> dict[str, Any]:
+    """The sign-in method card — the registered front ends, each with its own settings' fields
+    (portal/front_ends.py) — and what its front end shows on the vendor page (its Integration
+    tab's partial and variables, its words)."""
+    own = front_ends.named(vendor.protocol)
     return {
-        "registration": registration,
+        "method": method,
+        "method_values": None,
+        "sign_in_methods": front_ends.listed(),
         "protocols": front_ends.labels(),
-        "scopes": oidc_registration.SCOPES,
         "development": settings.current().development,
-        "oidc_values": None,
-        "oidc_endpoints": oidc_integration.endpoints(issuer, key),
-        "oidc_samples": oidc_integration.samples(
-            issuer, key, list(registration.redirect_uris), scopes, public=registration.public_client
-        ),
+        "own_page": own.vendor_page,
+        **own.vendor_page.integration_context(issuer, vendor.key, method),
     }
 
 

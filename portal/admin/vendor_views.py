@@ -1,25 +1,35 @@
 """Vendors: the list, registration, settings, enable and disable."""
 
 from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
 
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
-from sqlmodel.ext.asyncio.session import AsyncSession
+from werkzeug.datastructures import MultiDict
 
-from portal import audit, clock, db, oidc_registration, settings, vendor_rules, vendors
+from portal import (
+    audit,
+    clock,
+    db,
+    front_ends,
+    settings,
+    sign_in_methods,
+    vendor_rules,
+    vendors,
+)
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
 from portal.catalogue import DEFAULT_SELECTION
 from portal.errors import InvalidField, PortalError
-from portal.models import Vendor
+from portal.front_ends import FrontEnd
 from portal.vendors import NewVendor
 
 blueprint = Blueprint("admin_vendors", __name__)
-NEW_FIELDS = (
-    *("key", "name", "protocol", "token_url", "redirect_uris", "domain", "signout_url"),
-    "client_type",
-)
+NEW_FIELDS = ("key", "name", "protocol", "domain", "signout_url")
+MAX_TEXT = 30_000  # a textarea of ten addresses, the longest field of a front end's own
+NEW_VENDOR = {field.name for field in fields(NewVendor)}
 
 
 @blueprint.get("/admin/vendors")
@@ -30,81 +40,79 @@ async def vendor_list() -> ResponseReturnValue:
         domains = await vendors.select_all_domains(s)
         activity = await audit.last_activity(s, [v.key for v in found])
     return await render(
-        "admin/vendors/list.html", vendors=found, domains=domains, activity=activity
+        "admin/vendors/list.html",
+        vendors=found,
+        domains=domains,
+        activity=activity,
+        protocols=front_ends.labels(),
     )
 
 
 @blueprint.get("/admin/vendors/new")
 @staff_required("admin")
 async def new_vendor() -> ResponseReturnValue:
-    values = {"protocol": "enhanced"}
+    values = {"protocol": NewVendor.protocol}
     return await render(
-        "admin/vendors/new.html", values=values, errors={}, fields=DEFAULT_SELECTION
+        "admin/vendors/new.html",
+        values=values,
+        errors={},
+        fields=DEFAULT_SELECTION,
+        sign_in_methods=front_ends.listed(),
     )
 
 
-def check_redirect_uris(values: dict[str, str], development: bool) -> object:
-    """Only against a domain that passes its own check (a bad one is reported there)."""
-    try:
-        domains = vendor_rules.check_domains([values["domain"]], development=development)
-    except InvalidField:
-        return None
-    registration = oidc_registration.Registration(
-        oidc_registration.uri_lines(values["redirect_uris"])
-    )
-    return oidc_registration.check(registration, domains, development=development)
-
-
-def check_each(values: dict[str, str], development: bool) -> dict[str, str]:
-    """Every field's own rule, so the form can show each problem next to its field. The token
-    URL is Enhanced SSO's; the sign-in return addresses are OpenID Connect's."""
+def check_each(
+    values: dict[str, str], form: MultiDict[str, str], development: bool
+) -> tuple[dict[str, str], FrontEnd | None, dict[str, Any]]:
+    """Every field's own rule, so the form can show each problem next to its field: the
+    common ones, then the chosen front end's own fields (an Enhanced SSO vendor's token URL,
+    an OpenID Connect vendor's sign-in return addresses), checked on the domain given."""
     checks: dict[str, Callable[[str], object]] = {
         "key": vendor_rules.check_key,
         "name": vendor_rules.check_name,
         "domain": lambda v: vendor_rules.check_domains([v], development=development),
+        "protocol": vendor_rules.check_protocol,
     }
-    if values["protocol"] == "oidc":
-        checks["redirect_uris"] = lambda _: check_redirect_uris(values, development)
-    else:
-        checks["token_url"] = lambda v: vendor_rules.check_token_url(v, development=development)
     errors = {}
     for name, check in checks.items():
         try:
             check(values[name])
         except InvalidField as exc:
             errors[name] = str(exc)
-    return errors
-
-
-async def save_registration(
-    s: AsyncSession, vendor: Vendor, values: dict[str, str], development: bool
-) -> dict[str, object]:
-    """A new OpenID Connect vendor's sign-in return addresses; the rest keeps its defaults."""
-    uris = oidc_registration.uri_lines(values["redirect_uris"])
-    public = values["client_type"] == "public"
-    registration = oidc_registration.Registration(uris, public_client=public)
-    await oidc_registration.save(s, vendor, registration, development=development, now=clock.now())
-    return oidc_registration.settings_of(await oidc_registration.registration_of(s, vendor))
+    if "protocol" in errors:
+        return errors, None, {}
+    chosen = front_ends.named(values["protocol"])
+    domains = None if "domain" in errors else [values["domain"]]
+    try:
+        own = chosen.settings_form.read_new(form, domains, development=development)
+    except InvalidField as exc:
+        errors[exc.field] = str(exc)
+        own = {}
+    return errors, chosen, own
 
 
 @blueprint.post("/admin/vendors")
 @staff_required()
 async def create_vendor() -> ResponseReturnValue:
     form = await request.form
-    values = {name: form.get(name, "").strip()[:2048] for name in NEW_FIELDS}
-    values["redirect_uris"] = form.get("redirect_uris", "").strip()[:30_000]
-    oidc = values["protocol"] == "oidc"
+    # Shown again when refused: the common fields and each front end's own.
+    values = {name: form.get(name, "").strip()[:MAX_TEXT] for name in form}
+    values |= {name: form.get(name, "").strip()[:2048] for name in NEW_FIELDS}
+    values["protocol"] = values["protocol"] or NewVendor.protocol  # none chosen: the default
     development = settings.current().development
-    errors = check_each(values, development)
-    if not errors:
+    errors, chosen, own = check_each(values, form, development)
+    if not errors and chosen:
+        # What vendors.NewVendor takes goes there (the token URL, whether it gets a secret);
+        # the rest of the front end's own settings to its sign-in method.
+        first = {name: value for name, value in own.items() if name in NEW_VENDOR}
+        later = {name: value for name, value in own.items() if name not in NEW_VENDOR}
         new = NewVendor(
+            **{"token_url": None, **first},
             key=values["key"],
             name=values["name"],
-            token_url=None if oidc else values["token_url"],
             domains=[values["domain"]],
             signout_url=values["signout_url"] or None,
-            protocol="oidc" if oidc else "enhanced",
-            public_client=oidc and values["client_type"] == "public",
+            protocol=chosen.name,
         )
         try:
             async with db.transaction() as s:
@@ -113,8 +121,12 @@ async def create_vendor() -> ResponseReturnValue:
                     **vendors.settings_of(vendor),
                     "domains": [values["domain"]],
                 }
-                if oidc:
-                    after = {**after, **await save_registration(s, vendor, values, development)}
+                if later:
+                    method = {"protocol": chosen.name, **later}
+                    await sign_in_methods.save(
+                        s, vendor, method, development=development, now=clock.now()
+                    )
+                    after |= await sign_in_methods.settings_of(s, vendor)
                 await record(
                     s, "vendor.created", vendor_key=vendor.key, changes=audit.changes({}, after)
                 )
@@ -129,6 +141,7 @@ async def create_vendor() -> ResponseReturnValue:
             values=values,
             errors=errors,
             fields=DEFAULT_SELECTION,
+            sign_in_methods=front_ends.listed(),
         )
     # The only answer that shows the secret: no redirect; never kept (portal.security).
     return await render_vendor(vendor.key, status=201, new_secret=secret, created=True)
@@ -168,7 +181,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
                 development=settings.current().development,
                 now=clock.now(),
                 session_required=form.get("backchannel_logout_session_required") == "1"
-                if vendor.protocol == "oidc"
+                if "backchannel_logout_session_required" in own_details(vendor.protocol)
                 else None,
             )
             changed = audit.changes(before, vendors.settings_of(vendor))
@@ -211,3 +224,9 @@ async def enable_vendor(key: str) -> ResponseReturnValue:
 @staff_required()
 async def disable_vendor(key: str) -> ResponseReturnValue:
     return await set_enabled(key, False)
+
+
+def own_details(protocol: str) -> tuple[str, ...]:
+    """The details only the vendor's front end offers (OpenID Connect: whether the vendor needs
+    to know which session ended)."""
+    return front_ends.named(protocol).vendor_settings.details

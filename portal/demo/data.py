@@ -1,6 +1,7 @@
 """Demo data for `portal demo`: fixed, documented sign-ins. Development mode only."""
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy import delete
@@ -9,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import (
     members,
-    oidc_registration,
+    sign_in_methods,
     staff,
     vendor_redirect_uris,
     vendor_rules,
@@ -20,7 +21,7 @@ from portal.clock import system_clock
 from portal.crypto import digest
 from portal.demo import oidc_vendor
 from portal.models import Vendor, VendorSecret
-from portal.oidc_registration import Registration
+from portal.oidc.registration import Registration
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published in the README, development only
 DEMO_MEMBERS = (
@@ -124,7 +125,8 @@ async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -
         vendor.backchannel_logout_url = backchannel_url
         await keep_demo_secret(db, vendor)
     now = system_clock()
-    await oidc_registration.save(db, vendor, wanted, development=True, now=now)
+    method = {"protocol": "oidc", **asdict(wanted)}  # every setting: staff's changes go
+    await sign_in_methods.save(db, vendor, method, development=True, now=now)
 
 
 async def keep_demo_secret(db: AsyncSession, vendor: Vendor) -> None:

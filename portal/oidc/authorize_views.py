@@ -17,7 +17,6 @@ from portal import (
     clock,
     db,
     members,
-    oidc_registration,
     pairwise,
     session_cookies,
     settings,
@@ -26,7 +25,15 @@ from portal import (
 from portal.auth.models import AuthSession
 from portal.errors import PortalError
 from portal.models import id_of
-from portal.oidc import answers, authorization, fresh_sign_in, grants, id_tokens, post_as_get
+from portal.oidc import (
+    answers,
+    authorization,
+    fresh_sign_in,
+    grants,
+    id_tokens,
+    post_as_get,
+    registration,
+)
 from portal.oidc.authorization import AuthorizationRequest
 from portal.oidc.protocol_errors import BadAuthorization, RedirectError
 from portal.security import CSRF_FIELD
@@ -151,7 +158,7 @@ async def consent_page(db_session: AsyncSession, auth: AuthorizationRequest) -> 
     """prompt=consent (Core §3.1.2.1): what the site will receive, in the member's words, with
     Continue and Cancel. Shown only when asked for: the association decides what each vendor
     receives, so there is nothing to remember between requests."""
-    words = [oidc_registration.MEMBER_SCOPE_WORDS[scope] for scope in auth.scopes]
+    words = [registration.MEMBER_SCOPE_WORDS[scope] for scope in auth.scopes]
     page = await render_template(
         "oidc/consent.html", vendor=auth.vendor, words=words, fields=auth.values
     )

@@ -5,7 +5,7 @@ import re
 
 from quart import Quart
 
-from portal.admin.vendor_page import SESSION_SID
+from portal.enhanced.front_end import PREVIEW_SID
 from tests.admin.browser import Browser, text
 from tests.admin.test_vendor_views import audit_events
 from tests.flows import Inputs, add_member, add_vendor, redeem, sign_in, token_for
@@ -111,7 +111,7 @@ async def test_the_preview_is_what_the_user_service_sends(
     response = await admin.get("/admin/vendors/acme/preview", htmx=True, member="101")
     body = await text(response)
     assert "<html" not in body and "preview-title" in body
-    sent = {**await member_json(app, database_url, vendor), "sid": SESSION_SID}
+    sent = {**await member_json(app, database_url, vendor), "sid": PREVIEW_SID}
     assert json.dumps(sent, indent=2).replace('"', "&#34;") in body
 
 

@@ -246,3 +246,24 @@ async def test_the_preview_shows_the_member_object_and_the_oidc_claims(
         assert expected.replace('"', "&#34;") in claims
     assert "email" not in claims  # the email scope is not allowed: its claims are not shown
     assert body.index("preview-claims") < body.index("preview-json")  # its own protocol first
+
+
+async def test_the_vendor_pages_follow_the_vendors_front_end(
+    admin: Browser, database_url: str
+) -> None:
+    """Its label, its Integration tab, what its tokens do, and the sign-in methods offered with
+    OpenID Connect first: each from the front end's registration (portal/front_ends.py)."""
+    await add_vendor(database_url)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert "Exchange the token for the member" in page  # Enhanced SSO's Integration tab
+    assert "its tokens stop redeeming" in page
+    assert page.index('value="oidc"') < page.index('value="enhanced"')
+    assert '<td class="nowrap">Enhanced SSO</td>' in await text(await admin.get("/admin/vendors"))
+    assert (await admin.post(URL, OIDC)).status_code == 303
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert "OpenID Connect for Acme Learning" in page
+    assert "Exchange the token for the member" not in page
+    assert "its tokens stop working" in page
+    assert '<td class="nowrap">OpenID Connect</td>' in await text(await admin.get("/admin/vendors"))
+    new = await text(await admin.get("/admin/vendors/new"))
+    assert new.index('value="oidc"') < new.index('value="enhanced"')

@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from quart import Quart
 
-from portal import vendors
-from portal.oidc_registration import Registration, save
+from portal import sign_in_methods, vendors
 from tests.flows import add_vendor, unit_of_work
 
 AUTHORIZE = "/oidc/authorize?" + urlencode(
@@ -22,10 +21,10 @@ async def add_forum(database_url: str, *, enabled: bool = True) -> None:
     async with unit_of_work(database_url) as s:
         new = vendors.NewVendor("forum", "Forum", None, ["forum.example.com"], protocol="oidc")
         vendor, _ = await vendors.add_vendor(s, new, development=False)
-        await save(
+        await sign_in_methods.save(
             s,
             vendor,
-            Registration(["https://forum.example.com/cb"]),
+            {"redirect_uris": ["https://forum.example.com/cb"]},
             development=False,
             now=vendor.created_at,  # type: ignore[arg-type]
         )

@@ -8,7 +8,8 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from portal import claims, oidc_registration
+from portal import claims
+from portal.oidc import registration
 from tests.conftest import FakeClock
 from tests.flows import Inputs, page, sign_in
 from tests.oidc.oidc_flows import Pkce, audit_events, authorize_query, redirect_params
@@ -121,7 +122,7 @@ async def test_discovery_advertises_only_the_prompts_honoured(app: Quart) -> Non
 
 
 def test_every_scope_a_site_can_be_granted_has_words_for_the_member() -> None:
-    assert set(oidc_registration.MEMBER_SCOPE_WORDS) == set(claims.ALL_SCOPES)
+    assert set(registration.MEMBER_SCOPE_WORDS) == set(claims.ALL_SCOPES)
 
 
 async def consent_page(client: Client, **changes: str) -> Inputs:

@@ -1,13 +1,44 @@
-"""The Integration tab of an OpenID Connect vendor: the discovery URL, the client ID, and the
-few lines each common relying-party library needs. A library reads every endpoint and key from
-the discovery document, so nothing else is copied by hand."""
+"""What the vendor page shows of an OpenID Connect vendor (portal/front_ends.py's `VendorPage`,
+in front_end.py): its Integration tab — the discovery URL, the client ID, and the few lines each
+common relying-party library needs (a library reads every endpoint and key from the discovery
+document, so nothing else is copied by hand) — and the claims UserInfo would send, in the
+returned fields' preview. The dashboard reaches it only through the registry."""
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from portal.admin.integration import SECRET_VARIABLE, Endpoint, Sample
+from portal import claims as member_claims
+from portal import clock
+from portal.front_ends import SECRET_VARIABLE, Endpoint, Sample
+from portal.models import Member, Vendor
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 EXAMPLE_REDIRECT = "https://your-site.example/oidc/callback"
+PAIRWISE_SUB = "(an identifier only this site receives)"
+
+
+def context(issuer: str, key: str, method: Mapping[str, Any]) -> dict[str, Any]:
+    """The Integration tab's endpoints and samples, for the vendor's saved settings (`method`)."""
+    offline = [member_claims.OFFLINE_ACCESS] if method["refresh_tokens"] else []
+    scopes = [*method["scopes"], *offline]
+    return {
+        "oidc_endpoints": endpoints(issuer, key),
+        "oidc_samples": samples(
+            issuer, key, list(method["redirect_uris"]), scopes, public=method["public_client"]
+        ),
+    }
+
+
+def claims(vendor: Vendor, member: Member, selection: list[tuple[str, str]]) -> dict[str, Any]:
+    """portal/claims.py's mapping, as UserInfo uses it, for every scope the vendor may ask for
+    (the chosen fields; UserInfo's claims have their own names, not the output names). `sub` is
+    the iMIS ID unless the vendor gets pairwise identifiers (portal/oidc/id_tokens.py)."""
+    fields = [field for field, _ in selection]
+    found = member_claims.member_claims(
+        member, fields, member_claims.parse_scope(vendor.scopes), clock.now().date()
+    )
+    return {"sub": PAIRWISE_SUB if vendor.pairwise_subject else member.imis_id, **found}
 
 
 def discovery_url(issuer: str) -> str:

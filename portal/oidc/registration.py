@@ -1,19 +1,20 @@
-"""A vendor's OpenID Connect registration, as staff make it: its sign-in method, the exact
-addresses the portal may send members back to, whether it is an app in the browser (no secret),
-the scopes it may ask for, refresh tokens, and how its answers are made (`iss` left out for an
-older sign-in module, the ID-token signing algorithm). The rules the dashboard and the CLI
-share; the protocol endpoints (portal/oidc/) read what is saved here."""
+"""A vendor's OpenID Connect registration, as staff make it: the exact addresses the portal may
+send members back to, whether it is an app in the browser (no secret), the scopes it may ask
+for, refresh tokens, and how its answers are made (`iss` left out for an older sign-in module,
+the ID-token signing algorithm). Its rules, read, checked, written and audited as the front
+end's vendor settings (portal/front_ends.py's `VendorSettings`, in front_end.py), which the
+dashboard and the CLI reach only through the registry (portal/sign_in_methods.py); the protocol
+endpoints read what is saved here."""
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import claims, front_ends, signing_keys, vendor_redirect_uris, vendors
+from portal import claims, signing_keys, vendor_redirect_uris
 from portal.errors import InvalidField
-from portal.models import SIGNING_ALGORITHMS, Vendor, id_of
+from portal.models import SIGNING_ALGORITHMS, Vendor
 from portal.urls import MAX_URL_LENGTH, InvalidURL, check_return_url
 
 Kind = Literal["login", "post_logout"]
@@ -51,7 +52,6 @@ class Registration:
     public_client: bool = False
     scopes: Sequence[str] = DEFAULT_SCOPES
     refresh_tokens: bool = False
-    protocol: str = "oidc"  # a front end's name (portal/front_ends.py)
     pairwise_subject: bool = False
     omit_iss: bool = False
     id_token_signed_response_alg: str = signing_keys.DEFAULT_ALGORITHM
@@ -127,26 +127,33 @@ def check_id_token_alg(alg: str) -> str:
     return alg
 
 
+NAMES = tuple(field.name for field in fields(Registration))
+
+
 def check(registration: Registration, domains: Sequence[str], *, development: bool) -> Registration:
-    """Every rule; an OIDC vendor needs at least one sign-in return address."""
-    redirect_uris = check_uris(
-        registration.redirect_uris, domains, "login", development=development
-    )
-    if registration.protocol == "oidc" and not redirect_uris:
-        raise InvalidField(
-            "redirect_uris",
-            "Enter at least one sign-in return address: the page of the site that receives "
-            "members after they sign in (its developers call it the redirect URI).",
-        )
+    """Every rule of each setting (that an OpenID Connect vendor has a sign-in return address
+    at all is `needs`, asked only of a vendor that signs in with it)."""
     return replace(
         registration,
-        redirect_uris=redirect_uris,
+        redirect_uris=check_uris(
+            registration.redirect_uris, domains, "login", development=development
+        ),
         post_logout_uris=check_uris(
             registration.post_logout_uris, domains, "post_logout", development=development
         ),
         scopes=check_scopes(registration.scopes),
         id_token_signed_response_alg=check_id_token_alg(registration.id_token_signed_response_alg),
     )
+
+
+def needs(_vendor: Vendor | None, values: Mapping[str, Any]) -> None:
+    """What a vendor signing in with OpenID Connect needs: a sign-in return address."""
+    if not values["redirect_uris"]:
+        raise InvalidField(
+            "redirect_uris",
+            "Enter at least one sign-in return address: the page of the site that receives "
+            "members after they sign in (its developers call it the redirect URI).",
+        )
 
 
 async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
@@ -156,7 +163,6 @@ async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
         public_client=vendor.public_client,
         scopes=[s for s in vendor.scopes.split() if s in SCOPES],
         refresh_tokens=vendor.refresh_tokens,
-        protocol=vendor.protocol,
         pairwise_subject=vendor.pairwise_subject,
         omit_iss=vendor.omit_iss,
         id_token_signed_response_alg=vendor.id_token_signed_response_alg,
@@ -166,7 +172,6 @@ async def registration_of(db: AsyncSession, vendor: Vendor) -> Registration:
 def settings_of(registration: Registration) -> dict[str, object]:
     """What the audit log records of a change."""
     return {
-        "protocol": registration.protocol,
         "redirect_uris": list(registration.redirect_uris),
         "post_logout_uris": list(registration.post_logout_uris),
         "public_client": registration.public_client,
@@ -178,36 +183,37 @@ def settings_of(registration: Registration) -> dict[str, object]:
     }
 
 
-async def save(
-    db: AsyncSession,
-    vendor: Vendor,
-    registration: Registration,
-    *,
-    development: bool,
-    now: datetime,
-) -> dict[str, object]:
-    """Check, then write; returns the settings before. Enhanced SSO needs the token URL."""
-    domains = await vendors.select_domains(db, vendor)
-    checked = check(registration, domains, development=development)
-    if checked.protocol == "enhanced" and not vendor.token_url:
-        raise InvalidField(
-            "protocol",
-            "Enhanced SSO needs a token URL: enter it under Details first.",
-        )
-    before = settings_of(await registration_of(db, vendor))
-    after = settings_of(checked)
-    await front_ends.vendor_changed(db, id_of(vendor), before=before, after=after, now=now)
-    vendor.protocol = checked.protocol
-    vendor.public_client = checked.public_client
-    vendor.refresh_tokens = checked.refresh_tokens
-    vendor.pairwise_subject = checked.pairwise_subject
-    vendor.omit_iss = checked.omit_iss
-    vendor.id_token_signed_response_alg = checked.id_token_signed_response_alg
-    vendor.scopes = " ".join(checked.scopes)
-    vendor.updated_at = now
+async def write(db: AsyncSession, vendor: Vendor, registration: Registration) -> None:
+    """Write a checked registration (the caller adds the vendor to the session)."""
+    vendor.public_client = registration.public_client
+    vendor.refresh_tokens = registration.refresh_tokens
+    vendor.pairwise_subject = registration.pairwise_subject
+    vendor.omit_iss = registration.omit_iss
+    vendor.id_token_signed_response_alg = registration.id_token_signed_response_alg
+    vendor.scopes = " ".join(registration.scopes)
     db.add(vendor)
-    await vendor_redirect_uris.set_redirect_uris(db, vendor, "login", checked.redirect_uris)
+    await vendor_redirect_uris.set_redirect_uris(db, vendor, "login", registration.redirect_uris)
     await vendor_redirect_uris.set_redirect_uris(
-        db, vendor, "post_logout", checked.post_logout_uris
+        db, vendor, "post_logout", registration.post_logout_uris
     )
-    return before
+
+
+# The same, as the registry's `VendorSettings` takes them: values by setting name.
+
+
+async def read_values(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
+    return asdict(await registration_of(db, vendor))
+
+
+def check_values(
+    values: Mapping[str, Any], domains: Sequence[str], *, development: bool
+) -> dict[str, Any]:
+    return asdict(check(Registration(**values), domains, development=development))
+
+
+async def write_values(db: AsyncSession, vendor: Vendor, values: Mapping[str, Any]) -> None:
+    await write(db, vendor, Registration(**values))
+
+
+def audited(values: Mapping[str, Any]) -> dict[str, object]:
+    return settings_of(Registration(**values))
