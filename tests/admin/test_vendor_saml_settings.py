@@ -9,7 +9,7 @@ from portal.audit_models import AuditEvent
 from portal.models import Vendor
 from portal.saml.models import SamlServiceProvider
 from tests.admin.browser import Browser, text
-from tests.flows import add_vendor, unit_of_work
+from tests.flows import add_member, add_vendor, unit_of_work
 from tests.saml import sp
 
 URL = "/admin/vendors/acme/sign-in-method"
@@ -44,8 +44,11 @@ async def test_a_vendor_switches_to_saml_with_its_pasted_metadata(
     changes = event.details["changes"]
     assert changes["protocol"] == {"before": "enhanced", "after": "saml"}
     assert "saml_metadata" not in changes  # the entityID says which metadata, not the XML
+    await add_member(database_url)
     page = await text(await admin.get("/admin/vendors/acme"))
     assert sp.ENTITY_ID in page and "/saml/metadata" in page  # settings and Integration tab
+    assert "SAML 2.0: the assertion&#39;s attributes (what it uses)" in page  # the preview
+    assert "urn:oid:0.9.2342.19200300.100.1.3" in page  # the member's email, by its standard name
 
     # Saved again without pasting: the metadata stays, a choice changes.
     response = await admin.post(
