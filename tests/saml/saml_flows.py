@@ -14,10 +14,9 @@ from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from sqlmodel import select
 
-from portal import vendors
+from portal import sign_in_methods, vendors
 from portal.models import Vendor
-from portal.saml import names, service_providers
-from portal.saml.sp_metadata import parse_metadata
+from portal.saml import names
 from portal.vendor_rules import FieldChoice
 from tests.flows import PASSWORD, Inputs, add_vendor, csrf_of, unit_of_work
 from tests.saml import sp
@@ -76,20 +75,20 @@ async def add_saml_vendor(
     fields: tuple[FieldChoice, ...] | None = None,
     **choices: Any,
 ) -> None:
-    """A vendor registered for SAML 2.0 from the stock SP's own metadata (or `metadata`)."""
+    """A vendor registered for SAML 2.0 from the stock SP's own metadata (or `metadata`), with
+    `choices` (saml_nameid_format …)."""
     if metadata is None:
         metadata = OneLogin_Saml2_Settings(
             sp_own_settings(), sp_validation_only=True
         ).get_sp_metadata()
     await add_vendor(database_url, key, "Learning Hub", domain="sp.example.com")
-    parsed = parse_metadata(metadata, now=datetime.now(UTC), development=True)
     async with unit_of_work(database_url) as session:
         vendor = (await session.exec(select(Vendor).where(Vendor.key == key))).one()
-        vendor.protocol, vendor.token_url = "saml", None
-        session.add(vendor)
         if fields is not None:
             await vendors.replace_fields(session, vendor, fields)
-        await service_providers.save(session, vendor, parsed, now=datetime.now(UTC), **choices)
+        # As the dashboard and `portal vendor set` register it: through the front end's settings.
+        method = {"protocol": "saml", "saml_metadata": metadata.decode(), **choices}
+        await sign_in_methods.save(session, vendor, method, development=True, now=datetime.now(UTC))
 
 
 async def sign_in_through(browser: httpx.AsyncClient, url: str) -> httpx.Response:

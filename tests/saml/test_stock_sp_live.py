@@ -4,6 +4,7 @@ the vendor's selected attributes; signs in again silently, with ForceAuthn, and 
 when nobody is signed in (NoPassive); and signs the member out of the portal (SP-initiated single
 logout). The portal served as `portal serve` serves it."""
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from sqlmodel import select
 
 from portal.audit_models import AuditEvent
@@ -26,6 +28,7 @@ from tests.saml.saml_flows import (
     posted_fields,
     sign_in_through,
     sp_from_metadata_url,
+    sp_own_settings,
     status_of,
 )
 
@@ -170,3 +173,34 @@ async def test_the_stock_sp_signs_the_member_out_of_the_portal(
         events = (await session.exec(select(AuditEvent))).all()
     sign_outs = [e.details for e in events if e.event == "sign_out"]
     assert sign_outs == [{"via": "saml", "had_session": True}]
+
+
+async def test_an_encrypted_signed_answer_with_the_email_as_nameid(
+    portal_url: str, database_url: str
+) -> None:
+    """The vendor's choices, made through its settings: the assertion encrypted to the SP's
+    certificate, the Response signed too, the member's email as NameID."""
+    # The SP publishes an encryption certificate when it wants encrypted assertions.
+    own = OneLogin_Saml2_Settings(
+        sp_own_settings(wantAssertionsEncrypted=True), sp_validation_only=True
+    )
+    await add_saml_vendor(
+        database_url,
+        metadata=own.get_sp_metadata(),
+        saml_encrypt_assertions=True,
+        saml_sign_response=True,
+        saml_nameid_format="email",
+    )
+    settings = sp_from_metadata_url(
+        f"{portal_url}/saml/metadata", wantAssertionsEncrypted=True, wantMessagesSigned=True
+    )
+    settings["sp"]["NameIDFormat"] = names.EMAIL
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        sp_auth = OneLogin_Saml2_Auth(ACS_REQUEST, settings)
+        page = await sign_in_through(browser, sp_auth.login())
+        fields = posted_fields(page.text)[1]
+    assert b"ada@example.org" not in base64.b64decode(fields["SAMLResponse"])
+    auth = consumed(settings, fields, sp_auth.get_last_request_id())
+    assert auth.get_errors() == [], auth.get_last_error_reason()
+    assert (auth.get_nameid(), auth.get_nameid_format()) == ("ada@example.org", names.EMAIL)
+    assert auth.get_attributes()[MAIL] == ["ada@example.org"]
