@@ -1,8 +1,8 @@
 """The SAML 2.0 front end (issue 24, docs/saml.md): the portal as a SAML identity provider over the
 same members and sessions as the Enhanced and OpenID Connect front ends.
 
-Served: the IdP metadata (metadata_views.py), SP-initiated single sign-on (sso_views.py) and SP-
-initiated single logout (slo_views.py), by HTTP-Redirect and HTTP-POST (incoming.py), their
+Served: the IdP metadata (metadata_views.py), SP-initiated single sign-on (sso_views.py) and
+SP-initiated single logout (slo_views.py), by HTTP-Redirect and HTTP-POST (incoming.py), their
 answers posted by pages.py; a vendor's SP is stored in its own table (models.py,
 service_providers.py), registered through the front end's settings (front_end.py:
 registration.py, settings_forms.py, integration.py). The protocol core below them: the hardened
