@@ -22,6 +22,7 @@ from portal import (
     observe,
     oidc,
     production_checks,
+    saml,
     secret_key,
     security,
     session_cookies,
@@ -33,12 +34,13 @@ from portal.enhanced import views as enhanced_views
 from portal.enhanced.front_end import FRONT_END as ENHANCED
 from portal.mail import sending, smtp
 from portal.oidc.front_end import FRONT_END as OIDC
+from portal.saml.front_end import FRONT_END as SAML
 from portal.settings import Settings, load_settings
 
 # Every protocol front end, in the one list a new protocol joins (docs/layout.md, "Adding a
 # protocol"). Registered as the package is imported — before any module of it runs — so every
 # process (the app, `portal` commands, the tests) ends sessions with the same front ends.
-FRONT_ENDS = front_ends.register(ENHANCED, OIDC)
+FRONT_ENDS = front_ends.register(ENHANCED, OIDC, SAML)
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     ):
         app.register_blueprint(blueprint)
     oidc.init_app(app)
+    saml.init_app(app)
     # After db (the pool it watches), before ProxyFix; the security headers added as answers start.
     observe.init_app(app, settings, security.answer_headers(app, settings))
     if settings.proxy_hops:

@@ -35,6 +35,10 @@ WORDS: dict[str, str] = {
     "oidc.logout_asked": "Member asked to confirm a sign-out requested by {vendor}",
     "oidc.userinfo_rejected": "{vendor} was refused a member's details (OpenID Connect)",
     "oidc.token_revoked": "{vendor} ended its access to a member's details (OpenID Connect)",
+    "saml.signed_in": "Member signed in to {vendor} (SAML)",
+    "saml.refused": "SAML sign-in request from {vendor} refused",
+    "saml.passive": "Silent SAML sign-in check by {vendor}",
+    "saml.logout_refused": "SAML sign-out request from {vendor} refused",
     "sign_in": "Member signed in",
     "sign_out": "Member signed out",
     "staff.sign_in": "Staff signed in",
@@ -97,6 +101,40 @@ FAILED_WORDS: dict[str, str] = {
     "oidc.token_revoked": "{vendor} asked to end access the portal does not know of",
 }
 
+# Why a SAML message was refused (portal/saml/refusals.py), in words.
+SAML_REASONS: dict[str, str] = {
+    "missing": "a part the message needs is missing",
+    "duplicate": "a part of the message given twice",
+    "too_large": "the message is too large",
+    "not_base64": "the message is not encoded as SAML requires (base64)",
+    "not_deflate": "the message is not compressed as SAML requires (DEFLATE)",
+    "malformed": "the message is not well-formed XML",
+    "dtd": "the message has a DTD, which SAML never needs",
+    "mixed_content": "a value holds a comment or markup (a known attack)",
+    "binding": "sent in a way the portal does not take",
+    "relay_state": "RelayState too long",
+    "bad_time": "a date in the message is not valid",
+    "future": "dated in the future (the site's clock is wrong)",
+    "too_old": "the request is too old",
+    "destination": "sent to another address than the portal's",
+    "issuer": "the message does not say it comes from the site",
+    "wrong_message": "not the kind of SAML message expected",
+    "version": "not SAML 2.0",
+    "bad_id": "the message has no valid ID",
+    "subject": "names the member in advance, which the portal does not support",
+    "acs": "asks for an answer the portal does not give",
+    "unregistered_acs": "asks for the answer at an address not registered for the site",
+    "bad_boolean": "a true/false value is neither",
+    "unsigned": "not signed, and the site's requests must be",
+    "bad_signature": "the signature does not match the site's certificates",
+    "signature_wrapping": "the signature does not cover the message (a known attack)",
+    "signature_algorithm": "signed with an algorithm the portal does not accept",
+    "encrypted_id": "an encrypted NameID, which the portal does not support",
+    "vendor": "the request does not come from the site it names",
+    "invalid_nameid_policy": "asked for a kind of member identifier the site may not have",
+    "no_encryption_certificate": "the site asks for encryption but has no encryption certificate",
+}
+
 # The reason kept in an event's details, in words.
 REASONS: dict[str, str] = {
     "login_required": "member not signed in (the normal answer)",
@@ -156,12 +194,14 @@ REASONS: dict[str, str] = {
     "not_public": "the vendor's sign-out notification address leads inside a private network",
     "too_late": "not sent: the portal was not sending these in time",
     "unreadable": "the portal's secret key could not open the key in use",
+    **SAML_REASONS,
 }
 
 # Failures that are the system working as meant: nothing to act on.
 EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
     {
         ("sso.passive", "login_required"),
+        ("saml.passive", "login_required"),
         ("oidc.login_required", "login_required"),
         ("oidc.token_rejected", reasons.SESSION_ENDED),
         ("oidc.login_required", "other_member"),
@@ -211,6 +251,16 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("oidc.rejected", reasons.UNKNOWN_VENDOR): "The vendor is disabled, or not set up for OpenID "
     "Connect, while members still use its sign-in link.",
     ("oidc.rejected", None): INTEGRATION,
+    ("saml.refused", reasons.UNKNOWN_VENDOR): "The site is disabled, not set up for SAML, or its "
+    "entityID is not the one registered, while members still use its sign-in link. Check the "
+    "entityID on its Settings tab, or import its metadata again.",
+    ("saml.refused", "unregistered_acs"): "The site asked for the answer at an address its "
+    "registered metadata does not list. Import its metadata again if it changed; otherwise ask "
+    "its developers which address they use.",
+    ("saml.refused", "bad_signature"): "The site's requests are signed with a key its registered "
+    "metadata does not hold: it may have changed its certificate. Import its metadata again.",
+    ("saml.refused", None): INTEGRATION,
+    ("saml.logout_refused", None): INTEGRATION,
     ("oidc.token_rejected", reasons.EXPIRED): "The vendor collected the sign-in too late. Ask its "
     "developers to exchange the code as soon as it arrives, and to check their server's clock.",
     ("oidc.token_rejected", None): INTEGRATION,
@@ -333,6 +383,14 @@ DETAIL_LABELS: dict[str, str] = {
     "pairwise_subject": "An identifier for each member only this site gets",
     "omit_iss": "The portal's name (iss) left out of sign-in answers",
     "id_token_signed_response_alg": "Sign-in tokens signed with",
+    "saml_entity_id": "The site's SAML entityID",
+    "saml_metadata_digest": "The site's SAML metadata",
+    "saml_metadata_url": "Where the SAML metadata was read from",
+    "saml_nameid_format": "What identifies the member (SAML NameID)",
+    "saml_encrypt_assertions": "SAML sign-ins encrypted",
+    "saml_cipher": "SAML encryption",
+    "saml_sign_response": "Whole SAML answer signed",
+    "saml_attribute_name_format": "SAML attribute names",
     "domains": "Domains",
     "domain": "Domain",
     "fields": "Fields sent",

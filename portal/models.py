@@ -38,7 +38,7 @@ SOURCES = ("local", "imis")
 # The front ends' names (portal/front_ends.py), as the database checks vendor.protocol and
 # session_vendor.front_end: a new front end adds its name with its migration
 # (tests/test_front_ends.py holds the two equal).
-PROTOCOLS = ("enhanced", "oidc")
+PROTOCOLS = ("enhanced", "oidc", "saml")
 REDIRECT_KINDS = ("login", "post_logout")
 SIGNING_ALGORITHMS = ("RS256", "ES256")
 LINK_PURPOSES = ("reset", "invitation", "staff_password")

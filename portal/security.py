@@ -30,8 +30,10 @@ CSRF_HEADER = "X-CSRF-Token"
 # The API authenticates with HTTP Basic, not cookies: nothing to forge. OpenID Connect's
 # endpoints are posted to by other sites by design: the token and UserInfo endpoints take a
 # client's credentials or a bearer token, and a POSTed authorization or logout request is only
-# turned into the same GET (portal/oidc), which acts exactly as a link to it would.
-NO_CSRF_PATHS = ("/api/", "/oidc/")
+# turned into the same GET (portal/oidc), which acts exactly as a link to it would. So are
+# SAML's (the HTTP-POST binding): a posted AuthnRequest becomes the same GET, and a posted
+# LogoutRequest acts only when the vendor's signature verifies (portal/saml).
+NO_CSRF_PATHS = ("/api/", "/oidc/", "/saml/")
 # ...except the member's own answers on the portal's pages there ("Sign out of all sites?",
 # "Continue to …?"): forms of ours, which another site must not be able to post for the member.
 MEMBER_FORMS = frozenset({"/oidc/logout/confirm", "/oidc/authorize/consent"})

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         "requires; development without either uses the address each request came to. Changing "
         "it makes every relying party refuse the portal's ID tokens until they are set up again",
     )
+    saml_entity_id: str | None = Field(
+        default=None,
+        description="The portal's SAML entityID, which every SAML vendor has in its settings: a "
+        "URI of at most 1024 characters, e.g. `https://sso.example.org/saml/metadata`. Unset: the "
+        "issuer followed by `/saml/metadata` (the metadata's own address). Changing it makes "
+        "every SAML vendor refuse the portal's responses until they are set up again",
+    )
     pairwise_secret: str | None = Field(
         default=None,
         description="Only the first value of the key of pairwise subject identifiers (the "
@@ -312,6 +319,20 @@ class Settings(BaseSettings):
         if self.smtp_url and not (self.mail_from or "").strip():
             raise ValueError("PORTAL_SMTP_URL needs PORTAL_MAIL_FROM, the sender's address")
         return self
+
+    @field_validator("saml_entity_id")
+    @classmethod
+    def _entity_id_is_a_uri(cls, value: str | None) -> str | None:
+        # SAML Core §8.3.6: an absolute URI of at most 1024 characters.
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if len(value) > 1024 or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", value):
+            raise ValueError(
+                "PORTAL_SAML_ENTITY_ID must be an absolute URI (https://… or urn:…) of at most "
+                "1024 characters, with no spaces"
+            )
+        return value
 
     @field_validator("help_url")
     @classmethod

@@ -59,6 +59,7 @@ class Stored:
     public: dict[str, Any] | None
     signs_from: datetime
     retires_at: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,32 @@ async def verification_keys(db: AsyncSession, *, now: datetime, settings: Settin
     return (await _published(db, now=now, settings=settings)).key_set
 
 
+async def signing_key(
+    db: AsyncSession, alg: str, *, now: datetime, settings: Settings
+) -> tuple[Stored, Key]:
+    """The published key that signs for `alg` at `now`, opened, for a signature made elsewhere
+    than `sign` (SAML's XML signatures, portal/saml/)."""
+    return await _signing_key(db, alg, now=now, settings=settings)
+
+
+async def opened_keys(
+    db: AsyncSession, alg: str, *, now: datetime, settings: Settings
+) -> list[tuple[Stored, Key]]:
+    """Every published key for `alg` (upcoming and retiring ones too) that the secret keys
+    open, newest first, with its private key: for what only the key itself can make (SAML's
+    self-signed certificates, portal/saml/certificates.py). Each is opened once per process."""
+    cache = key_cache.for_session(db)
+    found = []
+    for stored in (await _published(db, now=now, settings=settings)).keys:
+        key = await _opened(cache, stored, settings) if stored.alg == alg else None
+        if key is not None:
+            found.append((stored, key))
+    return found
+
+
 async def _signing_key(
     db: AsyncSession, alg: str, *, now: datetime, settings: Settings
-) -> tuple[str, Key]:
+) -> tuple[Stored, Key]:
     """The newest published key for `alg` whose time to sign has come and that the secret keys
     open; when there is none, a new one (audited: a key that cannot be opened was skipped)."""
     cache = key_cache.for_session(db)
@@ -170,7 +194,7 @@ async def _signing_key(
             if stored.alg == alg and stored.signs_from <= now:
                 key = await _opened(cache, stored, settings)
                 if key is not None:
-                    return stored.kid, key
+                    return stored, key
         if attempt == 0:
             made = await rotate_algorithm(db, alg, signs_from=now, settings=settings)
             await audit.record(db, "keys.made", "failure", kids=[made.kid], reason="unreadable")
@@ -214,6 +238,7 @@ async def _load(db: AsyncSession, now: datetime) -> list[Stored]:
             public=json.loads(row.public_jwk) if row.public_jwk else None,
             signs_from=row.signs_from or now,
             retires_at=row.retires_at,
+            created_at=row.created_at or now,
         )
         for row in rows
     ]

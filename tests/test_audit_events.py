@@ -95,3 +95,17 @@ def test_a_member_declining_and_a_sign_out_awaiting_the_member_are_expected() ->
     assert describe(
         "oidc.logout_asked", "failure", {"reason": "no_hint"}, "Learn Academy"
     ).summary == ("Member asked to confirm a sign-out requested by Learn Academy")
+
+
+def test_saml_events_read_in_staff_words() -> None:
+    assert describe("saml.signed_in", "success", {}, "Learning Hub").summary == (
+        "Member signed in to Learning Hub (SAML)"
+    )
+    passive = describe("saml.passive", "failure", {"reason": "login_required"}, "Learning Hub")
+    assert passive.kind == "expected"
+    refused = describe("saml.refused", "failure", {"reason": "unregistered_acs"}, "Learning Hub")
+    assert refused.kind == "problem" and refused.advice and "metadata" in refused.advice
+    assert refused.reason == "asks for the answer at an address not registered for the site"
+    assert describe("saml.refused", "failure", {"reason": "too_old"}, None).reason == (
+        "the request is too old"
+    )

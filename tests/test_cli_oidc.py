@@ -78,7 +78,7 @@ def test_without_json_the_secret_is_said_once_in_words(portal: Runner) -> None:
             "--protocol oidc",
         ),
         ((*FORUM[:3], "--name", "Forum", "--domain", "forum.example.com"), "token URL"),
-        ((*FORUM[:5], "--protocol", "saml", *FORUM[7:]), "invalid choice"),
+        ((*FORUM[:5], "--protocol", "wsfed", *FORUM[7:]), "invalid choice"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_writes_nothing(

@@ -16,14 +16,18 @@ from portal.admin import vendor_protocol_views
 from portal.errors import PortalError
 from tests.test_layout import ROOT, names_in, sources, within
 
-SAML = front_ends.FrontEnd(
-    name="saml", label="SAML", entry_paths=frozenset({"/saml/sso"}), issued_event="saml.issued"
+# A front end the portal does not have, to register beside the real ones.
+WSFED = front_ends.FrontEnd(
+    name="wsfed",
+    label="WS-Federation",
+    entry_paths=frozenset({"/wsfed/signin"}),
+    issued_event="wsfed.issued",
 )
 
 
 @pytest.fixture
-def with_saml() -> Iterator[None]:
-    front_ends.register(*portal.FRONT_ENDS, SAML)
+def with_wsfed() -> Iterator[None]:
+    front_ends.register(*portal.FRONT_ENDS, WSFED)
     try:
         yield
     finally:
@@ -33,7 +37,7 @@ def with_saml() -> Iterator[None]:
 def test_every_process_has_the_one_list() -> None:
     """Registered as `portal` is imported: the app, the command line and the tests alike."""
     assert front_ends.registered() == portal.FRONT_ENDS
-    assert front_ends.names() == ("enhanced", "oidc")
+    assert front_ends.names() == ("enhanced", "oidc", "saml")
 
 
 def test_the_databases_constraints_name_the_same_front_ends() -> None:
@@ -42,16 +46,16 @@ def test_the_databases_constraints_name_the_same_front_ends() -> None:
     assert front_ends.names() == models.PROTOCOLS
 
 
-def test_a_sign_in_continues_only_to_a_registered_entry_path(with_saml: None) -> None:
-    assert continuations.checked("/saml/sso?SAMLRequest=x") == "/saml/sso?SAMLRequest=x"
+def test_a_sign_in_continues_only_to_a_registered_entry_path(with_wsfed: None) -> None:
+    assert continuations.checked("/wsfed/signin?wa=x") == "/wsfed/signin?wa=x"
     front_ends.register(*portal.FRONT_ENDS)
-    assert continuations.checked("/saml/sso?SAMLRequest=x") is None
+    assert continuations.checked("/wsfed/signin?wa=x") is None
     assert continuations.checked("/oidc/authorize?client_id=x") == "/oidc/authorize?client_id=x"
 
 
 def test_a_name_is_registered_once() -> None:
     with pytest.raises(ValueError, match="registered twice"):
-        front_ends.register(*portal.FRONT_ENDS, replace(SAML, name="oidc"))
+        front_ends.register(*portal.FRONT_ENDS, replace(WSFED, name="oidc"))
     assert front_ends.registered() == portal.FRONT_ENDS
 
 
@@ -134,19 +138,19 @@ def test_the_dashboards_templates_compare_no_protocol_by_name() -> None:
 
 
 def test_a_front_end_without_settings_of_its_own_declares_none() -> None:
-    """SAML's registration above is four fields: its vendor settings default to none, and the
-    dashboard and the CLI offer it like any other."""
-    assert SAML.vendor_settings.names == () and SAML.settings_options is None
-    assert SAML.settings_form.template is None
+    """WS-Federation's registration above is four fields: its vendor settings default to none,
+    and the dashboard and the CLI offer it like any other."""
+    assert WSFED.vendor_settings.names == () and WSFED.settings_options is None
+    assert WSFED.settings_form.template is None
 
 
 def add_entity_id(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entity-id", dest="entity_id")
 
 
-SAML_WITH_SETTINGS = replace(
-    SAML,
-    hint="For sites that speak SAML 2.0.",
+WSFED_WITH_SETTINGS = replace(
+    WSFED,
+    hint="For sites that speak WS-Federation.",
     vendor_settings=front_ends.VendorSettings(names=("entity_id",)),
     settings_form=front_ends.SettingsForm(read=lambda form: {"entity_id": form.get("entity_id")}),
     settings_options=front_ends.SettingsOptions(
@@ -156,8 +160,8 @@ SAML_WITH_SETTINGS = replace(
 
 
 @pytest.fixture
-def with_saml_settings() -> Iterator[None]:
-    front_ends.register(*portal.FRONT_ENDS, SAML_WITH_SETTINGS)
+def with_wsfed_settings() -> Iterator[None]:
+    front_ends.register(*portal.FRONT_ENDS, WSFED_WITH_SETTINGS)
     try:
         yield
     finally:
@@ -165,19 +169,21 @@ def with_saml_settings() -> Iterator[None]:
 
 
 def test_a_new_front_ends_settings_reach_the_dashboard_and_the_cli_unedited(
-    with_saml_settings: None,
+    with_wsfed_settings: None,
 ) -> None:
     """Its registration alone: its setting is read from the sign-in method form, offered by
     `portal vendor set`, refused for another front end's vendor, and audited."""
-    form = MultiDict({"protocol": "saml", "entity_id": "https://lms.example.com/saml"})
-    assert vendor_protocol_views.read(form)["entity_id"] == "https://lms.example.com/saml"
+    form = MultiDict({"protocol": "wsfed", "entity_id": "https://lms.example.com/wsfed"})
+    assert vendor_protocol_views.read(form)["entity_id"] == "https://lms.example.com/wsfed"
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command")
     vendor_cli.add_commands(commands)
     args = parser.parse_args(["vendor", "set", "acme", "--entity-id", "urn:x"])
     assert vendor_cli.given(args) == {"entity_id": "urn:x"}
-    with pytest.raises(PortalError, match=r"--entity-id: for --protocol saml \(SAML\) only"):
+    with pytest.raises(
+        PortalError, match=r"--entity-id: for --protocol wsfed \(WS-Federation\) only"
+    ):
         vendor_cli.refuse_others_options({"entity_id": "urn:x"}, "enhanced")
-    vendor_cli.refuse_others_options({"entity_id": "urn:x"}, "saml")
+    vendor_cli.refuse_others_options({"entity_id": "urn:x"}, "wsfed")
     assert sign_in_methods.names()[-1] == "entity_id"
     assert "entity_id" in vendor_settings.updated()

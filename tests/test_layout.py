@@ -12,7 +12,7 @@ from pathlib import Path
 import portal
 
 ROOT = Path(portal.__file__).parent
-FRONT_ENDS = ("portal.admin", "portal.enhanced", "portal.oidc")
+FRONT_ENDS = ("portal.admin", "portal.enhanced", "portal.oidc", "portal.saml")
 # The app's top: create_app wires every front end in, the command line starts the demo.
 WIRING = ("portal", "portal.asgi", "portal.cli")
 DEMO = "portal.demo"  # the demo vendor sites and `portal demo`: an app of their own
@@ -162,6 +162,7 @@ def test_the_core_imports_nothing_of_quart() -> None:
 OWN_TABLES = {
     "portal.enhanced": ("SsoToken", "sso_token"),
     "portal.oidc": ("OidcGrant", "OidcToken", "oidc_grant", "oidc_token"),
+    "portal.saml": ("SamlServiceProvider", "saml_service_provider"),
 }
 
 

@@ -93,6 +93,9 @@ def test_show_has_every_setting_and_the_secrets_but_never_a_secret(portal: Runne
         *("backchannel_logout_url", "frontchannel_logout_url"),
         *("backchannel_logout_session_required", "public_client", "scopes", "refresh_tokens"),
         *("pairwise_subject", "omit_iss", "id_token_signed_response_alg"),
+        *("saml_entity_id", "saml_metadata_digest", "saml_metadata", "saml_metadata_url"),
+        *("saml_nameid_format", "saml_encrypt_assertions", "saml_cipher", "saml_sign_response"),
+        "saml_attribute_name_format",
     }
     assert (found["protocol"], found["scopes"], found["refresh_tokens"]) == (
         "oidc",

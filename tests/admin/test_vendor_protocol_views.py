@@ -89,7 +89,7 @@ async def test_an_app_in_the_browser_is_a_public_client(admin: Browser, database
          "at most 10"),
         ({"post_logout_uris": "https://evil.com/"}, "After-sign-out address"),
         ({"scopes": "admin"}, "Unknown scope"),
-        ({"protocol": "saml"}, "Choose Enhanced SSO or OpenID Connect"),
+        ({"protocol": "wsfed"}, "Choose Enhanced SSO, OpenID Connect or SAML 2.0"),
         ({"id_token_signed_response_alg": "HS256"}, "RS256 or ES256, not &#39;HS256&#39;"),
     ],
 )  # fmt: skip

@@ -1,0 +1,50 @@
+"""What a SAML vendor learns of a member: the vendor's returned fields (the same selection and
+renames as the Enhanced member object and OpenID Connect's claims, portal/catalogue.py) as the
+assertion's attributes.
+
+A field with a standard attribute (inetOrgPerson, as saml2int and the eduPerson schema name
+them) goes by its standard name: with the vendor's NameFormat `uri`, its urn:oid name with the
+friendly name beside it; with `basic`, the friendly name. A field staff renamed goes by that
+name, and any other by its catalogue name, both with NameFormat basic (they are not URIs).
+A field with no value is left out; true and false are written as such."""
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from portal.catalogue import field_value
+from portal.saml import names
+from portal.saml.responses import Attribute
+
+# catalogue field -> (urn:oid name, friendly name)
+STANDARD: dict[str, tuple[str, str]] = {
+    "Email": ("urn:oid:0.9.2342.19200300.100.1.3", "mail"),
+    "FirstName": ("urn:oid:2.5.4.42", "givenName"),
+    "LastName": ("urn:oid:2.5.4.4", "sn"),
+    "FullName": ("urn:oid:2.16.840.1.113730.3.1.241", "displayName"),
+}
+
+
+def of_member(
+    member: Any, selection: Iterable[tuple[str, str]], today: date, *, name_format: str
+) -> list[Attribute]:
+    """The attributes of `member` for a vendor receiving `selection` ((field, output name)
+    pairs, in order), with its NameFormat choice (names.ATTRNAME_URI or ATTRNAME_BASIC)."""
+    found: list[Attribute] = []
+    for field, output in selection:
+        value = field_value(member, field, today)
+        if value is None:
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else value
+        found.append(named(field, output, name_format, text))
+    return found
+
+
+def named(field: str, output: str, name_format: str, value: str) -> Attribute:
+    standard = STANDARD.get(field)
+    if standard is None or output != field:
+        return Attribute(output, (value,), name_format=names.ATTRNAME_BASIC)
+    oid, friendly = standard
+    if name_format == names.ATTRNAME_URI:
+        return Attribute(oid, (value,), name_format=names.ATTRNAME_URI, friendly_name=friendly)
+    return Attribute(friendly, (value,), name_format=names.ATTRNAME_BASIC)

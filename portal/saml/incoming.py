@@ -1,0 +1,64 @@
+"""What /saml/sso and /saml/slo share of a request arriving: its binding read from the browser's
+request, a POSTed one carried on as a GET of its own, the portal's issuer it was sent to, and a
+refusal audited."""
+
+from urllib.parse import urlencode
+
+from quart import redirect, request
+from quart.typing import ResponseReturnValue
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from portal import audit, clock, db, settings
+from portal.saml import bindings, names
+from portal.saml.refusals import Refused
+from portal.saml.requests import Received
+
+# The portal's own mark on a request it carries on (never the SP's: its signature covers only
+# SAMLRequest, RelayState and SigAlg): this one came by HTTP-POST, its signature in its XML.
+POSTED = "posted"
+
+
+async def post_as_get(path: str, event: str) -> ResponseReturnValue:
+    """HTTP-POST (Bindings §3.5). A cross-site POST carries no SameSite=Lax session cookie, so
+    the request goes on as a GET of its own, a top-level navigation, which does: its XML,
+    enveloped signature and all, DEFLATEd into the query with the mark `posted`, and checked
+    there as it would have been here (nothing is kept on the server)."""
+    form = await request.form
+    try:
+        xml = bindings.from_post(form.get("SAMLRequest", ""))
+        relay_state = bindings.relay_state(form.get("RelayState"))
+    except Refused as refusal:
+        async with db.transaction() as db_session:
+            await record_refusal(db_session, event, None, refusal)
+        raise
+    query = {"SAMLRequest": bindings.to_redirect(xml), POSTED: "1"}
+    if relay_state is not None:
+        query["RelayState"] = relay_state
+    return redirect(f"{path}?{urlencode(query)}", 303)
+
+
+def received() -> Received:
+    """The request in this GET's query string, by the binding it came with."""
+    value = request.args.get("SAMLRequest")
+    if not value:
+        raise Refused("missing", "The request has no SAMLRequest: start again at the site.")
+    if request.args.get(POSTED) == "1":
+        return Received(names.POST, bindings.to_post(bindings.from_redirect(value)))
+    return Received(names.REDIRECT, value, raw_query())
+
+
+def raw_query() -> str:
+    return request.query_string.decode("ascii", "replace")
+
+
+def portal_issuer() -> str:
+    return settings.current().issuer_for(request.host_url.rstrip("/"))
+
+
+async def record_refusal(
+    db_session: AsyncSession, event: str, vendor_key: str | None, refusal: Refused
+) -> None:
+    await audit.record_anonymous(
+        db_session, event, now=clock.now(), vendor_key=vendor_key,
+        client_address=request.remote_addr, reason=refusal.reason,
+    )  # fmt: skip

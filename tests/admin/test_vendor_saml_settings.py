@@ -1,0 +1,96 @@
+"""The dashboard's sign-in method for SAML 2.0, reached only through the front end's registration:
+staff paste a site's metadata, choose its NameID format and encryption; a new SAML vendor is
+added from its pasted metadata; bad metadata comes back in words and saves nothing."""
+
+import pytest
+from sqlmodel import col, select
+
+from portal.audit_models import AuditEvent
+from portal.models import Vendor
+from portal.saml.models import SamlServiceProvider
+from tests.admin.browser import Browser, text
+from tests.flows import add_member, add_vendor, unit_of_work
+from tests.saml import sp
+
+URL = "/admin/vendors/acme/sign-in-method"
+SAML = {
+    "protocol": "saml",
+    "saml_metadata": sp.metadata().decode(),
+    "saml_nameid_format": "email",
+    "saml_cipher": "aes256-gcm",
+    "saml_attribute_name_format": "uri",
+}
+
+
+async def provider(database_url: str) -> SamlServiceProvider | None:
+    async with unit_of_work(database_url) as s:
+        return (await s.exec(select(SamlServiceProvider))).first()
+
+
+async def test_a_vendor_switches_to_saml_with_its_pasted_metadata(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    response = await admin.post(URL, [*SAML.items(), ("saml_encrypt_assertions", "on")])
+    assert response.status_code == 303, await text(response)
+    found = await provider(database_url)
+    assert found is not None and found.entity_id == sp.ENTITY_ID
+    assert (found.nameid_format, found.encrypt_assertions) == ("email", True)
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+        query = select(AuditEvent).where(col(AuditEvent.event) == "vendor.updated")
+        [event] = list(await s.exec(query))
+    assert vendor.protocol == "saml"
+    changes = event.details["changes"]
+    assert changes["protocol"] == {"before": "enhanced", "after": "saml"}
+    assert "saml_metadata" not in changes  # the entityID says which metadata, not the XML
+    await add_member(database_url)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert sp.ENTITY_ID in page and "/saml/metadata" in page  # settings and Integration tab
+    assert "SAML 2.0: the assertion&#39;s attributes (what it uses)" in page  # the preview
+    assert "urn:oid:0.9.2342.19200300.100.1.3" in page  # the member's email, by its standard name
+
+    # Saved again without pasting: the metadata stays, a choice changes.
+    response = await admin.post(
+        URL, {**SAML, "saml_metadata": "", "saml_nameid_format": "persistent"}
+    )
+    assert response.status_code == 303, await text(response)
+    found = await provider(database_url)
+    assert found is not None and found.entity_id == sp.ENTITY_ID
+    assert (found.nameid_format, found.encrypt_assertions) == ("persistent", False)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"saml_metadata": ""}, "Paste the site&#39;s SAML metadata"),
+        ({"saml_metadata": "<not-xml"}, "not well-formed XML"),
+        ({"saml_metadata": '<!DOCTYPE x [<!ENTITY e "e">]><x/>'}, "DTD"),
+        ({"saml_nameid_format": "opaque"}, "Choose persistent, email or unspecified"),
+    ],
+)
+async def test_bad_saml_settings_come_back_in_words_and_save_nothing(
+    admin: Browser, database_url: str, change: dict[str, str], reason: str
+) -> None:
+    await add_vendor(database_url)
+    response = await admin.post(URL, {**SAML, **change}, htmx=True)
+    assert reason in await text(response)
+    assert await provider(database_url) is None
+
+
+async def test_a_new_saml_vendor_is_added_from_its_metadata(
+    admin: Browser, database_url: str
+) -> None:
+    new = {
+        "key": "lms",
+        "name": "Learning Hub",
+        "protocol": "saml",
+        "domain": "sp.example.com",
+        "token_url": "",
+        "signout_url": "",
+        "saml_metadata": sp.metadata().decode(),
+    }
+    response = await admin.post("/admin/vendors", new)
+    assert response.status_code == 201, await text(response)
+    found = await provider(database_url)
+    assert found is not None and found.entity_id == sp.ENTITY_ID
