@@ -100,8 +100,8 @@ async def signer(
     database round trip while that holds; `db` is used only when it does not."""
     if alg not in SIGNING_ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
-    kid, key = await _signing_key(db, alg, now=now, settings=settings)
-    return Signer(alg, kid, key)
+    stored, key = await _signing_key(db, alg, now=now, settings=settings)
+    return Signer(alg, stored.kid, key)
 
 
 def cached_signer(cache: Cache, *, now: datetime, settings: Settings, alg: str) -> Signer | None:

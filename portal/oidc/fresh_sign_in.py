@@ -1,37 +1,24 @@
 """prompt=login and max_age (OpenID Connect Core §3.1.2.1): when a request needs a sign-in
 newer than the member's, the sign-in page is shown and the request continues with the time it
-asked, signed by the portal (`login_after`); it is satisfied by a portal session that began at
-or after that time, so the continuation cannot loop, nor be satisfied by the old session."""
+asked, signed by the portal (`login_after`: portal/fresh_sign_in.py has the rule)."""
 
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, Signer
 from quart import current_app
 
 from portal.auth.models import AuthSession
+from portal.fresh_sign_in import Marks
 from portal.oidc.authorization import AuthorizationRequest
 
 SALT = "portal-oidc-login-after"
-# A mark older than this no longer counts: the member is asked again.
-WINDOW = timedelta(minutes=30)
 
 
-def _signer() -> Signer:
-    return Signer(current_app.secret_key or "", salt=SALT)
+def _marks() -> Marks:
+    return Marks(current_app.secret_key or "", SALT)
 
 
 def mark(now: datetime) -> str:
-    return _signer().sign(now.isoformat()).decode()
-
-
-def marked_time(value: str | None, now: datetime) -> datetime | None:
-    if not value:
-        return None
-    try:
-        asked = datetime.fromisoformat(_signer().unsign(value).decode())
-    except (BadSignature, ValueError):
-        return None
-    return asked if asked.tzinfo is not None and now - asked <= WINDOW else None
+    return _marks().mark(now)
 
 
 def needs_sign_in(
@@ -42,8 +29,7 @@ def needs_sign_in(
     right member in, as Keycloak does). A sign-in made for this very request settles it."""
     if session.created_at is None:
         return False
-    asked = marked_time(request.login_after, now)
-    if asked is not None and session.created_at >= asked:
+    if _marks().satisfied(request.login_after, session, now):
         return False
     if other_member or "login" in request.prompt:
         return True
