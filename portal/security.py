@@ -85,7 +85,8 @@ class AnswerHeaders:
             # Every other answer is personal or a step of a sign-in: a kept dashboard page is
             # shown again on Back after sign-out, and a kept 303 between /sign-in and
             # /sso/signin sends Back round in a loop. Static files keep their caching, and so
-            # do the answers their view marks public (OpenID Connect's discovery and keys).
+            # do the answers their view marks public (OpenID Connect's discovery and keys, SAML's
+            # metadata).
             headers = [(n, v) for n, v in headers if n.lower() != CACHE_CONTROL]
             added.append((CACHE_CONTROL, NO_STORE))
         return [*headers, *added]

@@ -1,8 +1,9 @@
 """No answer of the portal is kept by a browser or a proxy, except its static files and the
-public OpenID Connect documents (discovery and the keys, a minute): every route of the URL map,
-as anonymous, a signed-in member and a signed-in admin, redirects and errors included. A kept 303
-between /sign-in and /sso/signin made Back loop (ERR_TOO_MANY_REDIRECTS), and a kept dashboard
-page showed member search results on Back after staff sign-out."""
+public OpenID Connect and SAML documents (discovery, the keys, the SAML metadata: a minute):
+every route of the URL map, as anonymous, a signed-in member and a signed-in admin, redirects
+and errors included. A kept 303 between /sign-in and /sso/signin made Back loop
+(ERR_TOO_MANY_REDIRECTS), and a kept dashboard page showed member search results on Back after
+staff sign-out."""
 
 import re
 
@@ -20,7 +21,11 @@ from tests.flows import PASSWORD, Inputs, add_member, add_vendor, sign_in
 SSO = {"vendor": "acme", "ReturnURL": "https://acme-learning.com/courses/7", "state": "s"}
 SIGN_OUTS = ("/sign-out", "/admin/sign-out", "/oidc/logout/confirm")
 # The same for everyone, and well under the 15 minutes a new key is published before it signs.
-PUBLIC = {("GET", "/.well-known/openid-configuration"), ("GET", "/oidc/jwks")}
+PUBLIC = {
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/oidc/jwks"),
+    ("GET", "/saml/metadata"),
+}
 
 
 def routes() -> list[tuple[str, str]]:
