@@ -47,6 +47,13 @@ THROWAWAY_SETTINGS = (
 SLOW_MODULE_NAMES = ("live_portal", "live_demo", "subprocess", "given")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker per core, and one more. Some tests wait on timers (a lease running
+    out, a slow iMIS, a server stopping) with their worker's core idle; the extra worker uses
+    it."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_configure(config: pytest.Config) -> None:
     passwords.cheap_hashing_for_tests(True)  # this process only: a `portal serve` hashes as always
 
