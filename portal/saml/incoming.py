@@ -62,3 +62,12 @@ async def record_refusal(
         db_session, event, now=clock.now(), vendor_key=vendor_key,
         client_address=request.remote_addr, reason=refusal.reason,
     )  # fmt: skip
+
+
+async def refuse_head() -> ResponseReturnValue | None:
+    """HEAD would run the GET view — sign a member in to a site, or out of the portal — for a
+    request that only asked for headers (a link checker, a preview): refused before anything is
+    done, on both endpoints (each blueprint's before_request)."""
+    if request.method == "HEAD":
+        return "", 405, {"Allow": "GET, POST"}
+    return None

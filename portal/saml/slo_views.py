@@ -22,16 +22,9 @@ from portal.saml.signatures import sign_redirect
 from portal.saml.sp_metadata import Endpoint
 
 blueprint = Blueprint("saml_slo", __name__)
+blueprint.before_request(incoming.refuse_head)
 PATH = metadata.SLO_PATH
 REFUSED = "saml.logout_refused"
-
-
-@blueprint.before_request
-async def no_head() -> ResponseReturnValue | None:
-    """HEAD would run the GET view: sign a member out for a request that only asked for headers."""
-    if request.method == "HEAD":
-        return "", 405, {"Allow": "GET, POST"}
-    return None
 
 
 @blueprint.post(PATH)

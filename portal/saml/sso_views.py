@@ -48,6 +48,7 @@ from portal.saml.responses import Protection, SignIn, error_response, response
 from portal.saml.service_providers import NAMEID_URIS, Registered, active, by_entity_id
 
 blueprint = Blueprint("saml_sso", __name__)
+blueprint.before_request(incoming.refuse_head)
 PATH = metadata.SSO_PATH
 REFUSED = "saml.refused"
 # The portal's mark on a request it continues from the sign-in page (never the SP's: its
@@ -55,15 +56,6 @@ REFUSED = "saml.refused"
 # against the request's own Issuer here.
 VENDOR = "vendor"
 SHORT_NAMEID = {uri: short for short, uri in NAMEID_URIS.items()}
-
-
-@blueprint.before_request
-async def no_head() -> ResponseReturnValue | None:
-    """HEAD would run the GET view: sign a member in to a site for a request that only asked for
-    headers (a link checker, a preview). Refused before anything is done."""
-    if request.method == "HEAD":
-        return "", 405, {"Allow": "GET, POST"}
-    return None
 
 
 @blueprint.post(PATH)
