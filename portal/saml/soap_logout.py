@@ -109,13 +109,7 @@ async def logout_call(
     url = None if found is None else soap_service(found.logout_services)
     if found is None or url is None:
         return Call(None, problem="the vendor's SAML metadata no longer offers SOAP single logout")
-    member = await members.select_member_by_id(db, found.member_id)
-    nameid_format = NAMEID_URIS[found.nameid_format]
-    name_id = None
-    if member is not None:  # the NameID the assertion carried: sign-in's rule (name_ids.py)
-        name_id = await name_ids.name_id(
-            db, found.vendor_key, member, nameid_format, settings=policy.settings
-        )
+    name_id, nameid_format = await _name_id_sent(db, row, found, policy)
     if name_id is None:
         return Call(None, problem="the member has no value for the NameID this vendor is sent")
     signer = await certificates.signer(db, issuer=policy.issuer, now=now, settings=policy.settings)
@@ -130,3 +124,21 @@ async def logout_call(
         signer=signer,  # signed in the XML: the SOAP binding has no query string to sign
     )
     return Call(url, bindings.to_soap(xml))
+
+
+async def _name_id_sent(
+    db: AsyncSession, row: Claimed, found: Any, policy: logout_notices.Policy
+) -> tuple[str | None, str]:
+    """The NameID (and its format) the session's assertion to the vendor carried, as kept at
+    sign-in; for a session from before it was kept, sign-in's rule applied now (name_ids.py)."""
+    kept = await name_ids.sent(db, row.session_id or 0, row.vendor_id or 0)
+    if kept is not None:
+        return kept.name_id, kept.nameid_format
+    nameid_format = NAMEID_URIS[found.nameid_format]
+    member = await members.select_member_by_id(db, found.member_id)
+    if member is None:
+        return None, nameid_format
+    own = await name_ids.name_id(
+        db, found.vendor_key, member, nameid_format, settings=policy.settings
+    )
+    return own, nameid_format

@@ -8,7 +8,7 @@ only a front-channel SingleLogoutService gets no row. The app's own worker is of
 each test runs the worker's rounds itself, on the test's clock."""
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from quart import Quart
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from portal import logout_notices
@@ -77,9 +78,11 @@ async def deliver(app: Quart, clock: FakeClock, settings: Settings) -> int:
         return await queue.deliver_due(queue.units(app.extensions["db_sessions"]), clock, kind)
 
 
-async def sign_in_at_the_sp_and_sign_out(app: Quart, clock: FakeClock) -> tuple[str, str]:
-    """Sign in at the portal, then at the SAML vendor (SP-initiated); sign out at the portal.
-    Returns the NameID and SessionIndex the assertion carried."""
+async def sign_in_at_the_sp_and_sign_out(
+    app: Quart, clock: FakeClock, meanwhile: Callable[[], Awaitable[None]] | None = None
+) -> tuple[str, str]:
+    """Sign in at the portal, then at the SAML vendor (SP-initiated); `meanwhile`; sign out at
+    the portal. Returns the NameID and SessionIndex the assertion carried."""
     member = app.test_client()
     assert (await sign_in(member)).status_code == 303
     request = sp.authn_request(clock.current, destination=f"{PORTAL}/saml/sso")
@@ -90,6 +93,8 @@ async def sign_in_at_the_sp_and_sign_out(app: Quart, clock: FakeClock) -> tuple[
     name_id = response.find(f".//{{{names.SAML}}}NameID")
     statement = response.find(f".//{{{names.SAML}}}AuthnStatement")
     assert name_id is not None and name_id.text and statement is not None
+    if meanwhile is not None:
+        await meanwhile()
     home = await (await member.get("/")).get_data(as_text=True)
     out = await member.post("/sign-out", form={"csrf_token": csrf_of(home)})
     assert out.status_code == 303
@@ -190,3 +195,21 @@ async def test_an_sp_with_only_front_channel_logout_gets_no_soap_request(
     await add_saml_vendor(database_url, metadata=sp.metadata())  # a Redirect SLO only
     await sign_in_at_the_sp_and_sign_out(app, clock)
     assert await outbox(database_url) == []
+
+
+async def test_the_request_names_the_member_as_the_sp_was_told_after_their_email_changed(
+    app: Quart, clock: FakeClock, settings: Settings, database_url: str, receiver: SoapReceiver
+) -> None:
+    metadata = sp.metadata(logout_services=soap_slo(receiver))
+    await add_saml_vendor(database_url, metadata=metadata, saml_nameid_format="email")
+
+    async def new_address() -> None:
+        async with unit_of_work(database_url) as session:
+            await session.exec(text("UPDATE member SET email = 'ada.new@example.org'"))  # type: ignore[call-overload]
+
+    name_id, _ = await sign_in_at_the_sp_and_sign_out(app, clock, new_address)
+    assert name_id == "ada@example.org"
+    assert await deliver(app, clock, settings) == 1
+    xml = logout_request_of(receiver.posts[0].body)
+    assert OneLogin_Saml2_Logout_Request.get_nameid(xml) == "ada@example.org"
+    assert OneLogin_Saml2_Logout_Request.get_nameid_format(xml) == names.EMAIL
