@@ -188,6 +188,10 @@ class VendorPage:
     preview_note: str = ""
     # What its tokens do, in staff words (the status card: "its tokens stop working").
     tokens_do: tuple[str, str] = ("working", "work")
+    # How the front end itself tells the vendor of a sign-out (its `logout_kind`), in staff words
+    # for the sign-out notices card, or None where it does not (then the card speaks of the
+    # sign-out notification address).
+    sign_out_words: Callable[[AsyncSession, Vendor], Awaitable[str | None]] | None = None
 
 
 @dataclass(frozen=True)

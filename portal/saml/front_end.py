@@ -53,5 +53,6 @@ FRONT_END = FrontEnd(
         preview_label="SAML 2.0: the assertion's attributes",
         preview_note="Each field as an attribute: standard names where there are some (urn:oid, "
         "as the site receives them with NameFormat uri), the field's name otherwise.",
+        sign_out_words=integration.sign_out_words,
     ),
 )

@@ -29,6 +29,8 @@ from portal.outbox import queue
 from portal.outbox.models import OutboxItem
 from portal.saml import names, soap_logout
 from portal.settings import Settings
+from tests.admin.browser import Browser, add_staff
+from tests.admin.browser import text as page_text
 from tests.conftest import FakeClock
 from tests.flows import csrf_of, sign_in, unit_of_work
 from tests.saml import sp
@@ -213,3 +215,19 @@ async def test_the_request_names_the_member_as_the_sp_was_told_after_their_email
     xml = logout_request_of(receiver.posts[0].body)
     assert OneLogin_Saml2_Logout_Request.get_nameid(xml) == "ada@example.org"
     assert OneLogin_Saml2_Logout_Request.get_nameid_format(xml) == names.EMAIL
+
+
+@pytest.mark.parametrize("soap", [True, False])
+async def test_staff_see_on_the_vendor_page_whether_the_sp_is_told(
+    app: Quart, database_url: str, receiver: SoapReceiver, soap: bool
+) -> None:
+    slo = soap_slo(receiver) if soap else None
+    await add_saml_vendor(database_url, metadata=sp.metadata(logout_services=slo))
+    await add_staff(database_url, "admin@example.org", "admin")
+    staff = Browser(app)
+    assert (await staff.sign_in("admin@example.org")).status_code == 303
+    body = await page_text(await staff.get("/admin/vendors/lms"))
+    told = f"at the SOAP address in its metadata ({receiver.url('lms')})"
+    assert (told in body) is soap
+    assert ("SAML metadata has no SOAP sign-out address" in body) is not soap
+    assert "has no sign-out notification address" not in body
