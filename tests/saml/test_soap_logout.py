@@ -22,7 +22,7 @@ from quart import Quart
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from portal import logout_notices
+from portal import logout_notices, outbox_kinds
 from portal.audit_models import AuditEvent
 from portal.auth.models import AuthSession
 from portal.outbox import queue
@@ -231,3 +231,15 @@ async def test_staff_see_on_the_vendor_page_whether_the_sp_is_told(
     assert (told in body) is soap
     assert ("SAML metadata has no SOAP sign-out address" in body) is not soap
     assert "has no sign-out notification address" not in body
+
+
+async def test_the_app_sends_the_kind_wherever_it_sends_logout_notices(settings: Settings) -> None:
+    async def kinds(issuer: str | None) -> list[str]:
+        names_sent = []
+        for opener in outbox_kinds(settings.model_copy(update={"issuer": issuer})):
+            async with opener() as kind:
+                names_sent.append(kind.name)
+        return names_sent
+
+    assert {"logout", soap_logout.OUTBOX_KIND} <= set(await kinds("https://sso.example.org"))
+    assert soap_logout.OUTBOX_KIND not in await kinds(None)
