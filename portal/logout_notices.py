@@ -160,10 +160,18 @@ async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: 
     return await call(client, url, seconds, data={"logout_token": token})
 
 
-async def call(client: httpx.AsyncClient, url: str, seconds: float, **sent: Any) -> Outcome:
+async def call(
+    client: httpx.AsyncClient,
+    url: str,
+    seconds: float,
+    *,
+    read: Callable[[httpx.Response], Outcome] | None = None,
+    **sent: Any,
+) -> Outcome:
     """One POST of `sent` (httpx's data=, content=, headers=) to a vendor, bounded in total by
     `seconds`, and its outcome by the one retry rule of sign-out notices (`retried`): every kind
-    of notice calls vendors through here."""
+    of notice calls vendors through here. A 2xx is delivered, unless `read` (a kind whose
+    protocol answers in the body) finds otherwise in it."""
     try:
         async with asyncio.timeout(seconds):
             response = await client.post(url, **sent)
@@ -175,7 +183,7 @@ async def call(client: httpx.AsyncClient, url: str, seconds: float, **sent: Any)
         return Outcome(f"could not connect ({type(exc).__name__})")
     status = response.status_code
     if 200 <= status < 300:
-        return Outcome(status=status)
+        return Outcome(status=status) if read is None else read(response)
     return Outcome(f"the vendor answered {status}", status=status, retry=retried(status))
 
 

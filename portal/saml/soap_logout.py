@@ -26,8 +26,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import logout_notices, members, session_vendors
 from portal.outbox.models import OutboxItem
 from portal.outbox.queue import Claimed, Kind, Outcome
-from portal.saml import bindings, certificates, logout, metadata, name_ids, names
+from portal.saml import bindings, certificates, logout, metadata, name_ids, names, xml_parser
 from portal.saml.models import SamlServiceProvider
+from portal.saml.refusals import Refused
 from portal.saml.service_providers import NAMEID_URIS
 
 OUTBOX_KIND = "saml_logout"
@@ -37,6 +38,17 @@ HEADERS = {
     "Content-Type": "text/xml; charset=utf-8",
     "SOAPAction": "http://www.oasis-open.org/committees/security",
 }
+
+# Where the SP's answer says how it went: its LogoutResponse's top-level StatusCode.
+STATUS_CODE = "/".join(
+    f"{{{namespace}}}{name}"
+    for namespace, name in (
+        (names.SOAP_ENVELOPE, "Body"),
+        (names.SAMLP, "LogoutResponse"),
+        (names.SAMLP, "Status"),
+        (names.SAMLP, "StatusCode"),
+    )
+)
 
 # What the LogoutRequest needs of a claimed row: the session, and the vendor's SP as it is now.
 CONTEXT = """
@@ -90,7 +102,7 @@ def kind(policy: logout_notices.Policy, client: httpx.AsyncClient) -> Kind[Call]
         if call.url is None:  # nowhere to send it: final, in staff's words
             return Outcome(call.problem or "nothing to send", status=410, retry=False)
         return await logout_notices.call(
-            client, call.url, policy.timeout, content=call.envelope, headers=HEADERS
+            client, call.url, policy.timeout, read=answered, content=call.envelope, headers=HEADERS
         )
 
     async def finished(db: AsyncSession, row: Claimed, outcome: Outcome) -> None:
@@ -142,3 +154,26 @@ async def _name_id_sent(
         db, found.vendor_key, member, nameid_format, settings=policy.settings
     )
     return own, nameid_format
+
+
+def answered(response: httpx.Response) -> Outcome:
+    """The SP's answer (Bindings §3.2.3.3): its LogoutResponse in the SOAP Body. Success is
+    done; Responder (its own trouble) may pass and is tried again; any other status, or an
+    answer that is no LogoutResponse, is the SP refusing, which the same request would meet
+    again. Read with the hardened parser; its signature is not checked: the portal acts on it
+    only as a record for staff, and the channel is the SP's own TLS address."""
+    status = response.status_code
+    not_one = "the vendor's answer is not a SAML LogoutResponse"
+    try:
+        envelope = xml_parser.parse(response.content, what="SOAP answer")
+    except Refused as refusal:
+        return Outcome(f"{not_one} ({refusal})", status=status, retry=False)
+    found = envelope.find(STATUS_CODE)
+    if envelope.tag != f"{{{names.SOAP_ENVELOPE}}}Envelope" or found is None:
+        return Outcome(not_one, status=status, retry=False)
+    code = found.get("Value", "")
+    if code == names.SUCCESS:
+        return Outcome(status=status)
+    short = code.rsplit(":", 1)[-1] or "no status"
+    error = f"the vendor answered that it could not sign the member out ({short})"
+    return Outcome(error, status=status, retry=code == names.RESPONDER)

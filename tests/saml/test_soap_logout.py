@@ -243,3 +243,39 @@ async def test_the_app_sends_the_kind_wherever_it_sends_logout_notices(settings:
 
     assert {"logout", soap_logout.OUTBOX_KIND} <= set(await kinds("https://sso.example.org"))
     assert soap_logout.OUTBOX_KIND not in await kinds(None)
+
+
+@pytest.mark.parametrize(
+    ("answer", "attempts", "error"),
+    [
+        (
+            "urn:oasis:names:tc:SAML:2.0:status:Requester",
+            1,
+            "the vendor answered that it could not sign the member out (Requester)",
+        ),
+        (b"<html>signed out</html>", 1, "the vendor's answer is not a SAML LogoutResponse"),
+    ],
+)
+async def test_a_200_without_a_successful_logout_response_is_a_failure(
+    app: Quart,
+    clock: FakeClock,
+    settings: Settings,
+    database_url: str,
+    receiver: SoapReceiver,
+    answer: str | bytes,
+    attempts: int,
+    error: str,
+) -> None:
+    await add_saml_vendor(database_url, metadata=sp.metadata(logout_services=soap_slo(receiver)))
+    await sign_in_at_the_sp_and_sign_out(app, clock)
+    receiver.answers["/soap/lms"] = [answer]
+    assert await deliver(app, clock, settings) == 1
+    clock.advance(hours=1)
+    assert await deliver(app, clock, settings) == 0  # final: not tried again
+    (row,) = await outbox(database_url)
+    assert (row.attempts, row.last_status, row.delivered_at) == (attempts, 200, None)
+    assert row.failed_at is not None and row.last_error == error
+    async with unit_of_work(database_url) as session:
+        query = select(AuditEvent).where(col(AuditEvent.event) == soap_logout.EVENT)
+        event = (await session.exec(query)).one()
+    assert (event.outcome, event.details["reason"]) == ("failure", "refused")
