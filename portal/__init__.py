@@ -2,6 +2,7 @@
 
 import logging
 from contextlib import nullcontext
+from functools import partial
 
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
@@ -115,4 +116,8 @@ def outbox_kinds(settings: Settings) -> list[background.Opener]:
         )
     else:
         openers.append(lambda: logout_notices.opened(policy))
+        # A front end's own kind of sign-out notice (SAML's SOAP LogoutRequests), on the same terms.
+        for front_end in FRONT_ENDS:
+            if (make := front_end.logout_kind) is not None:
+                openers.append(partial(logout_notices.opened, policy, make))
     return openers

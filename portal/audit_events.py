@@ -80,6 +80,7 @@ WORDS: dict[str, str] = {
     "vendor.secret_created": "New API secret for {vendor}",
     "vendor.secret_revoked": "API secret of {vendor} revoked",
     "logout.notified": "{vendor} told that a member signed out",
+    "saml.logout_notified": "{vendor} told that a member signed out (SAML)",
     "keys.rotated": "Token-signing keys replaced",
     "keys.revoked": "Token-signing key withdrawn",
     "keys.resealed": "Stored keys re-encrypted with the portal's secret key",
@@ -95,6 +96,7 @@ FAILED_WORDS: dict[str, str] = {
     "staff.password_changed": "Staff password change refused",
     "password.reset_requested": "Password link asked for, none sent",
     "logout.notified": "{vendor} could not be told that a member signed out",
+    "saml.logout_notified": "{vendor} could not be told that a member signed out (SAML)",
     "password.reset": "Link to choose a new password refused",
     "member.invitation_accepted": "Invitation link refused",
     "staff.password_set_by_link": "Staff link to choose a new password refused",
@@ -297,6 +299,18 @@ ADVICE: dict[tuple[str, str | None], str] = {
     ("logout.notified", None): "The member may still be signed in at this vendor's site. Check "
     "the vendor's sign-out notification address on its Settings tab, and ask its developers to "
     "check that the address answers (the vendor's page lists its recent sign-out notices).",
+    ("saml.logout_notified", "not_public"): "The member may still be signed in at this "
+    "vendor's site. The SOAP sign-out address in its SAML metadata now leads to a private or "
+    "local network address, which the portal never calls. Ask the vendor's developers to point "
+    "it at their public server, then import their metadata again.",
+    ("saml.logout_notified", "too_late"): "The member may still be signed in at this vendor's "
+    "site. The portal was not sending sign-out notices (or was stopped) when the member signed "
+    "out, and a notice that late is not sent. If the overview says notices are off, ask your "
+    "operator to turn them on.",
+    ("saml.logout_notified", None): "The member may still be signed in at this vendor's site. "
+    "Ask its developers to check the SOAP SingleLogoutService in their SAML metadata (the "
+    "vendor's page lists its recent sign-out notices, with its last answer); import their "
+    "metadata again if it changed.",
     ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
     "Look at the events just before this one; contact your operator if it goes on.",
 }

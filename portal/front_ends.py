@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal.models import Member, Vendor
+from portal.outbox.queue import Kind
 
 # A table and the rule that says which of its rows retention deletes.
 PurgeRule = tuple[Table, ColumnElement[bool]]
@@ -187,6 +188,10 @@ class VendorPage:
     preview_note: str = ""
     # What its tokens do, in staff words (the status card: "its tokens stop working").
     tokens_do: tuple[str, str] = ("working", "work")
+    # How the front end itself tells the vendor of a sign-out (its `logout_kind`), in staff words
+    # for the sign-out notices card, or None where it does not (then the card speaks of the
+    # sign-out notification address).
+    sign_out_words: Callable[[AsyncSession, Vendor], Awaitable[str | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,10 @@ class FrontEnd:
     # Where "My sites" sends a member to a vendor without a start page of its own: a sign-in the
     # portal can start (portal/vendors.py, start_sign_in_url), or None when only the vendor can.
     portal_start: Callable[[Vendor], str | None] = lambda vendor: None
+    # The outbox kind that tells the front end's vendors of a session's end its own way (the rows
+    # its `session_ended` writes), made from logout_notices' Policy and HTTP client, so it is
+    # delivered as back-channel logout notices are (portal/__init__.py, outbox_kinds).
+    logout_kind: Callable[[Any, Any], Kind[Any]] | None = None
 
 
 _registered: tuple[FrontEnd, ...] = ()

@@ -10,7 +10,7 @@ not public is never called (portal/public_addresses.py): a permanent failure too
 can act on. Every outcome is recorded, and audited once final."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,12 +72,17 @@ class Policy:
         return Retry(self.backoff, MAX_BACKOFF, window=self.retry_for, lease=self.lease)
 
 
+# A kind of sign-out notice, made from the policy and the client it sends through.
+Maker = Callable[[Policy, httpx.AsyncClient], Kind[Any]]
+
+
 @asynccontextmanager
-async def opened(policy: Policy) -> AsyncIterator[Kind[Notice]]:
-    """The kind, with the HTTP client notices go out through while it is open: public
-    addresses only (loopback too in development), no redirect followed."""
+async def opened(policy: Policy, make: Maker | None = None) -> AsyncIterator[Kind[Any]]:
+    """The kind (this module's, or a front end's `make`: SAML's SOAP LogoutRequests), with the
+    HTTP client notices go out through while it is open: public addresses only (loopback too
+    in development), no redirect followed."""
     async with public_addresses.client(allow_loopback=policy.allow_loopback) as client:
-        yield kind(policy, client)
+        yield (make or kind)(policy, client)
 
 
 def kind(policy: Policy, client: httpx.AsyncClient) -> Kind[Notice]:
@@ -90,22 +95,28 @@ def kind(policy: Policy, client: httpx.AsyncClient) -> Kind[Notice]:
         return await post(client, notice.url, notice.token, policy.timeout)
 
     async def finished(db: AsyncSession, row: Claimed, outcome: Outcome) -> None:
-        found = await context(db, row)
-        details: dict[str, object] = {"status": outcome.status, "attempts": row.attempts}
-        if not outcome.delivered:
-            details["reason"] = outcome.reason or ("gave_up" if outcome.retry else "refused")
-            details["problem"] = outcome.error
-        await audit.record(
-            db,
-            "logout.notified",
-            "success" if outcome.delivered else "failure",
-            vendor_key=found.vendor_key,
-            member_id=found.member_id,
-            **details,
-        )
+        await audit_outcome(db, row, outcome, "logout.notified")
 
     return Kind(single_logout.OUTBOX_KIND, policy.retry(), prepare, send, finished,
                 written="the sign-out")  # fmt: skip
+
+
+async def audit_outcome(db: AsyncSession, row: Claimed, outcome: Outcome, event: str) -> None:
+    """A notice's final outcome in the audit log, as `event` (each kind's own words), for its
+    vendor and member."""
+    found = await context(db, row)
+    details: dict[str, object] = {"status": outcome.status, "attempts": row.attempts}
+    if not outcome.delivered:
+        details["reason"] = outcome.reason or ("gave_up" if outcome.retry else "refused")
+        details["problem"] = outcome.error
+    await audit.record(
+        db,
+        event,
+        "success" if outcome.delivered else "failure",
+        vendor_key=found.vendor_key,
+        member_id=found.member_id,
+        **details,
+    )
 
 
 async def context(db: AsyncSession, row: Claimed) -> Any:
@@ -146,9 +157,24 @@ async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: 
     if url is None:
         error = "the vendor no longer has a sign-out notification address"
         return Outcome(error, status=410, retry=False)
+    return await call(client, url, seconds, data={"logout_token": token})
+
+
+async def call(
+    client: httpx.AsyncClient,
+    url: str,
+    seconds: float,
+    *,
+    read: Callable[[httpx.Response], Outcome] | None = None,
+    **sent: Any,
+) -> Outcome:
+    """One POST of `sent` (httpx's data=, content=, headers=) to a vendor, bounded in total by
+    `seconds`, and its outcome by the one retry rule of sign-out notices (`retried`): every kind
+    of notice calls vendors through here. A 2xx is delivered, unless `read` (a kind whose
+    protocol answers in the body) finds otherwise in it."""
     try:
         async with asyncio.timeout(seconds):
-            response = await client.post(url, data={"logout_token": token})
+            response = await client.post(url, **sent)
     except public_addresses.AddressRefused as exc:
         return Outcome(str(exc), retry=False, reason="not_public")
     except TimeoutError:
@@ -157,7 +183,7 @@ async def post(client: httpx.AsyncClient, url: str | None, token: str, seconds: 
         return Outcome(f"could not connect ({type(exc).__name__})")
     status = response.status_code
     if 200 <= status < 300:
-        return Outcome(status=status)
+        return Outcome(status=status) if read is None else read(response)
     return Outcome(f"the vendor answered {status}", status=status, retry=retried(status))
 
 

@@ -162,7 +162,12 @@ def test_the_core_imports_nothing_of_quart() -> None:
 OWN_TABLES = {
     "portal.enhanced": ("SsoToken", "sso_token"),
     "portal.oidc": ("OidcGrant", "OidcToken", "oidc_grant", "oidc_token"),
-    "portal.saml": ("SamlServiceProvider", "saml_service_provider"),
+    "portal.saml": (
+        "SamlServiceProvider",
+        "SamlSessionNameId",
+        "saml_service_provider",
+        "saml_session_name_id",
+    ),
 }
 
 

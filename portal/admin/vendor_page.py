@@ -161,6 +161,7 @@ async def context(
         "secrets": secrets,
         "active_secrets": sum(1 for s in secrets if s.revoked_at is None),
         "deliveries": await single_logout.recent_deliveries(db_session, id_of(vendor)),
+        "own_sign_out": await own_sign_out(db_session, vendor),
         "sending_notices": logout_notices.sending(settings.current()),
         "endpoints": integration.endpoints(base, vendor.key),
         "samples": integration.samples(base, vendor.key),
@@ -199,3 +200,9 @@ async def render_vendor(
     async with db.transaction() as db_session:
         values = await context(db_session, key, draft=draft, member=member)
     return await render(TEMPLATE, block=block, status=status, **{**values, **extra})
+
+
+async def own_sign_out(db_session: AsyncSession, vendor: Vendor) -> str | None:
+    """How the vendor's front end tells it of a sign-out its own way, in staff words, if it does."""
+    words = front_ends.named(vendor.protocol).vendor_page.sign_out_words
+    return None if words is None else await words(db_session, vendor)

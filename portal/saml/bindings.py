@@ -12,6 +12,7 @@ import binascii
 import re
 import zlib
 
+from portal.saml import names
 from portal.saml.refusals import Refused
 from portal.saml.xml_parser import MAX_MESSAGE_BYTES
 
@@ -76,3 +77,14 @@ def relay_state(value: str | None) -> str | None:
     if value is not None and len(value.encode()) > MAX_RELAY_STATE_BYTES:
         raise Refused("relay_state", f"RelayState is longer than {MAX_RELAY_STATE_BYTES} bytes.")
     return value
+
+
+def to_soap(xml: bytes) -> bytes:
+    """SAML's SOAP binding (Bindings §3.2): the message, byte for byte as it was signed, the only
+    child of a SOAP 1.1 Body (wrapped as bytes, not re-serialized, so the signature stays whole)."""
+    message = xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<soap-env:Envelope xmlns:soap-env="' + names.SOAP_ENVELOPE.encode() + b'">'
+        b"<soap-env:Body>" + message + b"</soap-env:Body></soap-env:Envelope>"
+    )

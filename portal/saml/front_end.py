@@ -10,6 +10,7 @@ from portal.saml import (
     models,  # noqa: F401 - its table, for Alembic and the drift test
     registration,
     settings_forms,
+    soap_logout,
 )
 from portal.saml.metadata import SSO_PATH
 
@@ -18,6 +19,9 @@ FRONT_END = FrontEnd(
     label="SAML 2.0",
     entry_paths=frozenset({SSO_PATH}),
     issued_event="saml.signed_in",
+    # A session's end, told to the SPs that take a SOAP LogoutRequest (soap_logout.py).
+    session_ended=soap_logout.session_ended,
+    logout_kind=soap_logout.kind,
     hint="For sites that take single sign-on only as SAML 2.0 (many learning, event and "
     "enterprise systems): paste the metadata its developers give you.",
     vendor_settings=VendorSettings(
@@ -49,5 +53,6 @@ FRONT_END = FrontEnd(
         preview_label="SAML 2.0: the assertion's attributes",
         preview_note="Each field as an attribute: standard names where there are some (urn:oid, "
         "as the site receives them with NameFormat uri), the field's name otherwise.",
+        sign_out_words=integration.sign_out_words,
     ),
 )

@@ -1,14 +1,17 @@
 """What the vendor page shows of a SAML vendor (portal/front_ends.py's `VendorPage`, in
 front_end.py): its Integration tab — the portal's metadata URL, entityID and endpoints — and the
-attributes a sign-in would send, in the returned fields' preview."""
+attributes a sign-in would send, in the returned fields' preview; and how it is told of a sign-out
+(the sign-out notices card)."""
 
 from collections.abc import Mapping
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from portal import clock, settings
 from portal.front_ends import Endpoint
 from portal.models import Member, Vendor
-from portal.saml import attributes, metadata, names
+from portal.saml import attributes, metadata, names, service_providers, soap_logout
 
 
 def context(issuer: str, key: str, method: Mapping[str, Any]) -> dict[str, Any]:
@@ -29,3 +32,19 @@ def preview(vendor: Vendor, member: Member, selection: list[tuple[str, str]]) ->
         member, selection, clock.now().date(), name_format=names.ATTRNAME_URI
     )
     return {a.name: list(a.values) for a in found}
+
+
+async def sign_out_words(db: AsyncSession, vendor: Vendor) -> str | None:
+    """Whether its metadata lets the portal tell it of a sign-out (soap_logout.py), for staff."""
+    found = await service_providers.of_vendor(db, vendor)
+    address = None if found is None else soap_logout.soap_service(found.logout_services)
+    if address is None:
+        return (
+            f"{vendor.name}'s SAML metadata has no SOAP sign-out address: a member who signs out "
+            "of the portal stays signed in there until they sign out there too. Import its "
+            "metadata again if its software offers SOAP single logout."
+        )
+    return (
+        f"When a member's portal session ends, the portal sends {vendor.name} a signed SAML "
+        f"sign-out request at the SOAP address in its metadata ({address})."
+    )

@@ -79,3 +79,23 @@ class SamlServiceProvider(SQLModel, table=True):
     metadata_url: str | None = Field(default=None, max_length=2048)
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)
+
+
+class SamlSessionNameId(SQLModel, table=True):
+    """The NameID a portal session's assertion to a vendor carried (the latest, if it signed in
+    there more than once), kept for single logout: the LogoutRequest names the member as the
+    vendor was told, even after their email address or the vendor's NameID format changed. Goes
+    with its session, and with its vendor."""
+
+    __tablename__ = "saml_session_name_id"
+
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("auth_session.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    vendor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("vendor.id", ondelete="CASCADE"), primary_key=True)
+    )
+    name_id: str = Field(sa_type=Text)
+    nameid_format: str = Field(max_length=128)  # a URI (names.py)

@@ -13,6 +13,7 @@ NAMESPACES = {"saml": SAML, "samlp": SAMLP, "md": MD, "ds": DS, "xenc": XENC}
 REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 SOAP = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+SOAP_ENVELOPE = "http://schemas.xmlsoap.org/soap/envelope/"  # SOAP 1.1, as Bindings §3.2 uses
 PROTOCOL_SUPPORT = SAMLP
 
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"

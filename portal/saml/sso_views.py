@@ -222,6 +222,9 @@ async def signed_in(
     await session_vendors.record(
         db_session, id_of(portal_session), id_of(vendor), "saml", now=req.now
     )
+    await name_ids.remember(
+        db_session, id_of(portal_session), id_of(vendor), name_id, nameid_format
+    )
     await audit.record(
         db_session,
         "saml.signed_in",

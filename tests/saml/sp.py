@@ -20,6 +20,7 @@ IDP_ENTITY_ID = "https://sso.example.org/saml/metadata"
 SSO_URL = "https://sso.example.org/saml/sso"
 SLO_URL = "https://sso.example.org/saml/slo"
 MADE_AT = datetime(2026, 1, 1, tzinfo=UTC)
+REDIRECT_SLO = f'<md:SingleLogoutService Binding="{names.REDIRECT}" Location="{SLO}"/>'
 
 
 @cache
@@ -38,6 +39,7 @@ def metadata(
     want_assertions_signed: bool = True,
     key_descriptors: str | None = None,
     consumers: str | None = None,
+    logout_services: str | None = None,
 ) -> bytes:
     cert = certificates.der_base64(signer("sp").certificate)
     keys = (
@@ -66,7 +68,7 @@ def metadata(
         f'AuthnRequestsSigned="{str(requests_signed).lower()}" '
         f'WantAssertionsSigned="{str(want_assertions_signed).lower()}">'
         f"{keys}"
-        f'<md:SingleLogoutService Binding="{names.REDIRECT}" Location="{SLO}"/>'
+        f"{logout_services if logout_services is not None else REDIRECT_SLO}"
         f"<md:NameIDFormat>{names.PERSISTENT}</md:NameIDFormat>"
         f"{acs}"
         "</md:SPSSODescriptor></md:EntityDescriptor>"
