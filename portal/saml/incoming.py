@@ -2,6 +2,8 @@
 request, a POSTed one carried on as a GET of its own, the portal's issuer it was sent to, and a
 refusal audited."""
 
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from quart import redirect, request
@@ -10,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, clock, db, settings
 from portal.saml import bindings, names
+from portal.saml import requests as saml_requests
 from portal.saml.refusals import Refused
 from portal.saml.requests import Received
 
@@ -45,6 +48,29 @@ def received() -> Received:
     if request.args.get(POSTED) == "1":
         return Received(names.POST, bindings.to_post(bindings.from_redirect(value)))
     return Received(names.REDIRECT, value, raw_query())
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A request read as far as it can be before its SP is looked up."""
+
+    received: Received
+    relay_state: str | None
+    root: Any  # the request's XML, parsed by the one hardened parser
+    entity_id: str  # the SP its Issuer claims to be (checked against its signature later)
+
+
+async def arrived(event: str) -> Arrived:
+    """This GET's request, read — or a refusal, audited as `event`, raised."""
+    try:
+        found = received()
+        relay_state = bindings.relay_state(request.args.get("RelayState"))
+        root = saml_requests.read(found)
+        return Arrived(found, relay_state, root, saml_requests.claimed_issuer(root))
+    except Refused as refusal:
+        async with db.transaction() as db_session:
+            await record_refusal(db_session, event, None, refusal)
+        raise
 
 
 def raw_query() -> str:

@@ -7,7 +7,7 @@ vendor, and its sid among the SessionIndex values if any are given. A request na
 member or session ends nothing (a replayed request names a session that has ended already).
 The LogoutResponse goes back to the vendor's registered SingleLogoutService."""
 
-from quart import Blueprint, Response, redirect, request
+from quart import Blueprint, Response, redirect
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,15 +35,9 @@ async def slo_by_post() -> ResponseReturnValue:
 @blueprint.get(PATH)
 async def slo() -> ResponseReturnValue:
     now = clock.now()
-    try:
-        received = incoming.received()
-        relay_state = bindings.relay_state(request.args.get("RelayState"))
-        root = saml_requests.read(received)
-        entity_id = saml_requests.claimed_issuer(root)
-    except Refused as refusal:
-        async with db.transaction() as db_session:
-            await incoming.record_refusal(db_session, REFUSED, None, refusal)
-        raise
+    arrival = await incoming.arrived(REFUSED)
+    received, relay_state = arrival.received, arrival.relay_state
+    root, entity_id = arrival.root, arrival.entity_id
     issuer = incoming.portal_issuer()
     async with db.transaction() as db_session:
         found = await by_entity_id(db_session, entity_id)

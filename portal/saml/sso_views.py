@@ -67,15 +67,9 @@ async def sso_by_post() -> ResponseReturnValue:
 async def sso() -> ResponseReturnValue:
     now = clock.now()
     raw_query = incoming.raw_query()
-    try:
-        received = incoming.received()
-        relay_state = bindings.relay_state(request.args.get("RelayState"))
-        root = saml_requests.read(received)
-        entity_id = saml_requests.claimed_issuer(root)
-    except Refused as refusal:
-        async with db.transaction() as db_session:
-            await record_refusal(db_session, None, refusal)
-        raise
+    arrival = await incoming.arrived(REFUSED)
+    received, relay_state = arrival.received, arrival.relay_state
+    root, entity_id = arrival.root, arrival.entity_id
     issuer = incoming.portal_issuer()
     async with db.transaction() as db_session:
         found = await by_entity_id(db_session, entity_id)

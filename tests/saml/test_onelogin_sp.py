@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
@@ -24,6 +23,7 @@ from portal.saml.responses import Attribute, Protection, SignIn
 from portal.saml.sp_metadata import parse_metadata
 from portal.settings import Settings
 from tests.saml import sp
+from tests.saml.saml_flows import sp_own_settings
 from tests.saml.test_metadata import in_unit
 
 ORIGIN = "https://sso.example.org"
@@ -43,28 +43,9 @@ def pem_body(data: bytes) -> str:
 
 
 def sp_settings(idp_metadata: bytes, **security: Any) -> dict[str, Any]:
-    """The OneLogin SP's settings: its own, and what it reads from the portal's metadata."""
-    key = sp.signer("sp")
-    own = {
-        "strict": True,
-        "debug": False,
-        "sp": {
-            "entityId": sp.ENTITY_ID,
-            "assertionConsumerService": {"url": sp.ACS, "binding": names.POST},
-            "singleLogoutService": {"url": sp.SLO, "binding": names.REDIRECT},
-            "NameIDFormat": names.PERSISTENT,
-            "x509cert": pem_body(key.certificate.public_bytes(serialization.Encoding.PEM)),
-            "privateKey": key.private_pem.decode(),
-        },
-        "security": {
-            "authnRequestsSigned": True,
-            "logoutRequestSigned": True,
-            "wantAssertionsSigned": True,
-            "signatureAlgorithm": names.RSA_SHA256,
-            "digestAlgorithm": names.SHA256,
-            "rejectDeprecatedAlgorithm": True,
-        },
-    }
+    """The OneLogin SP's settings: its own (signing its logout requests too), and what it reads
+    from the portal's metadata."""
+    own = sp_own_settings(logoutRequestSigned=True)
     idp = OneLogin_Saml2_IdPMetadataParser.parse(idp_metadata.decode())
     merged = OneLogin_Saml2_IdPMetadataParser.merge_settings(copy.deepcopy(own), idp)
     merged["security"].update(own["security"] | security)
