@@ -36,15 +36,13 @@ async def slo_by_post() -> ResponseReturnValue:
 async def slo() -> ResponseReturnValue:
     now = clock.now()
     arrival = await incoming.arrived(REFUSED)
-    received, relay_state = arrival.received, arrival.relay_state
-    root, entity_id = arrival.root, arrival.entity_id
     issuer = incoming.portal_issuer()
     async with db.transaction() as db_session:
-        found = await by_entity_id(db_session, entity_id)
+        found = await by_entity_id(db_session, arrival.entity_id)
         try:
-            registered = active(found, entity_id)
+            registered = active(found, arrival.entity_id)
             asked = saml_requests.logout_request(
-                root, received, registered.sp, destination=issuer + PATH, now=now
+                arrival.root, arrival.received, registered.sp, destination=issuer + PATH, now=now
             )
         except Refused as refusal:
             vendor_key = found.vendor.key if found else None
@@ -52,7 +50,7 @@ async def slo() -> ResponseReturnValue:
             refused = refusal
         else:
             await end_the_named_session(db_session, registered, asked)
-            return await respond(db_session, registered, asked, relay_state, issuer)
+            return await respond(db_session, registered, asked, arrival.relay_state, issuer)
     raise refused
 
 

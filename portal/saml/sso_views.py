@@ -68,16 +68,14 @@ async def sso() -> ResponseReturnValue:
     now = clock.now()
     raw_query = incoming.raw_query()
     arrival = await incoming.arrived(REFUSED)
-    received, relay_state = arrival.received, arrival.relay_state
-    root, entity_id = arrival.root, arrival.entity_id
     issuer = incoming.portal_issuer()
     async with db.transaction() as db_session:
-        found = await by_entity_id(db_session, entity_id)
+        found = await by_entity_id(db_session, arrival.entity_id)
         try:
-            registered = _active(found, entity_id)
+            registered = _active(found, arrival.entity_id)
             authn = saml_requests.authn_request(
-                root,
-                received,
+                arrival.root,
+                arrival.received,
                 registered.sp,
                 destination=issuer + PATH,
                 now=now,
@@ -87,7 +85,7 @@ async def sso() -> ResponseReturnValue:
             await record_refusal(db_session, found.vendor.key if found else None, refusal)
             refused = refusal
         else:
-            request_ = Request(registered, authn, relay_state, raw_query, issuer, now)
+            request_ = Request(registered, authn, arrival.relay_state, raw_query, issuer, now)
             return await answer(db_session, request_)
     raise refused
 
