@@ -1,4 +1,4 @@
-from portal import audit_events
+from portal import audit_details, audit_events
 from portal.audit_events import describe
 
 
@@ -50,7 +50,7 @@ def test_changes_read_before_then_after_in_words() -> None:
             "signout_url": {"before": None, "after": "https://acme.example/bye"},
         }
     }
-    rows = [(c.label, c.before, c.after) for c in audit_events.changes(details)]
+    rows = [(c.label, c.before, c.after) for c in audit_details.changes(details)]
     assert rows == [
         ("Paid through", "31 Dec 2024", "31 Dec 2026"),
         ("Member type", "Regular (REG)", "FEL"),
@@ -58,12 +58,12 @@ def test_changes_read_before_then_after_in_words() -> None:
         ("Fields sent", "iMIS ID", "iMIS ID, Paid through (sent as paid_to)"),
         ("Sign-out page", "", "https://acme.example/bye"),
     ]
-    assert audit_events.changes({"reason": "x"}) == []
+    assert audit_details.changes({"reason": "x"}) == []
 
 
 def test_other_details_leave_the_reason_and_changes_to_their_own_places() -> None:
     details = {"reason": "wrong_secret", "changes": {}, "claimed_key": "acme", "ended": 2}
-    assert audit_events.other_details(details) == [
+    assert audit_details.other_details(details) == [
         ("Vendor key given", "acme"),
         ("Sessions ended", "2"),
     ]

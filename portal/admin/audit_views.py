@@ -13,7 +13,7 @@ from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from portal import audit, audit_chain, audit_events, clock, db, members, vendors
+from portal import audit, audit_chain, audit_details, audit_events, clock, db, members, vendors
 from portal.admin.access import record, staff_required
 from portal.admin.pages import render
 from portal.errors import NotFound, PortalError
@@ -115,8 +115,8 @@ async def event_detail(event_id: int) -> ResponseReturnValue:
         event=event,
         member=member.get(event.member_id or 0),
         vendor_names={vendor.key: vendor.name} if vendor else {},
-        changes=audit_events.changes(event.details),
-        other_details=audit_events.other_details(event.details),
+        changes=audit_details.changes(event.details),
+        other_details=audit_details.other_details(event.details),
         details=details,
     )
 

@@ -10,7 +10,8 @@ import pyotp
 import pytest
 from quart import Quart
 
-from portal.audit_events import describe, value_words
+from portal.audit_details import value_words
+from portal.audit_events import describe
 from portal.settings import Settings
 from tests.admin.browser import Browser, add_staff, cookie, enrol_staff, text
 from tests.admin.test_staff_views import staff_id

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from portal import audit, audit_events
+from portal import audit, audit_details
 from portal.audit_models import AuditEvent
 from portal.auth import sessions
 from portal.auth.models import AuthSession
@@ -49,7 +49,7 @@ async def test_staff_set_the_sign_out_notification_address_on_the_vendors_domain
         "before": None,
         "after": BACKCHANNEL,
     }
-    assert audit_events.field_label("backchannel_logout_url") == "Sign-out notification address"
+    assert audit_details.field_label("backchannel_logout_url") == "Sign-out notification address"
 
 
 async def test_a_domain_with_the_notification_address_on_it_stays(
