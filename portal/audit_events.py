@@ -134,6 +134,9 @@ SAML_REASONS: dict[str, str] = {
     "encrypted_id": "an encrypted NameID, which the portal does not support",
     "vendor": "the request does not come from the site it names",
     "invalid_nameid_policy": "asked for a kind of member identifier the site may not have",
+    "no_authn_context": "asked for a kind of sign-in the portal does not offer (such as a "
+    "smartcard)",
+    "bad_comparison": "asked for a kind of sign-in in a way SAML does not define",
     "no_encryption_certificate": "the site asks for encryption but has no encryption certificate",
 }
 

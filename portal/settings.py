@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         "issuer followed by `/saml/metadata` (the metadata's own address). Changing it makes "
         "every SAML vendor refuse the portal's responses until they are set up again",
     )
+    saml_want_authn_requests_signed: bool = Field(
+        default=False,
+        description="Whether every SAML vendor's sign-in requests must be signed (the metadata "
+        "then says WantAuthnRequestsSigned). Unset: only those of a vendor whose own metadata "
+        "says AuthnRequestsSigned; an unsigned request cannot send a member's answer anywhere "
+        "but the vendor's registered addresses (docs/saml.md)",
+    )
     pairwise_secret: str | None = Field(
         default=None,
         description="Only the first value of the key of pairwise subject identifiers (the "

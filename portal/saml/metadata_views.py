@@ -25,6 +25,7 @@ async def idp_metadata() -> Response:
         origin=issuer,
         certificates=published,
         now=now,
+        want_requests_signed=current.saml_want_authn_requests_signed,
     )
     answer = Response(xml, content_type="application/samlmetadata+xml")
     answer.headers["Cache-Control"] = PUBLIC

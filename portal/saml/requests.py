@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs
 
-from portal.saml import bindings, names, signatures
+from portal.saml import authn_context, bindings, names, signatures
 from portal.saml.refusals import Refused
 from portal.saml.sp_metadata import Endpoint, ServiceProvider
 from portal.saml.times import check_issued, parse_instant
@@ -53,6 +53,7 @@ class AuthnRequest:
     is_passive: bool
     nameid_format: str | None  # NameIDPolicy's Format, when the SP asked for one
     allow_create: bool
+    requested_context: authn_context.Requested | None
     signed: bool
 
 
@@ -110,6 +111,7 @@ def authn_request(
         is_passive=_boolean(message, "IsPassive"),
         nameid_format=None if policy is None else policy.get("Format"),
         allow_create=policy is not None and _boolean(policy, "AllowCreate"),
+        requested_context=authn_context.read(message),
         signed=signed,
     )
 

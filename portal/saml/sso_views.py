@@ -32,6 +32,7 @@ from portal.continuations import FRESH_SIGN_IN
 from portal.models import Member, id_of
 from portal.saml import (
     attributes,
+    authn_context,
     bindings,
     certificates,
     fresh_sign_in,
@@ -79,7 +80,7 @@ async def sso() -> ResponseReturnValue:
                 registered.sp,
                 destination=issuer + PATH,
                 now=now,
-                signature_required=False,
+                signature_required=settings.current().saml_want_authn_requests_signed,
             )
         except Refused as refusal:
             await record_refusal(db_session, found.vendor.key if found else None, refusal)
@@ -137,6 +138,11 @@ async def answer(db_session: AsyncSession, req: Request) -> ResponseReturnValue:
         await record_refusal(db_session, req.vendor.key, Refused("invalid_nameid_policy", ""))
         return await status_page(
             db_session, req, names.REQUESTER, names.INVALID_NAMEID_POLICY, signed_in=False
+        )
+    if not authn_context.satisfied(req.authn.requested_context):
+        await record_refusal(db_session, req.vendor.key, Refused("no_authn_context", ""))
+        return await status_page(
+            db_session, req, names.RESPONDER, names.NO_AUTHN_CONTEXT, signed_in=False
         )
     portal_session = await session_cookies.current(db_session, "member")
     member = await _member(db_session, portal_session)

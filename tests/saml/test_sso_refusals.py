@@ -11,6 +11,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from lxml import etree
 from quart import Quart
 from sqlmodel import col, select
 
@@ -239,3 +240,54 @@ async def test_a_signed_logout_request_without_a_session_is_answered_at_the_vend
     answer = await app.test_client().get(f"/saml/slo?{logout_query(clock)}")
     assert answer.status_code == 303
     assert answer.headers["Location"].startswith(sp.SLO + "?SAMLResponse=")
+
+
+@pytest.mark.usefixtures("lms")
+async def test_a_kind_of_sign_in_the_portal_does_not_offer_is_answered_no_authn_context(
+    app: Quart, clock: FakeClock, database_url: str
+) -> None:
+    smartcard = "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"
+    asked = (
+        '<samlp:RequestedAuthnContext Comparison="exact">'
+        f"<saml:AuthnContextClassRef>{smartcard}</saml:AuthnContextClassRef>"
+        "</samlp:RequestedAuthnContext>"
+    )
+    answer = await app.test_client().get(f"/saml/sso?{signed(body=asked)(clock)}")
+    found = Inputs(await answer.get_data(as_text=True))
+    assert found.forms[0]["action"] == sp.ACS_2
+    assert status_of(found.hidden) == [names.RESPONDER, names.NO_AUTHN_CONTEXT]
+    assert await reasons_audited(database_url) == [("lms", "no_authn_context")]
+
+
+@pytest.mark.usefixtures("lms")
+async def test_a_password_sign_in_asked_for_goes_on_to_the_sign_in_page(
+    app: Quart, clock: FakeClock
+) -> None:
+    asked = (
+        '<samlp:RequestedAuthnContext Comparison="minimum">'
+        f"<saml:AuthnContextClassRef>{names.PASSWORD_PROTECTED}</saml:AuthnContextClassRef>"
+        "</samlp:RequestedAuthnContext>"
+    )
+    answer = await app.test_client().get(f"/saml/sso?{signed(body=asked)(clock)}")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith("/sign-in?")
+
+
+async def test_the_portal_can_require_every_vendors_requests_to_be_signed(
+    settings: Settings, clock: FakeClock, database_url: str
+) -> None:
+    await add_saml_vendor(database_url, metadata=sp.metadata(requests_signed=False))
+    unsigned = sp.redirect_query(sp.authn_request(clock.current), who=None)
+    async with running_app(settings, clock, issuer=ISSUER) as lenient:
+        assert (await lenient.test_client().get(f"/saml/sso?{unsigned}")).status_code == 303
+    async with running_app(
+        settings, clock, issuer=ISSUER, saml_want_authn_requests_signed=True
+    ) as strict:
+        client = strict.test_client()
+        answer = await client.get(f"/saml/sso?{unsigned}")
+        assert answer.status_code == 400
+        assert "not signed" in await answer.get_data(as_text=True)
+        assert (await client.get(f"/saml/sso?{signed()(clock)}")).status_code == 303
+        idp = etree.fromstring(await (await client.get("/saml/metadata")).get_data())
+    descriptor = idp.find(f"{{{names.MD}}}IDPSSODescriptor")
+    assert descriptor is not None and descriptor.get("WantAuthnRequestsSigned") == "true"
