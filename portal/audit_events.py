@@ -137,6 +137,7 @@ SAML_REASONS: dict[str, str] = {
     "no_authn_context": "asked for a kind of sign-in the portal does not offer (such as a "
     "smartcard)",
     "bad_comparison": "asked for a kind of sign-in in a way SAML does not define",
+    "too_large_to_continue": "too large to carry through the sign-in page",
     "no_encryption_certificate": "the site asks for encryption but has no encryption certificate",
 }
 

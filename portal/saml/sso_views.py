@@ -20,7 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import (
     audit,
     clock,
+    continuations,
     db,
+    errors,
     members,
     session_cookies,
     session_vendors,
@@ -159,8 +161,17 @@ async def answer(db_session: AsyncSession, req: Request) -> ResponseReturnValue:
             return await status_page(
                 db_session, req, names.RESPONDER, names.NO_PASSIVE, signed_in=False
             )
-        fresh_mark = req.authn.force_authn
-        return redirect("/sign-in?" + urlencode({"next": req.continuation(fresh_mark)}), 303)
+        continuation = req.continuation(fresh=req.authn.force_authn)
+        if continuations.checked(continuation) is None:  # the sign-in page could not come back
+            refusal = Refused(
+                "too_large_to_continue",
+                "The site's request is too large to carry through the sign-in page (over 8 KB "
+                "once encoded). Ask the site's developers to send a smaller one: without "
+                "extensions, or signed by HTTP-Redirect, which carries no certificate.",
+            )
+            await record_refusal(db_session, req.vendor.key, refusal)
+            return await errors.error_response(refusal.status, str(refusal))
+        return redirect("/sign-in?" + urlencode({"next": continuation}), 303)
     return await signed_in(db_session, req, portal_session, member, nameid_format)
 
 

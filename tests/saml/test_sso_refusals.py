@@ -5,6 +5,7 @@ reason; a request good enough to answer but not to grant is answered at its regi
 a status saying why (InvalidNameIDPolicy)."""
 
 import base64
+import secrets
 import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -291,3 +292,18 @@ async def test_the_portal_can_require_every_vendors_requests_to_be_signed(
         idp = etree.fromstring(await (await client.get("/saml/metadata")).get_data())
     descriptor = idp.find(f"{{{names.MD}}}IDPSSODescriptor")
     assert descriptor is not None and descriptor.get("WantAuthnRequestsSigned") == "true"
+
+
+@pytest.mark.usefixtures("lms")
+async def test_a_request_too_large_to_carry_through_the_sign_in_page_is_refused_before_it(
+    app: Quart, clock: FakeClock, database_url: str
+) -> None:
+    # Random text does not deflate: 9 KB of it cannot come back from the sign-in page.
+    padding = f"<samlp:Extensions><x xmlns='urn:x'>{secrets.token_hex(4500)}</x></samlp:Extensions>"
+    xml = sp.signed_xml(sp.authn_request(clock.current, body=padding))
+    client = app.test_client()
+    posted = await client.post("/saml/sso", form={"SAMLRequest": sp.posted(xml)})
+    answer = await client.get(posted.headers["Location"])
+    assert answer.status_code == 400
+    assert "too large to carry through the sign-in page" in await answer.get_data(as_text=True)
+    assert await reasons_audited(database_url) == [("lms", "too_large_to_continue")]
