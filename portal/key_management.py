@@ -5,7 +5,7 @@ Each change NOTIFYs, so every serving process drops its copy of the keys as it c
 (portal/key_cache.py)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, update
@@ -97,12 +97,19 @@ async def listing(db: AsyncSession, *, now: datetime, settings: Settings) -> lis
 
 
 async def rotate(
-    db: AsyncSession, *, now: datetime, settings: Settings, immediately: bool = False
+    db: AsyncSession,
+    *,
+    now: datetime,
+    settings: Settings,
+    immediately: bool = False,
+    lead: timedelta = PUBLISHED_BEFORE_SIGNING,
 ) -> Rotated:
-    """A new key for every algorithm, published now and signing from PUBLISHED_BEFORE_SIGNING
-    on. `immediately` (a compromised key): every published key is withdrawn — gone from the key
-    set, refused as a hint, never signing again — and the new keys sign at once."""
-    signs_from = now if immediately else now + PUBLISHED_BEFORE_SIGNING
+    """A new key for every algorithm, published now and signing `lead` later (at least
+    PUBLISHED_BEFORE_SIGNING: a longer one for SAML vendors that read the metadata daily, or
+    were given it by hand). `immediately` (a compromised key): every published key is
+    withdrawn — gone from the key set, refused as a hint, never signing again — and the new keys
+    sign at once."""
+    signs_from = now if immediately else now + max(lead, PUBLISHED_BEFORE_SIGNING)
     withdrawn = await _withdraw(db, published(now), now=now) if immediately else []
     new = [
         await rotate_algorithm(db, alg, signs_from=signs_from, settings=settings)

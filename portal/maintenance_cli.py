@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import audit, audit_chain, audit_purge, db, key_management, retention
 from portal.clock import system_clock
 from portal.settings import Settings
+from portal.signing_keys import PUBLISHED_BEFORE_SIGNING
 
 
 def add_commands(commands: Any) -> None:
@@ -40,13 +41,23 @@ def add_commands(commands: Any) -> None:
     listing.set_defaults(run=keys_list_command)
     rotate = keys_sub.add_parser(
         "rotate",
-        help="publish new keys now and sign with them in 15 minutes; the old ones stay published "
-        "until their tokens expire",
+        help="publish new keys now and sign with them in 15 minutes (or --signs-in); the old "
+        "ones stay published until their tokens expire",
     )
-    rotate.add_argument(
+    when = rotate.add_mutually_exclusive_group()
+    when.add_argument(
         "--now",
         action="store_true",
         help="a compromised key: withdraw every published key and sign with new ones at once",
+    )
+    when.add_argument(
+        "--signs-in",
+        type=lead_time,
+        default=PUBLISHED_BEFORE_SIGNING,
+        metavar="DURATION",
+        help="how long the new keys are published before they sign, e.g. 7d or 12h (15m to 30d; "
+        "default 15m): longer for SAML vendors that read the metadata once a day, or were given "
+        "it by hand",
     )
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(run=keys_rotate_command)
@@ -142,11 +153,27 @@ def keys_list_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+LEAD_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+LONGEST_LEAD = timedelta(days=30)
+
+
+def lead_time(value: str) -> timedelta:
+    """`--signs-in`: a number and m, h or d, from 15 minutes (the least any vendor's cached
+    copy of the keys needs) to 30 days."""
+    found = re.fullmatch(r"\s*(\d{1,5})\s*([mhd])\s*", value.lower())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a duration such as 15m, 12h or 7d")
+    lead = timedelta(**{LEAD_UNITS[found[2]]: int(found[1])})
+    if not PUBLISHED_BEFORE_SIGNING <= lead <= LONGEST_LEAD:
+        raise argparse.ArgumentTypeError("the new keys must sign in between 15m and 30d")
+    return lead
+
+
 def keys_rotate_command(args: argparse.Namespace, settings: Settings) -> int:
     async def work(session: AsyncSession) -> dict[str, Any]:
         now = system_clock()
         rotated = await key_management.rotate(
-            session, now=now, settings=settings, immediately=args.now
+            session, now=now, settings=settings, immediately=args.now, lead=args.signs_in
         )
         kids = [key.kid for key in rotated.new]
         signs_from = stamp(max(key.signs_from or now for key in rotated.new))

@@ -3,6 +3,7 @@ operator runs them: each change audited, bad input one line and a non-zero exit.
 
 import asyncio
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -139,3 +140,32 @@ def test_reseal_without_the_old_secret_key_says_what_to_do_and_writes_nothing(
     portal("keys", "rotate", "--now")
     code, _, err = portal("keys", "reseal")
     assert code == 1 and err.startswith("portal: the key of pairwise subjects cannot be opened")
+
+
+def test_rotate_can_publish_the_new_keys_days_before_they_sign(portal: Runner) -> None:
+    portal("keys", "rotate", "--now")
+    code, out, err = portal("keys", "rotate", "--signs-in", "7d", "--json")
+    assert (code, err) == (0, "")
+    new = set(json.loads(out)["kids"])
+    states = listed(portal)
+    assert {states[kid]["state"] for kid in new} == {"upcoming"}
+    signs_from = {states[kid]["signs_from"] for kid in new}
+    retires_at = {key["retires_at"] for kid, key in states.items() if kid not in new}
+    assert signs_from and retires_at and len(signs_from) == 1  # the old ones sign until then
+    gap = datetime.fromisoformat(retires_at.pop()) - datetime.fromisoformat(signs_from.pop())
+    assert gap == timedelta(days=2)  # and stay published two days after
+    assert audited(portal, "keys.rotated")[-1]["signs_from"] == json.loads(out)["signs_from"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--signs-in", "5m"], "between 15m and 30d"),
+        (["--signs-in", "31d"], "between 15m and 30d"),
+        (["--signs-in", "a week"], "is not a duration"),
+        (["--signs-in", "7d", "--now"], "not allowed with argument"),
+    ],
+)
+def test_a_lead_time_out_of_range_is_one_line(portal: Runner, argv: list[str], says: str) -> None:
+    code, out, err = portal("keys", "rotate", *argv)
+    assert code == 2 and out == "" and says in err and "Traceback" not in err
