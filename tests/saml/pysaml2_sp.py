@@ -34,29 +34,25 @@ def key_files(directory: Path, name: str) -> dict[str, str]:
 
 def config(
     directory: Path,
-    metadata_url: str | None,
+    metadata_url: str,
     *,
     encrypted: bool = False,
     soap_logout: str | None = None,
-    inline_metadata: bytes | None = None,
-    **sp_options: Any,
+    allowed_skew: int | None = None,
 ) -> SPConfig:
     """The SP's configuration: its own endpoints and keys, and the portal read from
-    `metadata_url` (or `inline_metadata`, a copy it kept) — nothing else about the portal."""
+    `metadata_url` — nothing else about the portal.
+    `allowed_skew`: the seconds its clock may differ from the portal's."""
     logout_services = [(sp.SLO, BINDING_HTTP_REDIRECT)]
     if soap_logout is not None:
         logout_services.append((soap_logout, BINDING_SOAP))
-    metadata: dict[str, Any] = (
-        {"inline": [inline_metadata.decode()]}
-        if inline_metadata is not None
-        else {"remote": [{"url": metadata_url}]}
-    )
     signing = key_files(directory, "sp")
     settings: dict[str, Any] = {
         "entityid": sp.ENTITY_ID,
         "xmlsec_binary": XMLSEC1,
-        "metadata": metadata,
+        "metadata": {"remote": [{"url": metadata_url}]},  # fetched as the SP is made
         **signing,
+        "accepted_time_diff": allowed_skew,
         "allow_unknown_attributes": True,  # the vendor's own fields (ImisId …), NameFormat basic
         "service": {
             "sp": {
@@ -72,7 +68,6 @@ def config(
                 "want_assertions_signed": True,
                 "want_response_signed": False,
                 "allow_unsolicited": False,
-                **sp_options,
             }
         },
     }
