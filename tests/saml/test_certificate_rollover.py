@@ -11,10 +11,10 @@ is put on the test's clock (its one clock, OneLogin_Saml2_Utils.now), pysaml2 al
 skew (its accepted_time_diff)."""
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 import pytest
@@ -99,13 +99,6 @@ class Pysaml2:
 
 
 @pytest.fixture
-def now_clock() -> FakeClock:
-    found = FakeClock()
-    found.current = datetime.now(UTC).replace(microsecond=0)
-    return found
-
-
-@pytest.fixture
 def portal_url(settings: Settings, now_clock: FakeClock) -> Iterator[str]:
     with on_the_tests_clock(settings, now_clock, secret_key=CLI_SECRET_KEY) as url:
         yield url
@@ -118,26 +111,30 @@ def published(metadata_url: str) -> list[str]:
 
 
 async def roll_over(
-    make: Any, portal_url: str, database_url: str, tmp_path: Path, clock: FakeClock
+    make: Callable[[str], StockSp],
+    portal_url: str,
+    database_url: str,
+    tmp_path: Path,
+    clock: FakeClock,
 ) -> None:
     """The rotation's phases with the SP `make(metadata_url)` makes, fetching the metadata."""
     metadata_url = f"{portal_url}/saml/metadata"
     (old,) = published(metadata_url)
-    first: StockSp = make(metadata_url)
+    first = make(metadata_url)
     async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
         assert await first.refusal(browser) is None  # before
 
         rotated = json.loads(portal_command(database_url, tmp_path, "keys", "rotate", "--json"))
         new, still_old = published(metadata_url)
         assert still_old == old and new != old  # the next certificate, before it signs
-        during: StockSp = make(metadata_url)
+        during = make(metadata_url)
         assert during.certificates() == [new, old]
         assert await during.refusal(browser) is None
         assert await first.refusal(browser) is None  # the old key still signs
 
         clock.current = datetime.fromisoformat(rotated["signs_from"]) + timedelta(seconds=1)
         assert published(metadata_url) == [new, old]
-        after: StockSp = make(metadata_url)
+        after = make(metadata_url)
         assert await after.refusal(browser) is None
         assert await during.refusal(browser) is None  # it had the new one before it signed
         refused = await first.refusal(browser)  # only the old certificate: the new one is unknown
