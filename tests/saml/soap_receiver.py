@@ -1,11 +1,12 @@
 """A SAML SP's SOAP SingleLogoutService for the tests: a real HTTP server on loopback that keeps
 every request it is POSTed (path, headers, body) and answers as told — given HTTP statuses
 first, then 200 with a SOAP envelope holding a LogoutResponse in answer to the request, with
-Success unless given SAML statuses (or raw answers) for it."""
+Success unless given SAML statuses (or raw answers) for it — or, given an SP (`respond`: a stock
+SP library's SOAP endpoint), what that SP answers."""
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +47,7 @@ class SoapReceiver:
     statuses: dict[str, list[int]] = field(default_factory=dict)  # by path: answered first
     # By path, after any HTTP statuses: a SAML status URI, or the raw bytes to answer instead.
     answers: dict[str, list[str | bytes]] = field(default_factory=dict)
+    respond: Callable[[bytes], bytes] | None = None  # the SP's answer to a request's body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, name: str) -> str:
@@ -56,8 +58,13 @@ class SoapReceiver:
             planned = self.statuses.get(path)
             status = planned.pop(0) if planned else 200
             said = self.answers.get(path)
-            saml = said.pop(0) if said and status == 200 else SUCCESS
-            text = saml if isinstance(saml, bytes) else logout_response(body, saml)
+            saml = said.pop(0) if said and status == 200 else None
+            if isinstance(saml, bytes):
+                text = saml
+            elif saml is None and self.respond is not None and status == 200:
+                text = self.respond(body)
+            else:
+                text = logout_response(body, saml or SUCCESS)
             posted = Posted(
                 path,
                 headers.get("Content-Type", ""),
