@@ -16,6 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
+from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from sqlmodel import col, select
 
 from portal.audit_models import AuditEvent
@@ -247,3 +250,70 @@ async def test_an_answer_with_no_chain_under_way_is_a_400(
         assert "no sign-out in this browser is waiting" in answer.text
         assert (await browser.get("/saml/slo/continue")).status_code == 400
     assert len(await open_sids(database_url)) == 1  # nothing changed
+
+
+def answer_with(sp: StockSp, location: str, *, status: str, answering: str | None) -> str:
+    """The SP's LogoutResponse built by python3-saml as process_slo builds it, with another
+    status, or answering another request (`answering`)."""
+    auth = sp.at_slo(location)
+    query = parse_qs(urlsplit(location).query)
+    request_xml = OneLogin_Saml2_Utils.decode_base64_and_inflate(query["SAMLRequest"][0])
+    builder = OneLogin_Saml2_Logout_Response(auth.get_settings())
+    builder.build(answering or OneLogin_Saml2_Logout_Request.get_id(request_xml), status=status)
+    parameters = {"SAMLResponse": builder.get_response()}
+    auth.add_response_signature(parameters, names.RSA_SHA256)
+    url: str = auth.redirect_to(auth.get_slo_response_url(), parameters)
+    return url
+
+
+@pytest.mark.parametrize(
+    ("answers", "reason"),
+    [
+        ({"status": names.RESPONDER, "answering": None}, "not_signed_out"),
+        ({"status": names.SUCCESS, "answering": "_another-request"}, "in_response_to"),
+        (None, "not_base64"),
+    ],
+)
+async def test_an_answer_that_does_not_confirm_is_reported_and_the_chain_goes_on(
+    portal_url: str, database_url: str, answers: dict[str, Any] | None, reason: str
+) -> None:
+    sps = await signed_in_at_both(portal_url, database_url)
+    lms = sps["lms"]
+
+    def lms_answers(location: str) -> str:
+        if answers is None:  # not a SAML message at all
+            return f"{portal_url}/saml/slo?SAMLResponse=%25%25not-base64"
+        return answer_with(lms, location, **answers)
+
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        for found in sps.values():
+            await found.sign_in(browser)
+        begun = await browser.get(sps["events"].logout_url())
+        end, visited = await follow_chain(browser, begun, sps, lms=lms_answers)
+    assert visited == ["lms"]
+    location = end.headers["Location"]  # the LogoutResponse to the SP that began it
+    answered = sps["events"].at_slo(location)
+    answered.process_slo(keep_local_session=True, request_id=sps["events"].logout_id)
+    assert answered.get_errors() == [], answered.get_last_error_reason()
+    response = OneLogin_Saml2_Utils.decode_base64_and_inflate(
+        parse_qs(urlsplit(location).query)["SAMLResponse"][0]
+    )
+    assert names.PARTIAL_LOGOUT.encode() in response  # one site did not confirm
+    assert await browser_events(database_url) == [("lms", "failure", reason)]
+
+
+async def test_an_enhanced_vendors_sign_out_ends_at_its_return_address_after_the_chain(
+    portal_url: str, database_url: str
+) -> None:
+    sps = await signed_in_at_both(portal_url, database_url)
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        for found in sps.values():
+            await found.sign_in(browser)
+        await enhanced_sign_in(browser)
+        back = "https://acme-learning.com/bye"
+        out = await browser.get("/sso/signout", params={"vendor": "acme", "ReturnURL": back})
+        assert out.headers["Location"] == "/saml/slo/continue"
+        end, visited = await follow_chain(browser, out, sps)
+    assert visited == ["events", "lms"]
+    assert end.status_code == 303 and end.headers["Location"] == back
+    assert [outcome for _, outcome, _ in await browser_events(database_url)] == ["success"] * 2
