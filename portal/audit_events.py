@@ -81,6 +81,7 @@ WORDS: dict[str, str] = {
     "vendor.secret_revoked": "API secret of {vendor} revoked",
     "logout.notified": "{vendor} told that a member signed out",
     "saml.logout_notified": "{vendor} told that a member signed out (SAML)",
+    "saml.logout_through_browser": "Member signed out of {vendor} through their browser (SAML)",
     "keys.rotated": "Token-signing keys replaced",
     "keys.revoked": "Token-signing key withdrawn",
     "keys.resealed": "Stored keys re-encrypted with the portal's secret key",
@@ -97,6 +98,8 @@ FAILED_WORDS: dict[str, str] = {
     "password.reset_requested": "Password link asked for, none sent",
     "logout.notified": "{vendor} could not be told that a member signed out",
     "saml.logout_notified": "{vendor} could not be told that a member signed out (SAML)",
+    "saml.logout_through_browser": "{vendor} did not confirm signing a member out through their "
+    "browser (SAML)",
     "password.reset": "Link to choose a new password refused",
     "member.invitation_accepted": "Invitation link refused",
     "staff.password_set_by_link": "Staff link to choose a new password refused",
@@ -139,6 +142,13 @@ SAML_REASONS: dict[str, str] = {
     "bad_comparison": "asked for a kind of sign-in in a way SAML does not define",
     "too_large_to_continue": "too large to carry through the sign-in page",
     "no_encryption_certificate": "the site asks for encryption but has no encryption certificate",
+    "in_response_to": "the answer is not to the sign-out request the portal sent",
+    "unexpected_response": "a sign-out answer arrived while no sign-out was waiting for one",
+    "no_sign_out": "no sign-out was under way in the browser",
+    "not_signed_out": "the site answered that it could not sign the member out",
+    "no_answer": "the member's browser came back without the site's answer",
+    "no_logout_service": "the site is off, or its SAML metadata no longer has a sign-out address",
+    "no_nameid": "the member has no value for the identifier the site is sent",
 }
 
 # The reason kept in an event's details, in words.
@@ -315,6 +325,11 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "Ask its developers to check the SOAP SingleLogoutService in their SAML metadata (the "
     "vendor's page lists its recent sign-out notices, with its last answer); import their "
     "metadata again if it changed.",
+    ("saml.logout_through_browser", None): "The member may still be signed in at this vendor's "
+    "site: the portal sent their browser there with a sign-out request, and the site did not "
+    "answer that it signed them out (the reason says why). Ask the vendor's developers to check "
+    "their SAML single logout: they must answer with a LogoutResponse signed with a certificate "
+    "in their metadata; import their metadata again if it changed.",
     ("audit.suppressed", None): "Many refused requests came from one network within a minute. "
     "Look at the events just before this one; contact your operator if it goes on.",
 }

@@ -195,6 +195,18 @@ class VendorPage:
 
 
 @dataclass(frozen=True)
+class BrowserSignOut:
+    """How a front end tells some of its vendors of a sign-out through the member's browser (SAML's
+    front-channel chain): the browser is sent to `path`, which leads it through them in turn, once
+    the portal session ends in that browser."""
+
+    path: str
+    # The vendors of an ended session told this way, in the order visited, except the one the
+    # sign-out began at (`begun_at`, a vendor key): that site signs itself out.
+    vendors: Callable[[AsyncSession, int, str | None], Awaitable[list[int]]]
+
+
+@dataclass(frozen=True)
 class FrontEnd:
     """One protocol front end. `name` is what `vendor.protocol` and `session_vendor.front_end`
     hold (the database's check constraints list the same names: a new one comes with its
@@ -234,6 +246,8 @@ class FrontEnd:
     # its `session_ended` writes), made from logout_notices' Policy and HTTP client, so it is
     # delivered as back-channel logout notices are (portal/__init__.py, outbox_kinds).
     logout_kind: Callable[[Any, Any], Kind[Any]] | None = None
+    # Vendors it tells of a sign-out through the member's browser, when the session ends there.
+    browser_sign_out: BrowserSignOut | None = None
 
 
 _registered: tuple[FrontEnd, ...] = ()
@@ -290,6 +304,21 @@ def issued_events() -> tuple[str, ...]:
 async def session_ended(db: AsyncSession, session_id: int, *, now: datetime, reason: str) -> None:
     for front_end in registered():
         await front_end.session_ended(db, session_id, now=now, reason=reason)
+
+
+async def browser_sign_out(
+    db: AsyncSession, session_id: int, *, begun_at: str | None
+) -> tuple[str, list[int]] | None:
+    """Where the browser goes after the session ended in it, and the vendors it is led through
+    there; None when no vendor is told through the browser. One front end leads (SAML's is the
+    only one): the first with vendors to visit."""
+    for front_end in registered():
+        if front_end.browser_sign_out is None:
+            continue
+        found = await front_end.browser_sign_out.vendors(db, session_id, begun_at)
+        if found:
+            return front_end.browser_sign_out.path, found
+    return None
 
 
 async def member_signed_out(

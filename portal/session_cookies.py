@@ -4,6 +4,7 @@ A cookie carries only a session's random id, signed by quart-auth; the row behin
 (portal/auth/sessions.py) is checked on every request, so sign-out, revocation and timeouts take
 effect at once."""
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from quart import Quart, after_this_request, current_app, g, request, session
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, signed_cookies
+from portal import audit, clock, front_ends, signed_cookies
 from portal.auth import sessions
 from portal.auth.models import AuthSession
 from portal.auth.sessions import Kind
@@ -20,6 +21,8 @@ from portal.security import rotate_csrf
 from portal.settings import Settings
 
 SIGNED_OUT_SESSION = "signed_out_session"
+SIGN_OUT_CHAIN = "sign_out_chain"
+SIGN_OUT_NOTICE = "sign_out_notice"
 
 
 class LazyAuth(QuartAuth):
@@ -179,6 +182,7 @@ async def sign_out_member(
             db, "sign_out", "success", now=clock.now(), vendor_key=vendor_key,
             client_address=request.remote_addr, had_session=False, **details,
         )  # fmt: skip
+        session.pop(SIGN_OUT_CHAIN, None)
         return None
     await audit.record(
         db,
@@ -192,6 +196,7 @@ async def sign_out_member(
     # For the signed-out page that follows (which sites were signed out): in the signed session
     # cookie, so a browser cannot make that page describe another member's session.
     session[SIGNED_OUT_SESSION] = portal_session.id
+    await _plan_the_chain(db, portal_session.id or 0, begun_at=vendor_key)
     return portal_session
 
 
@@ -199,3 +204,98 @@ def signed_out_session_id() -> int | None:
     """The member session this browser last signed out of, if any."""
     found = session.get(SIGNED_OUT_SESSION)
     return found if isinstance(found, int) else None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A sign-out going on through the member's browser (SAML's front-channel chain: SAML
+    Profiles §4.4): the vendors told through the browser, one after the other, then where the
+    sign-out ends. Kept in the signed session cookie, so a browser can neither forge it nor make
+    it speak of another member's session; and only for the session that ended in this browser."""
+
+    session_id: int  # the portal session that ended
+    path: str  # the front end's path that leads the browser on (front_ends.BrowserSignOut)
+    to_visit: tuple[int, ...]  # vendor ids still to visit, in order
+    in_flight: tuple[int, str] | None  # (vendor id, the ID of the message awaiting its answer)
+    told: tuple[tuple[int, bool], ...]  # (vendor id, whether it answered that it signed out)
+    final: dict[str, Any] | None  # where the sign-out ends, once its view has said so
+
+    def answered(self, vendor_id: int, signed_out: bool) -> "Chain":
+        return replace(self, in_flight=None, told=(*self.told, (vendor_id, signed_out)))
+
+
+async def _plan_the_chain(db: AsyncSession, session_id: int, *, begun_at: str | None) -> None:
+    planned = await front_ends.browser_sign_out(db, session_id, begun_at=begun_at)
+    if planned is None:
+        session.pop(SIGN_OUT_CHAIN, None)
+        return
+    path, vendor_ids = planned
+    keep_chain(Chain(session_id, path, tuple(vendor_ids), None, (), None))
+
+
+def sign_out_chain() -> Chain | None:
+    """The chain this browser's cookie carries, if any."""
+    found = session.get(SIGN_OUT_CHAIN)
+    if not isinstance(found, dict):
+        return None
+    in_flight = found.get("in_flight")
+    return Chain(
+        session_id=found["session_id"],
+        path=found["path"],
+        to_visit=tuple(found["to_visit"]),
+        in_flight=None if in_flight is None else (in_flight[0], in_flight[1]),
+        told=tuple((vendor_id, ok) for vendor_id, ok in found["told"]),
+        final=found.get("final"),
+    )
+
+
+def keep_chain(chain: Chain) -> None:
+    session[SIGN_OUT_CHAIN] = {
+        "session_id": chain.session_id,
+        "path": chain.path,
+        "to_visit": list(chain.to_visit),
+        "in_flight": None if chain.in_flight is None else list(chain.in_flight),
+        "told": [list(pair) for pair in chain.told],
+        "final": chain.final,
+    }
+
+
+def through_the_browser(final: dict[str, Any]) -> str | None:
+    """After a member's sign-out in this browser: the path that leads it through the vendors told
+    through the browser, to end at `final`; None when there are none to visit (go to `final`)."""
+    chain = sign_out_chain()
+    if chain is None or not chain.to_visit or chain.in_flight is not None or chain.final:
+        return None
+    keep_chain(replace(chain, final=final))
+    return chain.path
+
+
+def after_sign_out(url: str, *, notice: str | None = None) -> str:
+    """Where the browser goes after a sign-out that ends at `url` (a path of the portal's or an
+    address already checked): through the vendors told through the browser first, if any.
+    `notice`, when the sign-out ends at the signed-out page, is shown there."""
+    return through_the_browser({"url": url, "notice": notice}) or url
+
+
+def chain_ends_at(chain: Chain) -> str:
+    """The chain's end, where it ends at an address (`after_sign_out`): that address, with its
+    notice kept for the signed-out page."""
+    final = chain.final or {}
+    if final.get("notice"):
+        session[SIGN_OUT_NOTICE] = final["notice"]
+    return str(final.get("url") or "/signed-out")
+
+
+def sign_out_notice() -> str | None:
+    """The notice a chain's end left for the signed-out page, once."""
+    found = session.pop(SIGN_OUT_NOTICE, None)
+    return found if isinstance(found, str) else None
+
+
+def told_through_browser(session_id: int) -> dict[int, bool]:
+    """For the signed-out page: the vendors told of the session's end through this browser, and
+    whether each answered that it signed the member out."""
+    chain = sign_out_chain()
+    if chain is None or chain.session_id != session_id:
+        return {}
+    return dict(chain.told)

@@ -7,6 +7,7 @@ the logout token's claims, the signed-out page's account of which sites were sig
 the dashboard shows of deliveries."""
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,21 +102,34 @@ class SignOutReport:
     signed_out: list[str]  # told by the back channel (delivered, or being delivered)
     failed: list[str]  # told, but the vendor could not be reached or refused
     framed: list[str]  # no back channel, but a front-channel page loaded by the signed-out page
-    not_told: list[str]  # neither: the member may still be signed in there
+    not_told: list[str]  # neither (or told through the browser without answering that it did):
+    # the member may still be signed in there
     frames: list[str]  # the front-channel URLs to load, with iss and sid
+    browser: list[str]  # told through the member's browser, and answered that it signed out
 
 
 async def sign_out_report(
-    db: AsyncSession, session_id: int, *, sid: str, issuer: str | None, sending: bool
+    db: AsyncSession,
+    session_id: int,
+    *,
+    sid: str,
+    issuer: str | None,
+    sending: bool,
+    through_browser: Mapping[int, bool],
 ) -> SignOutReport:
     """`sending`: whether this portal sends back-channel notices (logout_notices.sending); a
-    notice that waits for a portal that does is no sign-out the member can count on."""
+    notice that waits for a portal that does is no sign-out the member can count on.
+    `through_browser`: the vendors told through this browser (session_cookies.Chain), and
+    whether each answered that it signed the member out."""
     query = select(OutboxItem).where(col(OutboxItem.session_id) == session_id)
     deliveries = {row.vendor_id: row for row in await db.exec(query)} if sending else {}
-    report = SignOutReport([], [], [], [], [])
+    report = SignOutReport([], [], [], [], [], [])
     for vendor in await vendors_reached(db, session_id):
         delivery = deliveries.get(vendor.id or 0)
-        if delivery is not None:
+        told = through_browser.get(vendor.id or 0)
+        if told is not None:
+            (report.browser if told else report.not_told).append(vendor.name)
+        elif delivery is not None:
             bucket = report.failed if delivery.failed_at is not None else report.signed_out
             bucket.append(vendor.name)
         elif vendor.frontchannel_logout_url and issuer:

@@ -109,3 +109,19 @@ def test_saml_events_read_in_staff_words() -> None:
     assert describe("saml.refused", "failure", {"reason": "too_old"}, None).reason == (
         "the request is too old"
     )
+
+
+def test_saml_sign_outs_through_the_browser_read_in_staff_words() -> None:
+    event = "saml.logout_through_browser"
+    assert describe(event, "success", {}, "Learning Hub").summary == (
+        "Member signed out of Learning Hub through their browser (SAML)"
+    )
+    unsigned = describe(event, "failure", {"reason": "unsigned"}, "Learning Hub")
+    assert unsigned.summary == (
+        "Learning Hub did not confirm signing a member out through their browser (SAML)"
+    )
+    assert unsigned.kind == "problem" and unsigned.advice
+    assert "may still be signed in" in unsigned.advice
+    assert unsigned.reason == "not signed, and the site's requests must be"
+    refused = describe(event, "failure", {"reason": "not_signed_out", "status": "Responder"}, None)
+    assert refused.reason == "the site answered that it could not sign the member out"

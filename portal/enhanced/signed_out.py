@@ -1,7 +1,8 @@
 """The portal's signed-out page: which of the member's sites were signed out with the portal
 session, and which were not, truthfully (docs/single-logout.md): a site is "being signed out"
-only when this portal sends back-channel notices. The page also loads the front-channel logout
-page of each site that has one and no back channel, in hidden frames."""
+only when this portal sends back-channel notices, "signed out on the way here" only when it
+answered so through the browser (SAML's front-channel chain). The page also loads the
+front-channel logout page of each site that has one and no back channel, in hidden frames."""
 
 from quart import render_template, request
 from quart.typing import ResponseReturnValue
@@ -31,5 +32,10 @@ async def _report() -> single_logout.SignOutReport | None:
         if ended is None or ended.ended_at is None:
             return None
         return await single_logout.sign_out_report(
-            db_session, ended_id, sid=ended.sid, issuer=issuer, sending=sending
+            db_session,
+            ended_id,
+            sid=ended.sid,
+            issuer=issuer,
+            sending=sending,
+            through_browser=session_cookies.told_through_browser(ended_id),
         )

@@ -306,19 +306,20 @@ async def sso_signout() -> ResponseReturnValue:
     except requests.BadRequest as exc:
         async with db.transaction() as db_session:
             await end_member_session(db_session, vendor_key=exc.vendor_key)
+        if chain := session_cookies.through_the_browser({"url": "/signed-out", "notice": str(exc)}):
+            return redirect(chain, 303)
         return await signed_out.page(notice=str(exc))
     async with db.transaction() as db_session:
         await end_member_session(db_session, vendor_key=sso.vendor.key)
-    if sso.return_url:
-        return redirect(sso.return_url, 303)
-    return redirect(sso.vendor.signout_url or "/signed-out", 303)
+    ends_at = sso.return_url or sso.vendor.signout_url or "/signed-out"
+    return redirect(session_cookies.after_sign_out(ends_at), 303)
 
 
 @blueprint.post("/sign-out")
 async def sign_out() -> ResponseReturnValue:
     async with db.transaction() as db_session:
         await end_member_session(db_session, vendor_key=None)
-    return redirect("/signed-out", 303)
+    return redirect(session_cookies.after_sign_out("/signed-out"), 303)
 
 
 async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None) -> None:
@@ -333,7 +334,8 @@ async def sign_in_help() -> ResponseReturnValue:
 
 @blueprint.get("/signed-out")
 async def signed_out_page() -> ResponseReturnValue:
-    return await signed_out.page(notice=None)
+    # A notice kept by a sign-out that went through vendors' sites on its way here.
+    return await signed_out.page(notice=session_cookies.sign_out_notice())
 
 
 @blueprint.get("/")

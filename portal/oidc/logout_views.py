@@ -92,9 +92,13 @@ async def go_on(asked: LogoutRequest) -> ResponseReturnValue:
         state = asked.values.get("state")
         separator = "&" if "?" in asked.back_to else "?"
         query = f"{separator}{urlencode({'state': state})}" if state else ""
-        return redirect(f"{asked.back_to}{query}", 303)
+        return redirect(session_cookies.after_sign_out(f"{asked.back_to}{query}"), 303)
     if asked.problem is None:
-        return redirect("/signed-out", 303)
+        return redirect(session_cookies.after_sign_out("/signed-out"), 303)
+    # Through the vendors told through the browser first, where the session reached any.
+    ends_at = {"url": "/signed-out", "notice": asked.problem}
+    if chain := session_cookies.through_the_browser(ends_at):
+        return redirect(chain, 303)
     return await render_template("sso/signed_out.html", notice=asked.problem)
 
 

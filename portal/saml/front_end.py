@@ -4,8 +4,16 @@ rules, settings_forms.py's fields and options) and what the vendor page shows of
 (integration.py). A sign-in on the portal's own pages continues at /saml/sso (sso_views.py),
 where the request is checked again."""
 
-from portal.front_ends import FrontEnd, SettingsForm, SettingsOptions, VendorPage, VendorSettings
+from portal.front_ends import (
+    BrowserSignOut,
+    FrontEnd,
+    SettingsForm,
+    SettingsOptions,
+    VendorPage,
+    VendorSettings,
+)
 from portal.saml import (
+    front_channel,
     integration,
     models,  # noqa: F401 - its table, for Alembic and the drift test
     registration,
@@ -22,6 +30,8 @@ FRONT_END = FrontEnd(
     # A session's end, told to the SPs that take a SOAP LogoutRequest (soap_logout.py).
     session_ended=soap_logout.session_ended,
     logout_kind=soap_logout.kind,
+    # The SPs with only a Redirect or POST SingleLogoutService: through the member's browser.
+    browser_sign_out=BrowserSignOut(front_channel.CONTINUE_PATH, front_channel.vendors_to_visit),
     hint="For sites that take single sign-on only as SAML 2.0 (many learning, event and "
     "enterprise systems): paste the metadata its developers give you.",
     vendor_settings=VendorSettings(

@@ -27,24 +27,27 @@ async def post_as_get(path: str, event: str) -> ResponseReturnValue:
     enveloped signature and all, DEFLATEd into the query with the mark `posted`, and checked
     there as it would have been here (nothing is kept on the server)."""
     form = await request.form
+    # A LogoutResponse (the front-channel chain's answers at /saml/slo) goes on the same way.
+    message = "SAMLResponse" if "SAMLResponse" in form else "SAMLRequest"
     try:
-        xml = bindings.from_post(form.get("SAMLRequest", ""))
+        xml = bindings.from_post(form.get(message, ""))
         relay_state = bindings.relay_state(form.get("RelayState"))
     except Refused as refusal:
         async with db.transaction() as db_session:
             await record_refusal(db_session, event, None, refusal)
         raise
-    query = {"SAMLRequest": bindings.to_redirect(xml), POSTED: "1"}
+    query = {message: bindings.to_redirect(xml), POSTED: "1"}
     if relay_state is not None:
         query["RelayState"] = relay_state
     return redirect(f"{path}?{urlencode(query)}", 303)
 
 
-def received() -> Received:
-    """The request in this GET's query string, by the binding it came with."""
-    value = request.args.get("SAMLRequest")
+def received(message: str = "SAMLRequest") -> Received:
+    """The message (SAMLRequest or SAMLResponse) in this GET's query string, by the binding it
+    came with."""
+    value = request.args.get(message)
     if not value:
-        raise Refused("missing", "The request has no SAMLRequest: start again at the site.")
+        raise Refused("missing", f"The request has no {message}: start again at the site.")
     if request.args.get(POSTED) == "1":
         return Received(names.POST, bindings.to_post(bindings.from_redirect(value)))
     return Received(names.REDIRECT, value, raw_query())
@@ -63,14 +66,19 @@ class Arrived:
 async def arrived(event: str) -> Arrived:
     """This GET's request, read — or a refusal, audited as `event`, raised."""
     try:
-        found = received()
-        relay_state = bindings.relay_state(request.args.get("RelayState"))
-        root = saml_requests.read(found)
-        return Arrived(found, relay_state, root, saml_requests.claimed_issuer(root))
+        return read_arrival("SAMLRequest")
     except Refused as refusal:
         async with db.transaction() as db_session:
             await record_refusal(db_session, event, None, refusal)
         raise
+
+
+def read_arrival(message: str) -> Arrived:
+    """This GET's `message` (SAMLRequest or SAMLResponse), read; Refused if it cannot be."""
+    found = received(message)
+    relay_state = bindings.relay_state(request.args.get("RelayState"))
+    root = saml_requests.read(found)
+    return Arrived(found, relay_state, root, saml_requests.claimed_issuer(root))
 
 
 def raw_query() -> str:

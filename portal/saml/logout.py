@@ -27,10 +27,14 @@ def logout_request(
     session_index: str,
     now: datetime,
     signer: Signer | None,
+    request_id: str | None = None,
 ) -> bytes:
     """A LogoutRequest for the member `name_id`'s session `session_index` at the SP; signed in
-    the XML unless `signer` is None (a redirect, which signs the query string)."""
+    the XML unless `signer` is None (a redirect, which signs the query string). `request_id`:
+    its ID, when the caller keeps it to match the answer (builders.new_id)."""
     root = message("LogoutRequest", issuer=idp_entity_id, destination=destination, now=now)
+    if request_id is not None:
+        root.set("ID", request_id)
     root.set("NotOnOrAfter", format_instant(now + LOGOUT_REQUEST_LIFETIME))
     name = etree.SubElement(root, f"{{{names.SAML}}}NameID", nsmap=SAML_NSMAP, Format=nameid_format)
     if nameid_format == names.PERSISTENT:

@@ -8,7 +8,7 @@ an SP's LogoutRequest is compared with it."""
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import pairwise
+from portal import members, pairwise
 from portal.claims import member_subject
 from portal.models import Member
 from portal.saml import names
@@ -48,3 +48,25 @@ async def remember(
 async def sent(db: AsyncSession, session_id: int, vendor_id: int) -> SamlSessionNameId | None:
     """What `remember` kept; None for a session that reached the vendor before it was kept."""
     return await db.get(SamlSessionNameId, (session_id, vendor_id))
+
+
+async def as_sent(
+    db: AsyncSession,
+    *,
+    session_id: int,
+    vendor_id: int,
+    vendor_key: str,
+    member_id: int | None,
+    nameid_format: str,
+    settings: Settings,
+) -> tuple[str | None, str]:
+    """The NameID (and its format) the session's assertion to the vendor carried, as kept at
+    sign-in, for the portal's own LogoutRequests (by SOAP or through the browser); for a session
+    from before it was kept, sign-in's rule applied now, in the vendor's `nameid_format`."""
+    kept = await sent(db, session_id, vendor_id)
+    if kept is not None:
+        return kept.name_id, kept.nameid_format
+    member = None if member_id is None else await members.select_member_by_id(db, member_id)
+    if member is None:
+        return None, nameid_format
+    return await name_id(db, vendor_key, member, nameid_format, settings=settings), nameid_format

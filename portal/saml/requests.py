@@ -68,6 +68,15 @@ class LogoutRequest:
     not_on_or_after: datetime | None
 
 
+@dataclass(frozen=True)
+class LogoutResponse:
+    """An SP's answer to the portal's LogoutRequest through the browser (front channel)."""
+
+    id: str
+    issuer: str
+    status: str  # the top-level StatusCode's Value
+
+
 def read(received: Received) -> Element:
     """The request's root element, decoded per its binding and parsed; not yet trusted."""
     if received.binding == names.REDIRECT:
@@ -144,10 +153,38 @@ def logout_request(
     )
 
 
+def logout_response(
+    root: Element,
+    received: Received,
+    sp: ServiceProvider,
+    *,
+    destination: str,
+    now: datetime,
+    in_response_to: str,
+) -> LogoutResponse:
+    """The LogoutResponse `root` from `sp`, answering the portal's LogoutRequest `in_response_to`,
+    checked. Always signed: it comes through the browser, where anyone could write one, and it
+    decides whether the member is told that site signed them out."""
+    message, signed = _verified(root, received, sp, required=True, parameter="SAMLResponse")
+    common = _common(message, "LogoutResponse", sp, destination=destination, now=now, signed=signed)
+    if message.get("InResponseTo") != in_response_to:
+        raise Refused(
+            "in_response_to",
+            "The LogoutResponse does not answer the portal's sign-out request (InResponseTo).",
+        )
+    status = exactly_one(message, "samlp:Status", "The LogoutResponse's Status")
+    code = exactly_one(status, "samlp:StatusCode", "The LogoutResponse's StatusCode")
+    return LogoutResponse(id=common.id, issuer=common.issuer, status=code.get("Value", ""))
+
+
 def _verified(
-    root: Element, received: Received, sp: ServiceProvider, required: bool
+    root: Element,
+    received: Received,
+    sp: ServiceProvider,
+    required: bool,
+    parameter: str = "SAMLRequest",
 ) -> tuple[Element, bool]:
-    """The element to read the request from, and whether its signature was verified."""
+    """The element to read the message from, and whether its signature was verified."""
     if received.binding == names.REDIRECT:
         # Bindings §3.4.4.1: a redirect carries its signature in the query string, never in the XML.
         if at_most_one(root, "ds:Signature", "Signature") is not None:
@@ -156,7 +193,7 @@ def _verified(
             )
         if not required and "Signature" not in signatures.raw_parameters(received.query):
             return root, False
-        signatures.verify_redirect(received.query, "SAMLRequest", sp.signing_certificates)
+        signatures.verify_redirect(received.query, parameter, sp.signing_certificates)
         return root, True
     if not required and at_most_one(root, "ds:Signature", "Signature") is None:
         return root, False

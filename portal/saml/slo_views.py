@@ -5,21 +5,37 @@ every front end's (session_cookies.sign_out_member: every other vendor the sessi
 any protocol, is told), when it is the one the request names — its member's NameID at this
 vendor, and its sid among the SessionIndex values if any are given. A request naming another
 member or session ends nothing (a replayed request names a session that has ended already).
-The LogoutResponse goes back to the vendor's registered SingleLogoutService."""
+The LogoutResponse goes back to the vendor's registered SingleLogoutService — after the browser
+has been led through the other SAML vendors told through it (front_channel.py), when there are
+any. The chain's steps are here too: the SPs' LogoutResponses, which arrive at /saml/slo, and
+/saml/slo/continue, which sends the browser to the next SP or to where the sign-out ends."""
 
-from quart import Blueprint, Response, redirect
+from dataclasses import replace
+
+from quart import Blueprint, Response, redirect, request
 from quart.typing import ResponseReturnValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import clock, db, members, session_cookies, settings
 from portal.auth.models import AuthSession
-from portal.saml import bindings, certificates, incoming, logout, metadata, name_ids, names, pages
+from portal.saml import (
+    bindings,
+    certificates,
+    front_channel,
+    incoming,
+    logout,
+    metadata,
+    name_ids,
+    names,
+    pages,
+)
 from portal.saml import requests as saml_requests
 from portal.saml.refusals import Refused
 from portal.saml.requests import LogoutRequest
 from portal.saml.service_providers import NAMEID_URIS, Registered, active, by_entity_id
 from portal.saml.signatures import sign_redirect
 from portal.saml.sp_metadata import Endpoint
+from portal.session_cookies import Chain
 
 blueprint = Blueprint("saml_slo", __name__)
 blueprint.before_request(incoming.refuse_head)
@@ -34,6 +50,8 @@ async def slo_by_post() -> ResponseReturnValue:
 
 @blueprint.get(PATH)
 async def slo() -> ResponseReturnValue:
+    if "SAMLResponse" in request.args:  # an SP answering the portal's own LogoutRequest
+        return await answered()
     now = clock.now()
     arrival = await incoming.arrived(REFUSED)
     issuer = incoming.portal_issuer()
@@ -50,8 +68,94 @@ async def slo() -> ResponseReturnValue:
             refused = refusal
         else:
             await end_the_named_session(db_session, registered, asked)
-            return await respond(db_session, registered, asked, arrival.relay_state, issuer)
+            # The other SAML vendors told through the browser first; this answer comes last.
+            final = {"vendor": registered.vendor.id, "in_response_to": asked.id}
+            chain = session_cookies.through_the_browser(
+                {"saml": final | {"relay_state": arrival.relay_state}}
+            )
+            if chain is not None:
+                return redirect(chain, 303)
+            return await respond(db_session, registered, asked.id, arrival.relay_state, issuer)
     raise refused
+
+
+@blueprint.get(front_channel.CONTINUE_PATH)
+async def lead_on() -> ResponseReturnValue:
+    """The chain's next step: the next SP, or where the sign-out ends. A browser back here
+    without the SP's answer (it went back, or the SP sent it on without one) leaves that SP
+    among the sites that may still have the member signed in."""
+    chain = session_cookies.sign_out_chain()
+    if chain is None or chain.final is None:
+        raise Refused(
+            "no_sign_out", "No sign-out is under way in this browser: there is nothing to continue."
+        )
+    async with db.transaction() as db_session:
+        if chain.in_flight is not None:
+            vendor_id = chain.in_flight[0]
+            await front_channel.record(
+                db_session, vendor_id, session_id=chain.session_id, reason="no_answer", status=None
+            )
+            chain = chain.answered(vendor_id, False)
+        return await _next(db_session, chain, incoming.portal_issuer())
+
+
+async def answered() -> ResponseReturnValue:
+    """An SP's LogoutResponse to the LogoutRequest the chain sent it: checked (front_channel.py);
+    whatever it says, the chain goes on, and only a valid Success counts as signed out."""
+    chain = session_cookies.sign_out_chain()
+    if chain is None or chain.in_flight is None:
+        refusal = Refused(
+            "unexpected_response",
+            "This sign-out answer was not expected: no sign-out in this browser is waiting for "
+            "one. Nothing was changed.",
+        )
+        async with db.transaction() as db_session:
+            await incoming.record_refusal(db_session, REFUSED, None, refusal)
+        raise refusal
+    vendor_id, request_id = chain.in_flight
+    issuer = incoming.portal_issuer()
+    async with db.transaction() as db_session:
+        reason, status = await front_channel.checked_answer(
+            db_session, vendor_id, request_id, destination=issuer + PATH, now=clock.now()
+        )
+        await front_channel.record(
+            db_session, vendor_id, session_id=chain.session_id, reason=reason, status=status
+        )
+        return await _next(db_session, chain.answered(vendor_id, reason is None), issuer)
+
+
+async def _next(db_session: AsyncSession, chain: Chain, issuer: str) -> ResponseReturnValue:
+    """The browser sent to the next SP that can be sent a LogoutRequest, or, with none left, to
+    where the sign-out ends (the chain stays in the cookie for the signed-out page's report)."""
+    now = clock.now()
+    while chain.to_visit:
+        vendor_id, chain = chain.to_visit[0], replace(chain, to_visit=chain.to_visit[1:])
+        sent = await front_channel.logout_request(
+            db_session, vendor_id, session_id=chain.session_id, issuer=issuer, now=now
+        )
+        if isinstance(sent, front_channel.Sent):
+            session_cookies.keep_chain(replace(chain, in_flight=(vendor_id, sent.request_id)))
+            return sent.response
+        await front_channel.record(
+            db_session, vendor_id, session_id=chain.session_id, reason=sent, status=None
+        )
+        chain = chain.answered(vendor_id, False)
+    session_cookies.keep_chain(replace(chain, final=None))
+    answering = (chain.final or {}).get("saml")
+    if answering is None:
+        return redirect(session_cookies.chain_ends_at(chain), 303)
+    found = await front_channel.registered_sp(db_session, answering["vendor"])
+    if found is None:  # the SP that began it was turned off meanwhile: the portal's own page
+        return redirect("/signed-out", 303)
+    partial = not all(signed_out for _, signed_out in chain.told)
+    return await respond(
+        db_session,
+        found,
+        answering["in_response_to"],
+        answering["relay_state"],
+        issuer,
+        partial=partial,
+    )
 
 
 async def end_the_named_session(
@@ -102,10 +206,14 @@ def _logout_service(registered: Registered) -> Endpoint | None:
 async def respond(
     db_session: AsyncSession,
     registered: Registered,
-    asked: LogoutRequest,
+    in_response_to: str,
     relay_state: str | None,
     issuer: str,
+    *,
+    partial: bool = False,
 ) -> ResponseReturnValue:
+    """The LogoutResponse to the SP's LogoutRequest `in_response_to`: PartialLogout when a site
+    told through the browser did not answer that it signed the member out."""
     service = _logout_service(registered)
     if service is None:  # nowhere registered to answer: the portal's own page says it is done
         return redirect("/signed-out", 303)
@@ -116,9 +224,9 @@ async def respond(
     xml = logout.logout_response(
         idp_entity_id=metadata.entity_id(current, issuer),
         destination=destination,
-        in_response_to=asked.id,
+        in_response_to=in_response_to,
         now=now,
-        partial=False,
+        partial=partial,
         signer=None if service.binding == names.REDIRECT else signer,
     )
     if service.binding == names.REDIRECT:

@@ -10,7 +10,8 @@ Delivery is the back-channel logout notices' (portal/logout_notices.py), not a c
 same policy (timeout, retry window and pauses, lease), the same client (public addresses only,
 no redirect followed), the same rule of what is retried (`logout_notices.call`) and the same
 audit of the final outcome, under this kind's own event. Only the message differs. Vendors with
-only a front-channel (Redirect or POST) SingleLogoutService are not told this way (docs/saml.md)."""
+only a front-channel (Redirect or POST) SingleLogoutService are told through the member's browser
+instead, when the session ends there (front_channel.py)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import logout_notices, members, session_vendors
+from portal import logout_notices, session_vendors
 from portal.outbox.models import OutboxItem
 from portal.outbox.queue import Claimed, Kind, Outcome
 from portal.saml import bindings, certificates, logout, metadata, name_ids, names, xml_parser
@@ -121,7 +122,15 @@ async def logout_call(
     url = None if found is None else soap_service(found.logout_services)
     if found is None or url is None:
         return Call(None, problem="the vendor's SAML metadata no longer offers SOAP single logout")
-    name_id, nameid_format = await _name_id_sent(db, row, found, policy)
+    name_id, nameid_format = await name_ids.as_sent(
+        db,
+        session_id=row.session_id or 0,
+        vendor_id=row.vendor_id or 0,
+        vendor_key=found.vendor_key,
+        member_id=found.member_id,
+        nameid_format=NAMEID_URIS[found.nameid_format],
+        settings=policy.settings,
+    )
     if name_id is None:
         return Call(None, problem="the member has no value for the NameID this vendor is sent")
     signer = await certificates.signer(db, issuer=policy.issuer, now=now, settings=policy.settings)
@@ -136,24 +145,6 @@ async def logout_call(
         signer=signer,  # signed in the XML: the SOAP binding has no query string to sign
     )
     return Call(url, bindings.to_soap(xml))
-
-
-async def _name_id_sent(
-    db: AsyncSession, row: Claimed, found: Any, policy: logout_notices.Policy
-) -> tuple[str | None, str]:
-    """The NameID (and its format) the session's assertion to the vendor carried, as kept at
-    sign-in; for a session from before it was kept, sign-in's rule applied now (name_ids.py)."""
-    kept = await name_ids.sent(db, row.session_id or 0, row.vendor_id or 0)
-    if kept is not None:
-        return kept.name_id, kept.nameid_format
-    nameid_format = NAMEID_URIS[found.nameid_format]
-    member = await members.select_member_by_id(db, found.member_id)
-    if member is None:
-        return None, nameid_format
-    own = await name_ids.name_id(
-        db, found.vendor_key, member, nameid_format, settings=policy.settings
-    )
-    return own, nameid_format
 
 
 def answered(response: httpx.Response) -> Outcome:

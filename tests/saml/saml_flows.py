@@ -34,15 +34,24 @@ def pem_body(data: bytes) -> str:
     return "".join(line for line in data.decode().splitlines() if "-----" not in line)
 
 
-def sp_own_settings(**security: Any) -> dict[str, Any]:
-    key = sp.signer("sp")
+def request_at(site: str, path: str, **data: Any) -> dict[str, Any]:
+    """What python3-saml is told of a request at the SP `site` (`site`.example.com)."""
+    host = f"{site}.example.com"
+    return ACS_REQUEST | {"http_host": host, "script_name": path, **data}
+
+
+def sp_own_settings(site: str = "sp", **security: Any) -> dict[str, Any]:
+    """The stock SP's own settings: the one at sp.example.com (tests/saml/sp.py's), or another
+    `site` at `site`.example.com, with its own key."""
+    key = sp.signer(site)
+    origin = f"https://{site}.example.com"
     return {
         "strict": True,
         "debug": False,
         "sp": {
-            "entityId": sp.ENTITY_ID,
-            "assertionConsumerService": {"url": sp.ACS, "binding": names.POST},
-            "singleLogoutService": {"url": sp.SLO, "binding": names.REDIRECT},
+            "entityId": f"{origin}/saml/metadata",
+            "assertionConsumerService": {"url": f"{origin}/saml/acs", "binding": names.POST},
+            "singleLogoutService": {"url": f"{origin}/saml/slo", "binding": names.REDIRECT},
             "NameIDFormat": names.PERSISTENT,
             "x509cert": pem_body(key.certificate.public_bytes(serialization.Encoding.PEM)),
             "privateKey": key.private_pem.decode(),
@@ -58,9 +67,9 @@ def sp_own_settings(**security: Any) -> dict[str, Any]:
     }
 
 
-def sp_from_metadata_url(metadata_url: str, **security: Any) -> dict[str, Any]:
+def sp_from_metadata_url(metadata_url: str, site: str = "sp", **security: Any) -> dict[str, Any]:
     """The SP's settings: its own, and all it knows of the portal, read from the metadata URL."""
-    own = sp_own_settings(**security)
+    own = sp_own_settings(site, **security)
     idp = OneLogin_Saml2_IdPMetadataParser.parse_remote(metadata_url, timeout=10)
     merged = OneLogin_Saml2_IdPMetadataParser.merge_settings(copy.deepcopy(own), idp)
     merged["security"].update(own["security"])
@@ -73,15 +82,17 @@ async def add_saml_vendor(
     *,
     metadata: bytes | None = None,
     fields: tuple[FieldChoice, ...] | None = None,
+    site: str = "sp",
+    name: str = "Learning Hub",
     **choices: Any,
 ) -> None:
     """A vendor registered for SAML 2.0 from the stock SP's own metadata (or `metadata`), with
-    `choices` (saml_nameid_format …)."""
+    `choices` (saml_nameid_format …); the SP at `site`.example.com."""
     if metadata is None:
         metadata = OneLogin_Saml2_Settings(
-            sp_own_settings(), sp_validation_only=True
+            sp_own_settings(site), sp_validation_only=True
         ).get_sp_metadata()
-    await add_vendor(database_url, key, "Learning Hub", domain="sp.example.com")
+    await add_vendor(database_url, key, name, domain=f"{site}.example.com")
     async with unit_of_work(database_url) as session:
         vendor = (await session.exec(select(Vendor).where(Vendor.key == key))).one()
         if fields is not None:
@@ -113,9 +124,11 @@ def posted_fields(html: str) -> tuple[str, dict[str, str]]:
     return str(found.forms[0]["action"]), found.hidden
 
 
-def consumed(settings: dict[str, Any], fields: dict[str, str], request_id: str | None) -> Any:
+def consumed(
+    settings: dict[str, Any], fields: dict[str, str], request_id: str | None, site: str = "sp"
+) -> Any:
     """The stock SP's ACS given what the page posted."""
-    auth = OneLogin_Saml2_Auth(ACS_REQUEST | {"post_data": fields}, settings)
+    auth = OneLogin_Saml2_Auth(request_at(site, "/saml/acs", post_data=fields), settings)
     auth.process_response(request_id=request_id)
     return auth
 

@@ -8,6 +8,7 @@ only a front-channel SingleLogoutService gets no row. The app's own worker is of
 each test runs the worker's rounds itself, on the test's clock."""
 
 import base64
+import html
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -217,19 +218,23 @@ async def test_the_request_names_the_member_as_the_sp_was_told_after_their_email
     assert OneLogin_Saml2_Logout_Request.get_nameid_format(xml) == names.EMAIL
 
 
-@pytest.mark.parametrize("soap", [True, False])
+@pytest.mark.parametrize("told", ["soap", "browser", "not"])
 async def test_staff_see_on_the_vendor_page_whether_the_sp_is_told(
-    app: Quart, database_url: str, receiver: SoapReceiver, soap: bool
+    app: Quart, database_url: str, receiver: SoapReceiver, told: str
 ) -> None:
-    slo = soap_slo(receiver) if soap else None
+    slo = {"soap": soap_slo(receiver), "browser": None, "not": ""}[told]
     await add_saml_vendor(database_url, metadata=sp.metadata(logout_services=slo))
     await add_staff(database_url, "admin@example.org", "admin")
     staff = Browser(app)
     assert (await staff.sign_in("admin@example.org")).status_code == 303
-    body = await page_text(await staff.get("/admin/vendors/lms"))
-    told = f"at the SOAP address in its metadata ({receiver.url('lms')})"
-    assert (told in body) is soap
-    assert ("SAML metadata has no SOAP sign-out address" in body) is not soap
+    body = html.unescape(await page_text(await staff.get("/admin/vendors/lms")))
+    by_soap = f"at the SOAP address in its metadata ({receiver.url('lms')})"
+    assert (by_soap in body) is (told == "soap")
+    by_browser = (
+        f"the portal sends the member's browser through Learning Hub's sign-out address ({sp.SLO})"
+    )
+    assert (by_browser in body) is (told == "browser")
+    assert ("SAML metadata has no sign-out address" in body) is (told == "not")
     assert "has no sign-out notification address" not in body
 
 
