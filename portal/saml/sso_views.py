@@ -21,6 +21,7 @@ from portal import (
     audit,
     clock,
     db,
+    good_standing,
     members,
     session_cookies,
     session_vendors,
@@ -191,7 +192,7 @@ async def signed_in(
     found = attributes.of_member(
         member,
         selection,
-        req.now.date(),
+        good_standing.terms(settings.current(), req.now),
         name_format=req.registered.attribute_name_format,
     )
     if portal_session.created_at is None:
