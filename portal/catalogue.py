@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from portal import good_standing
+
 CATALOGUE: tuple[str, ...] = (
     "ImisId",
     "Username",
@@ -54,7 +56,8 @@ DESCRIPTIONS: dict[str, str] = {
     "MemberStatus": "iMIS status code; A is an active record",
     "JoinDate": "Date the membership began (ISO 8601, YYYY-MM-DD)",
     "PaidThrough": "Date dues are paid through (ISO 8601, YYYY-MM-DD)",
-    "IsMember": "true when MemberStatus is A and PaidThrough is today or later",
+    "IsMember": "true when the member is in good standing: MemberStatus is A and PaidThrough is "
+    "today or later (or within the association's grace period)",
 }
 DATE_FIELDS = ("JoinDate", "PaidThrough")
 
@@ -120,7 +123,6 @@ MEMBER_COLUMNS: dict[str, str] = {
 # (never the password hash), for the member object and UserInfo.
 MEMBER_FIELDS = ", ".join(f"m.{column}" for column in ("id", "enabled", *MEMBER_COLUMNS.values()))
 
-ACTIVE_STATUS = "A"  # iMIS's code for an active member record
 OUTPUT_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 # The portal session's id, last in every member object (the `sid` of logout tokens, so a vendor
 # ends exactly the session a token names); no field is sent under this name.
@@ -132,14 +134,9 @@ SESSION_ID_DESCRIPTION = (
 )
 
 
-def is_member(status: str | None, paid_through: date | None, today: date) -> bool:
-    """Active status and paid up: no PaidThrough at all counts as not paid."""
-    return status == ACTIVE_STATUS and paid_through is not None and paid_through >= today
-
-
-def field_value(member: Any, field: str, today: date) -> str | bool | None:
+def field_value(member: Any, field: str, terms: good_standing.Terms) -> str | bool | None:
     if field == "IsMember":
-        return is_member(member.member_status, member.paid_through, today)
+        return good_standing.of_member(member, terms).good
     value = getattr(member, MEMBER_COLUMNS[field])
     if field == "FullName" and not value:
         value = " ".join(part for part in (member.first_name, member.last_name) if part) or None
@@ -149,11 +146,11 @@ def field_value(member: Any, field: str, today: date) -> str | bool | None:
 
 
 def member_object(
-    member: Any, selection: Iterable[tuple[str, str]], today: date, *, sid: str
+    member: Any, selection: Iterable[tuple[str, str]], terms: good_standing.Terms, *, sid: str
 ) -> dict[str, str | bool | None]:
     """The JSON a vendor receives (§5): exactly its (field, output name) pairs, in order, then
     the portal session's `sid`."""
-    found = {output: field_value(member, field, today) for field, output in selection}
+    found = {output: field_value(member, field, terms) for field, output in selection}
     # A field saved under the name before it was kept gives way: the sid says which session a
     # logout token ends, and a wrong one would end none.
     found.pop(SESSION_ID, None)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from portal import good_standing
 from portal.catalogue import field_value
 
 OPENID = "openid"
@@ -81,7 +82,7 @@ def parse_scope(text: str) -> list[str]:
 
 
 def member_claims(
-    member: Any, fields: Iterable[str], scopes: Iterable[str], today: Any
+    member: Any, fields: Iterable[str], scopes: Iterable[str], terms: good_standing.Terms
 ) -> dict[str, Any]:
     """The claims of `member` for a vendor that receives `fields` and was granted `scopes`;
     a field with no value is left out (OpenID Connect Core §5.3.2), never sent as null."""
@@ -91,7 +92,7 @@ def member_claims(
     for claim in CLAIMS:
         if claim.scope not in granted or claim.field not in selected:
             continue
-        value = field_value(member, claim.field, today)
+        value = field_value(member, claim.field, terms)
         if value is None:
             continue
         (address if claim.address_part else found)[claim.name] = value

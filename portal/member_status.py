@@ -1,21 +1,23 @@
 """A member's status as staff see it: the one place that decides Current, Lapsed since …,
 No password, Locked and Disabled, both for the badges of one member and for the member list's
-status filter, so a badge and the filter that finds it never disagree."""
+status filter, so a badge and the filter that finds it never disagree. Whether a member is in
+good standing (Current, or not) is good_standing.py's, as vendors are told it."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, not_
 from sqlmodel import col
 
+from portal import good_standing
 from portal.auth import throttle
 from portal.errors import PortalError
 from portal.models import Member
 
 # The member list's filter: query-string value → what staff read.
 FILTERS: dict[str, str] = {
-    "current": "Current",
-    "lapsed": "Lapsed",
+    "current": "In good standing",
+    "lapsed": "Not in good standing",
     "no-password": "No password",
     "locked": "Locked",
     "disabled": "Disabled",
@@ -29,14 +31,6 @@ class Badge:
     why: str  # one line for staff, under the badges on the member page
 
 
-def lapsed_since(paid_through: date | None, today: date) -> date | None:
-    """The first day not paid for, when that day has come; None while paid up. A member with no
-    paid-through date is not called lapsed: nothing says when their membership ended."""
-    if paid_through is None or paid_through >= today:
-        return None
-    return paid_through + timedelta(days=1)
-
-
 def has_no_password(member: Member) -> bool:
     # iMIS members' passwords live in iMIS: only a local member can be without one here.
     return member.source == "local" and member.password_hash is None
@@ -46,7 +40,7 @@ def in_words(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def badges(member: Member, *, today: date, lock: str | None) -> list[Badge]:
+def badges(member: Member, *, terms: good_standing.Terms, lock: str | None) -> list[Badge]:
     """Every status that holds, most pressing first; `lock` is the throttle's state of the
     member's names (throttle.account_states)."""
     found: list[Badge] = []
@@ -63,13 +57,38 @@ def badges(member: Member, *, today: date, lock: str | None) -> list[Badge]:
             Badge("No password", "warning", "No password set yet: cannot sign in until one is.")
         )
     found.extend(invitation_badges(member))
-    since = lapsed_since(member.paid_through, today)
-    if since is not None:
-        paid = in_words(since - timedelta(days=1))
-        found.append(Badge(f"Lapsed since {in_words(since)}", "danger", f"Paid through {paid}."))
-    else:
-        found.append(Badge("Current", "active", "Membership paid up."))
+    found.append(standing_badge(good_standing.of_member(member, terms), member.member_status))
     return found
+
+
+def standing_badge(standing: good_standing.Standing, status: str | None) -> Badge:
+    """Whether the member is in good standing, and why, as vendors are told it (IsMember)."""
+    paid, until = standing.paid_through, standing.good_until
+    match standing.why:
+        case good_standing.CURRENT if paid is not None:
+            return Badge("Current", "active", f"In good standing: paid through {in_words(paid)}.")
+        case good_standing.IN_GRACE if paid is not None and until is not None:
+            return Badge(
+                "Current (grace period)",
+                "warning",
+                f"Paid through {in_words(paid)}; in good standing until {in_words(until)}, the "
+                "end of the grace period for renewing.",
+            )
+        case good_standing.LAPSED if paid is not None:
+            since = in_words(paid + timedelta(days=1))
+            return Badge(f"Lapsed since {since}", "danger", f"Paid through {in_words(paid)}.")
+        case good_standing.NO_PAID_THROUGH:
+            return Badge(
+                "No paid-through date",
+                "warning",
+                "Not in good standing: no paid-through date says the membership is paid (give "
+                "lifetime and honorary members a date far ahead).",
+            )
+    return Badge(
+        f"Inactive (status {status})",
+        "danger",
+        f"Not in good standing: the member record's status is {status}; only A (active) counts.",
+    )
 
 
 def invitation_badges(member: Member) -> list[Badge]:
@@ -94,14 +113,18 @@ def parse_filter(raw: str) -> str | None:
     return raw
 
 
-def condition(name: str, *, today: date, policy: throttle.Policy) -> ColumnElement[bool]:
+def condition(
+    name: str, *, terms: good_standing.Terms, policy: throttle.Policy
+) -> ColumnElement[bool]:
     """The SQL twin of `badges` for one filter: the members who show that badge."""
-    paid_through = col(Member.paid_through)
+    good = good_standing.in_good_standing(
+        col(Member.member_status), col(Member.paid_through), terms
+    )
     match name:
         case "current":
-            return or_(paid_through.is_(None), paid_through >= today)
+            return good
         case "lapsed":
-            return paid_through < today
+            return not_(good)
         case "no-password":
             return and_(col(Member.source) == "local", col(Member.password_hash).is_(None))
         case "locked":

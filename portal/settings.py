@@ -273,6 +273,15 @@ class Settings(BaseSettings):
         "sessions, password links and OpenID Connect grants end as when staff disable them. "
         "Staff enable them again. Unset: iMIS's status disables nobody",
     )
+    membership_grace_days: int = Field(
+        default=0,
+        ge=0,
+        le=366,
+        description="Days after a member's paid-through date in which they still count as a "
+        "member in good standing (`IsMember`, the dashboard's Current), for associations that "
+        "give members time to renew: 0 to 366. Unset: 0, a member lapses the day after their "
+        "paid-through date",
+    )
 
     smtp_url: str | None = Field(
         default=None,

@@ -1,30 +1,14 @@
 from datetime import date
 from types import SimpleNamespace
 
-import pytest
+from portal.catalogue import CATALOGUE, MEMBER_COLUMNS, member_object
+from portal.good_standing import Terms
 
-from portal.catalogue import CATALOGUE, MEMBER_COLUMNS, is_member, member_object
-
-TODAY = date(2026, 11, 27)
+TODAY = Terms(date(2026, 11, 27))
 
 
 def member(**values: object) -> SimpleNamespace:
     return SimpleNamespace(**{column: None for column in MEMBER_COLUMNS.values()} | values)
-
-
-@pytest.mark.parametrize(
-    ("status", "paid_through", "expected"),
-    [
-        ("A", TODAY, True),
-        ("A", date(2030, 1, 1), True),
-        ("A", date(2026, 11, 26), False),
-        ("A", None, False),
-        ("I", date(2030, 1, 1), False),
-        ("S", date(2030, 1, 1), False),
-    ],
-)
-def test_is_member(status: str, paid_through: date | None, expected: bool) -> None:
-    assert is_member(status, paid_through, TODAY) is expected
 
 
 def test_every_catalogue_field_has_a_value_source() -> None:

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from portal import claims
 from portal.catalogue import CATALOGUE, MEMBER_COLUMNS
+from portal.good_standing import Terms
 
 ADA = SimpleNamespace(
     **{
@@ -14,7 +15,7 @@ ADA = SimpleNamespace(
         "paid_through": date(2030, 12, 31),
     }
 )  # fmt: skip
-TODAY = date(2026, 12, 2)
+TODAY = Terms(date(2026, 12, 2))
 
 
 def test_every_catalogue_field_has_a_claim() -> None:

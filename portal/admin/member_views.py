@@ -12,6 +12,7 @@ from portal import (
     clock,
     db,
     front_ends,
+    good_standing,
     member_status,
     members,
     session_cookies,
@@ -73,7 +74,8 @@ async def member_list() -> ResponseReturnValue:
     page = int_argument(request.args, "page", maximum=MAX_PAGE) or 1
     offset = (page - 1) * PAGE_SIZE
     now, policy = clock.now(), throttle_policy()
-    where = member_status.condition(status, today=now.date(), policy=policy) if status else None
+    terms = good_standing.terms(settings.current(), now)
+    where = member_status.condition(status, terms=terms, policy=policy) if status else None
     async with db.transaction() as s:
         found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset, where=where)
         locks = await throttle.account_states(
@@ -84,8 +86,7 @@ async def member_list() -> ResponseReturnValue:
         block="results",
         members=found[:PAGE_SIZE],
         badges={
-            id_of(m): member_status.badges(m, today=now.date(), lock=locks.get(id_of(m)))
-            for m in found
+            id_of(m): member_status.badges(m, terms=terms, lock=locks.get(id_of(m))) for m in found
         },
         statuses=member_status.FILTERS,
         chosen=status or "",
@@ -142,7 +143,11 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
     return {
         "member": member,
         "lock": locks.get(member_id),
-        "badges": member_status.badges(member, today=now.date(), lock=locks.get(member_id)),
+        "badges": member_status.badges(
+            member,
+            terms=good_standing.terms(settings.current(), now),
+            lock=locks.get(member_id),
+        ),
         "sessions": live.sessions,
         "offline_sites": await front_ends.lasting_access(s, member_id, now=now),
         "events": events.events,

@@ -21,6 +21,7 @@ from portal import (
     catalogue,
     clock,
     db,
+    good_standing,
     openapi,
     rate_limits,
     reasons,
@@ -100,7 +101,8 @@ async def user() -> tuple[dict[str, object], int]:
         return await committed(lambda s: over_budget(s, found.vendor, redeemed.hits, now))
     if redeemed.member is None:
         return await committed(lambda s: rejected(s, found.vendor, raw, redeemed.won, now))
-    member = catalogue.member_object(redeemed.member, found.selection, now.date(), sid=redeemed.sid)
+    terms = good_standing.terms(settings.current(), now)
+    member = catalogue.member_object(redeemed.member, found.selection, terms, sid=redeemed.sid)
     return dict(member), 200
 
 

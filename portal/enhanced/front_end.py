@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from portal import catalogue, clock, vendor_rules
+from portal import catalogue, clock, good_standing, settings, vendor_rules
 from portal.enhanced import tokens
 from portal.front_ends import FrontEnd, SettingsForm, VendorPage, VendorSettings
 from portal.models import Member, Vendor
@@ -16,7 +16,8 @@ PREVIEW_SID = "(the portal session of each sign-in)"  # the preview has no sessi
 
 def member_object(_vendor: Vendor, member: Member, selection: list[tuple[str, str]]) -> Any:
     """The exact JSON the user service sends (catalogue.member_object, as it uses it)."""
-    return catalogue.member_object(member, selection, clock.now().date(), sid=PREVIEW_SID)
+    terms = good_standing.terms(settings.current(), clock.now())
+    return catalogue.member_object(member, selection, terms, sid=PREVIEW_SID)
 
 
 def read_new(

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal import claims as member_claims
-from portal import clock
+from portal import clock, good_standing, settings
 from portal.front_ends import SECRET_VARIABLE, Endpoint, Sample
 from portal.models import Member, Vendor
 
@@ -36,7 +36,10 @@ def claims(vendor: Vendor, member: Member, selection: list[tuple[str, str]]) -> 
     the iMIS ID unless the vendor gets pairwise identifiers (portal/oidc/id_tokens.py)."""
     fields = [field for field, _ in selection]
     found = member_claims.member_claims(
-        member, fields, member_claims.parse_scope(vendor.scopes), clock.now().date()
+        member,
+        fields,
+        member_claims.parse_scope(vendor.scopes),
+        good_standing.terms(settings.current(), clock.now()),
     )
     return {"sub": PAIRWISE_SUB if vendor.pairwise_subject else member.imis_id, **found}
 

@@ -8,7 +8,17 @@ from typing import Any
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import api_budgets, audit, claims, clock, db, pairwise, rate_limits, settings
+from portal import (
+    api_budgets,
+    audit,
+    claims,
+    clock,
+    db,
+    good_standing,
+    pairwise,
+    rate_limits,
+    settings,
+)
 from portal.oidc import access_tokens, callers, scopes
 from portal.oidc.protocol_errors import OAuthError, too_many
 
@@ -50,7 +60,12 @@ async def released(found: access_tokens.Access, now: datetime) -> dict[str, Any]
         found.vendor.key, found.vendor.pairwise_subject, found.member.imis_id, pairwise_key
     )
     granted = claims.parse_scope(scopes.granted(found.scope, found.vendor))
-    return {"sub": sub, **claims.member_claims(found.member, found.fields, granted, now.date())}
+    return {
+        "sub": sub,
+        **claims.member_claims(
+            found.member, found.fields, granted, good_standing.terms(settings.current(), now)
+        ),
+    }
 
 
 async def refused(db_session: AsyncSession, raw: str, now: datetime) -> OAuthError:

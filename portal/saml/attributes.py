@@ -9,9 +9,9 @@ name, and any other by its catalogue name, both with NameFormat basic (they are 
 A field with no value is left out; true and false are written as such."""
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
+from portal import good_standing
 from portal.catalogue import field_value
 from portal.saml import names
 from portal.saml.responses import Attribute
@@ -26,13 +26,17 @@ STANDARD: dict[str, tuple[str, str]] = {
 
 
 def of_member(
-    member: Any, selection: Iterable[tuple[str, str]], today: date, *, name_format: str
+    member: Any,
+    selection: Iterable[tuple[str, str]],
+    terms: good_standing.Terms,
+    *,
+    name_format: str,
 ) -> list[Attribute]:
     """The attributes of `member` for a vendor receiving `selection` ((field, output name)
     pairs, in order), with its NameFormat choice (names.ATTRNAME_URI or ATTRNAME_BASIC)."""
     found: list[Attribute] = []
     for field, output in selection:
-        value = field_value(member, field, today)
+        value = field_value(member, field, terms)
         if value is None:
             continue
         text = ("true" if value else "false") if isinstance(value, bool) else value

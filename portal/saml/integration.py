@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import clock, settings
+from portal import clock, good_standing, settings
 from portal.front_ends import Endpoint
 from portal.models import Member, Vendor
 from portal.saml import (
@@ -36,7 +36,10 @@ def context(issuer: str, key: str, method: Mapping[str, Any]) -> dict[str, Any]:
 def preview(vendor: Vendor, member: Member, selection: list[tuple[str, str]]) -> dict[str, Any]:
     """The attribute statement, as {Name: values}, with the standard names (NameFormat uri)."""
     found = attributes.of_member(
-        member, selection, clock.now().date(), name_format=names.ATTRNAME_URI
+        member,
+        selection,
+        good_standing.terms(settings.current(), clock.now()),
+        name_format=names.ATTRNAME_URI,
     )
     return {a.name: list(a.values) for a in found}
 

@@ -23,6 +23,7 @@ from portal import (
     continuations,
     db,
     errors,
+    good_standing,
     members,
     session_cookies,
     session_vendors,
@@ -208,7 +209,7 @@ async def signed_in(
     found = attributes.of_member(
         member,
         selection,
-        req.now.date(),
+        good_standing.terms(settings.current(), req.now),
         name_format=req.registered.attribute_name_format,
     )
     if portal_session.created_at is None:

@@ -18,10 +18,12 @@ EXPECTED = {
     "nopass": ["No password", "Current"],
     "locked": ["Locked", "Current"],
     "off": ["Disabled", "Lapsed since 1 Jul 2023"],
+    "nodate": ["No paid-through date"],  # not current: nothing says the membership was paid
+    "inactive": ["Inactive (status I)"],
 }
 FILTERED = {
     "current": {"ada", "nopass", "locked"},
-    "lapsed": {"lapsed", "off"},
+    "lapsed": {"lapsed", "off", "nodate", "inactive"},
     "no-password": {"nopass"},
     "locked": {"locked"},
     "disabled": {"off"},
@@ -36,6 +38,10 @@ async def add_members(app: Quart, database_url: str) -> None:
     await add_member(database_url, imis_id="104", username="locked", email="LOCK@example.org")
     await add_member(database_url, imis_id="105", username="off", email=None,
                      paid_through=date(2023, 6, 30))  # fmt: skip
+    await add_member(database_url, imis_id="106", username="nodate", email="n@example.org",
+                     paid_through=None)  # fmt: skip
+    await add_member(database_url, imis_id="107", username="inactive", email="i@example.org",
+                     member_status="I")  # fmt: skip
     async with unit_of_work(database_url) as s:
         found = {m.username: m for m in await s.exec(select(Member))}
         found["nopass"].password_hash = None
