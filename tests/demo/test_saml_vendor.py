@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
 from sqlmodel import select
 
 from portal.auth.models import AuthSession
@@ -106,6 +107,12 @@ async def portal_signer(demo: LiveDemo, tmp_path: Path) -> Signer:
 
 
 def soap_logout(demo: LiveDemo, session_index: str, signer: Signer | None, **changes: str) -> bytes:
+    return bindings.to_soap(logout_request_xml(demo, session_index, signer, **changes))
+
+
+def logout_request_xml(
+    demo: LiveDemo, session_index: str, signer: Signer | None, **changes: str
+) -> bytes:
     eventhub = demo.vendor_urls[EVENTHUB]
     fields = {
         "idp_entity_id": demo.portal_url + metadata.METADATA_PATH,
@@ -116,8 +123,7 @@ def soap_logout(demo: LiveDemo, session_index: str, signer: Signer | None, **cha
         "session_index": session_index,
         **changes,
     }
-    xml = logout.logout_request(**fields, now=datetime.now(UTC), signer=signer)  # type: ignore[arg-type]
-    return bindings.to_soap(xml)
+    return logout.logout_request(**fields, now=datetime.now(UTC), signer=signer)  # type: ignore[arg-type]
 
 
 def session_index_of(demo: LiveDemo) -> str:
@@ -179,3 +185,33 @@ def test_the_portals_soap_sign_out_ends_that_session_and_is_answered_success(
 def test_a_soap_body_that_is_no_logout_request_is_a_400(demo: LiveDemo, body: bytes) -> None:
     answer = httpx.post(demo.vendor_urls[EVENTHUB] + saml_vendor.SOAP_SLO, content=body)
     assert answer.status_code == 400, answer.text
+
+
+def wrapped(demo: LiveDemo, victim: str, signer: Signer) -> bytes:
+    """Signature wrapping: the portal's signature over a LogoutRequest for another session,
+    moved onto an unsigned one for `victim`'s session, with the signed one hidden inside it (so
+    the signature still verifies, over what it covered)."""
+    signed = etree.fromstring(logout_request_xml(demo, "another-session", signer))
+    signature = signed.find(f"{{{names.DS}}}Signature")
+    assert signature is not None
+    signed.remove(signature)
+    forged = etree.fromstring(logout_request_xml(demo, victim, None))
+    issuer = forged.find(f"{{{names.SAML}}}Issuer")
+    assert issuer is not None
+    issuer.addnext(signature)
+    extensions = etree.Element(f"{{{names.SAMLP}}}Extensions")
+    signature.addnext(extensions)
+    etree.SubElement(extensions, "{urn:example:wrap}hidden").append(signed)
+    return bindings.to_soap(etree.tostring(forged))
+
+
+def test_a_signature_moved_onto_another_logout_request_is_refused(
+    demo: LiveDemo, visitor: Browser, tmp_path: Path
+) -> None:
+    eventhub = demo.vendor_urls[EVENTHUB]
+    visitor.sign_in(eventhub + "/")
+    envelope = wrapped(demo, session_index_of(demo), asyncio.run(portal_signer(demo, tmp_path)))
+    answer = httpx.post(eventhub + saml_vendor.SOAP_SLO, content=envelope)
+    assert answer.status_code == 400, answer.text
+    assert "does not cover" in answer.text
+    assert signed_in_as(visitor.get(eventhub + "/")) == "Ada Lovelace"
