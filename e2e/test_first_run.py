@@ -12,7 +12,7 @@ from e2e.steps import ASSOCIATION, fill_portal_sign_in, staff_sign_in
 from portal import vendors
 from portal.demo import activity, run
 from tests.flows import off_the_loop, unit_of_work
-from tests.live import CAREERHUB, FORUM, LiveDemo
+from tests.live import CAREERHUB, EVENTHUB, FORUM, LiveDemo
 
 WRONG = "The username or password is not right."
 
@@ -46,8 +46,8 @@ def test_my_sites_lists_the_vendors_and_a_link_signs_in_to_one(page: Page, demo:
     fill_portal_sign_in(page)
     expect(page).to_have_url(f"{demo.portal_url}/")
     sites = page.get_by_role("region", name="My sites")
-    expect(sites.get_by_role("link")).to_have_count(3)
-    for name in ("Acme Learning", "CareerHub Jobs", "Community Forum"):
+    expect(sites.get_by_role("link")).to_have_count(4)
+    for name in ("Acme Learning", "CareerHub Jobs", "Community Forum", "EventHub Conferences"):
         expect(sites.get_by_role("link", name=name, exact=True)).to_be_visible()
     sites.get_by_role("link", name="CareerHub Jobs").click()
     expect(page).to_have_url(f"{demo.vendor_urls[CAREERHUB]}/")  # no password asked again
@@ -55,6 +55,10 @@ def test_my_sites_lists_the_vendors_and_a_link_signs_in_to_one(page: Page, demo:
     page.goto(f"{demo.portal_url}/")  # the OpenID Connect site, from its sign-in start page
     sites.get_by_role("link", name="Community Forum").click()
     expect(page).to_have_url(f"{demo.vendor_urls[FORUM]}/")
+    expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
+    page.goto(f"{demo.portal_url}/")  # the SAML site, from its sign-in start page
+    sites.get_by_role("link", name="EventHub Conferences").click()
+    expect(page).to_have_url(f"{demo.vendor_urls[EVENTHUB]}/")
     expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
 
 
@@ -67,7 +71,7 @@ def test_my_sites_leaves_out_a_disabled_vendor(page: Page, demo: LiveDemo) -> No
     page.goto(f"{demo.portal_url}/sign-in")
     fill_portal_sign_in(page)
     sites = page.get_by_role("region", name="My sites")
-    expect(sites.get_by_role("link")).to_have_count(2)
+    expect(sites.get_by_role("link")).to_have_count(3)
     expect(sites.get_by_role("link", name="Acme Learning", exact=True)).to_be_visible()
     expect(sites.get_by_role("link", name="CareerHub Jobs")).to_have_count(0)
 

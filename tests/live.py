@@ -25,7 +25,7 @@ from tests.conftest import TEST_SECRET_KEY, compiling_templates_once
 from tests.flows import off_the_loop, unit_of_work
 from tests.ports import listening_socket, reserved_port
 
-ACME, CAREERHUB, FORUM = "acme-learning", "careerhub", "community-forum"
+ACME, CAREERHUB, FORUM, EVENTHUB = "acme-learning", "careerhub", "community-forum", "eventhub"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, members
 from portal.audit_models import AuditEvent
-from portal.demo.data import DEMO_VENDORS, OIDC_VENDORS
+from portal.demo.data import DEMO_VENDORS, OIDC_VENDORS, SAML_VENDORS
 
 DAYS = 30
 # Documentation addresses (RFC 5737): members' home and office networks, none of them real.
@@ -46,8 +46,9 @@ async def seed_demo(db: AsyncSession, *, now: datetime) -> int:
     """The month of activity for the demo members and vendors (portal/demo/data.py)."""
     found = [await members.select_member_by_login(db, name) for name in ACTIVE_MEMBERS]
     active = [Member(m.id, m.username) for m in found if m is not None and m.id is not None]
-    # Enhanced SSO's events only: the OIDC vendor's month would need other events' shapes.
-    enhanced = [key for key, _, _ in DEMO_VENDORS if key not in OIDC_VENDORS]
+    # Enhanced SSO's events only: the OIDC and SAML vendors' months would need other events'
+    # shapes.
+    enhanced = [key for key, _, _ in DEMO_VENDORS if key not in OIDC_VENDORS | SAML_VENDORS]
     return await seed(db, active, enhanced, now=now)
 
 

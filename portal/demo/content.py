@@ -1,8 +1,9 @@
 """What the demo vendor sites show: a few courses (Acme Learning), job listings (CareerHub) or
-discussions (Community Forum).
+discussions (Community Forum) or conferences (EventHub Conferences).
 
 Only window dressing: the integration with the portal is all in `portal/demo/vendor.py` and,
-for the OpenID Connect site, `portal/demo/oidc_vendor.py`."""
+for the OpenID Connect site, `portal/demo/oidc_vendor.py`; for the SAML site,
+`portal/demo/saml_vendor.py`."""
 
 from dataclasses import dataclass
 
@@ -108,4 +109,31 @@ FORUM = Catalogue(
     ),
 )
 
-CATALOGUES = {"acme": ACME, "careerhub": CAREERHUB, "forum": FORUM}
+EVENTS = Catalogue(
+    tagline="Conferences for association members",
+    lead="The profession's meetings in one place. Members register at the member rate.",
+    noun="conference",
+    action="Register",
+    items=(
+        Item(
+            "annual-meeting",
+            "Annual Meeting 2027",
+            "Three days of sessions, the awards dinner and the members' assembly.",
+            "May 12-14 · Denver, CO",
+        ),
+        Item(
+            "leadership-summit",
+            "Volunteer Leadership Summit",
+            "For chapter and committee chairs: governance, recruiting, running meetings.",
+            "September 9 · Online",
+        ),
+        Item(
+            "data-day",
+            "Membership Data Day",
+            "A workshop on dashboards, renewal forecasts and what members tell us.",
+            "November 4 · Boston, MA",
+        ),
+    ),
+)
+
+CATALOGUES = {"acme": ACME, "careerhub": CAREERHUB, "forum": FORUM, "events": EVENTS}

@@ -19,9 +19,10 @@ from portal import (
 )
 from portal.clock import system_clock
 from portal.crypto import digest
-from portal.demo import oidc_vendor
+from portal.demo import oidc_vendor, saml_vendor
 from portal.models import Vendor, VendorSecret
 from portal.oidc.registration import Registration
+from portal.saml import service_providers
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published in the README, development only
 DEMO_MEMBERS = (
@@ -41,12 +42,15 @@ DEMO_VENDORS = (
     ("acme-learning", "Acme Learning", "acme"),
     ("careerhub", "CareerHub Jobs", "careerhub"),
     ("community-forum", "Community Forum", "forum"),
+    ("eventhub", "EventHub Conferences", "events"),
 )
 OIDC_VENDORS = frozenset({"community-forum"})  # these speak OpenID Connect (oidc_vendor.py)
+SAML_VENDORS = frozenset({"eventhub"})  # and these SAML 2.0 (saml_vendor.py)
 DEFAULT_SITES = {
     "acme-learning": "http://localhost:8001",
     "careerhub": "http://localhost:8002",
     "community-forum": "http://localhost:8003",
+    "eventhub": "http://localhost:8004",
 }
 
 
@@ -62,6 +66,8 @@ async def ensure(db: AsyncSession, sites: Mapping[str, str] = DEFAULT_SITES) -> 
     for key, name, _ in DEMO_VENDORS:
         if key in OIDC_VENDORS:
             await ensure_oidc_vendor(db, key, name, sites[key])
+        elif key in SAML_VENDORS:
+            await ensure_saml_vendor(db, key, name, sites[key])
         else:
             await ensure_vendor(db, key, name, sites[key])
 
@@ -129,6 +135,28 @@ async def ensure_oidc_vendor(db: AsyncSession, key: str, name: str, site: str) -
     await sign_in_methods.save(db, vendor, method, development=True, now=now)
 
 
+async def ensure_saml_vendor(db: AsyncSession, key: str, name: str, site: str) -> None:
+    """The SAML vendor (saml_vendor.py), registered from the SP metadata it publishes: its key
+    is made at every start, so its metadata is imported afresh whenever it changed."""
+    signout_url, start_url = f"{site}/", f"{site}{saml_vendor.START}"
+    metadata = saml_vendor.sp_metadata(site)
+    vendor = await vendors.select_vendor_by_key(db, key)
+    if vendor is None:
+        new = vendors.NewVendor(
+            key, name, None, ["localhost"], signout_url, start_url=start_url, protocol="saml"
+        )
+        vendor, _ = await vendors.add_vendor(db, new, development=True)
+    else:  # its addresses follow its port
+        vendor.signout_url, vendor.start_url = signout_url, start_url
+        db.add(vendor)
+    registered = await service_providers.of_vendor(db, vendor)
+    if vendor.protocol != "saml" or registered is None or registered.metadata_xml != metadata:
+        # As staff import it (the dashboard, `portal vendor set --metadata-file`). Its SP wants
+        # the Response signed as well as the assertion (saml_vendor.own_settings).
+        method = {"protocol": "saml", "saml_metadata": metadata, "saml_sign_response": True}
+        await sign_in_methods.save(db, vendor, method, development=True, now=system_clock())
+
+
 async def keep_demo_secret(db: AsyncSession, vendor: Vendor) -> None:
     wanted = digest(demo_secret(vendor.key))
     if not any(row.secret_hash == wanted for row in await active(db, vendor)):
@@ -156,8 +184,12 @@ def demo_secret(vendor_key: str) -> str:
 
 def describe(portal_url: str, sites: Mapping[str, str]) -> str:
     names = {key: name for key, name, _ in DEMO_VENDORS}
+    width = max(len(name) for name in names.values())
     vendor_lines = "".join(
-        f"  {names[key]:<15} {url}/" + ("  (OpenID Connect)" if key in OIDC_VENDORS else "") + "\n"
+        f"  {names[key]:<{width}} {url}/"
+        + ("  (OpenID Connect)" if key in OIDC_VENDORS else "")
+        + ("  (SAML 2.0)" if key in SAML_VENDORS else "")
+        + "\n"
         for key, url in sites.items()
     )
     logins = ", ".join(str(m["username"]) for m in DEMO_MEMBERS)
@@ -172,5 +204,6 @@ def describe(portal_url: str, sites: Mapping[str, str]) -> str:
         f"vendor API secrets: demo-vendor-secret-<vendor key>\n"
         f"OpenID Connect: {portal_url}/.well-known/openid-configuration, client ID = vendor key, "
         "client secret = its API secret\n"
+        f"SAML 2.0: the portal's metadata {portal_url}/saml/metadata\n"
         "Ctrl-C stops everything (the embedded Postgres too); the data stays for the next run."
     )

@@ -24,6 +24,7 @@ from portal.demo import activity, terminal
 from portal.demo import data as demo_data
 from portal.demo import mailbox as mailboxes
 from portal.demo.oidc_vendor import create_oidc_vendor_app
+from portal.demo.saml_vendor import create_saml_vendor_app
 from portal.demo.vendor import VendorSite, create_vendor_app
 from portal.errors import PortalError
 from portal.serve import base_config
@@ -43,8 +44,8 @@ def add_command(commands: Any) -> None:
         "--vendor-port",
         type=int,
         default=8001,
-        help="Acme Learning's port on localhost; CareerHub Jobs and Community Forum take the "
-        "next two",
+        help="Acme Learning's port on localhost; CareerHub Jobs, Community Forum (OpenID "
+        "Connect) and EventHub Conferences (SAML 2.0) take the next three",
     )
     demo.set_defaults(run=demo_command)
 
@@ -155,9 +156,12 @@ def demo_sites(settings: Settings, portal_url: str, origins: Mapping[str, str]) 
 
 
 def create_site_app(site: VendorSite) -> Quart:
-    """A demo vendor's app: Enhanced SSO, or OpenID Connect for the demo's OIDC vendor."""
+    """A demo vendor's app: Enhanced SSO, or OpenID Connect or SAML for the demo's vendors of
+    those."""
     if site.key in demo_data.OIDC_VENDORS:
         return create_oidc_vendor_app(site)
+    if site.key in demo_data.SAML_VENDORS:
+        return create_saml_vendor_app(site)
     return create_vendor_app(site)
 
 

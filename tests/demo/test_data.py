@@ -5,14 +5,17 @@ from sqlmodel import select
 
 from portal import vendor_redirect_uris, vendor_secrets, vendors
 from portal.crypto import digest
-from portal.demo import data
+from portal.demo import data, saml_vendor
 from portal.models import Member, Staff, Vendor
+from portal.saml import names, service_providers
+from portal.saml.models import SamlServiceProvider
 from tests.flows import unit_of_work
 
 MOVED = {
     "acme-learning": "http://localhost:9101",
     "careerhub": "http://localhost:9102",
     "community-forum": "http://localhost:9103",
+    "eventhub": "http://localhost:9104",
 }
 
 
@@ -41,7 +44,7 @@ async def acme(database_url: str) -> tuple[Vendor, list[str], list[str]]:
 async def test_ensure_creates_the_demo_data_once(database_url: str) -> None:
     await ensure(database_url)
     await ensure(database_url)
-    assert await counts(database_url) == (3, 2, 3)
+    assert await counts(database_url) == (3, 2, 4)
     vendor, domains, hashes = await acme(database_url)
     assert vendor.token_url == "http://localhost:8001/sso/token"
     assert vendor.signout_url == "http://localhost:8001/"
@@ -58,7 +61,7 @@ async def test_the_registration_follows_the_vendor_sites(database_url: str) -> N
     assert vendor.signout_url == "http://localhost:9101/"
     assert vendor.start_url == "http://localhost:9101/sso/start"
     assert hashes == [digest(data.demo_secret("acme-learning"))]
-    assert await counts(database_url) == (3, 2, 3)
+    assert await counts(database_url) == (3, 2, 4)
 
 
 async def test_a_revoked_demo_secret_is_restored_and_the_staffs_secret_kept(
@@ -82,9 +85,11 @@ def test_describe_names_every_url_and_sign_in() -> None:
     text = data.describe("http://127.0.0.1:8000", data.DEFAULT_SITES)
     for expected in (
         "http://127.0.0.1:8000/",
-        "Acme Learning   http://localhost:8001/",
-        "CareerHub Jobs  http://localhost:8002/",
-        "Community Forum http://localhost:8003/  (OpenID Connect)",
+        "Acme Learning        http://localhost:8001/",
+        "CareerHub Jobs       http://localhost:8002/",
+        "Community Forum      http://localhost:8003/  (OpenID Connect)",
+        "EventHub Conferences http://localhost:8004/  (SAML 2.0)",
+        "http://127.0.0.1:8000/saml/metadata",
         "http://127.0.0.1:8000/.well-known/openid-configuration",
         "ada, grace, alan",
         "admin@example.org (admin), viewer@example.org (viewer)",
@@ -119,3 +124,32 @@ async def test_the_third_vendor_speaks_openid_connect_and_follows_its_port(
     assert login == ["http://localhost:9103/oidc/callback"]
     assert after == ["http://localhost:9103/signed-out"]
     assert vendor.start_url == "http://localhost:9103/sign-in"
+
+
+async def eventhub(database_url: str) -> tuple[Vendor, SamlServiceProvider | None]:
+    async with unit_of_work(database_url) as session:
+        vendor = await vendors.get_vendor(session, "eventhub")
+        return vendor, await service_providers.of_vendor(session, vendor)
+
+
+async def test_the_fourth_vendor_speaks_saml_from_its_own_metadata_and_follows_its_port(
+    database_url: str,
+) -> None:
+    await ensure(database_url)
+    await ensure(database_url)  # the same key in this process: nothing to import again
+    vendor, sp = await eventhub(database_url)
+    assert (vendor.protocol, vendor.token_url) == ("saml", None)
+    assert vendor.start_url == "http://localhost:8004/sign-in"
+    assert sp is not None and sp.metadata_xml == saml_vendor.sp_metadata("http://localhost:8004")
+    assert sp.entity_id == "http://localhost:8004/saml/metadata"
+    assert [e["location"] for e in sp.assertion_consumers] == ["http://localhost:8004/saml/acs"]
+    assert {(e["binding"], e["location"]) for e in sp.logout_services} == {
+        (names.REDIRECT, "http://localhost:8004/saml/slo"),
+        (names.SOAP, "http://localhost:8004/saml/soap"),
+    }
+
+    await ensure(database_url, MOVED)
+    vendor, sp = await eventhub(database_url)
+    assert vendor.start_url == "http://localhost:9104/sign-in"
+    assert sp is not None and sp.entity_id == "http://localhost:9104/saml/metadata"
+    assert await counts(database_url) == (3, 2, 4)

@@ -34,6 +34,7 @@ def running_demo(data_dir: Path, port: int, vendor_port: int) -> Iterator[str]:
         wait_for(f"http://localhost:{vendor_port}/", process, log)
         wait_for(f"http://localhost:{vendor_port + 1}/", process, log)
         wait_for(f"http://localhost:{vendor_port + 2}/", process, log)
+        wait_for(f"http://localhost:{vendor_port + 3}/", process, log)
         yield log.read_text()
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -45,12 +46,13 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
     tmp_path: Path, own_port: int
 ) -> None:
     data_dir, port = tmp_path / "var", own_port
-    with reserved_ports(3) as vendor_port, running_demo(data_dir, port, vendor_port) as printed:
+    with reserved_ports(4) as vendor_port, running_demo(data_dir, port, vendor_port) as printed:
         for url in (
             f"http://127.0.0.1:{port}/",
             f"http://localhost:{vendor_port}/",
             f"http://localhost:{vendor_port + 1}/",
             f"http://localhost:{vendor_port + 2}/  (OpenID Connect)",
+            f"http://localhost:{vendor_port + 3}/  (SAML 2.0)",
         ):
             assert url in printed
         for sign_in in ("ada, grace, alan", "admin@example.org", "'demo-password'"):
@@ -68,9 +70,15 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
             page = visitor.get(visitor.get(f"http://localhost:{vendor_port + 2}/").link("Sign in"))
             assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
             assert '<th scope="row">sub</th><td>101</td>' in page.text
+            # The SAML vendor, too: the portal's answer is a page that posts itself.
+            start = visitor.get(f"http://localhost:{vendor_port + 3}/").link("Sign in")
+            page = visitor.auto_post(visitor.get(start))
+            assert 'data-testid="vendor-member">Ada Lovelace<' in page.text
+            assert '<th scope="row">ImisId</th><td>101</td>' in page.text
     terminal = (data_dir.parent / f"demo-{vendor_port}.log").read_text()
     assert f"Acme Learning at http://localhost:{vendor_port}/ is ready" in terminal
     assert f"Community Forum at http://localhost:{vendor_port + 2}/ is ready" in terminal
+    assert f"EventHub Conferences at http://localhost:{vendor_port + 3}/ is ready" in terminal
     assert f"The portal at http://127.0.0.1:{port}/ is ready" in terminal
     assert "Running on" not in terminal  # Hypercorn's words, with 127.0.0.1 for localhost
     assert "portal         GET /sign-in → 200" in terminal  # a page a person asked for
@@ -92,7 +100,7 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
 
     # Again, with the vendors on other ports: same data, and the registration follows the port.
     with (
-        reserved_ports(3) as other_vendor_port,
+        reserved_ports(4) as other_vendor_port,
         running_demo(data_dir, port, other_vendor_port),
         Browser() as visitor,
     ):
@@ -105,6 +113,13 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
         page = visitor.get(visitor.get(forum).link("Sign in"))
         assert (page.url, 'data-testid="vendor-member">Mary Somerville<' in page.text) == (
             forum,
+            True,
+        )
+        # Its SAML metadata imported again: a new key, and the new port's addresses.
+        events = f"http://localhost:{other_vendor_port + 3}/"
+        page = visitor.auto_post(visitor.get(visitor.get(events).link("Sign in")))
+        assert (page.url, 'data-testid="vendor-member">Mary Somerville<' in page.text) == (
+            events,
             True,
         )
 
