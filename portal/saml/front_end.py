@@ -52,7 +52,8 @@ FRONT_END = FrontEnd(
         preview_id="preview-saml-attributes",
         preview_label="SAML 2.0: the assertion's attributes",
         preview_note="Each field as an attribute: standard names where there are some (urn:oid, "
-        "as the site receives them with NameFormat uri), the field's name otherwise.",
+        "as the site receives them with NameFormat uri), the field's name otherwise; with "
+        "IsMember, eduPersonAffiliation too (member or affiliate).",
         sign_out_words=integration.sign_out_words,
     ),
 )

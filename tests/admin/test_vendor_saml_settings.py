@@ -5,9 +5,11 @@ added from its pasted metadata; bad metadata comes back in words and saves nothi
 import pytest
 from sqlmodel import col, select
 
+from portal import vendors
 from portal.audit_models import AuditEvent
 from portal.models import Vendor
 from portal.saml.models import SamlServiceProvider
+from portal.vendor_rules import FieldChoice
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
 from tests.saml import sp
@@ -94,3 +96,19 @@ async def test_a_new_saml_vendor_is_added_from_its_metadata(
     assert response.status_code == 201, await text(response)
     found = await provider(database_url)
     assert found is not None and found.entity_id == sp.ENTITY_ID
+
+
+async def test_the_attribute_preview_shows_edu_person_affiliation_with_is_member(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    assert (await admin.post(URL, SAML)).status_code == 303
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+        await vendors.replace_fields(s, vendor, [FieldChoice("Email"), FieldChoice("IsMember")])
+    await add_member(database_url)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    preview = page[page.index('id="preview-saml-attributes"') :]
+    preview = preview[: preview.index("</pre>")]
+    assert "urn:oid:1.3.6.1.4.1.5923.1.1.1.1" in preview and "member" in preview, preview
+    assert "eduPersonAffiliation too" in page
