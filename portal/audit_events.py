@@ -149,6 +149,7 @@ SAML_REASONS: dict[str, str] = {
     "no_answer": "the member's browser came back without the site's answer",
     "no_logout_service": "the site is off, or its SAML metadata no longer has a sign-out address",
     "no_nameid": "the member has no value for the identifier the site is sent",
+    "idp_initiated_off": "the site is not opened from My sites (signing in from the portal is off)",
 }
 
 # The reason kept in an event's details, in words.
@@ -275,6 +276,10 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "its developers which address they use.",
     ("saml.refused", "bad_signature"): "The site's requests are signed with a key its registered "
     "metadata does not hold: it may have changed its certificate. Import its metadata again.",
+    ("saml.refused", "idp_initiated_off"): "A member tried to open the site from the portal, "
+    "which its settings do not allow (an old My sites page, or a form on another site). Turn "
+    "on opening it from My sites under How members sign in only if its developers say their "
+    "software accepts such sign-ins.",
     ("saml.refused", None): INTEGRATION,
     ("saml.logout_refused", None): INTEGRATION,
     ("oidc.token_rejected", reasons.EXPIRED): "The vendor collected the sign-in too late. Ask its "

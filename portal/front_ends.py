@@ -13,7 +13,7 @@ of `portal vendor add/set` (`SettingsOptions`), and what the vendor page shows o
 neither names a protocol."""
 
 import argparse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -72,6 +72,10 @@ async def _no_sites(*_: object, **__: object) -> list[Vendor]:
 
 
 async def _no_values(*_: object) -> dict[str, Any]:
+    return {}
+
+
+async def _no_posts(*_: object) -> dict[int, str]:
     return {}
 
 
@@ -242,6 +246,12 @@ class FrontEnd:
     # Where "My sites" sends a member to a vendor without a start page of its own: a sign-in the
     # portal can start (portal/vendors.py, start_sign_in_url), or None when only the vendor can.
     portal_start: Callable[[Vendor], str | None] = lambda vendor: None
+    # The vendors, among those given (its own), whose "My sites" tile is a form posting to the
+    # portal with its CSRF token, which signs the member in there (SAML's IdP-initiated sign-in,
+    # where staff turned it on): {vendor id: the local path it posts to}. Ahead of a start page.
+    my_sites_posts: Callable[[AsyncSession, Sequence[Vendor]], Awaitable[dict[int, str]]] = (
+        _no_posts
+    )
     # The outbox kind that tells the front end's vendors of a session's end its own way (the rows
     # its `session_ended` writes), made from logout_notices' Policy and HTTP client, so it is
     # delivered as back-channel logout notices are (portal/__init__.py, outbox_kinds).

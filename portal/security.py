@@ -35,8 +35,9 @@ CSRF_HEADER = "X-CSRF-Token"
 # LogoutRequest acts only when the vendor's signature verifies (portal/saml).
 NO_CSRF_PATHS = ("/api/", "/oidc/", "/saml/")
 # ...except the member's own answers on the portal's pages there ("Sign out of all sites?",
-# "Continue to …?"): forms of ours, which another site must not be able to post for the member.
-MEMBER_FORMS = frozenset({"/oidc/logout/confirm", "/oidc/authorize/consent"})
+# "Continue to …?", a SAML site opened from "My sites"): forms of ours, which another site must
+# not be able to post for the member (a SAML sign-in the member did not choose: login CSRF).
+MEMBER_FORMS = frozenset({"/oidc/logout/confirm", "/oidc/authorize/consent", "/saml/start"})
 
 
 def headers_for_every_answer(production: bool) -> tuple[tuple[str, str], ...]:

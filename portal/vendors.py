@@ -136,6 +136,34 @@ def start_sign_in_url(vendor: Vendor) -> str | None:
     return front_ends.named(vendor.protocol).portal_start(vendor)
 
 
+@dataclass(frozen=True)
+class Site:
+    """A vendor's tile on "My sites": its name and where it goes — a link, or (`posted`) a local
+    path the tile posts to with the portal's CSRF token."""
+
+    name: str
+    url: str
+    posted: bool = False
+
+
+async def my_sites(db: AsyncSession, sites: Sequence[Vendor]) -> list[Site]:
+    """The enabled vendors `sites` as "My sites" shows them: opened through the portal where
+    their front end says so (`my_sites_posts`), else by start_sign_in_url; a vendor with neither
+    is left out."""
+    posted: dict[int, str] = {}
+    for front_end in front_ends.registered():
+        own = [vendor for vendor in sites if vendor.protocol == front_end.name]
+        if own:
+            posted |= await front_end.my_sites_posts(db, own)
+    found: list[Site] = []
+    for vendor in sites:
+        if (path := posted.get(id_of(vendor))) is not None:
+            found.append(Site(vendor.name, path, posted=True))
+        elif (url := start_sign_in_url(vendor)) is not None:
+            found.append(Site(vendor.name, url))
+    return found
+
+
 async def select_all_domains(db: AsyncSession) -> dict[int, list[str]]:
     """{vendor id: its domains, sorted}, for the vendor list."""
     rows = await db.exec(select(VendorDomain).order_by(col(VendorDomain.domain)))

@@ -1,7 +1,7 @@
 """One meaning of "member in good standing" (portal/good_standing.py), table-driven over status,
 paid-through, grace, missing values — and every reader of it agreeing on each case: the
-dashboard's badge and status filter (in SQL), the Enhanced member object's IsMember and the
-is_member claim. A reader that decides for itself fails here."""
+dashboard's badge and status filter (in SQL), the Enhanced member object's IsMember, the
+is_member claim and SAML's eduPersonAffiliation. A reader that decides for itself fails here."""
 
 from datetime import date
 
@@ -13,6 +13,7 @@ from portal import catalogue, claims, good_standing, member_status
 from portal.auth import throttle
 from portal.good_standing import CURRENT, IN_GRACE, INACTIVE, LAPSED, NO_PAID_THROUGH, Terms
 from portal.models import Member
+from portal.saml import attributes, names
 from portal.settings import Settings
 from tests.flows import add_member
 
@@ -85,5 +86,9 @@ async def test_every_reader_agrees_on_every_case(database_url: str, session: Asy
             "is_member claim": claims.member_claims(member, ["IsMember"], claims.SCOPES, terms)[
                 "is_member"
             ],
+            "SAML affiliation": attributes.of_member(
+                member, [("IsMember", "IsMember")], terms, name_format=names.ATTRNAME_URI
+            )[-1].values
+            == ("member",),
         }
         assert readers == dict.fromkeys(readers, good), list(CASES)[number]

@@ -345,6 +345,5 @@ async def home() -> ResponseReturnValue:
         member_id = portal_session.member_id if portal_session else None
         member = await members.select_member_by_id(db_session, member_id) if member_id else None
         sites = await vendors.select_enabled_vendors(db_session) if member else []
-    links = [(vendor.name, vendors.start_sign_in_url(vendor)) for vendor in sites]
-    my_sites = [(name, link) for name, link in links if link is not None]
+        my_sites = await vendors.my_sites(db_session, sites)
     return await render_template("sso/home.html", member=member, sites=my_sites)

@@ -6,7 +6,9 @@ A field with a standard attribute (inetOrgPerson, as saml2int and the eduPerson 
 them) goes by its standard name: with the vendor's NameFormat `uri`, its urn:oid name with the
 friendly name beside it; with `basic`, the friendly name. A field staff renamed goes by that
 name, and any other by its catalogue name, both with NameFormat basic (they are not URIs).
-A field with no value is left out; true and false are written as such."""
+A field with no value is left out; true and false are written as such. A vendor receiving
+IsMember also gets eduPersonAffiliation (eduPerson §2.2.1): `member` for a current member,
+`affiliate` for anyone else, from the same IsMember the Enhanced member object carries."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +25,7 @@ STANDARD: dict[str, tuple[str, str]] = {
     "LastName": ("urn:oid:2.5.4.4", "sn"),
     "FullName": ("urn:oid:2.16.840.1.113730.3.1.241", "displayName"),
 }
+AFFILIATION = ("urn:oid:1.3.6.1.4.1.5923.1.1.1.1", "eduPersonAffiliation")
 
 
 def of_member(
@@ -34,6 +37,7 @@ def of_member(
 ) -> list[Attribute]:
     """The attributes of `member` for a vendor receiving `selection` ((field, output name)
     pairs, in order), with its NameFormat choice (names.ATTRNAME_URI or ATTRNAME_BASIC)."""
+    selection = list(selection)  # read twice
     found: list[Attribute] = []
     for field, output in selection:
         value = field_value(member, field, terms)
@@ -41,6 +45,10 @@ def of_member(
             continue
         text = ("true" if value else "false") if isinstance(value, bool) else value
         found.append(named(field, output, name_format, text))
+    if any(field == "IsMember" for field, _ in selection):
+        # good_standing.py is the one rule, here as in the member object's IsMember.
+        current = good_standing.of_member(member, terms).good
+        found.append(_standard(AFFILIATION, name_format, "member" if current else "affiliate"))
     return found
 
 
@@ -48,6 +56,10 @@ def named(field: str, output: str, name_format: str, value: str) -> Attribute:
     standard = STANDARD.get(field)
     if standard is None or output != field:
         return Attribute(output, (value,), name_format=names.ATTRNAME_BASIC)
+    return _standard(standard, name_format, value)
+
+
+def _standard(standard: tuple[str, str], name_format: str, value: str) -> Attribute:
     oid, friendly = standard
     if name_format == names.ATTRNAME_URI:
         return Attribute(oid, (value,), name_format=names.ATTRNAME_URI, friendly_name=friendly)

@@ -2,7 +2,7 @@
 the dashboard reach of it without importing it — its vendor settings included (registration.py's
 rules, settings_forms.py's fields and options) and what the vendor page shows of its vendors
 (integration.py). A sign-in on the portal's own pages continues at /saml/sso (sso_views.py),
-where the request is checked again."""
+where the request is checked again, or at /saml/start (start_views.py, from "My sites")."""
 
 from portal.front_ends import (
     BrowserSignOut,
@@ -19,19 +19,22 @@ from portal.saml import (
     registration,
     settings_forms,
     soap_logout,
+    start_views,
 )
-from portal.saml.metadata import SSO_PATH
+from portal.saml.metadata import SSO_PATH, START_PATH
 
 FRONT_END = FrontEnd(
     name="saml",
     label="SAML 2.0",
-    entry_paths=frozenset({SSO_PATH}),
+    entry_paths=frozenset({SSO_PATH, START_PATH}),
     issued_event="saml.signed_in",
     # A session's end, told to the SPs that take a SOAP LogoutRequest (soap_logout.py).
     session_ended=soap_logout.session_ended,
     logout_kind=soap_logout.kind,
     # The SPs with only a Redirect or POST SingleLogoutService: through the member's browser.
     browser_sign_out=BrowserSignOut(front_channel.CONTINUE_PATH, front_channel.vendors_to_visit),
+    # Vendors whose staff turned on signing in from "My sites" (start_views.py).
+    my_sites_posts=start_views.my_sites_posts,
     hint="For sites that take single sign-on only as SAML 2.0 (many learning, event and "
     "enterprise systems): paste the metadata its developers give you.",
     vendor_settings=VendorSettings(
@@ -62,7 +65,8 @@ FRONT_END = FrontEnd(
         preview_id="preview-saml-attributes",
         preview_label="SAML 2.0: the assertion's attributes",
         preview_note="Each field as an attribute: standard names where there are some (urn:oid, "
-        "as the site receives them with NameFormat uri), the field's name otherwise.",
+        "as the site receives them with NameFormat uri), the field's name otherwise; with "
+        "IsMember, eduPersonAffiliation too (member or affiliate).",
         sign_out_words=integration.sign_out_words,
     ),
 )

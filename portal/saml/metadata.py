@@ -19,6 +19,8 @@ from portal.settings import Settings
 METADATA_PATH = "/saml/metadata"
 SSO_PATH = "/saml/sso"
 SLO_PATH = "/saml/slo"
+# Signing in from "My sites" (start_views.py): the portal's own page, not in the metadata.
+START_PATH = "/saml/start"
 # How long an SP may use a copy: a week, so one that fetches it rarely never holds an expired copy.
 VALID_FOR = timedelta(days=7)
 # How soon an SP should fetch it again: within the time a new key is published before it signs.

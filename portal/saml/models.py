@@ -3,7 +3,8 @@ per SAML vendor, keyed by the vendor. What its metadata said (the entityID, the
 AssertionConsumerServices with their binding and index, the SingleLogoutServices, the signing
 and encryption certificates, AuthnRequestsSigned, WantAssertionsSigned) beside what the
 association chose (the NameID format, encryption and its cipher, a signed Response, the
-attributes' NameFormat). The rest of the portal never names it (tests/test_layout.py)."""
+attributes' NameFormat, sign-in from "My sites" with its RelayState). The rest of the portal
+never names it (tests/test_layout.py)."""
 
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,12 @@ class SamlServiceProvider(SQLModel, table=True):
     attribute_name_format: str = Field(
         default="uri", max_length=8, sa_column_kwargs={"server_default": "uri"}
     )
+    # Members may open the site from "My sites", the portal posting an unsolicited Response
+    # (start_views.py). Off unless staff turn it on: such a response answers no request of the
+    # SP's, so an SP taking it is open to login CSRF and replay (docs/saml.md).
+    idp_initiated: bool = _false()
+    # The RelayState posted with it (where the SP should land), or None.
+    idp_initiated_relay_state: str | None = Field(default=None, max_length=1024)
     # The metadata as imported (pasted, from a file or a URL), to show staff and import again.
     metadata_xml: str | None = Field(default=None, sa_type=Text)
     # Where the metadata was read from, when it came from a URL (to read it again), else None.

@@ -1,10 +1,10 @@
 """A vendor's SAML settings, as staff make them: the SP's metadata (pasted, from a file, or read
 from its URL by `portal vendor add/set`), and the association's choices — the NameID format,
 encrypting assertions and with which cipher, signing the Response too, the attributes'
-NameFormat. Read, checked, written and audited as the front end's vendor settings
-(portal/front_ends.py's `VendorSettings`, in front_end.py), which the dashboard and the CLI reach
-only through the registry (portal/sign_in_methods.py); sign-in reads what is saved here
-(service_providers.py)."""
+NameFormat, and signing in from "My sites" (IdP-initiated) with the RelayState it posts. Read,
+checked, written and audited as the front end's vendor settings (portal/front_ends.py's
+`VendorSettings`, in front_end.py), which the dashboard and the CLI reach only through the
+registry (portal/sign_in_methods.py); sign-in reads what is saved here (service_providers.py)."""
 
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import urls
+from portal import urls, vendor_rules
 from portal.errors import Conflict, InvalidField
 from portal.models import Vendor
-from portal.saml import service_providers
+from portal.saml import bindings, service_providers
 from portal.saml.models import ATTRIBUTE_NAME_FORMATS, CIPHERS, NAMEID_FORMATS
 from portal.saml.refusals import Refused
 from portal.saml.sp_metadata import ServiceProvider, parse_metadata
@@ -35,7 +35,10 @@ CHOICES = {  # setting: (the column, its default)
     "saml_cipher": ("cipher", "aes256-gcm"),
     "saml_sign_response": ("sign_response", False),
     "saml_attribute_name_format": ("attribute_name_format", "uri"),
+    "saml_idp_initiated": ("idp_initiated", False),
+    "saml_relay_state": ("idp_initiated_relay_state", None),
 }
+IDP_INITIATED, RELAY_STATE = "saml_idp_initiated", "saml_relay_state"
 NAMES = (ENTITY_ID, DIGEST, METADATA, METADATA_URL, *CHOICES)
 NAMEID_WORDS = {
     "persistent": "An identifier of its own for each member, that no other site gets (persistent)",
@@ -97,9 +100,36 @@ def check_values(
         if value not in allowed:
             raise InvalidField(name, f"Choose {', '.join(allowed[:-1])} or {allowed[-1]}.")
         checked[name] = value
-    for name in ("saml_encrypt_assertions", "saml_sign_response"):
+    for name in ("saml_encrypt_assertions", "saml_sign_response", IDP_INITIATED):
         checked[name] = bool(values.get(name))
+    checked[RELAY_STATE] = checked_relay_state(
+        values.get(RELAY_STATE), domains, development=development
+    )
     return checked
+
+
+def checked_relay_state(
+    value: str | None, domains: Sequence[str], *, development: bool
+) -> str | None:
+    """The RelayState a sign-in from "My sites" posts: where the site should land, as its
+    software reads it (an address, a path, or a value of its own), or None. An address must be
+    on the vendor's domains: the portal never steers a member elsewhere through a site."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text.encode()) > bindings.MAX_RELAY_STATE_BYTES:
+        raise InvalidField(
+            RELAY_STATE, f"The landing page is longer than {bindings.MAX_RELAY_STATE_BYTES} bytes."
+        )
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        raise InvalidField(RELAY_STATE, "The landing page must be on one line, without tabs.")
+    if "://" in text:
+        try:
+            urls.check_return_url(text, domains, development=development)
+        except urls.InvalidURL as exc:
+            problem = vendor_rules.url_problem("landing page", exc, "ReturnURL")
+            raise InvalidField(RELAY_STATE, problem) from None
+    return text
 
 
 def needs(_vendor: Vendor | None, values: Mapping[str, Any]) -> None:

@@ -255,11 +255,7 @@ def _consumer(message: Element, sp: ServiceProvider) -> Endpoint:
     elif index is not None:
         found = [c for c in consumers if str(c.index) == index.strip()]
     else:
-        found = (
-            [c for c in consumers if c.is_default]
-            or [c for c in consumers if c.is_default is None]
-            or list(consumers)
-        )
+        return sp.default_consumer()
     if not found:
         raise Refused(
             "unregistered_acs",

@@ -89,7 +89,7 @@ def error_response(
     *,
     idp_entity_id: str,
     acs_url: str,
-    in_response_to: str,
+    in_response_to: str | None,
     now: datetime,
     code: str,
     second_level: str | None,

@@ -1,8 +1,10 @@
 """A SAML vendor's service provider as stored (portal/saml/models.py): found by the entityID a
-request names, with its vendor; written from its parsed metadata (sp_metadata.py) with the
-association's choices; and read back into the ServiceProvider record the request checks take."""
+request names, with its vendor, or by its vendor's key (a sign-in from "My sites"); written from
+its parsed metadata (sp_metadata.py) with the association's choices; and read back into the
+ServiceProvider record the request checks take."""
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +42,8 @@ class Registered:
     cipher: Cipher
     sign_response: bool
     attribute_name_format: str  # a URI (names.py)
+    idp_initiated: bool  # members may open it from "My sites" (start_views.py)
+    relay_state: str | None  # the RelayState a sign-in from "My sites" posts
 
 
 async def by_entity_id(db: AsyncSession, entity_id: str) -> Registered | None:
@@ -52,6 +56,25 @@ async def by_entity_id(db: AsyncSession, entity_id: str) -> Registered | None:
     )
     found = (await db.exec(query)).first()
     return None if found is None else registered(found[1], found[0])
+
+
+async def by_vendor_key(db: AsyncSession, key: str) -> Registered | None:
+    """The SP of the vendor with this key (enabled or not), or None when it has none."""
+    query = (
+        select(SamlServiceProvider, Vendor)
+        .join(Vendor, col(Vendor.id) == col(SamlServiceProvider.vendor_id))
+        .where(col(Vendor.key) == key)
+    )
+    found = (await db.exec(query)).first()
+    return None if found is None else registered(found[1], found[0])
+
+
+async def opened_from_my_sites(db: AsyncSession, vendor_ids: Sequence[int]) -> set[int]:
+    """Which of these vendors members open from "My sites" (staff turned it on)."""
+    query = select(SamlServiceProvider.vendor_id).where(
+        col(SamlServiceProvider.vendor_id).in_(vendor_ids), col(SamlServiceProvider.idp_initiated)
+    )
+    return set(await db.exec(query))
 
 
 def active(found: Registered | None, entity_id: str) -> Registered:
@@ -79,6 +102,8 @@ def registered(vendor: Vendor, row: SamlServiceProvider) -> Registered:
         cipher=Cipher(row.cipher),
         sign_response=row.sign_response,
         attribute_name_format=NAME_FORMAT_URIS[row.attribute_name_format],
+        idp_initiated=row.idp_initiated,
+        relay_state=row.idp_initiated_relay_state,
     )
 
 

@@ -15,8 +15,15 @@ from werkzeug.datastructures import MultiDict
 from portal import public_addresses
 from portal.errors import PortalError
 from portal.saml import registration
+from portal.saml.bindings import MAX_RELAY_STATE_BYTES
 from portal.saml.models import ATTRIBUTE_NAME_FORMATS, CIPHERS, NAMEID_FORMATS
-from portal.saml.registration import MAX_METADATA_CHARS, METADATA, METADATA_URL
+from portal.saml.registration import (
+    IDP_INITIATED,
+    MAX_METADATA_CHARS,
+    METADATA,
+    METADATA_URL,
+    RELAY_STATE,
+)
 from portal.settings import load_settings
 
 FETCH_SECONDS = 10
@@ -31,6 +38,9 @@ def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
         "saml_cipher": form.get("saml_cipher", "aes256-gcm")[:20],
         "saml_sign_response": form.get("saml_sign_response") == "on",
         "saml_attribute_name_format": form.get("saml_attribute_name_format", "uri")[:20],
+        IDP_INITIATED: form.get(IDP_INITIATED) == "on",
+        # Kept past the limit, so that the check says it is too long rather than cut it.
+        RELAY_STATE: form.get(RELAY_STATE, "")[: 2 * MAX_RELAY_STATE_BYTES],
     }
 
 
@@ -50,6 +60,8 @@ SWITCHES = (  # (on, off, setting, help)
      "encrypt each assertion to the SP's encryption certificate"),
     ("--sign-response", "--no-sign-response", "saml_sign_response",
      "sign the Response too, not only its assertion"),
+    ("--idp-initiated", "--no-idp-initiated", IDP_INITIATED,
+     'members open the site from "My sites" (an unsolicited Response: off by default)'),
 )  # fmt: skip
 # The option that carries each setting, so that a refusal names it.
 OPTIONS = {
@@ -58,6 +70,7 @@ OPTIONS = {
     "saml_nameid_format": "--nameid",
     "saml_cipher": "--cipher",
     "saml_attribute_name_format": "--attribute-names",
+    RELAY_STATE: "--relay-state",
     **{setting: f"{on}/{off}" for on, off, setting, _ in SWITCHES},
 }
 
@@ -75,6 +88,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attribute-names", dest="saml_attribute_name_format",
                         choices=ATTRIBUTE_NAME_FORMATS,
                         help="SAML: attribute NameFormat (default uri)")  # fmt: skip
+    parser.add_argument("--relay-state", dest=RELAY_STATE, metavar="URL",
+                        help='SAML: where the site lands a member who opens it from "My sites" '
+                        '("" for its own choice)')  # fmt: skip
     for on, off, setting, what in SWITCHES:
         pair = parser.add_mutually_exclusive_group()
         pair.add_argument(on, dest=setting, action="store_const", const=True, help=what)

@@ -48,6 +48,17 @@ class ServiceProvider:
     want_assertions_signed: bool
     nameid_formats: tuple[str, ...]
 
+    def default_consumer(self) -> Endpoint:
+        """The AssertionConsumerService a request that names none is answered at, and a sign-in
+        the portal starts is sent to (Metadata §2.2.3): the one marked isDefault, else the
+        first not marked false, else the first."""
+        consumers = self.assertion_consumers
+        return (
+            [c for c in consumers if c.is_default]
+            or [c for c in consumers if c.is_default is None]
+            or list(consumers)
+        )[0]
+
 
 def _refuse(message: str) -> Refused:
     return Refused("bad_metadata", message)

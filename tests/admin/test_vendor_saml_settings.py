@@ -5,9 +5,11 @@ added from its pasted metadata; bad metadata comes back in words and saves nothi
 import pytest
 from sqlmodel import col, select
 
+from portal import vendors
 from portal.audit_models import AuditEvent
 from portal.models import Vendor
 from portal.saml.models import SamlServiceProvider
+from portal.vendor_rules import FieldChoice
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
 from tests.saml import sp
@@ -94,3 +96,71 @@ async def test_a_new_saml_vendor_is_added_from_its_metadata(
     assert response.status_code == 201, await text(response)
     found = await provider(database_url)
     assert found is not None and found.entity_id == sp.ENTITY_ID
+
+
+async def test_signing_in_from_my_sites_is_set_in_the_dashboard_and_audited(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url, domain="sp.example.com")
+    assert (await admin.post(URL, SAML)).status_code == 303
+    found = await provider(database_url)
+    assert found is not None and (found.idp_initiated, found.idp_initiated_relay_state) == (
+        False,
+        None,
+    )  # off by default
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert 'name="saml_idp_initiated"' in page and 'name="saml_relay_state"' in page
+
+    landing = "https://sp.example.com/courses/42"
+    on = {**SAML, "saml_metadata": "", "saml_idp_initiated": "on", "saml_relay_state": landing}
+    response = await admin.post(URL, on)
+    assert response.status_code == 303, await text(response)
+    found = await provider(database_url)
+    assert found is not None and (found.idp_initiated, found.idp_initiated_relay_state) == (
+        True,
+        landing,
+    )
+    async with unit_of_work(database_url) as s:
+        query = select(AuditEvent).where(col(AuditEvent.event) == "vendor.updated")
+        events = list(await s.exec(query.order_by(col(AuditEvent.id))))
+    changes = events[-1].details["changes"]
+    assert changes["saml_idp_initiated"] == {"before": False, "after": True}
+    assert changes["saml_relay_state"] == {"before": None, "after": landing}
+    audit_page = await text(await admin.get(f"/admin/audit/{events[-1].id}"))
+    assert "Members open the SAML site from My sites" in audit_page  # before → after, in words
+
+
+@pytest.mark.parametrize(
+    ("relay_state", "reason"),
+    [
+        ("https://elsewhere.example.net/x", "not within the vendor&#39;s registered domains"),
+        ("x" * 1025, "longer than 1024 bytes"),
+        ("/a\tb", "on one line"),
+    ],
+)
+async def test_a_landing_page_the_portal_cannot_use_comes_back_in_words(
+    admin: Browser, database_url: str, relay_state: str, reason: str
+) -> None:
+    await add_vendor(database_url, domain="sp.example.com")
+    assert (await admin.post(URL, SAML)).status_code == 303
+    change = {"saml_metadata": "", "saml_idp_initiated": "on", "saml_relay_state": relay_state}
+    response = await admin.post(URL, {**SAML, **change}, htmx=True)
+    assert reason in await text(response)
+    found = await provider(database_url)
+    assert found is not None and found.idp_initiated is False
+
+
+async def test_the_attribute_preview_shows_edu_person_affiliation_with_is_member(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    assert (await admin.post(URL, SAML)).status_code == 303
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+        await vendors.replace_fields(s, vendor, [FieldChoice("Email"), FieldChoice("IsMember")])
+    await add_member(database_url)
+    page = await text(await admin.get("/admin/vendors/acme"))
+    preview = page[page.index('id="preview-saml-attributes"') :]
+    preview = preview[: preview.index("</pre>")]
+    assert "urn:oid:1.3.6.1.4.1.5923.1.1.1.1" in preview and "member" in preview, preview
+    assert "eduPersonAffiliation too" in page

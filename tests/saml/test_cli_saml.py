@@ -124,3 +124,49 @@ def test_a_saml_vendor_is_registered_from_its_metadata_url(
     assert (code, err) == (0, ""), err
     assert stored(portal, "entity_id") == sp.ENTITY_ID
     assert stored(portal, "metadata_url") == served_metadata
+
+
+def test_signing_in_from_my_sites_is_set_from_the_command_line(
+    portal: Runner, metadata_file: str
+) -> None:
+    code, _, err = portal(*ADD, *DOMAIN, "--metadata-file", metadata_file)
+    assert (code, err) == (0, ""), err
+    assert stored(portal, "idp_initiated") is False  # off by default
+    landing = "https://sp.example.com/courses/42"
+    code, _, err = portal("vendor", "set", "lms", "--idp-initiated", "--relay-state", landing)
+    assert (code, err) == (0, ""), err
+    assert stored(portal, "idp_initiated") is True
+    assert stored(portal, "idp_initiated_relay_state") == landing
+    code, out, _ = portal("vendor", "show", "lms", "--json")
+    shown = json.loads(out)
+    assert (shown["saml_idp_initiated"], shown["saml_relay_state"]) == (True, landing)
+
+    code, _, err = portal("vendor", "set", "lms", "--no-idp-initiated", "--relay-state", "")
+    assert (code, err) == (0, ""), err
+    assert stored(portal, "idp_initiated") is False
+    assert stored(portal, "idp_initiated_relay_state") is None
+    changes = json.loads(
+        str(
+            portal.scalar(
+                "SELECT json_agg(details->'changes' ORDER BY id)::text FROM audit_event "
+                "WHERE event = 'vendor.updated'"
+            )
+        )
+    )
+    assert [c["saml_idp_initiated"] for c in changes] == [
+        {"before": False, "after": True},
+        {"before": True, "after": False},
+    ]
+    assert changes[1]["saml_relay_state"] == {"before": landing, "after": None}
+
+
+def test_a_landing_page_off_the_sites_domains_is_one_line_and_writes_nothing(
+    portal: Runner, metadata_file: str
+) -> None:
+    portal(*ADD, *DOMAIN, "--metadata-file", metadata_file)
+    code, _, err = portal(
+        "vendor", "set", "lms", "--idp-initiated", "--relay-state", "https://evil.example.net/"
+    )
+    assert code != 0 and "--relay-state" in err and "domains" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert stored(portal, "idp_initiated") is False

@@ -48,6 +48,8 @@ WANTED = {
     MAIL: ["ada@example.org"],
     "type": ["REG"],
     "IsMember": ["true"],
+    # With IsMember, eduPersonAffiliation: the same rule of good standing, in eduPerson's words.
+    "urn:oid:1.3.6.1.4.1.5923.1.1.1.1": ["member"],
 }
 
 
