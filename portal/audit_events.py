@@ -135,6 +135,7 @@ SAML_REASONS: dict[str, str] = {
     "vendor": "the request does not come from the site it names",
     "invalid_nameid_policy": "asked for a kind of member identifier the site may not have",
     "no_encryption_certificate": "the site asks for encryption but has no encryption certificate",
+    "outside_domains": "an address in the site's metadata is not on its registered domains",
 }
 
 # The reason kept in an event's details, in words.
@@ -261,6 +262,9 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "its developers which address they use.",
     ("saml.refused", "bad_signature"): "The site's requests are signed with a key its registered "
     "metadata does not hold: it may have changed its certificate. Import its metadata again.",
+    ("saml.refused", "outside_domains"): "The site's registered metadata names an address off "
+    "its domains (saved before the portal checked that, or a domain was removed since). Add the "
+    "domain if it is the site's, or import metadata with addresses on its own domains.",
     ("saml.refused", None): INTEGRATION,
     ("saml.logout_refused", None): INTEGRATION,
     ("oidc.token_rejected", reasons.EXPIRED): "The vendor collected the sign-in too late. Ask its "

@@ -79,6 +79,10 @@ def _needs_nothing(*_: object) -> None:
     return None
 
 
+async def _no_addresses(*_: object) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class VendorSettings:
     """A front end's own settings of a vendor, beside what every vendor has (portal/vendors.py),
@@ -105,8 +109,15 @@ class VendorSettings:
     # Its vendors may be apps in the browser, given no secret (OpenID Connect's public clients):
     # a new vendor asked to be one is one only if its front end allows it (portal/vendors.py).
     secretless: bool = False
+    # Its vendors call the portal with an API secret (the Enhanced user service, OpenID Connect's
+    # token endpoint); False where none ever would (SAML: an SP proves itself with its metadata's
+    # certificates), so none is made, and the dashboard and `portal vendor` say nothing of one.
+    api_secrets: bool = True
     # The vendor's details (portal/vendors.py) that only this front end offers.
     details: tuple[str, ...] = ()
+    # The addresses its saved settings hold of a vendor, each within the vendor's domains: a
+    # domain is removed only when none of them is on it (portal/vendors.py, remove_domain).
+    addresses: Callable[[AsyncSession, Vendor], Awaitable[list[str]]] = _no_addresses
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ where the request is checked again."""
 
 from portal.front_ends import FrontEnd, SettingsForm, SettingsOptions, VendorPage, VendorSettings
 from portal.saml import (
+    addresses,
     integration,
     models,  # noqa: F401 - its table, for Alembic and the drift test
     registration,
@@ -31,6 +32,9 @@ FRONT_END = FrontEnd(
         write=registration.write_values,
         audited=registration.audited,
         needs=registration.needs,
+        # Its SP signs with the keys of its metadata: an API secret would never be used.
+        api_secrets=False,
+        addresses=addresses.of_vendor,
     ),
     settings_form=SettingsForm(
         template="admin/vendors/saml_settings.html",

@@ -37,10 +37,11 @@ def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
 def read_new(
     form: MultiDict[str, str], domains: Sequence[str] | None, *, development: bool
 ) -> dict[str, Any]:
-    """ "Add a vendor": the SP's metadata, pasted, checked now; the rest keeps its defaults."""
+    """ "Add a vendor": the SP's metadata, pasted, checked now (its addresses on the domain
+    given, unless that was refused: it says so itself); the rest keeps its defaults."""
     text = form.get(METADATA, "").strip()[: MAX_METADATA_CHARS + 1]
     if text:
-        registration.parsed(text, development=development)
+        registration.parsed(text, development=development, domains=domains)
     registration.needs(None, {METADATA: text})
     return {METADATA: text}
 

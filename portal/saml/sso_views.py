@@ -31,6 +31,7 @@ from portal.auth.models import AuthSession
 from portal.continuations import FRESH_SIGN_IN
 from portal.models import Member, id_of
 from portal.saml import (
+    addresses,
     attributes,
     bindings,
     certificates,
@@ -81,6 +82,8 @@ async def sso() -> ResponseReturnValue:
                 now=now,
                 signature_required=False,
             )
+            # Defence in depth: never posted to an address off the vendor's domains today.
+            await addresses.check_use(db_session, registered.vendor, authn.consumer.location)
         except Refused as refusal:
             await record_refusal(db_session, found.vendor.key if found else None, refusal)
             refused = refusal

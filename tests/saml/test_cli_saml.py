@@ -119,8 +119,22 @@ def test_a_saml_vendor_is_registered_from_its_metadata_url(
     monkeypatch.setenv("PORTAL_ENV", "development")
     monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path))
     code, _, err = portal(
-        *ADD, *("--domain", "localhost"), "--metadata-url", served_metadata, "--json"
+        *ADD, *DOMAIN, *("--domain", "localhost"), "--metadata-url", served_metadata, "--json"
     )
     assert (code, err) == (0, ""), err
     assert stored(portal, "entity_id") == sp.ENTITY_ID
     assert stored(portal, "metadata_url") == served_metadata
+
+
+def test_a_saml_vendor_gets_no_api_secret(portal: Runner, metadata_file: str) -> None:
+    code, out, err = portal(*ADD, *DOMAIN, "--metadata-file", metadata_file)
+    assert (code, err) == (0, ""), err
+    assert "secret" not in out.lower()
+    assert portal.scalar("SELECT count(*) FROM vendor_secret") == 0
+    code, out, _ = portal("vendor", "show", "lms")
+    assert code == 0 and "secret" not in out.lower(), out
+    assert "secrets" not in json.loads(portal("vendor", "show", "lms", "--json")[1])
+    code, _, err = portal("vendor", "rotate-secret", "lms")
+    assert code != 0 and "uses no API secret" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert portal.scalar("SELECT count(*) FROM vendor_secret") == 0
