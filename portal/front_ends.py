@@ -13,7 +13,7 @@ of `portal vendor add/set` (`SettingsOptions`), and what the vendor page shows o
 neither names a protocol."""
 
 import argparse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -77,6 +77,14 @@ async def _no_values(*_: object) -> dict[str, Any]:
 
 def _needs_nothing(*_: object) -> None:
     return None
+
+
+async def _no_details(*_: object) -> dict[str, Any]:
+    return {}
+
+
+async def _nothing_to_act_on(*_: object) -> dict[int, list[str]]:
+    return {}
 
 
 async def _no_addresses(*_: object) -> list[str]:
@@ -203,6 +211,16 @@ class VendorPage:
     # for the sign-out notices card, or None where it does not (then the card speaks of the
     # sign-out notification address).
     sign_out_words: Callable[[AsyncSession, Vendor], Awaitable[str | None]] | None = None
+    # More of the Integration tab's variables, read from the database (the vendor and now given).
+    integration_details: Callable[[AsyncSession, Vendor, datetime], Awaitable[dict[str, Any]]] = (
+        _no_details
+    )
+    # What staff must act on about its vendors now (the vendors given are its own), by vendor
+    # id: sentences that say what to do, shown on the vendor page, the vendor list and the
+    # overview (SAML: a site's certificate about to expire).
+    attention: Callable[
+        [AsyncSession, Sequence[Vendor], datetime], Awaitable[dict[int, list[str]]]
+    ] = _nothing_to_act_on
 
 
 @dataclass(frozen=True)
@@ -341,3 +359,15 @@ def purge_rules(now: datetime, token_age: timedelta) -> list[PurgeRule]:
 
 def kept_sessions(now: datetime) -> list[Select[tuple[int]]]:
     return [kept(now) for front_end in registered() if (kept := front_end.kept_sessions)]
+
+
+async def attention(
+    db: AsyncSession, vendors: Sequence[Vendor], now: datetime
+) -> dict[int, list[str]]:
+    """{vendor id: what staff must act on about it}, each front end asked of its own vendors."""
+    found: dict[int, list[str]] = {}
+    for front_end in registered():
+        own = [vendor for vendor in vendors if vendor.protocol == front_end.name]
+        if own:
+            found |= await front_end.vendor_page.attention(db, own, now)
+    return found

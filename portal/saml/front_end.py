@@ -7,6 +7,7 @@ where the request is checked again."""
 from portal.front_ends import FrontEnd, SettingsForm, SettingsOptions, VendorPage, VendorSettings
 from portal.saml import (
     addresses,
+    certificate_expiry,
     integration,
     models,  # noqa: F401 - its table, for Alembic and the drift test
     registration,
@@ -58,5 +59,7 @@ FRONT_END = FrontEnd(
         preview_note="Each field as an attribute: standard names where there are some (urn:oid, "
         "as the site receives them with NameFormat uri), the field's name otherwise.",
         sign_out_words=integration.sign_out_words,
+        integration_details=certificate_expiry.integration_details,
+        attention=certificate_expiry.attention,
     ),
 )
