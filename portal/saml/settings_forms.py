@@ -54,7 +54,7 @@ SWITCHES = (  # (on, off, setting, help)
 )  # fmt: skip
 # The option that carries each setting, so that a refusal names it.
 OPTIONS = {
-    METADATA: "--metadata-file",
+    METADATA: "--metadata-file/--metadata-url",
     METADATA_URL: "--metadata-url",
     "saml_nameid_format": "--nameid",
     "saml_cipher": "--cipher",
