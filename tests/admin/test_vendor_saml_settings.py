@@ -69,6 +69,7 @@ async def test_a_vendor_switches_to_saml_with_its_pasted_metadata(
     assert sp.ENTITY_ID in page and "/saml/metadata" in page  # settings and Integration tab
     assert "SAML 2.0: the assertion&#39;s attributes (what it uses)" in page  # the preview
     assert "urn:oid:0.9.2342.19200300.100.1.3" in page  # the member's email, by its standard name
+    assert 'href="#tab-secrets"' in page  # its Enhanced SSO secret is still active: to revoke
 
     # Saved again without pasting: the metadata stays, a choice changes.
     response = await admin.post(
