@@ -150,6 +150,7 @@ SAML_REASONS: dict[str, str] = {
     "no_logout_service": "the site is off, or its SAML metadata no longer has a sign-out address",
     "no_nameid": "the member has no value for the identifier the site is sent",
     "idp_initiated_off": "the site is not opened from My sites (signing in from the portal is off)",
+    "outside_domains": "an address in the site's metadata is not on its registered domains",
 }
 
 # The reason kept in an event's details, in words.
@@ -280,6 +281,9 @@ ADVICE: dict[tuple[str, str | None], str] = {
     "which its settings do not allow (an old My sites page, or a form on another site). Turn "
     "on opening it from My sites under How members sign in only if its developers say their "
     "software accepts such sign-ins.",
+    ("saml.refused", "outside_domains"): "The site's registered metadata names an address off "
+    "its domains (saved before the portal checked that, or a domain was removed since). Add the "
+    "domain if it is the site's, or import metadata with addresses on its own domains.",
     ("saml.refused", None): INTEGRATION,
     ("saml.logout_refused", None): INTEGRATION,
     ("oidc.token_rejected", reasons.EXPIRED): "The vendor collected the sign-in too late. Ask its "

@@ -83,6 +83,18 @@ def _needs_nothing(*_: object) -> None:
     return None
 
 
+async def _no_details(*_: object) -> dict[str, Any]:
+    return {}
+
+
+async def _nothing_to_act_on(*_: object) -> dict[int, list[str]]:
+    return {}
+
+
+async def _no_addresses(*_: object) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class VendorSettings:
     """A front end's own settings of a vendor, beside what every vendor has (portal/vendors.py),
@@ -109,8 +121,15 @@ class VendorSettings:
     # Its vendors may be apps in the browser, given no secret (OpenID Connect's public clients):
     # a new vendor asked to be one is one only if its front end allows it (portal/vendors.py).
     secretless: bool = False
+    # Its vendors call the portal with an API secret (the Enhanced user service, OpenID Connect's
+    # token endpoint); False where none ever would (SAML: an SP proves itself with its metadata's
+    # certificates), so none is made, and the dashboard and `portal vendor` say nothing of one.
+    api_secrets: bool = True
     # The vendor's details (portal/vendors.py) that only this front end offers.
     details: tuple[str, ...] = ()
+    # The addresses its saved settings hold of a vendor, each within the vendor's domains: a
+    # domain is removed only when none of them is on it (portal/vendors.py, remove_domain).
+    addresses: Callable[[AsyncSession, Vendor], Awaitable[list[str]]] = _no_addresses
 
 
 @dataclass(frozen=True)
@@ -196,6 +215,16 @@ class VendorPage:
     # for the sign-out notices card, or None where it does not (then the card speaks of the
     # sign-out notification address).
     sign_out_words: Callable[[AsyncSession, Vendor], Awaitable[str | None]] | None = None
+    # More of the Integration tab's variables, read from the database (the vendor and now given).
+    integration_details: Callable[[AsyncSession, Vendor, datetime], Awaitable[dict[str, Any]]] = (
+        _no_details
+    )
+    # What staff must act on about its vendors now (the vendors given are its own), by vendor
+    # id: sentences that say what to do, shown on the vendor page, the vendor list and the
+    # overview (SAML: a site's certificate about to expire).
+    attention: Callable[
+        [AsyncSession, Sequence[Vendor], datetime], Awaitable[dict[int, list[str]]]
+    ] = _nothing_to_act_on
 
 
 @dataclass(frozen=True)
@@ -369,3 +398,15 @@ def purge_rules(now: datetime, token_age: timedelta) -> list[PurgeRule]:
 
 def kept_sessions(now: datetime) -> list[Select[tuple[int]]]:
     return [kept(now) for front_end in registered() if (kept := front_end.kept_sessions)]
+
+
+async def attention(
+    db: AsyncSession, vendors: Sequence[Vendor], now: datetime
+) -> dict[int, list[str]]:
+    """{vendor id: what staff must act on about it}, each front end asked of its own vendors."""
+    found: dict[int, list[str]] = {}
+    for front_end in registered():
+        own = [vendor for vendor in vendors if vendor.protocol == front_end.name]
+        if own:
+            found |= await front_end.vendor_page.attention(db, own, now)
+    return found

@@ -63,7 +63,9 @@ def add_commands(commands: Any) -> None:
         parser.set_defaults(run=run)
         return parser
 
-    add = command("add", vendor_add, "register a vendor; prints its API secret once")
+    add = command(
+        "add", vendor_add, "register a vendor; prints its API secret once, if it uses one"
+    )
     add.add_argument("--name", required=True)
     add.add_argument("--protocol", choices=front_ends.names(), default="enhanced")
     add.add_argument("--domain", action="append", required=True, dest="domains", metavar="DOMAIN")
@@ -229,6 +231,10 @@ def vendor_show(args: argparse.Namespace, settings: Settings) -> int:
 
     found, secrets = db.run_in_session(settings, work)
     lines = [f"{name}: {words(value)}" for name, value in found.items()]
+    if not (secrets or front_ends.named(found["protocol"]).vendor_settings.api_secrets):
+        # Its front end uses no API secret (and it kept none from an earlier one): nothing to say.
+        show(args, found, "\n".join(lines))
+        return 0
     active = ", ".join(map(vendor_secret_cli.words, secrets)) or "(none active)"
     data = {**found, "secrets": vendor_secret_cli.listed(secrets)}
     show(args, data, "\n".join([*lines, f"secrets: {active}"]))

@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from portal import front_ends
 from portal.crypto import digest, new_secret
 from portal.errors import Conflict, NotFound
 from portal.models import Vendor, VendorSecret, id_of
@@ -26,7 +27,11 @@ async def select_active(db: AsyncSession, vendor: Vendor) -> list[VendorSecret]:
 
 
 async def create(db: AsyncSession, vendor: Vendor) -> str:
-    """A new active secret in a free slot; returns the only copy of it in clear."""
+    """A new active secret in a free slot; returns the only copy of it in clear. Refused for a
+    vendor whose front end never uses one (SAML): an unused secret is only one more to leak."""
+    front_end = front_ends.named(vendor.protocol)
+    if not front_end.vendor_settings.api_secrets:
+        raise Conflict(f"{vendor.name} signs in with {front_end.label}, which uses no API secret")
     taken = {row.slot for row in await select_active(db, vendor)}
     free = [slot for slot in SLOTS if slot not in taken]
     if not free:

@@ -80,7 +80,8 @@ async def add_vendor(
     db: AsyncSession, new: NewVendor, *, development: bool
 ) -> tuple[Vendor, str | None]:
     """Validate everything first, then write; returns the vendor and its first API secret (none
-    for a public client: an app in the browser cannot keep one)."""
+    for a public client: an app in the browser cannot keep one; none for a front end whose
+    vendors never use one, SAML's)."""
     key = check_key(new.key)
     name = check_name(new.name)
     token_url = check_protocol_token_url(new.protocol, new.token_url, development=development)
@@ -111,7 +112,7 @@ async def add_vendor(
     await db.flush()
     db.add_all(VendorDomain(vendor_id=id_of(vendor), domain=domain) for domain in domains)
     await replace_fields(db, vendor, fields)
-    if vendor.public_client:
+    if vendor.public_client or not front_ends.named(new.protocol).vendor_settings.api_secrets:
         return vendor, None
     return vendor, await vendor_secrets.create(db, vendor)
 
@@ -257,8 +258,9 @@ async def add_domain(db: AsyncSession, vendor: Vendor, text: str, *, development
 async def remove_domain(
     db: AsyncSession, vendor: Vendor, domain: str, *, development: bool
 ) -> None:
-    """Refused when it is the last domain, or when the sign-out or sign-in start page would
-    fall outside."""
+    """Refused when it is the last domain, or when the sign-out or sign-in start page, or an
+    address of a front end's settings (OpenID Connect's redirect URIs, a SAML site's
+    metadata), would fall outside."""
     domains = await select_domains(db, vendor)
     if domain not in domains:
         raise NotFound(f"{domain[:253]} is not one of this vendor's domains")
@@ -285,8 +287,25 @@ async def remove_domain(
                     "a sign-in or after-sign-out address of this vendor is on this domain; "
                     "change them under How members sign in first"
                 ) from None
+    for front_end in front_ends.registered():
+        for address in await front_end.vendor_settings.addresses(db, vendor):
+            if _within(address, domains, development) and not _within(
+                address, remaining, development
+            ):
+                raise Conflict(
+                    f"an address of this vendor's {front_end.label} settings ({address[:200]}) "
+                    "is on this domain; change them under How members sign in first"
+                )
     await db.exec(
         delete(VendorDomain).where(
             col(VendorDomain.vendor_id) == vendor.id, col(VendorDomain.domain) == domain
         )
     )
+
+
+def _within(address: str, domains: Sequence[str], development: bool) -> bool:
+    try:
+        check_return_url(address, domains, development=development)
+    except InvalidURL:
+        return False
+    return True

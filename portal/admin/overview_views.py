@@ -121,7 +121,10 @@ async def overview() -> ResponseReturnValue:
     days = [(first + timedelta(days=i)).date() for i in range(DAYS)]
     throttle_policy = throttle.Policy.from_settings(settings.current())
     async with db.transaction() as s:
-        names = {v.key: v.name for v in await vendors.select_vendors(s)}
+        registered = await vendors.select_vendors(s)
+        names = {v.key: v.name for v in registered}
+        # A turned-off site signs nobody in: what needs doing about it can wait until it is on.
+        attention = await front_ends.attention(s, [v for v in registered if v.enabled], now)
         # Every front end's issue to a vendor: an Enhanced token, an OpenID Connect code.
         issued = await audit.daily_counts(s, front_ends.issued_events(), since=first)
         redeemed = await audit.daily_counts(s, ["token.redeemed"], since=first)
@@ -151,6 +154,7 @@ async def overview() -> ResponseReturnValue:
         problems=problems,
         portal_wide=portal_wide,
         key_warnings=key_warnings(keys),
+        vendor_warnings=[warning for found in attention.values() for warning in found],
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
         sending_notices=logout_notices.sending(settings.current()),

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import (
+    clock,
     db,
     front_ends,
     logout_notices,
@@ -148,8 +149,13 @@ async def context(
     base = settings.current().public_origin(request.host_url.rstrip("/"))
     method = await sign_in_methods.values_of(db_session, vendor)
     issuer = settings.current().issuer_for(request.host_url.rstrip("/"))
+    now = clock.now()
+    own_page = front_ends.named(vendor.protocol).vendor_page
+    attention = await front_ends.attention(db_session, [vendor], now)
     return {
         **sign_in_method(vendor, issuer, method),
+        **await own_page.integration_details(db_session, vendor, now),
+        "attention": attention.get(id_of(vendor), []),
         "own_settings": front_ends.named(vendor.protocol).vendor_settings,
         "own_details": front_ends.named(vendor.protocol).vendor_settings.details,
         "vendor": vendor,

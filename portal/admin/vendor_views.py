@@ -39,11 +39,13 @@ async def vendor_list() -> ResponseReturnValue:
         found = await vendors.select_vendors(s)
         domains = await vendors.select_all_domains(s)
         activity = await audit.last_activity(s, [v.key for v in found])
+        attention = await front_ends.attention(s, found, clock.now())
     return await render(
         "admin/vendors/list.html",
         vendors=found,
         domains=domains,
         activity=activity,
+        attention=attention,
         protocols=front_ends.labels(),
     )
 

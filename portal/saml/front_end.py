@@ -13,6 +13,8 @@ from portal.front_ends import (
     VendorSettings,
 )
 from portal.saml import (
+    addresses,
+    certificate_expiry,
     front_channel,
     integration,
     models,  # noqa: F401 - its table, for Alembic and the drift test
@@ -44,6 +46,9 @@ FRONT_END = FrontEnd(
         write=registration.write_values,
         audited=registration.audited,
         needs=registration.needs,
+        # Its SP signs with the keys of its metadata: an API secret would never be used.
+        api_secrets=False,
+        addresses=addresses.of_vendor,
     ),
     settings_form=SettingsForm(
         template="admin/vendors/saml_settings.html",
@@ -68,5 +73,7 @@ FRONT_END = FrontEnd(
         "as the site receives them with NameFormat uri), the field's name otherwise; with "
         "IsMember, eduPersonAffiliation too (member or affiliate).",
         sign_out_words=integration.sign_out_words,
+        integration_details=certificate_expiry.integration_details,
+        attention=certificate_expiry.attention,
     ),
 )

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import urls, vendor_rules
 from portal.errors import Conflict, InvalidField
 from portal.models import Vendor
-from portal.saml import bindings, service_providers
+from portal.saml import addresses, bindings, service_providers
 from portal.saml.models import ATTRIBUTE_NAME_FORMATS, CIPHERS, NAMEID_FORMATS
 from portal.saml.refusals import Refused
 from portal.saml.sp_metadata import ServiceProvider, parse_metadata
@@ -67,14 +67,20 @@ async def read_values(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
     return found
 
 
-def parsed(text: str, *, development: bool) -> ServiceProvider:
-    """The SP the metadata `text` describes, or InvalidField saying what is wrong with it."""
+def parsed(
+    text: str, *, development: bool, domains: Sequence[str] | None = None
+) -> ServiceProvider:
+    """The SP the metadata `text` describes, or InvalidField saying what is wrong with it; given
+    the vendor's `domains`, each of its addresses must be on them (addresses.py)."""
     if len(text) > MAX_METADATA_CHARS:
         raise InvalidField(METADATA, "The metadata is larger than 1 MiB.")
     try:
-        return parse_metadata(text.encode(), now=datetime.now(UTC), development=development)
+        sp = parse_metadata(text.encode(), now=datetime.now(UTC), development=development)
     except Refused as refusal:
         raise InvalidField(METADATA, str(refusal)) from None
+    if domains is not None and (found := addresses.outside(sp, domains, development=development)):
+        raise InvalidField(METADATA, found)
+    return sp
 
 
 def check_values(
@@ -82,7 +88,8 @@ def check_values(
 ) -> dict[str, Any]:
     checked = {name: values.get(name) for name in NAMES}
     if values.get(METADATA):
-        checked[ENTITY_ID] = parsed(values[METADATA], development=development).entity_id
+        sp = parsed(values[METADATA], development=development, domains=domains)
+        checked[ENTITY_ID] = sp.entity_id
         checked[DIGEST] = digest(values[METADATA])
     else:
         checked[METADATA] = None

@@ -47,10 +47,11 @@ def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
 def read_new(
     form: MultiDict[str, str], domains: Sequence[str] | None, *, development: bool
 ) -> dict[str, Any]:
-    """ "Add a vendor": the SP's metadata, pasted, checked now; the rest keeps its defaults."""
+    """ "Add a vendor": the SP's metadata, pasted, checked now (its addresses on the domain
+    given, unless that was refused: it says so itself); the rest keeps its defaults."""
     text = form.get(METADATA, "").strip()[: MAX_METADATA_CHARS + 1]
     if text:
-        registration.parsed(text, development=development)
+        registration.parsed(text, development=development, domains=domains)
     registration.needs(None, {METADATA: text})
     return {METADATA: text}
 
@@ -65,7 +66,7 @@ SWITCHES = (  # (on, off, setting, help)
 )  # fmt: skip
 # The option that carries each setting, so that a refusal names it.
 OPTIONS = {
-    METADATA: "--metadata-file",
+    METADATA: "--metadata-file/--metadata-url",
     METADATA_URL: "--metadata-url",
     "saml_nameid_format": "--nameid",
     "saml_cipher": "--cipher",

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import clock, db, members, session_cookies, settings
 from portal.auth.models import AuthSession
 from portal.saml import (
+    addresses,
     bindings,
     certificates,
     front_channel,
@@ -62,6 +63,9 @@ async def slo() -> ResponseReturnValue:
             asked = saml_requests.logout_request(
                 arrival.root, arrival.received, registered.sp, destination=issuer + PATH, now=now
             )
+            if service := _logout_service(registered):  # defence in depth, as at /saml/sso
+                destination = service.response_location or service.location
+                await addresses.check_use(db_session, registered.vendor, destination)
         except Refused as refusal:
             vendor_key = found.vendor.key if found else None
             await incoming.record_refusal(db_session, REFUSED, vendor_key, refusal)

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, clock, continuations, db, errors, session_cookies, settings
 from portal.continuations import FRESH_SIGN_IN
-from portal.saml import authn_context, fresh_sign_in, incoming, metadata, names, sign_ins
+from portal.saml import addresses, authn_context, fresh_sign_in, incoming, metadata, names, sign_ins
 from portal.saml import requests as saml_requests
 from portal.saml.refusals import Refused
 from portal.saml.requests import AuthnRequest
@@ -58,6 +58,8 @@ async def sso() -> ResponseReturnValue:
                 now=now,
                 signature_required=settings.current().saml_want_authn_requests_signed,
             )
+            # Defence in depth: never posted to an address off the vendor's domains today.
+            await addresses.check_use(db_session, registered.vendor, authn.consumer.location)
         except Refused as refusal:
             await record_refusal(db_session, found.vendor.key if found else None, refusal)
             refused = refusal

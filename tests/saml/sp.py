@@ -1,10 +1,13 @@
 """A SAML service provider as the tests play one: its keys, its metadata, and requests signed
 the way SPs sign them. Keys are made once per process (RSA key generation takes a while)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from portal.saml import bindings, certificates, names, signatures
@@ -30,6 +33,31 @@ def signer(name: str) -> Signer:
     host = "sso.example.org" if name == "idp" else f"{name}.example.com"
     cert = certificates.certificate(key, kid=name, made_at=MADE_AT, host=host)
     return Signer(name, key, cert)
+
+
+def certificate_until(not_after: datetime, who: str = "sp") -> x509.Certificate:
+    """`who`'s key in a self-signed certificate valid until `not_after`, as SPs make theirs."""
+    key = signer(who).key
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{who}.example.com")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(min(MADE_AT, not_after) - timedelta(days=365))
+        .not_valid_after(not_after)
+    )
+    return builder.sign(key, hashes.SHA256())
+
+
+def key_descriptor(certificate: x509.Certificate, use: str) -> str:
+    """A KeyDescriptor of `use` (signing, encryption) holding `certificate`, for `metadata`."""
+    return (
+        f'<md:KeyDescriptor use="{use}"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+        f"{certificates.der_base64(certificate)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+        "</md:KeyDescriptor>"
+    )
 
 
 def metadata(

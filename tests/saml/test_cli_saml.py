@@ -119,7 +119,7 @@ def test_a_saml_vendor_is_registered_from_its_metadata_url(
     monkeypatch.setenv("PORTAL_ENV", "development")
     monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path))
     code, _, err = portal(
-        *ADD, *("--domain", "localhost"), "--metadata-url", served_metadata, "--json"
+        *ADD, *DOMAIN, *("--domain", "localhost"), "--metadata-url", served_metadata, "--json"
     )
     assert (code, err) == (0, ""), err
     assert stored(portal, "entity_id") == sp.ENTITY_ID
@@ -170,3 +170,17 @@ def test_a_landing_page_off_the_sites_domains_is_one_line_and_writes_nothing(
     assert code != 0 and "--relay-state" in err and "domains" in err, err
     assert len(err.strip().splitlines()) == 1, err
     assert stored(portal, "idp_initiated") is False
+
+
+def test_a_saml_vendor_gets_no_api_secret(portal: Runner, metadata_file: str) -> None:
+    code, out, err = portal(*ADD, *DOMAIN, "--metadata-file", metadata_file)
+    assert (code, err) == (0, ""), err
+    assert "secret" not in out.lower()
+    assert portal.scalar("SELECT count(*) FROM vendor_secret") == 0
+    code, out, _ = portal("vendor", "show", "lms")
+    assert code == 0 and "secret" not in out.lower(), out
+    assert "secrets" not in json.loads(portal("vendor", "show", "lms", "--json")[1])
+    code, _, err = portal("vendor", "rotate-secret", "lms")
+    assert code != 0 and "uses no API secret" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert portal.scalar("SELECT count(*) FROM vendor_secret") == 0
