@@ -4,8 +4,9 @@ ReturnURL rule, as OpenID Connect's redirect URIs and Enhanced's ReturnURLs: htt
 on loopback in development, and within the vendor's registered domains), so that the portal never
 posts a member's assertion, or sends their browser or a sign-out, to a host registered for no
 vendor. Checked when metadata is registered (registration.py), where a domain is removed
-(`VendorSettings.addresses`), and again where one is used (sso_views.py, slo_views.py): metadata
-saved before this rule cannot send a sign-in elsewhere."""
+(`VendorSettings.addresses`), and again where one is used (sso_views.py, slo_views.py,
+start_views.py, front_channel.py): metadata saved before this rule cannot send a sign-in or a
+member's browser elsewhere."""
 
 from collections.abc import Sequence
 

@@ -26,6 +26,7 @@ from portal.auth import sessions
 from portal.models import Vendor
 from portal.reasons import UNKNOWN_VENDOR
 from portal.saml import (
+    addresses,
     bindings,
     builders,
     certificates,
@@ -103,6 +104,10 @@ async def logout_request(
     ended = await sessions.select_member_session(db, session_id)
     if found is None or service is None or ended is None:
         return "no_logout_service"
+    try:  # the member's browser goes only to an address on the vendor's domains today
+        await addresses.check_use(db, found.vendor, service.location)
+    except Refused as refusal:
+        return refusal.reason
     current = settings.current()
     name_id, nameid_format = await name_ids.as_sent(
         db,

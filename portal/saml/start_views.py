@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from portal import clock, db, session_cookies
 from portal.models import Vendor, id_of
 from portal.reasons import UNKNOWN_VENDOR
-from portal.saml import incoming, metadata, service_providers, sign_ins
+from portal.saml import addresses, incoming, metadata, service_providers, sign_ins
 from portal.saml.refusals import Refused
 from portal.saml.service_providers import Registered
 
@@ -107,6 +107,7 @@ async def _startable(db_session: AsyncSession, key: str) -> Registered | Refused
                 f"{found.vendor.name} cannot be opened from the portal: start at "
                 f"{found.vendor.name}'s own website, which signs you in with the portal.",
             )
+        await addresses.check_use(db_session, found.vendor, found.sp.default_consumer().location)
     except Refused as refusal:
         vendor_key = found.vendor.key if found else None
         await incoming.record_refusal(db_session, sign_ins.REFUSED, vendor_key, refusal)

@@ -109,3 +109,18 @@ async def test_slo_answers_nothing_to_an_address_off_the_vendors_domains(
     assert answer.status_code == 400, html
     assert "https://sp.example.com/saml/slo" in html
     assert await refusals(database_url, "saml.logout_refused") == ["outside_domains"]
+
+
+async def test_my_sites_opens_nothing_at_an_address_off_the_vendors_domains(
+    app: Quart, database_url: str
+) -> None:
+    await off_its_domains(database_url)
+    async with unit_of_work(database_url) as session:
+        provider = (await session.exec(select(SamlServiceProvider))).one()
+        provider.idp_initiated = True
+        session.add(provider)
+    answer = await app.test_client().get("/saml/start?vendor=lms")
+    html = await answer.get_data(as_text=True)
+    assert answer.status_code == 400, html
+    assert "https://sp.example.com/saml/acs-two" in html and not Inputs(html).forms
+    assert await refusals(database_url, "saml.refused") == ["outside_domains"]
