@@ -8,6 +8,7 @@ goes on, and the sign-out ends where it would have anyway — the signed-out pag
 LogoutResponse to the SP that began it. An answer that is unsigned or tampered with is reported
 "may still be signed in" and audited; an answer with no chain under way is a 400."""
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ import pytest
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from sqlmodel import col, select
 
 from portal.audit_models import AuditEvent
 from portal.saml import names
 from tests.flows import Inputs, add_vendor, csrf_of, live_portal, open_sids, unit_of_work
+from tests.saml import sp
 from tests.saml.saml_flows import (
     add_saml_vendor,
     consumed,
@@ -317,3 +320,49 @@ async def test_an_enhanced_vendors_sign_out_ends_at_its_return_address_after_the
     assert visited == ["events", "lms"]
     assert end.status_code == 303 and end.headers["Location"] == back
     assert [outcome for _, outcome, _ in await browser_events(database_url)] == ["success"] * 2
+
+
+async def test_an_sp_with_only_a_post_sign_out_address_is_told_by_post(
+    portal_url: str, database_url: str
+) -> None:
+    """HTTP-POST both ways: the portal's page posts its LogoutRequest signed in the XML (checked
+    with python3-saml's own XML signature check against the portal's metadata certificate); the
+    SP posts back its LogoutResponse, built and signed in the XML by python3-saml."""
+    post_only = f'<md:SingleLogoutService Binding="{names.POST}" Location="{sp.SLO}"/>'
+    await add_saml_vendor(database_url, metadata=sp.metadata(logout_services=post_only))
+    lms = StockSp(portal_url, "lms")
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        await lms.sign_in(browser)
+        home = await browser.get("/")
+        out = await browser.post("/sign-out", data={"csrf_token": csrf_of(home.text)})
+        page = await browser.get(out.headers["Location"])
+        action, fields = posted_fields(page.text)
+        assert action == sp.SLO and set(fields) == {"SAMLRequest"}
+        request_xml = base64.b64decode(fields["SAMLRequest"])
+        idp = lms.settings["idp"]
+        certs = idp.get("x509certMulti", {}).get("signing") or [idp["x509cert"]]
+        stock = OneLogin_Saml2_Logout_Request(
+            OneLogin_Saml2_Settings(lms.settings), fields["SAMLRequest"]
+        )
+        assert stock.is_valid(request_at("sp", "/saml/slo"), raise_exceptions=True)
+        assert OneLogin_Saml2_Utils.validate_sign(
+            request_xml,
+            multicerts=certs,
+            xpath="/samlp:LogoutRequest/ds:Signature",
+            raise_exceptions=True,
+        )
+        assert OneLogin_Saml2_Logout_Request.get_session_indexes(request_xml) == [lms.session_index]
+        builder = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(lms.settings))
+        builder.build(OneLogin_Saml2_Logout_Request.get_id(request_xml))
+        own = lms.settings["sp"]
+        signed = OneLogin_Saml2_Utils.add_sign(
+            builder.get_xml(), own["privateKey"], own["x509cert"]
+        )
+        back = await browser.post(
+            "/saml/slo", data={"SAMLResponse": base64.b64encode(signed).decode()}
+        )
+        assert back.status_code == 303  # on as a GET, which carries the session cookie
+        end, _ = await follow_chain(browser, back, {})
+    assert str(end.url).endswith("/signed-out")
+    assert "Learning Hub" in sites(end.text, "sites-browser")
+    assert await browser_events(database_url) == [("lms", "success", None)]
