@@ -5,7 +5,8 @@ ends in the member's browser, the browser (httpx, following each redirect by han
 would) is sent through each SP with the portal's signed LogoutRequest; each SP processes it with
 OneLogin's own process_slo and answers with its signed LogoutResponse at /saml/slo; the portal
 goes on, and the sign-out ends where it would have anyway — the signed-out page, or the
-LogoutResponse to the SP that began it. An answer that is unsigned or tampered with is reported
+LogoutResponse to the SP that began it, the Enhanced vendor's return address, the OpenID
+Connect client's post_logout_redirect_uri. An answer that is unsigned or tampered with is reported
 "may still be signed in" and audited; an answer with no chain under way is a 400."""
 
 import base64
@@ -26,6 +27,15 @@ from sqlmodel import col, select
 from portal.audit_models import AuditEvent
 from portal.saml import names
 from tests.flows import Inputs, add_vendor, csrf_of, live_portal, open_sids, unit_of_work
+from tests.oidc.oidc_flows import (
+    POST_LOGOUT_URI,
+    Pkce,
+    add_oidc_vendor,
+    authorize_query,
+    basic,
+    redirect_params,
+    token_form,
+)
 from tests.saml import sp
 from tests.saml.saml_flows import (
     add_saml_vendor,
@@ -366,3 +376,27 @@ async def test_an_sp_with_only_a_post_sign_out_address_is_told_by_post(
     assert str(end.url).endswith("/signed-out")
     assert "Learning Hub" in sites(end.text, "sites-browser")
     assert await browser_events(database_url) == [("lms", "success", None)]
+
+
+async def test_an_openid_connect_end_session_ends_at_its_post_logout_address_after_the_chain(
+    portal_url: str, database_url: str
+) -> None:
+    sps = await signed_in_at_both(portal_url, database_url)
+    learn = await add_oidc_vendor(database_url)
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        for found in sps.values():
+            await found.sign_in(browser)
+        pkce = Pkce.new()
+        authorized = await browser.get("/oidc/authorize", params=authorize_query(pkce))
+        code = redirect_params(authorized.headers["Location"])["code"]
+        issued = await browser.post(
+            "/oidc/token", data=token_form(code, pkce), headers=basic(learn)
+        )
+        hint = issued.json()["id_token"]
+        query = {"id_token_hint": hint, "post_logout_redirect_uri": POST_LOGOUT_URI, "state": "s"}
+        out = await browser.get("/oidc/logout", params=query)
+        assert out.headers["Location"] == "/saml/slo/continue"
+        end, visited = await follow_chain(browser, out, sps)
+    assert visited == ["events", "lms"]
+    assert end.status_code == 303 and end.headers["Location"] == f"{POST_LOGOUT_URI}?state=s"
+    assert await open_sids(database_url) == []
