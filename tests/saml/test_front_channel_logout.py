@@ -346,6 +346,7 @@ async def test_an_sp_with_only_a_post_sign_out_address_is_told_by_post(
         home = await browser.get("/")
         out = await browser.post("/sign-out", data={"csrf_token": csrf_of(home.text)})
         page = await browser.get(out.headers["Location"])
+        assert "Signing you out of Learning Hub" in page.text
         action, fields = posted_fields(page.text)
         assert action == sp.SLO and set(fields) == {"SAMLRequest"}
         request_xml = base64.b64decode(fields["SAMLRequest"])
