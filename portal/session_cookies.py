@@ -2,7 +2,9 @@
 
 A cookie carries only a session's random id, signed by quart-auth; the row behind it
 (portal/auth/sessions.py) is checked on every request, so sign-out, revocation and timeouts take
-effect at once."""
+effect at once. A member's sign-out in this browser also keeps, in the signed session cookie,
+which session ended (for the signed-out page) and the vendors still to be told through the
+browser (`Chain`)."""
 
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -174,7 +176,9 @@ async def sign_out_member(
 ) -> AuthSession | None:
     """A member's sign-out, for every front end: the cookie's session ends (with all it
     issued) and the event is audited; a sign-out without a session changes nothing, so it is
-    audited with the cap on anonymous requests. `via` names the protocol when not Enhanced."""
+    audited with the cap on anonymous requests. `via` names the protocol when not Enhanced.
+    The vendors told through the browser (SAML's front-channel chain) are planned here, in the
+    signed session cookie; the caller ends through `after_sign_out`, which goes through them."""
     details = {"via": via} if via else {}
     portal_session = await end(db, "member", reason="sign_out")
     if portal_session is None:

@@ -139,7 +139,14 @@ async def logout_request(
         separator = "&" if "?" in service.location else "?"
         return Sent(request_id, redirect(f"{service.location}{separator}{query}", 303))
     fields = {"SAMLRequest": bindings.to_post(xml)}
-    page = await pages.post_form(db, found.vendor, service.location, fields, signed_in=False)
+    page = await pages.post_form(
+        db,
+        found.vendor,
+        service.location,
+        fields,
+        signed_in=False,
+        template="saml/post_sign_out.html",
+    )
     return Sent(request_id, page)
 
 

@@ -19,10 +19,12 @@ async def post_form(
     fields: dict[str, str],
     *,
     signed_in: bool,
+    template: str = "saml/post.html",
 ) -> Response:
-    """`fields` posted to `action`, a registered endpoint of `vendor`'s."""
+    """`fields` posted to `action`, a registered endpoint of `vendor`'s (`template`: the page's
+    words, saml/post_sign_out.html on the way through a sign-out)."""
     page = await render_template(
-        "saml/post.html", vendor=vendor, action=action, fields=fields, signed_in=signed_in
+        template, vendor=vendor, action=action, fields=fields, signed_in=signed_in
     )
     domains = await vendors.select_domains(db_session, vendor)
     answer = Response(page)

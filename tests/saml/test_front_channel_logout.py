@@ -5,9 +5,11 @@ ends in the member's browser, the browser (httpx, following each redirect by han
 would) is sent through each SP with the portal's signed LogoutRequest; each SP processes it with
 OneLogin's own process_slo and answers with its signed LogoutResponse at /saml/slo; the portal
 goes on, and the sign-out ends where it would have anyway — the signed-out page, or the
-LogoutResponse to the SP that began it. An answer that is unsigned or tampered with is reported
+LogoutResponse to the SP that began it, the Enhanced vendor's return address, the OpenID
+Connect client's post_logout_redirect_uri. An answer that is unsigned or tampered with is reported
 "may still be signed in" and audited; an answer with no chain under way is a 400."""
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,23 @@ import pytest
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from sqlmodel import col, select
 
 from portal.audit_models import AuditEvent
 from portal.saml import names
 from tests.flows import Inputs, add_vendor, csrf_of, live_portal, open_sids, unit_of_work
+from tests.oidc.oidc_flows import (
+    POST_LOGOUT_URI,
+    Pkce,
+    add_oidc_vendor,
+    authorize_query,
+    basic,
+    redirect_params,
+    token_form,
+)
+from tests.saml import sp
 from tests.saml.saml_flows import (
     add_saml_vendor,
     consumed,
@@ -317,3 +330,74 @@ async def test_an_enhanced_vendors_sign_out_ends_at_its_return_address_after_the
     assert visited == ["events", "lms"]
     assert end.status_code == 303 and end.headers["Location"] == back
     assert [outcome for _, outcome, _ in await browser_events(database_url)] == ["success"] * 2
+
+
+async def test_an_sp_with_only_a_post_sign_out_address_is_told_by_post(
+    portal_url: str, database_url: str
+) -> None:
+    """HTTP-POST both ways: the portal's page posts its LogoutRequest signed in the XML (checked
+    with python3-saml's own XML signature check against the portal's metadata certificate); the
+    SP posts back its LogoutResponse, built and signed in the XML by python3-saml."""
+    post_only = f'<md:SingleLogoutService Binding="{names.POST}" Location="{sp.SLO}"/>'
+    await add_saml_vendor(database_url, metadata=sp.metadata(logout_services=post_only))
+    lms = StockSp(portal_url, "lms")
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        await lms.sign_in(browser)
+        home = await browser.get("/")
+        out = await browser.post("/sign-out", data={"csrf_token": csrf_of(home.text)})
+        page = await browser.get(out.headers["Location"])
+        assert "Signing you out of Learning Hub" in page.text
+        action, fields = posted_fields(page.text)
+        assert action == sp.SLO and set(fields) == {"SAMLRequest"}
+        request_xml = base64.b64decode(fields["SAMLRequest"])
+        idp = lms.settings["idp"]
+        certs = idp.get("x509certMulti", {}).get("signing") or [idp["x509cert"]]
+        stock = OneLogin_Saml2_Logout_Request(
+            OneLogin_Saml2_Settings(lms.settings), fields["SAMLRequest"]
+        )
+        assert stock.is_valid(request_at("sp", "/saml/slo"), raise_exceptions=True)
+        assert OneLogin_Saml2_Utils.validate_sign(
+            request_xml,
+            multicerts=certs,
+            xpath="/samlp:LogoutRequest/ds:Signature",
+            raise_exceptions=True,
+        )
+        assert OneLogin_Saml2_Logout_Request.get_session_indexes(request_xml) == [lms.session_index]
+        builder = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(lms.settings))
+        builder.build(OneLogin_Saml2_Logout_Request.get_id(request_xml))
+        own = lms.settings["sp"]
+        signed = OneLogin_Saml2_Utils.add_sign(
+            builder.get_xml(), own["privateKey"], own["x509cert"]
+        )
+        back = await browser.post(
+            "/saml/slo", data={"SAMLResponse": base64.b64encode(signed).decode()}
+        )
+        assert back.status_code == 303  # on as a GET, which carries the session cookie
+        end, _ = await follow_chain(browser, back, {})
+    assert str(end.url).endswith("/signed-out")
+    assert "Learning Hub" in sites(end.text, "sites-browser")
+    assert await browser_events(database_url) == [("lms", "success", None)]
+
+
+async def test_an_openid_connect_end_session_ends_at_its_post_logout_address_after_the_chain(
+    portal_url: str, database_url: str
+) -> None:
+    sps = await signed_in_at_both(portal_url, database_url)
+    learn = await add_oidc_vendor(database_url)
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        for found in sps.values():
+            await found.sign_in(browser)
+        pkce = Pkce.new()
+        authorized = await browser.get("/oidc/authorize", params=authorize_query(pkce))
+        code = redirect_params(authorized.headers["Location"])["code"]
+        issued = await browser.post(
+            "/oidc/token", data=token_form(code, pkce), headers=basic(learn)
+        )
+        hint = issued.json()["id_token"]
+        query = {"id_token_hint": hint, "post_logout_redirect_uri": POST_LOGOUT_URI, "state": "s"}
+        out = await browser.get("/oidc/logout", params=query)
+        assert out.headers["Location"] == "/saml/slo/continue"
+        end, visited = await follow_chain(browser, out, sps)
+    assert visited == ["events", "lms"]
+    assert end.status_code == 303 and end.headers["Location"] == f"{POST_LOGOUT_URI}?state=s"
+    assert await open_sids(database_url) == []
