@@ -77,8 +77,10 @@ async def end_other_session(
     db: AsyncSession, row: AuthSession, *, now: datetime, client_address: str | None
 ) -> None:
     """The member signs one of their browsers out: it ends, and every vendor it reached is told
-    (sessions.end)."""
-    await sessions.end(db, row, now=now, reason=ENDED_BY_MEMBER)
+    (sessions.end). One that had ended already (a second press) changes nothing, and is not
+    audited again."""
+    if not await sessions.end(db, row, now=now, reason=ENDED_BY_MEMBER):
+        return
     await audit.record(
         db, "member.session_ended", member_id=row.member_id, client_address=client_address,
         session=row.id,

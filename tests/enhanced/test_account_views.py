@@ -112,6 +112,10 @@ async def test_signing_out_another_browser_ends_it_and_tells_its_vendors(
     assert [(n.kind, n.session_id) for n in notices] == [("logout", other.id)]
     [event] = await events(database_url, "member.session_ended")
     assert event.details["session"] == other.id
+    # A second press (the page was open twice) finds it ended: nothing more happens.
+    again = await post(first, f"/account/sessions/{other.id}/end")
+    assert again.status_code == 303  # type: ignore[attr-defined]
+    assert len(await events(database_url, "member.session_ended")) == 1
 
 
 async def test_another_members_session_cannot_be_ended(app: Quart, database_url: str) -> None:
