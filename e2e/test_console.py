@@ -64,7 +64,8 @@ def test_no_page_has_a_console_error(page: Page, staff_page: Page, demo: LiveDem
     member_console, staff_console = Console(page), Console(staff_page)
     portal = demo.portal_url
 
-    # The member: the portal's own pages, a wrong password, the toggle, My sites, the vendors.
+    # The member: the portal's own pages, a wrong password, the toggle, their account page, My
+    # sites, the vendors.
     for path in ("/", "/sign-in", "/help", "/signed-out"):
         visit(page, portal + path)
     page.goto(f"{portal}/sign-in")
@@ -73,6 +74,8 @@ def test_no_page_has_a_console_error(page: Page, staff_page: Page, demo: LiveDem
     page.get_by_role("button", name="Show password").click()
     fill_portal_sign_in(page)
     expect(page).to_have_url(f"{portal}/")
+    visit(page, f"{portal}/account")
+    page.goto(f"{portal}/")
     page.get_by_role("region", name="My sites").get_by_role("link", name="Acme Learning").click()
     expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
     for key, path in ((ACME, COURSE), (ACME, "/check"), (CAREERHUB, "/"), (CAREERHUB, "/check")):

@@ -28,9 +28,9 @@ from portal import (
     security,
     session_cookies,
 )
+from portal.enhanced import account_views, recovery_views
 from portal.enhanced import api as enhanced_api
 from portal.enhanced import api_schema as enhanced_api_schema
-from portal.enhanced import recovery_views
 from portal.enhanced import views as enhanced_views
 from portal.enhanced.front_end import FRONT_END as ENHANCED
 from portal.mail import sending, smtp
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         health.blueprint,
         enhanced_views.blueprint,
         recovery_views.blueprint,
+        account_views.blueprint,
         enhanced_api.blueprint,
         enhanced_api_schema.blueprint,
         *admin.BLUEPRINTS,

@@ -256,6 +256,19 @@ async def _exists(
     return (await db.exec(query)).first() is not None
 
 
+async def member_events(
+    db: AsyncSession, member_id: int, *, since: datetime, limit: int
+) -> list[AuditEvent]:
+    """A member's own events since `since`, newest first, at most `limit` (their data download)."""
+    query = (
+        select(AuditEvent)
+        .where(col(AuditEvent.member_id) == member_id, col(AuditEvent.occurred_at) >= since)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(limit)
+    )
+    return list(await db.exec(query))
+
+
 async def select_event(db: AsyncSession, event_id: int) -> AuditEvent | None:
     return await db.get(AuditEvent, event_id)
 

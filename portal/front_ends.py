@@ -79,6 +79,10 @@ async def _no_posts(*_: object) -> dict[int, str]:
     return {}
 
 
+async def _holds_nothing(*_: object, **__: object) -> dict[str, list[dict[str, Any]]]:
+    return {}
+
+
 def _needs_nothing(*_: object) -> None:
     return None
 
@@ -261,6 +265,11 @@ class FrontEnd:
     vendor_changed: VendorChanged = _nothing
     # The sites that keep access to a member whatever becomes of the session, for staff.
     lasting_access: Callable[[AsyncSession, int, datetime], Awaitable[list[Vendor]]] = _no_sites
+    # What it holds about a member beyond the session rows, for the member's own download
+    # (portal/member_data.py): {section name: records as JSON values}, never a secret or a hash.
+    member_data: Callable[[AsyncSession, int], Awaitable[dict[str, list[dict[str, Any]]]]] = (
+        _holds_nothing
+    )
     # Retention (portal/retention.py): the front end's rows to delete, given the token age.
     purge_rules: Callable[[datetime, timedelta], list[PurgeRule]] = lambda now, age: []
     # The ids of sessions whose rows must stay while something the front end issued needs them.
@@ -390,6 +399,13 @@ async def lasting_access(db: AsyncSession, member_id: int, *, now: datetime) -> 
         for site in await front_end.lasting_access(db, member_id, now)
     ]
     return sorted(sites, key=lambda vendor: vendor.name)
+
+
+async def member_data(db: AsyncSession, member_id: int) -> dict[str, list[dict[str, Any]]]:
+    held: dict[str, list[dict[str, Any]]] = {}
+    for front_end in registered():
+        held.update(await front_end.member_data(db, member_id))
+    return held
 
 
 def purge_rules(now: datetime, token_age: timedelta) -> list[PurgeRule]:

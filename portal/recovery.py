@@ -151,12 +151,17 @@ async def send_staff_link(
     await send(db, account, "staff_password", await compose(account, raw), now=now)
 
 
-async def new_password_hash(password: str, confirm: str) -> str:
-    """The new password's hash, once it passes the rules of every password (and was typed the
-    same twice); raises PortalError saying what is wrong."""
+def check_new_password(password: str, confirm: str) -> None:
+    """The rules of every new password a member or staff member chooses (and typed the same
+    twice): raises InvalidField saying what is wrong. The reset page and the account page."""
     passwords.check_strength(password)
     if password != confirm:
         raise InvalidField("password", "the two passwords are not the same")
+
+
+async def new_password_hash(password: str, confirm: str) -> str:
+    """The new password's hash, once it passes check_new_password."""
+    check_new_password(password, confirm)
     return await passwords.hash_password(password)
 
 

@@ -31,7 +31,9 @@ def read_new(
 FRONT_END = FrontEnd(
     name="enhanced",
     label="Enhanced SSO",
-    entry_paths=frozenset({"/sso/signin"}),
+    # /account: the member's account page, which this front end serves with the member pages,
+    # continues after the sign-in it asks for.
+    entry_paths=frozenset({"/sso/signin", "/account"}),
     issued_event="token.issued",
     session_ended=tokens.session_ended,
     purge_rules=tokens.purge_rules,

@@ -1,6 +1,7 @@
 """The Enhanced SSO flow a member's browser follows: /sso/signin, the token-post page and
 /sso/signout; and, for now, the portal's own member pages (/sign-in, /sign-out, /signed-out, /)
-that the OpenID Connect front end will share (docs/layout.md)."""
+that the OpenID Connect front end will share (docs/layout.md); the account page is
+account_views.py."""
 
 import secrets
 from dataclasses import dataclass
@@ -344,6 +345,11 @@ async def home() -> ResponseReturnValue:
         portal_session = await member_session(db_session)
         member_id = portal_session.member_id if portal_session else None
         member = await members.select_member_by_id(db_session, member_id) if member_id else None
-        sites = await vendors.select_enabled_vendors(db_session) if member else []
-        my_sites = await vendors.my_sites(db_session, sites)
-    return await render_template("sso/home.html", member=member, sites=my_sites)
+        sites = await my_sites(db_session) if member else []
+    return await render_template("sso/home.html", member=member, sites=sites)
+
+
+async def my_sites(db_session: AsyncSession) -> list[vendors.Site]:
+    """ "My sites": each site a member can open from the portal (the home page and the account
+    page)."""
+    return await vendors.my_sites(db_session, await vendors.select_enabled_vendors(db_session))

@@ -4,7 +4,7 @@ and the dashboard reach of it without importing it — its vendor settings inclu
 shows of its vendors (integration.py)."""
 
 from portal.front_ends import FrontEnd, SettingsForm, SettingsOptions, VendorPage, VendorSettings
-from portal.oidc import grant_revocation, integration, registration, settings_forms
+from portal.oidc import grant_revocation, integration, member_data, registration, settings_forms
 
 FRONT_END = FrontEnd(
     name="oidc",
@@ -15,6 +15,7 @@ FRONT_END = FrontEnd(
     member_signed_out=grant_revocation.member_signed_out,
     vendor_changed=grant_revocation.vendor_changed,
     lasting_access=grant_revocation.offline_sites,
+    member_data=member_data.grants_of,
     purge_rules=grant_revocation.purge_rules,
     kept_sessions=grant_revocation.offline_sessions,
     hint="The standard that learning, job board and community platforms support out of the "
