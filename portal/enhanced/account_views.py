@@ -117,7 +117,8 @@ async def sign_out_everywhere() -> ResponseReturnValue:
         await member_account.sign_out_everywhere(
             s, member, now=clock.now(), client_address=request.remote_addr
         )
-    return redirect("/signed-out", 303)
+    # Through the SAML sites told through this browser first (the front-channel chain).
+    return redirect(session_cookies.after_sign_out("/signed-out"), 303)
 
 
 @blueprint.post(f"{ACCOUNT}/password")
