@@ -233,7 +233,7 @@ async def test_a_landing_page_the_portal_cannot_use_comes_back_in_words(
 async def test_the_attribute_preview_shows_edu_person_affiliation_with_is_member(
     admin: Browser, database_url: str
 ) -> None:
-    await add_vendor(database_url)
+    await add_vendor(database_url, domain="sp.example.com")
     assert (await admin.post(URL, SAML)).status_code == 303
     async with unit_of_work(database_url) as s:
         vendor = (await s.exec(select(Vendor))).one()
