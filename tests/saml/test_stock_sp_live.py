@@ -206,3 +206,33 @@ async def test_an_encrypted_signed_answer_with_the_email_as_nameid(
     assert auth.get_errors() == [], auth.get_last_error_reason()
     assert (auth.get_nameid(), auth.get_nameid_format()) == ("ada@example.org", names.EMAIL)
     assert auth.get_attributes()[MAIL] == ["ada@example.org"]
+
+
+async def test_a_replayed_logout_request_ends_nothing(portal_url: str, database_url: str) -> None:
+    """The stock SP's signed LogoutRequest, sent again (a copy kept from the browser's history
+    or a log, within the minutes its IssueInstant allows) once the member has signed in again in
+    that browser: it names the session that has ended, so the new one lives on."""
+    await add_saml_vendor(database_url)
+    settings = sp_from_metadata_url(f"{portal_url}/saml/metadata")
+    settings["security"]["logoutRequestSigned"] = True
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        sp_auth = OneLogin_Saml2_Auth(ACS_REQUEST, settings)
+        page = await sign_in_through(browser, sp_auth.login())
+        auth = consumed(settings, posted_fields(page.text)[1], sp_auth.get_last_request_id())
+        first = auth.get_session_index()
+        url = OneLogin_Saml2_Auth(ACS_REQUEST, settings).logout(
+            name_id=auth.get_nameid(),
+            session_index=first,
+            name_id_format=auth.get_nameid_format(),
+        )
+        assert (await browser.get(url)).status_code == 303
+        assert await open_sids(database_url) == []
+
+        again = OneLogin_Saml2_Auth(ACS_REQUEST, settings)
+        page = await sign_in_through(browser, again.login())
+        second = consumed(settings, posted_fields(page.text)[1], again.get_last_request_id())
+        assert second.get_session_index() != first
+        replayed = await browser.get(url)
+        assert replayed.status_code == 303  # answered at the SP's SLO, as any request naming
+        assert replayed.headers["Location"].startswith(sp.SLO + "?")  # another session is
+    assert await open_sids(database_url) == [second.get_session_index()]
