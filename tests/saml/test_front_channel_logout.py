@@ -25,6 +25,7 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from sqlmodel import col, select
 
 from portal.audit_models import AuditEvent
+from portal.models import VendorDomain
 from portal.saml import names
 from tests.flows import Inputs, add_vendor, csrf_of, live_portal, open_sids, unit_of_work
 from tests.oidc.oidc_flows import (
@@ -401,3 +402,31 @@ async def test_an_openid_connect_end_session_ends_at_its_post_logout_address_aft
     assert visited == ["events", "lms"]
     assert end.status_code == 303 and end.headers["Location"] == f"{POST_LOGOUT_URI}?state=s"
     assert await open_sids(database_url) == []
+
+
+async def test_the_browser_is_not_sent_to_an_address_off_the_vendors_domains(
+    portal_url: str, database_url: str
+) -> None:
+    """Metadata saved before the domain rule, or a domain changed by hand since: the chain
+    passes that SP by, and says the member may still be signed in there."""
+    sps = await signed_in_at_both(portal_url, database_url)
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        for found in sps.values():
+            await found.sign_in(browser)
+        async with unit_of_work(database_url) as session:
+            domain = (
+                await session.exec(
+                    select(VendorDomain).where(col(VendorDomain.domain) == "events.example.com")
+                )
+            ).one()
+            domain.domain = "events-desk.example.org"
+            session.add(domain)
+        home = await browser.get("/")
+        out = await browser.post("/sign-out", data={"csrf_token": csrf_of(home.text)})
+        end, visited = await follow_chain(browser, out, sps)
+    assert visited == ["lms"]
+    assert "Events Desk" in sites(end.text, "sites-not-told") + sites(end.text, "sites-failed")
+    assert await browser_events(database_url) == [
+        ("events", "failure", "outside_domains"),
+        ("lms", "success", None),
+    ]
