@@ -22,7 +22,7 @@ from portal import (
     vendor_cli,
 )
 from portal.auth import mfa
-from portal.demo import run as demo_run
+from portal.demo import command as demo
 from portal.directory import imis, imis_directory
 from portal.errors import PortalError
 from portal.settings import Settings, SettingsError, load_settings
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="portal", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    demo_run.add_command(commands)
+    demo.add_command(commands)
     serve.add_commands(commands)
     maintenance_cli.add_commands(commands)
 

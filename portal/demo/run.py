@@ -12,7 +12,6 @@ import signal
 import socket
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -32,22 +31,6 @@ from portal.settings import Settings
 
 VENDOR_HOST = "localhost"
 PORTAL = "portal"
-
-
-def add_command(commands: Any) -> None:
-    demo = commands.add_parser(
-        "demo", help="embedded Postgres + demo data + the portal + the demo vendor sites"
-    )
-    demo.add_argument("--host", default="127.0.0.1", help="the portal's address")
-    demo.add_argument("--port", type=int, default=8000, help="the portal's port")
-    demo.add_argument(
-        "--vendor-port",
-        type=int,
-        default=8001,
-        help="Acme Learning's port on localhost; CareerHub Jobs, Community Forum (OpenID "
-        "Connect) and EventHub Conferences (SAML 2.0) take the next three",
-    )
-    demo.set_defaults(run=demo_command)
 
 
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
