@@ -4,6 +4,7 @@
 same answer, and no email. And a member invited by staff sets a first password the same way."""
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,3 +165,24 @@ def test_an_admin_emails_a_staff_member_a_link_and_they_choose_a_new_password(
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{demo.portal_url}/admin/")
+
+
+def test_staff_send_a_member_the_reset_email_from_the_member_page(
+    page: Page, staff_page: Page, demo: LiveDemo, mailbox: Mailbox
+) -> None:
+    staff_sign_in(staff_page, demo)
+    nav(staff_page, "Members").click()
+    staff_page.get_by_role("link", name=re.compile(r"^(View|Edit) ada$")).click()
+    card = staff_page.get_by_test_id("member-reset-link")
+    card.get_by_role("button", name="Send a password-reset email").click()
+    expect(staff_page.get_by_text("was sent to ada@example.org")).to_be_visible()
+
+    open_the_caught_mail(page, demo)
+    [message] = mailbox.messages
+    assert message.recipients == ["ada@example.org"] and "/password/reset/" in message.links[0]
+    page.get_by_test_id("caught-mail").get_by_test_id("mail-link").click()
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("The same password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save password and sign in").click()
+    expect(page).to_have_url(f"{demo.portal_url}/")

@@ -2,9 +2,11 @@
 one; the portal tells the other by its back channel, and the other shows the member signed out
 on its next page load."""
 
+import re
+
 from playwright.sync_api import Page, expect
 
-from e2e.steps import ASSOCIATION, COURSE, sign_in_at_vendor
+from e2e.steps import ASSOCIATION, COURSE, nav, sign_in_at_vendor, staff_sign_in
 from tests.live import ACME, CAREERHUB, LiveDemo, wait_for_delivery
 
 
@@ -41,4 +43,23 @@ def test_the_portals_signed_out_page_names_the_sites_signed_out(page: Page, demo
     )
     wait_for_delivery(demo, ACME)
     page.goto(demo.vendor_urls[ACME] + COURSE)
+    expect(page.get_by_test_id("vendor-member")).to_have_count(0)
+
+
+def test_staff_end_one_session_on_the_member_page_and_its_site_is_told(
+    page: Page, staff_page: Page, demo: LiveDemo
+) -> None:
+    careerhub = demo.vendor_urls[CAREERHUB]
+    sign_in_at_vendor(page, demo, CAREERHUB)
+    staff_sign_in(staff_page, demo)
+    nav(staff_page, "Members").click()
+    staff_page.get_by_role("link", name=re.compile(r"^(View|Edit) ada$")).click()
+    [session] = staff_page.get_by_test_id("member-session").all()
+    expect(session.get_by_test_id("session-sites")).to_have_text("Sites: CareerHub Jobs")
+    session.get_by_role("button", name="End this session of ada").click()  # hx-confirm, accepted
+    expect(staff_page.get_by_text("Session ended. That browser is signed out.")).to_be_visible()
+    expect(staff_page.get_by_test_id("member-session")).to_have_count(0)
+    wait_for_delivery(demo, CAREERHUB)
+
+    page.goto(careerhub + "/")
     expect(page.get_by_test_id("vendor-member")).to_have_count(0)

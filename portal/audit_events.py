@@ -51,6 +51,7 @@ WORDS: dict[str, str] = {
     "member.enabled": "Member enabled",
     "member.disabled": "Member disabled",
     "member.password_set": "Member's password set by staff",
+    "member.password_link_sent": "Password link emailed to a member by staff",
     "member.unlocked": "Member's sign-in unlocked",
     "member.imported": "Members imported from a file",
     "member.invited": "Invitation to set a password emailed to a member",
@@ -101,6 +102,7 @@ FAILED_WORDS: dict[str, str] = {
     "staff.password_changed": "Staff password change refused",
     "member.password_changed": "Member's password change refused (current password not right)",
     "password.reset_requested": "Password link asked for, none sent",
+    "member.password_link_sent": "Password link to a member held back (too many asked for)",
     "logout.notified": "{vendor} could not be told that a member signed out",
     "saml.logout_notified": "{vendor} could not be told that a member signed out (SAML)",
     "saml.logout_through_browser": "{vendor} did not confirm signing a member out through their "

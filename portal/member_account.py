@@ -64,7 +64,7 @@ async def sites_used(db: AsyncSession, member_id: int) -> list[SiteUsed]:
 
 def may_change_password(member: Member, directory: str) -> bool:
     """Only a local member's password is the portal's; iMIS members change theirs in iMIS."""
-    return member.source == "local" and directory == "local"
+    return recovery.password_is_the_portals(member, directory)
 
 
 async def own_session(db: AsyncSession, member_id: int, session_id: int) -> AuthSession | None:

@@ -1,5 +1,6 @@
 """Account recovery for members and staff: ask for a reset link, be invited, set the password
-a link allows (the links themselves are portal/auth/reset_links.py, the mail portal/mail/).
+a link allows, and staff sending a member the reset link (the links themselves are
+portal/auth/reset_links.py, the mail portal/mail/).
 
 Asking never tells whether an account exists: the answer is the same and so is the work — the
 same throttle, the same look-up, a message composed either way; only a known local account's
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from jinja2 import Environment
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +24,7 @@ from portal.crypto import new_secret
 from portal.errors import Conflict, InvalidField
 from portal.mail import sending
 from portal.mail.compose import Composed
+from portal.mail.compose import compose as compose_message
 from portal.models import Member, Staff
 
 # (the account, the raw token) -> the message that carries the link
@@ -29,6 +32,7 @@ Compose = Callable[[Member | Staff, str], Awaitable[Composed]]
 # Reset requests are throttled like sign-ins, on their own names: never locked for good (staff
 # could not unlock them), but a name or a network asking again and again waits longer each time.
 NEVER_LOCKED = 2**31 - 1
+RESET_MINUTES = int(reset_links.RESET_TTL.total_seconds() // 60)  # as the message says it
 
 
 def request_policy(policy: throttle.Policy) -> throttle.Policy:
@@ -72,12 +76,83 @@ async def request_reset(
             username=asked.login, member_id=member.id if member else None, reason=reason,
         )  # fmt: skip
         return verdict
-    raw = await reset_links.issue(db, member, "reset", now=now, continuation=asked.continuation)
-    await send(db, member, "password_reset", await compose(member, raw), now=now)
+    await _send_reset_link(db, member, compose, now=now, continuation=asked.continuation)
     await audit.record(
         db, "password.reset_requested", member_id=member.id, username=member.username,
         client_address=asked.client_address,
     )  # fmt: skip
+    return verdict
+
+
+async def _send_reset_link(
+    db: AsyncSession, member: Member, compose: Compose, *, now: datetime, continuation: str | None
+) -> None:
+    """The one way a reset link is made and mailed: a member's request or staff's."""
+    raw = await reset_links.issue(db, member, "reset", now=now, continuation=continuation)
+    await send(db, member, "password_reset", await compose(member, raw), now=now)
+
+
+def reset_mail(env: Environment, origin: str, association: str) -> Compose:
+    """The message that carries a reset link, whoever asked for it ("Forgot your password?" or
+    staff): `origin` is PORTAL_PUBLIC_URL's (never the request's Host, which a forger chooses)."""
+
+    async def composed(account: Member | Staff, raw: str) -> Composed:
+        return await compose_message(
+            env, "password_reset", f"Choose a new password for {association}", account=account,
+            link=f"{origin}/password/reset/{raw}",
+            minutes=RESET_MINUTES,
+        )  # fmt: skip
+
+    return composed
+
+
+def password_is_the_portals(member: Member, directory: str) -> bool:
+    """Only a local member's password is the portal's (while it signs members in itself); iMIS
+    members change theirs in iMIS."""
+    return member.source == "local" and directory == "local"
+
+
+def why_staff_cannot_send_a_link(member: Member, *, directory: str, mail: bool) -> str | None:
+    """Why staff are not offered "Send a password-reset email" for this member, in their words,
+    or None when they are. `mail`: the portal has a mail server to send it with."""
+    if not password_is_the_portals(member, directory):
+        return "This member signs in with iMIS, which keeps their password: they reset it in iMIS."
+    if not member.enabled:
+        return "This member is disabled; enable them first."
+    if not member.email:
+        return "This member has no email address; add one to send them a link."
+    if not mail:
+        return (
+            "The portal has no mail server (PORTAL_SMTP_URL is not set), so it cannot send "
+            "email: set a password instead, or ask your operator to set up mail."
+        )
+    return None
+
+
+async def send_reset_link_for_staff(
+    db: AsyncSession,
+    member: Member,
+    compose: Compose,
+    *,
+    directory: str,
+    mail: bool,
+    now: datetime,
+    policy: throttle.Policy,
+) -> throttle.Verdict:
+    """Staff send a member the link "Forgot your password?" sends. Refused (Conflict) when
+    why_staff_cannot_send_a_link says why; counted on the member's own reset limit (their
+    username, as the forgot-password page counts it), so neither a member nor staff can flood
+    a mailbox. The verdict says whether it was let through; the caller audits."""
+    reason = why_staff_cannot_send_a_link(member, directory=directory, mail=mail)
+    if reason is not None:
+        raise Conflict(reason)
+    # No network counted: staff's office must not be held back for the members they help.
+    key = throttle.name_key("reset", member.username)
+    verdict, reservation = await throttle.reserve(
+        db, key, None, now=now, policy=request_policy(policy)
+    )
+    if reservation is not None:
+        await _send_reset_link(db, member, compose, now=now, continuation=None)
     return verdict
 
 

@@ -145,9 +145,12 @@ def actor() -> audit.Actor:
     return audit.Actor(staff_email=current_staff().email, client_address=request.remote_addr)
 
 
-async def record(db_session: AsyncSession, event: str, **details: Any) -> AuditEvent:
-    """An audit event for a change made by the signed-in staff member."""
-    return await audit.record(db_session, event, **actor().fields(), **details)
+async def record(
+    db_session: AsyncSession, event: str, outcome: str = "success", **details: Any
+) -> AuditEvent:
+    """An audit event for a change made (or, with outcome "failure", refused) by the signed-in
+    staff member."""
+    return await audit.record(db_session, event, outcome, **actor().fields(), **details)
 
 
 def safe_next(path: str | None) -> str:

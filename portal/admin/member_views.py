@@ -1,4 +1,6 @@
-"""Members: search, add, edit, disable, set a password, unlock a throttled account."""
+"""Members: search, add, edit, disable, set a password, unlock a throttled account; the member
+page (its password-reset email is member_reset_link_views.py, its sessions' "End"
+session_views.py)."""
 
 from typing import Any
 
@@ -15,6 +17,7 @@ from portal import (
     good_standing,
     member_status,
     members,
+    recovery,
     session_cookies,
     settings,
     vendors,
@@ -140,15 +143,21 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
         s, now=now, policy=session_cookies.policy(), member_id=member_id
     )
     events = await audit.page(s, audit.EventFilter(member_id=member_id), size=8)
+    current = settings.current()
     return {
         "member": member,
         "lock": locks.get(member_id),
         "badges": member_status.badges(
             member,
-            terms=good_standing.terms(settings.current(), now),
+            terms=good_standing.terms(current, now),
             lock=locks.get(member_id),
         ),
         "sessions": live.sessions,
+        "reset_link_refused": recovery.why_staff_cannot_send_a_link(
+            member, directory=current.directory, mail=bool(current.smtp_url)
+        ),
+        "reset_link_minutes": recovery.RESET_MINUTES,
+        "imis_password_url": current.imis_password_reset_url,
         "offline_sites": await front_ends.lasting_access(s, member_id, now=now),
         "events": events.events,
         "vendor_names": {v.key: v.name for v in await vendors.select_vendors(s)},

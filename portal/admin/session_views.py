@@ -3,7 +3,7 @@
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from portal import clock, db, members, session_cookies
+from portal import clock, db, member_account, members, session_cookies
 from portal.admin.access import record, safe_next, staff_required
 from portal.admin.pages import done, render
 from portal.auth import sessions
@@ -31,14 +31,39 @@ async def session_list() -> ResponseReturnValue:
 @blueprint.post("/admin/sessions/<id:session_id>/revoke")
 @staff_required()
 async def revoke(session_id: int) -> ResponseReturnValue:
+    return await end_one(session_id, member_id=None)
+
+
+@blueprint.post("/admin/members/<id:member_id>/sessions/<id:session_id>/revoke")
+@staff_required()
+async def revoke_of_member(member_id: int, session_id: int) -> ResponseReturnValue:
+    """The member page's "End": the session must be this member's."""
+    return await end_one(session_id, member_id=member_id)
+
+
+async def end_one(session_id: int, *, member_id: int | None) -> ResponseReturnValue:
+    """Staff end one member session, from the Sessions page or the member's page: through
+    sessions.end, so every site it reached is told (single logout). One that had ended already
+    (a second press: the page was open twice) changes nothing and is not audited again."""
     async with db.transaction() as s:
-        row = await sessions.select_member_session(s, session_id)
-        if row is None or row.member_id is None:
-            raise NotFound("no such member session")
-        await sessions.end(s, row, now=clock.now(), reason="revoked")
-        await record(s, "session.revoked", member_id=row.member_id, session=session_id)
+        if member_id is None:
+            row = await sessions.select_member_session(s, session_id)
+        else:  # another member's session is not there for this member's page: a 404
+            row = await member_account.own_session(s, member_id, session_id)
+        if row is None:
+            raise NotFound(
+                "no such session of this member" if member_id else "no such member session"
+            )
+        ended = await sessions.end(s, row, now=clock.now(), reason="revoked")
+        if ended:
+            await record(s, "session.revoked", member_id=row.member_id, session=session_id)
     back = safe_next((await request.form).get("back") or "/admin/sessions")
-    return await done(back, "Session ended. That browser is signed out.")
+    message = (
+        "Session ended. That browser is signed out."
+        if ended
+        else "That session had already ended; nothing changed."
+    )
+    return await done(back, message)
 
 
 @blueprint.post("/admin/members/<id:member_id>/sessions/revoke")

@@ -9,7 +9,7 @@ from portal import clock, continuations, db, device_cookies, recovery, session_c
 from portal.auth import reset_links, throttle
 from portal.enhanced.views import Pending, continuation, pending_request
 from portal.errors import PortalError
-from portal.mail.compose import Composed, compose
+from portal.mail.compose import Composed
 from portal.models import Member, Staff
 
 blueprint = Blueprint("recovery", __name__)
@@ -21,18 +21,12 @@ SENT = (
 )
 
 
-def link_url(raw: str) -> str:
-    """The link as the member will follow it: from PORTAL_PUBLIC_URL, never from the Host."""
-    origin = settings.current().public_origin(request.host_url.rstrip("/"))
-    return f"{origin}/password/reset/{raw}"
-
-
 async def reset_mail(member: Member | Staff, raw: str) -> Composed:
-    subject = f"Choose a new password for {settings.current().association_name}"
-    return await compose(
-        current_app.jinja_env, "password_reset", subject, account=member, link=link_url(raw),
-        minutes=int(reset_links.RESET_TTL.total_seconds() // 60),
-    )  # fmt: skip
+    """The reset link's message, as staff's "Send a password-reset email" sends it too."""
+    current = settings.current()
+    origin = current.public_origin(request.host_url.rstrip("/"))
+    compose = recovery.reset_mail(current_app.jinja_env, origin, current.association_name)
+    return await compose(member, raw)
 
 
 def imis_reset_url() -> str | None:
