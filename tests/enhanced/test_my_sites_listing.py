@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from portal.models import Vendor
 from tests.flows import add_vendor, sign_in, unit_of_work
+from tests.saml.saml_flows import add_saml_vendor
 
 pytestmark = pytest.mark.usefixtures("ada")
 PAGES = (("/", "my-sites"), ("/account", "account-sites"))
@@ -81,3 +82,24 @@ async def test_a_list_of_only_hidden_sites_says_there_are_none(
     await sign_in(client)
     home = await (await client.get("/")).get_data(as_text=True)
     assert "has no partner sites yet" in home and "Acme Learning" not in home
+
+
+async def test_a_coming_soon_site_is_never_opened_from_the_portal_whatever_its_sign_in(
+    app: Quart, database_url: str
+) -> None:
+    # A SAML site opened by a form the portal posts, and an OpenID Connect site without a start
+    # page (shown, it would not be listed at all: only it can start its sign-in).
+    await add_saml_vendor(database_url, saml_idp_initiated=True)
+    forum = {"protocol": "oidc", "token_url": None, "signout_url": None, "domain": "forum.org"}
+    await add_vendor(database_url, key="forum", name="Forum", **forum)
+    client = app.test_client()
+    await sign_in(client)
+    listed = await tiles(client, "/", "my-sites")
+    assert 'action="/saml/start?vendor=lms"' in listed and "Forum" not in listed
+
+    await place(database_url, "lms", "coming-soon")
+    await place(database_url, "forum", "coming-soon")
+    listed = await tiles(client, "/", "my-sites")
+    assert listed.count('data-testid="coming-soon"') == 2
+    assert "Forum" in listed and "Learning Hub" in listed
+    assert "<form" not in listed and "href" not in listed and "/saml/start" not in listed
