@@ -1,14 +1,21 @@
 """A first run that looks alive (issue 13, points 8 and 10): the overview after `portal demo`'s
 seeding shows a month of activity; a signed-in member's home lists the association's sites and
-a link signs them in to one; the member sign-in page ties its error to the password, shows the
+a link signs them in to one, and a site staff mark "coming soon" is a greyed tile, not a link;
+the member sign-in page ties its error to the password, shows the
 password on request and links to help."""
 
 import asyncio
+import re
 
 from playwright.sync_api import Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from e2e.steps import ASSOCIATION, fill_portal_sign_in, staff_sign_in
+from e2e.steps import (
+    ASSOCIATION,
+    fill_portal_sign_in,
+    open_vendor,
+    staff_sign_in,
+)
 from portal import vendors
 from portal.demo import activity, run
 from tests.flows import off_the_loop, unit_of_work
@@ -74,6 +81,35 @@ def test_my_sites_leaves_out_a_disabled_vendor(page: Page, demo: LiveDemo) -> No
     expect(sites.get_by_role("link")).to_have_count(3)
     expect(sites.get_by_role("link", name="Acme Learning", exact=True)).to_be_visible()
     expect(sites.get_by_role("link", name="CareerHub Jobs")).to_have_count(0)
+
+
+def test_a_site_staff_mark_coming_soon_is_a_greyed_tile_yet_its_own_sign_in_works(
+    page: Page, staff_page: Page, demo: LiveDemo
+) -> None:
+    staff_sign_in(staff_page, demo)
+    open_vendor(staff_page, demo, "CareerHub Jobs", "Settings")
+    staff_page.get_by_label(re.compile("^On members.*My sites")).select_option("coming-soon")
+    staff_page.get_by_role("button", name="Save changes").click()
+    expect(staff_page.locator("#flashes")).to_contain_text("Settings saved.")
+    staff_page.goto(f"{demo.portal_url}/admin/vendors")
+    row = staff_page.get_by_role("row", name=re.compile("CareerHub Jobs"))
+    expect(row).to_contain_text("Coming soon on My sites")
+
+    page.goto(f"{demo.portal_url}/sign-in")
+    fill_portal_sign_in(page)
+    sites = page.get_by_role("region", name="My sites")
+    expect(sites.get_by_role("link")).to_have_count(3)
+    expect(sites.get_by_role("link", name=re.compile("CareerHub"))).to_have_count(0)
+    tile = sites.get_by_test_id("coming-soon")
+    expect(tile).to_have_text(re.compile(r"CareerHub Jobs\W*Coming soon"))
+    expect(tile.locator("a, button, form")).to_have_count(0)
+    tile.click()  # goes nowhere
+    expect(page).to_have_url(f"{demo.portal_url}/")
+    # The list only: CareerHub's own site still signs the member in (no password asked again).
+    page.goto(f"{demo.vendor_urls[CAREERHUB]}/")
+    page.get_by_role("link", name="Sign in", exact=True).click()
+    expect(page).to_have_url(f"{demo.vendor_urls[CAREERHUB]}/")
+    expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")
 
 
 async def disable_careerhub(session: AsyncSession) -> None:

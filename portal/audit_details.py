@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from portal import catalogue
+from portal import catalogue, vendor_rules
 
 # Names of what changes and of other details, for the keys the dashboard records.
 DETAIL_LABELS: dict[str, str] = {
     "name": "Name",
     "token_url": "Token URL",
     "signout_url": "Sign-out page",
+    "start_url": "Sign-in start page",
+    "my_sites": "On members' My sites",
     "protocol": "How members sign in",
     "redirect_uris": "Sign-in return addresses",
     "post_logout_uris": "After-sign-out addresses",
@@ -122,6 +124,8 @@ def value_words(key: str, value: Any) -> str:
         return METHODS.get(str(value), str(value))
     if key == "via":
         return VIA.get(str(value), str(value))
+    if key == "my_sites":
+        return vendor_rules.MY_SITES_CHOICES.get(str(value), str(value))
     if key == "second_factor" and value == "due":
         return "asked for next"
     if key == "member_type":

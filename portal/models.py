@@ -42,6 +42,8 @@ PROTOCOLS = ("enhanced", "oidc", "saml")
 REDIRECT_KINDS = ("login", "post_logout")
 SIGNING_ALGORITHMS = ("RS256", "ES256")
 LINK_PURPOSES = ("reset", "invitation", "staff_password")
+# How a vendor appears on members' "My sites": listed, a greyed "coming soon" tile, or not at all.
+MY_SITES = ("shown", "coming-soon", "hidden")
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
@@ -132,6 +134,7 @@ class Vendor(SQLModel, table=True):
         CheckConstraint(
             one_of("id_token_signed_response_alg", SIGNING_ALGORITHMS), name="id_token_alg_known"
         ),
+        CheckConstraint(one_of("my_sites", MY_SITES), name="my_sites_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -151,6 +154,10 @@ class Vendor(SQLModel, table=True):
     )
     frontchannel_logout_url: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
+    # The list only: a hidden or coming-soon vendor still signs in members its own site sends.
+    my_sites: str = Field(
+        default="shown", max_length=16, sa_column_kwargs={"server_default": "shown"}
+    )
     # OpenID Connect: a public client (an app in the browser) has no secret and relies on PKCE.
     public_client: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     refresh_tokens: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})

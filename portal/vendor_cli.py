@@ -24,7 +24,7 @@ from portal import (
 from portal.clock import system_clock
 from portal.errors import InvalidField, PortalError
 from portal.maintenance_cli import show
-from portal.models import VendorSecret
+from portal.models import MY_SITES, VendorSecret
 from portal.settings import Settings
 
 # What `add` and `set` take: (option, setting, help); a setting not given stays as it is.
@@ -47,6 +47,7 @@ OPTIONS = {
     **{setting: option for option, setting, _ in URLS},
     **{"key": "KEY", "name": "--name", "protocol": "--protocol", "domain": "--domain"},
     **{"add_domains": "--add-domain", "remove_domains": "--remove-domain"},
+    "my_sites": "--my-sites",
 }
 NEW_VENDOR = {field.name for field in fields(vendors.NewVendor)}
 
@@ -84,6 +85,12 @@ def add_commands(commands: Any) -> None:
 
 def setting_options(parser: argparse.ArgumentParser) -> None:
     options(parser, (*URLS, *SWITCHES))
+    parser.add_argument(
+        "--my-sites",
+        metavar="|".join(MY_SITES),
+        help='on members\' "My sites": listed, a greyed "coming soon" tile, or left out; '
+        "the list only (--disable stops sign-ins)",
+    )
     parser.add_argument("--fields", type=field_choices, metavar="F1,F2=OUTPUT_NAME")
     for front_end in front_ends.registered():  # each front end's own settings
         if front_end.settings_options:

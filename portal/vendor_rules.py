@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from portal import front_ends
 from portal.catalogue import CATALOGUE, DEFAULT_SELECTION, OUTPUT_NAME_PATTERN, SESSION_ID
 from portal.errors import InvalidField, PortalError
-from portal.models import VENDOR_KEY_PATTERN
+from portal.models import MY_SITES, VENDOR_KEY_PATTERN
 from portal.urls import (
     InvalidDomain,
     InvalidURL,
@@ -140,6 +140,22 @@ def check_start_url(url: str | None, domains: Sequence[str], *, development: boo
         return check_return_url(url, domains, development=development)
     except InvalidURL as exc:
         raise InvalidField("start_url", f"sign-in start page: {exc}") from None
+
+
+# "On My sites", in staff's words (models.MY_SITES).
+MY_SITES_CHOICES = {
+    "shown": "Shown",
+    "coming-soon": "Coming soon (greyed, not a link)",
+    "hidden": "Hidden",
+}
+
+
+def check_my_sites(value: str) -> str:
+    """How the vendor appears on members' "My sites"; the list only — it never stops a sign-in
+    the vendor's own site starts (disabling the vendor does)."""
+    if value not in MY_SITES:
+        raise InvalidField("my_sites", "On My sites must be shown, coming-soon or hidden.")
+    return value
 
 
 LOGOUT_URLS = {

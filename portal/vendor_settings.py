@@ -13,7 +13,7 @@ from portal import audit, front_ends, sign_in_methods, vendor_rules, vendors
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Vendor
 
-DETAILS = ("name", "token_url", "signout_url", "start_url")
+DETAILS = ("name", "token_url", "signout_url", "start_url", "my_sites")
 LOGOUT = (*vendor_rules.LOGOUT_URLS, "backchannel_logout_session_required")
 
 

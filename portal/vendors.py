@@ -21,6 +21,7 @@ from portal.vendor_rules import (
     check_fields,
     check_key,
     check_logout_url,
+    check_my_sites,
     check_name,
     check_protocol_token_url,
     check_signout_url,
@@ -122,7 +123,7 @@ async def select_vendors(db: AsyncSession) -> list[Vendor]:
 
 
 async def select_enabled_vendors(db: AsyncSession) -> list[Vendor]:
-    """The sites a member can use, by name: the portal home's "My sites"."""
+    """The sites a member can use, by name: what "My sites" chooses from (`my_sites`)."""
     query = select(Vendor).where(col(Vendor.enabled)).order_by(col(Vendor.name), col(Vendor.key))
     return list(await db.exec(query))
 
@@ -140,25 +141,31 @@ def start_sign_in_url(vendor: Vendor) -> str | None:
 @dataclass(frozen=True)
 class Site:
     """A vendor's tile on "My sites": its name and where it goes — a link, or (`posted`) a local
-    path the tile posts to with the portal's CSRF token."""
+    path the tile posts to with the portal's CSRF token; a `coming_soon` tile goes nowhere."""
 
     name: str
     url: str
     posted: bool = False
+    coming_soon: bool = False
 
 
 async def my_sites(db: AsyncSession, sites: Sequence[Vendor]) -> list[Site]:
-    """The enabled vendors `sites` as "My sites" shows them: opened through the portal where
-    their front end says so (`my_sites_posts`), else by start_sign_in_url; a vendor with neither
-    is left out."""
+    """The enabled vendors `sites` as "My sites" shows them (the one place that decides, for the
+    home and account pages alike): a hidden vendor left out, a coming-soon one a tile that goes
+    nowhere; the others opened through the portal where their front end says so
+    (`my_sites_posts`), else by start_sign_in_url; a vendor with neither is left out."""
+    sites = [vendor for vendor in sites if vendor.my_sites != "hidden"]
+    live = [vendor for vendor in sites if vendor.my_sites != "coming-soon"]
     posted: dict[int, str] = {}
     for front_end in front_ends.registered():
-        own = [vendor for vendor in sites if vendor.protocol == front_end.name]
+        own = [vendor for vendor in live if vendor.protocol == front_end.name]
         if own:
             posted |= await front_end.my_sites_posts(db, own)
     found: list[Site] = []
     for vendor in sites:
-        if (path := posted.get(id_of(vendor))) is not None:
+        if vendor.my_sites == "coming-soon":
+            found.append(Site(vendor.name, "", coming_soon=True))
+        elif (path := posted.get(id_of(vendor))) is not None:
             found.append(Site(vendor.name, path, posted=True))
         elif (url := start_sign_in_url(vendor)) is not None:
             found.append(Site(vendor.name, url))
@@ -180,6 +187,7 @@ def settings_of(vendor: Vendor) -> dict[str, str | bool | None]:
         "token_url": vendor.token_url,
         "signout_url": vendor.signout_url,
         "start_url": vendor.start_url,
+        "my_sites": vendor.my_sites,
         "backchannel_logout_url": vendor.backchannel_logout_url,
         "frontchannel_logout_url": vendor.frontchannel_logout_url,
         "backchannel_logout_session_required": vendor.backchannel_logout_session_required,
@@ -194,16 +202,20 @@ async def update_vendor(
     token_url: str | None,
     signout_url: str | None,
     start_url: str | None = None,
+    my_sites: str | None = None,
     development: bool,
     now: datetime,
 ) -> dict[str, str | bool | None]:
-    """Change what staff may change (the key is immutable); returns the settings before."""
+    """Change what staff may change (the key is immutable; `my_sites` None: as it is); returns
+    the settings before."""
     before = settings_of(vendor)
     vendor.name = check_name(name)
     vendor.token_url = check_protocol_token_url(vendor.protocol, token_url, development=development)
     domains = await select_domains(db, vendor)
     vendor.signout_url = check_signout_url(signout_url, domains, development=development)
     vendor.start_url = check_start_url(start_url, domains, development=development)
+    if my_sites is not None:
+        vendor.my_sites = check_my_sites(my_sites)
     vendor.updated_at = now
     db.add(vendor)
     return before

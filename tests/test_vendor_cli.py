@@ -89,7 +89,7 @@ def test_show_has_every_setting_and_the_secrets_but_never_a_secret(portal: Runne
     found = shown(portal)
     assert set(found) == {
         *("key", "name", "protocol", "enabled", "domains", "fields", "secrets"),
-        *("token_url", "signout_url", "start_url", "redirect_uris", "post_logout_uris"),
+        *("token_url", "signout_url", "start_url", "my_sites", "redirect_uris", "post_logout_uris"),
         *("backchannel_logout_url", "frontchannel_logout_url"),
         *("backchannel_logout_session_required", "public_client", "scopes", "refresh_tokens"),
         *("pairwise_subject", "omit_iss", "id_token_signed_response_alg"),
@@ -174,6 +174,7 @@ def test_addresses_move_to_a_new_domain_in_one_command(portal: Runner) -> None:
         (("--backchannel-logout-url", "https://forum.example.com/#x"), "--backchannel-logout-url"),
         (("--token-url", "http://forum.example.com/t"), "--token-url: The token URL must use"),
         (("--name", " "), "--name: The vendor name"),
+        (("--my-sites", "secret"), "--my-sites: On My sites must be shown, coming-soon or hidden"),
         (("--add-domain", "co.uk"), "--add-domain: co.uk is a public suffix"),
         (("--remove-domain", "forum.example.com"), "--remove-domain: a vendor needs at least one"),
         (("--remove-domain", "other.example.com"), "--remove-domain: other.example.com is not"),
@@ -214,3 +215,15 @@ def test_set_needs_a_change_and_a_known_vendor(portal: Runner) -> None:
     code, out, _ = portal("vendor", "set", "forum", "--name", "Community Forum")
     assert (code, out) == (0, "nothing changed\n")
     assert events(portal) == []
+
+
+def test_my_sites_is_set_on_add_and_set_and_audited(portal: Runner) -> None:
+    assert portal(*FORUM, "--my-sites", "coming-soon")[0] == 0
+    assert shown(portal)["my_sites"] == "coming-soon"
+    created = portal.scalar("SELECT details FROM audit_event WHERE event = 'vendor.created'")
+    assert created["changes"]["my_sites"] == {"before": None, "after": "coming-soon"}  # type: ignore[index]
+    code, out, err = portal("vendor", "set", "forum", "--my-sites", "hidden")
+    assert (code, err) == (0, "") and "my_sites: coming-soon → hidden" in out
+    [(event, details)] = events(portal)
+    assert event == "vendor.updated"
+    assert details["changes"] == {"my_sites": {"before": "coming-soon", "after": "hidden"}}

@@ -158,6 +158,7 @@ async def context(
         "attention": attention.get(id_of(vendor), []),
         "own_settings": front_ends.named(vendor.protocol).vendor_settings,
         "own_details": front_ends.named(vendor.protocol).vendor_settings.details,
+        "my_sites_choices": vendor_rules.MY_SITES_CHOICES,
         "vendor": vendor,
         "domains": await vendors.select_domains(db_session, vendor),
         "rows": draft.rows if draft else saved_rows(saved),

@@ -161,7 +161,10 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
     form = await request.form
     values = {
         name: form.get(name, "").strip()[:2048]
-        for name in ("name", "token_url", "signout_url", "start_url", *vendor_rules.LOGOUT_URLS)
+        for name in (
+            *("name", "token_url", "signout_url", "start_url", "my_sites"),
+            *vendor_rules.LOGOUT_URLS,
+        )
     }
     try:
         async with db.transaction() as s:
@@ -173,6 +176,7 @@ async def edit_vendor(key: str) -> ResponseReturnValue:
                 token_url=values["token_url"],
                 signout_url=values["signout_url"] or None,
                 start_url=values["start_url"] or None,
+                my_sites=values["my_sites"] or None,  # a form without it: as it is
                 development=settings.current().development,
                 now=clock.now(),
             )

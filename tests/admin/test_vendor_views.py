@@ -165,3 +165,46 @@ async def test_the_new_vendor_page_names_its_default_fields_in_words(admin: Brow
     assert "<strong>iMIS ID</strong>" in fields and "<strong>First name</strong>" in fields
     assert "The member&#39;s iMIS ID: stable, the key to keep" in fields
     assert "<code>ImisId</code>" not in body
+
+
+async def test_staff_choose_how_a_vendor_appears_on_my_sites_audited_and_listed(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    form = {"name": "Acme Learning", "token_url": "https://acme-learning.com/sso/token"}
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert 'name="my_sites"' in page and '<option value="shown" selected>' in page
+    assert "To stop sign-ins, disable the vendor." in page
+
+    saved = await admin.post("/admin/vendors/acme", {**form, "my_sites": "coming-soon"})
+    assert saved.status_code == 303
+    [event] = await audit_events(database_url, "vendor.updated")
+    assert event.details["changes"]["my_sites"] == {"before": "shown", "after": "coming-soon"}
+    shown = await text(await admin.get(f"/admin/audit/{event.id}"))
+    assert "On members&#39; My sites" in shown and "Coming soon (greyed, not a link)" in shown
+    listing = await text(await admin.get("/admin/vendors"))
+    assert "Coming soon on My sites" in listing
+
+    await admin.post("/admin/vendors/acme", {**form, "my_sites": "hidden"})
+    listing = await text(await admin.get("/admin/vendors"))
+    assert "Hidden from My sites" in listing and "Coming soon on My sites" not in listing
+    page = await text(await admin.get("/admin/vendors/acme"))
+    assert '<option value="hidden" selected>' in page
+
+    # A form without the choice (an older page) leaves it as it is.
+    await admin.post("/admin/vendors/acme", {**form, "name": "Acme Academy"})
+    async with unit_of_work(database_url) as s:
+        assert (await s.exec(select(Vendor.my_sites))).one() == "hidden"
+
+
+async def test_an_unknown_my_sites_choice_is_refused_next_to_its_field(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    form = {"name": "Acme Learning", "token_url": "https://acme-learning.com/sso/token"}
+    refused = await admin.post("/admin/vendors/acme", {**form, "my_sites": "secret"})
+    assert refused.status_code == 422
+    assert 'id="field-my_sites-error"' in await text(refused)
+    assert await audit_events(database_url, "vendor.updated") == []
+    async with unit_of_work(database_url) as s:
+        assert (await s.exec(select(Vendor.my_sites))).one() == "shown"
