@@ -2,7 +2,6 @@
 ways, Authlib's client on its side, the portal's endpoints on the other."""
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,9 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.demo.browser import Browser, Page
 from tests.demo.test_vendor import portal_sign_in_forms, signed_in_as
 from tests.flows import unit_of_work
-from tests.live import ACME, FORUM, LiveDemo, live_demo
+from tests.live import ACME, FORUM, LiveDemo
 
 THREAD = "/catalogue/first-board-meeting"
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[LiveDemo]:
-    with live_demo(database_url, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def visitor() -> Iterator[Browser]:
-    with Browser() as browser:
-        yield browser
 
 
 def sign_in_with_password(visitor: Browser, start: str) -> Page:

@@ -4,7 +4,6 @@ registered; its passive check shows no form; and the SOAP sign-out it offers end
 on a LogoutRequest the portal signed."""
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,19 +24,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.demo.browser import Browser
 from tests.demo.test_vendor import portal_sign_in_forms, signed_in_as
 from tests.flows import off_the_loop, unit_of_work
-from tests.live import EVENTHUB, LiveDemo, live_demo
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[LiveDemo]:
-    with live_demo(database_url, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def visitor() -> Iterator[Browser]:
-    with Browser() as browser:
-        yield browser
+from tests.live import EVENTHUB, LiveDemo
 
 
 async def test_the_demo_registers_the_metadata_the_sp_publishes(demo: LiveDemo) -> None:

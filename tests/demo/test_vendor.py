@@ -1,8 +1,6 @@
 """The demo vendor against a live portal: real HTTP both ways, the vendor's own checks."""
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -11,21 +9,9 @@ import pytest
 from portal.demo.data import demo_secret
 from portal.demo.vendor import create_vendor_app, display_name
 from tests.demo.browser import Browser, Page
-from tests.live import ACME, CAREERHUB, LiveDemo, live_demo
+from tests.live import ACME, CAREERHUB, LiveDemo
 
 COURSE = "/catalogue/board-governance"
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[LiveDemo]:
-    with live_demo(database_url, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def visitor() -> Iterator[Browser]:
-    with Browser() as browser:
-        yield browser
 
 
 def signed_in_as(page: Page) -> str | None:

@@ -3,26 +3,19 @@ live servers and real HTTP: one member signed in at a demo vendor from two brows
 portal sessions; one of them ends, and only the vendor session that came from it ends. The
 Enhanced vendor keeps the member object's `sid`, the OpenID Connect forum its ID token's."""
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from tests.demo.browser import Browser, Page
 from tests.demo.test_oidc_vendor import sign_in_with_password
 from tests.demo.test_vendor import signed_in_as
-from tests.live import ACME, FORUM, LiveDemo, live_demo, wait_for_delivery
+from tests.live import ACME, FORUM, LiveDemo, wait_for_delivery
 
 SIGN_IN: dict[str, Callable[[Browser, str], Page]] = {
     ACME: Browser.sign_in,  # the token-post page, posted as its script does
     FORUM: sign_in_with_password,  # OpenID Connect: the code comes back by redirect
 }
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[LiveDemo]:
-    with live_demo(database_url, tmp_path) as running:
-        yield running
 
 
 @pytest.mark.parametrize("vendor", [ACME, FORUM])
