@@ -37,8 +37,10 @@ def imis_settings(settings: Settings, url: str) -> Settings:
         update={
             "directory": "imis",
             "imis_url": url,
-            "imis_timeout_seconds": 0.5,
-            "imis_deadline_seconds": 2.0,
+            # Short enough that the fake's "slow" mode (3 s) is an outage, long enough that a
+            # busy machine (every worker starting servers) does not make a healthy call one.
+            "imis_timeout_seconds": 2.0,
+            "imis_deadline_seconds": 2.8,
         }
     )
 
