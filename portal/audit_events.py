@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from portal import reasons
+from portal import access_rules, reasons
 
 Kind = Literal["success", "expected", "failure", "problem"]
 VENDOR = "{vendor}"
@@ -38,6 +38,7 @@ WORDS: dict[str, str] = {
     "saml.signed_in": "Member signed in to {vendor} (SAML)",
     "saml.refused": "SAML sign-in request from {vendor} refused",
     "saml.passive": "Silent SAML sign-in check by {vendor}",
+    "access.refused": "Member refused by the access rule of {vendor}",
     "saml.logout_refused": "SAML sign-out request from {vendor} refused",
     "sign_in": "Member signed in",
     "sign_out": "Member signed out",
@@ -220,6 +221,8 @@ REASONS: dict[str, str] = {
     "too_late": "not sent: the portal was not sending these in time",
     "unreadable": "the portal's secret key could not open the key in use",
     **SAML_REASONS,
+    **access_rules.REASONS,
+    "rule_changed": "the site's access rule changed as the member was let in",
 }
 
 # Failures that are the system working as meant: nothing to act on.
@@ -240,6 +243,8 @@ EXPECTED: frozenset[tuple[str, str | None]] = frozenset(
         ("oidc.userinfo_rejected", reasons.MEMBER_DISABLED),
         ("token.rejected", reasons.VOIDED),
         ("token.rejected", reasons.MEMBER_DISABLED),
+        # A site for some members only refusing the others is the rule working.
+        *(("access.refused", reason) for reason in (*access_rules.REASONS, "rule_changed")),
     }
 )
 INTEGRATION = "Send the vendor's developers its Integration tab and ask them to check their set-up."

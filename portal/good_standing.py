@@ -81,3 +81,12 @@ def in_good_standing(
         paid_through.is_not(None),
         paid_through >= terms.earliest_paid_through,
     )
+
+
+# The text twin of `in_good_standing`, for the raw statements that issue tokens, codes and
+# assertions (portal/access_rules.py formats it in): `{member}` is the member table's alias in
+# the statement, `{paid_through_from}` the parameter holding Terms.earliest_paid_through.
+IN_GOOD_STANDING_SQL = (
+    "({member}.member_status = '" + ACTIVE_STATUS + "' AND {member}.paid_through IS NOT NULL"
+    " AND {member}.paid_through >= {paid_through_from})"
+)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     CheckConstraint,
     Column,
@@ -157,6 +158,19 @@ class Vendor(SQLModel, table=True):
     # The list only: a hidden or coming-soon vendor still signs in members its own site sends.
     my_sites: str = Field(
         default="shown", max_length=16, sa_column_kwargs={"server_default": "shown"}
+    )
+    # Who may use the site (portal/access_rules.py): each part that is set must hold; none set
+    # is everyone who signs in.
+    access_good_standing: bool = Field(
+        default=False, sa_column_kwargs={"server_default": text("false")}
+    )
+    access_member_types: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    )
+    access_statuses: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'")),
     )
     # OpenID Connect: a public client (an app in the browser) has no secret and relies on PKCE.
     public_client: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})

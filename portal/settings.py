@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         "portal's own help page (`/help`), which tells members what to check and to contact the "
         "association",
     )
+    renewal_url: str | None = Field(
+        default=None,
+        description="Where a member refused by a site that is for members in good standing "
+        "renews their membership: an `https://` address (the association's renewal page, such as "
+        "iMIS's). Unset: the refusal page offers the help link only",
+    )
 
     token_ttl_seconds: int = Field(
         default=60, ge=10, le=600, description="Lifetime of a one-time token, 10 to 600 seconds"
@@ -349,6 +355,14 @@ class Settings(BaseSettings):
                 "1024 characters, with no spaces"
             )
         return value
+
+    @field_validator("renewal_url")
+    @classmethod
+    def _renewal_url_is_https(cls, value: str | None) -> str | None:
+        # A plain link members follow: never javascript: or data: in a page.
+        if value and not re.fullmatch(r"https://[^\s<>\"]+", value.strip()):
+            raise ValueError("PORTAL_RENEWAL_URL must start with https://")
+        return value.strip() if value else None
 
     @field_validator("help_url")
     @classmethod
