@@ -17,8 +17,9 @@ from portal.oidc import grants
 # What a live access token gives, and one call of its vendor's budget, in ONE statement on a raw
 # connection (db.connection()), as the Enhanced redemption is (docs/layout.md, "The two hand-off
 # paths"): the token unexpired, its vendor enabled, its grant in force (grants.IN_FORCE, the one
-# copy of that rule), the member's fields and the vendor's returned fields. Only a live token
-# spends the vendor's budget; a refused one spends its network's (userinfo_views.refused).
+# copy of that rule, the vendor's access rule in it: $5), the member's fields and the vendor's
+# returned fields. Only a live token spends the vendor's budget; a refused one spends its
+# network's (userinfo_views.refused).
 LIVE = f"""
 WITH found AS (
     SELECT coalesce(nullif(t.scope, ''), oidc_grant.scope) AS token_scope,
@@ -30,7 +31,7 @@ WITH found AS (
     JOIN vendor v ON v.id = oidc_grant.vendor_id
     JOIN member m ON m.id = oidc_grant.member_id
     WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND v.enabled
-      AND {grants.IN_FORCE.format(now="$2")}
+      AND {grants.IN_FORCE.format(now="$2", paid_through_from="$5")}
 ), budget AS (
     INSERT INTO rate_counter (bucket, window_start, hits)
     SELECT $4 || found.vendor_key, $3, 1 FROM found
@@ -67,8 +68,9 @@ async def access(conn: Any, raw: str, *, now: datetime) -> Access | None:
     """What a live access token gives, its vendor's budget spent by one call; None (nothing
     spent) for a token that gives nothing. `conn` is a raw connection (db.connection())."""
     row = await conn.fetchrow(
-        LIVE, digest(raw), now, rate_limits.window(now), api_budgets.VENDOR_BUCKETS
-    )
+        LIVE, digest(raw), now, rate_limits.window(now), api_budgets.VENDOR_BUCKETS,
+        grants.paid_through_from(now),
+    )  # fmt: skip
     if row is None:
         return None
     found = dict(row.items())
@@ -87,6 +89,7 @@ class Refusal:
     reason: str
     vendor_key: str | None = None
     member_id: int | None = None
+    by_rule: grants.RefusedByRule | None = None  # the vendor's access rule refused the member
 
 
 async def why_access_failed(db: AsyncSession, raw: str, *, now: datetime) -> Refusal:
@@ -104,5 +107,8 @@ async def why_access_failed(db: AsyncSession, raw: str, *, now: datetime) -> Ref
     elif vendor is None or not vendor.enabled:
         reason = reasons.DISABLED
     else:
+        by_rule = await grants.refused_by_rule(db, grant, now=now)
+        if by_rule is not None:
+            return Refusal(by_rule.decision.why_not or "", vendor.key, grant.member_id, by_rule)
         reason = reasons.SESSION_ENDED
     return Refusal(reason, vendor.key if vendor else None, grant.member_id)

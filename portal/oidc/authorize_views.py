@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from portal import (
+    access_refusals,
     audit,
     clock,
     db,
@@ -35,7 +36,7 @@ from portal.oidc import (
     registration,
 )
 from portal.oidc.authorization import AuthorizationRequest
-from portal.oidc.protocol_errors import BadAuthorization, RedirectError
+from portal.oidc.protocol_errors import ACCESS_RULE_REFUSED, BadAuthorization, RedirectError
 from portal.security import CSRF_FIELD
 
 blueprint = Blueprint("oidc_authorize", __name__)
@@ -97,6 +98,9 @@ async def answer(
     other = await names_another_member(db_session, auth, portal_session)
     if fresh_sign_in.needs_sign_in(auth, portal_session, now, other_member=other):
         return await sign_in_first(db_session, auth, now, other_member=other)
+    refusal = await refused_by_rule(db_session, auth, portal_session, now)
+    if refusal is not None:
+        return refusal
     if consent is None and "consent" in auth.prompt:
         return await consent_page(db_session, auth)
     if consent == CANCEL:
@@ -152,6 +156,39 @@ async def sign_in_first(
     fresh = auth.wants_fresh_sign_in() or auth.hint_subject is not None
     mark = fresh_sign_in.mark(now) if fresh else None
     return redirect("/sign-in?" + urlencode({"next": auth.continuation(mark)}), 303)
+
+
+async def refused_by_rule(
+    db_session: AsyncSession, auth: AuthorizationRequest, portal_session: AuthSession, now: datetime
+) -> ResponseReturnValue | None:
+    """The vendor's access rule, decided before any code: a member it refuses gets the refusal
+    page, whose way back is access_denied to the vendor — or, asked with prompt=none, that
+    answer at once (Core §3.1.2.6 allows no page). This decides which answer; what guarantees
+    is the redemption's statement (grants.IN_FORCE), so a code issued as the rule changes is
+    never redeemed."""
+    if portal_session.member_id is None:
+        return None
+    decision = await access_refusals.decision_for(
+        db_session, auth.vendor, portal_session.member_id, now=now
+    )
+    if decision.allowed:
+        return None
+    passive = "none" in auth.prompt
+    await access_refusals.record(
+        db_session, auth.vendor, portal_session.member_id, decision, front_end="oidc",
+        client_address=request.remote_addr, passive=passive,
+    )  # fmt: skip
+    denied: dict[str, str | None] = {
+        "error": "access_denied",
+        "error_description": ACCESS_RULE_REFUSED,
+        "state": auth.state,
+    }
+    if passive:
+        return await respond(db_session, auth, denied)
+    domains = await vendors.select_domains(db_session, auth.vendor)
+    return await answers.refusal_page(
+        auth.vendor, decision, auth.redirect_uri, auth.response_mode, denied, domains
+    )
 
 
 async def consent_page(db_session: AsyncSession, auth: AuthorizationRequest) -> ResponseReturnValue:

@@ -10,15 +10,16 @@ its member is enabled and its portal session is live — or, for offline access,
 refresh tokens last, whatever became of the session."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import BindParameter, DateTime, bindparam, text, update
+from sqlalchemy import BindParameter, Date, DateTime, bindparam, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import reasons, session_vendors
+from portal import access_refusals, access_rules, good_standing, reasons, session_vendors, settings
+from portal.access_rules import Decision
 from portal.crypto import digest, new_secret
-from portal.models import Member, id_of
+from portal.models import Member, Vendor, id_of
 from portal.oidc import grant_revocation
 from portal.oidc.models import OidcGrant, OidcToken
 
@@ -60,20 +61,35 @@ async def issue_code(db: AsyncSession, new: NewGrant, *, now: datetime) -> str:
 
 
 # A grant in force, in SQL, written once: not revoked, the member enabled (whatever enabled them
-# last), and the portal session live — neither ended nor past its absolute end — unless the grant
-# is offline access, which outlives the session's timeouts. The single-use rules below hold it,
-# and UserInfo's statement (access_tokens.LIVE) formats it in. `{now}` is the statement's
-# parameter for the time; the grant's table is `oidc_grant`, unaliased. Text, not an expression
-# tree: an aliased Member built for every statement took a sixth of the token endpoint's time
-# (bench/README.md), and text compiles for nothing.
+# last) and let in by the vendor's access rule as it stands now (access_rules.ALLOWS), and the
+# portal session live — neither ended nor past its absolute end — unless the grant is offline
+# access, which outlives the session's timeouts. The single-use rules below hold it, and
+# UserInfo's statement (access_tokens.LIVE) formats it in, so a member the rule no longer lets
+# in gets nothing from the very statement that would issue (a rule changed by staff and an issue
+# cannot interleave). Placeholders: `{now}`, the statement's time; `{paid_through_from}`,
+# good_standing.Terms.earliest_paid_through (a date: `paid_through_from` below). The grant's
+# table is `oidc_grant`, unaliased. Text, not an expression tree: an aliased Member built for
+# every statement took a sixth of the token endpoint's time (bench/README.md), and text compiles
+# for nothing.
 IN_FORCE = """(
     oidc_grant.revoked_at IS NULL
-    AND EXISTS (SELECT 1 FROM member gm WHERE gm.id = oidc_grant.member_id AND gm.enabled)
+    AND EXISTS (
+        SELECT 1 FROM member gm JOIN vendor gv ON gv.id = oidc_grant.vendor_id
+        WHERE gm.id = oidc_grant.member_id AND gm.enabled AND ACCESS_RULE
+    )
     AND (oidc_grant.offline OR EXISTS (
         SELECT 1 FROM auth_session gs
         WHERE gs.id = oidc_grant.session_id AND gs.ended_at IS NULL AND gs.expires_at > {now}
     ))
-)"""
+)""".replace(
+    "ACCESS_RULE",
+    access_rules.allows_sql(vendor="gv", member="gm", paid_through_from="{paid_through_from}"),
+)
+
+
+def paid_through_from(now: datetime) -> date:
+    """IN_FORCE's `{paid_through_from}` now: the earliest paid-through date in good standing."""
+    return good_standing.terms(settings.current(), now).earliest_paid_through
 
 
 async def _revoke(db: AsyncSession, grant: OidcGrant, *, now: datetime, reason: str) -> None:
@@ -85,10 +101,34 @@ async def member_enabled(db: AsyncSession, grant: OidcGrant) -> bool:
     return member is not None and member.enabled
 
 
+@dataclass(frozen=True)
+class RefusedByRule:
+    """A grant that gave nothing because its vendor's access rule no longer lets its member in:
+    audited as `access.refused` (access_refusals.record), and never a replay — the grant stays,
+    so a member who renews is let in again."""
+
+    vendor: Vendor
+    member_id: int
+    decision: Decision
+
+
+async def refused_by_rule(
+    db: AsyncSession, grant: OidcGrant, *, now: datetime
+) -> RefusedByRule | None:
+    """Whether the vendor's access rule refuses the grant's member now (the explanation of
+    IN_FORCE's verdict, read afterwards: None when the rule lets them in by now)."""
+    vendor = await db.get(Vendor, grant.vendor_id)
+    if vendor is None:
+        return None
+    decision = await access_refusals.decision_for(db, vendor, grant.member_id, now=now)
+    return None if decision.allowed else RefusedByRule(vendor, grant.member_id, decision)
+
+
 # Single use, in SQL, written once: the code redeemed, the refresh token used — this vendor's,
 # unused, unexpired, its grant in force. redeem_code() and use_refresh_token() run them here; the
 # token endpoint's own statements (oidc/token_exchange.py) format them in with their parameters.
-# Placeholders: {code_hash} {vendor_id} {redirect_uri} {challenge} {now}; {token_hash}.
+# Placeholders: {code_hash} {vendor_id} {redirect_uri} {challenge} {now} {paid_through_from};
+# {token_hash}.
 CODE_REDEEMABLE = """oidc_grant.code_hash = {code_hash} AND oidc_grant.vendor_id = {vendor_id}
     AND oidc_grant.redirect_uri = {redirect_uri} AND oidc_grant.code_challenge = {challenge}
     AND oidc_grant.code_redeemed_at IS NULL AND oidc_grant.code_expires_at > {now}
@@ -100,14 +140,20 @@ REFRESH_USABLE = """oidc_token.token_hash = {token_hash} AND oidc_token.kind = '
     )""".replace("IN_FORCE", IN_FORCE)
 _NAMED = {
     name: f":{name}"
-    for name in ("code_hash", "vendor_id", "redirect_uri", "challenge", "now", "token_hash")
-}
+    for name in (
+        "code_hash", "vendor_id", "redirect_uri", "challenge", "now", "token_hash",
+        "paid_through_from",
+    )
+}  # fmt: skip
 _CODE_REDEEMABLE = text(CODE_REDEEMABLE.format(**_NAMED))
 _REFRESH_USABLE = text(REFRESH_USABLE.format(**_NAMED))
 
 
-def _at(now: datetime) -> BindParameter[datetime]:
-    return bindparam("now", now, type_=DateTime(timezone=True))
+def _at(now: datetime) -> tuple[BindParameter[datetime], BindParameter[date]]:
+    return (
+        bindparam("now", now, type_=DateTime(timezone=True)),
+        bindparam("paid_through_from", paid_through_from(now), type_=Date()),
+    )
 
 
 async def redeem_code(
@@ -117,7 +163,7 @@ async def redeem_code(
     and PKCE verifier (its S256 `challenge`), unexpired, unused, and its session live. One
     statement decides it (CODE_REDEEMABLE)."""
     redeemable = _CODE_REDEEMABLE.bindparams(
-        _at(now), code_hash=digest(raw), vendor_id=vendor_id, redirect_uri=redirect_uri,
+        *_at(now), code_hash=digest(raw), vendor_id=vendor_id, redirect_uri=redirect_uri,
         challenge=challenge,
     )  # fmt: skip
     won = await db.exec(
@@ -135,7 +181,7 @@ async def redeem_code(
 
 async def why_code_failed(
     db: AsyncSession, raw: str, vendor_id: int, redirect_uri: str, challenge: str, *, now: datetime
-) -> str:
+) -> str | RefusedByRule:
     """Why a code did not redeem (kept internal: the vendor sees one answer). Only a second
     presentation with the code's whole binding (client, redirect URI, PKCE verifier), within the
     code's lifetime, is a replay: then the tokens it gave are revoked — not the member's portal
@@ -156,7 +202,17 @@ async def why_code_failed(
         return reasons.REPLAY
     if grant.revoked_at is not None:
         return reasons.REVOKED
-    return reasons.SESSION_ENDED if await member_enabled(db, grant) else reasons.MEMBER_DISABLED
+    return await why_in_force_failed(db, grant, now=now)
+
+
+async def why_in_force_failed(
+    db: AsyncSession, grant: OidcGrant, *, now: datetime
+) -> str | RefusedByRule:
+    """Why a grant, neither revoked nor its code or token spent, is not in force (IN_FORCE):
+    its member disabled, the vendor's access rule, or else its portal session ended."""
+    if not await member_enabled(db, grant):
+        return reasons.MEMBER_DISABLED
+    return await refused_by_rule(db, grant, now=now) or reasons.SESSION_ENDED
 
 
 async def store_tokens(
@@ -197,7 +253,7 @@ async def use_refresh_token(
 ) -> OidcGrant | None:
     """The grant of this refresh token, which is used up by this call — when it is this
     vendor's, unused, unexpired and its grant in force. One statement (REFRESH_USABLE)."""
-    usable = _REFRESH_USABLE.bindparams(_at(now), token_hash=digest(raw), vendor_id=vendor_id)
+    usable = _REFRESH_USABLE.bindparams(*_at(now), token_hash=digest(raw), vendor_id=vendor_id)
     won = await db.exec(
         update(OidcToken)
         .where(usable)
@@ -221,7 +277,7 @@ async def find(db: AsyncSession, raw: str) -> tuple[OidcToken, OidcGrant] | None
 
 async def why_refresh_failed(
     db: AsyncSession, raw: str, vendor_id: int, *, now: datetime, switched_off: bool = False
-) -> str:
+) -> str | RefusedByRule:
     """Why a refresh token did not work. One used before has leaked or is being replayed: its
     whole family is revoked (RFC 9700 §4.14.2), so neither copy works from now on. One presented
     while the vendor's refresh switch is off is revoked too, for good."""
@@ -241,7 +297,8 @@ async def why_refresh_failed(
         return reasons.REVOKED
     if token.expires_at is not None and token.expires_at <= now:
         return reasons.EXPIRED
-    return reasons.SESSION_ENDED if await member_enabled(db, grant) else reasons.MEMBER_DISABLED
+    # Refused by the access rule is not reuse: the token was not used, nothing is revoked.
+    return await why_in_force_failed(db, grant, now=now)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from portal.errors import PortalError
 from portal.models import Vendor
 
 JSON_ENDPOINTS = ("/oidc/token", "/oidc/revoke", "/oidc/userinfo")
+# The error_description of a refusal by the vendor's access rule (portal/access_rules.py), at the
+# authorization, token and UserInfo endpoints alike: the vendor learns why, in plain words.
+ACCESS_RULE_REFUSED = "The member may not use this site: its access rule does not let them in."
 
 
 class OAuthError(Exception):

@@ -66,24 +66,27 @@ FROM (SELECT 1) AS one LEFT JOIN won ON true
 LEFT JOIN member m ON m.id = won.member_id
 LEFT JOIN auth_session s ON s.id = won.session_id
 """
+# $18: grants.IN_FORCE's paid_through_from (the vendor's access rule, decided in the statement).
 _CODE = grants.CODE_REDEEMABLE.format(
-    code_hash="$18", vendor_id="$6", redirect_uri="$19", challenge="$20", now="$5"
-)
+    code_hash="$19", vendor_id="$6", redirect_uri="$20", challenge="$21", now="$5",
+    paid_through_from="$18",
+)  # fmt: skip
 # The code redeemed (grants.CODE_REDEEMABLE, the one rule of it), marked offline access when
-# its scope holds offline_access ($21).
+# its scope holds offline_access ($22).
 REDEEM = f"""
 WITH usable AS (
     SELECT oidc_grant.id FROM oidc_grant WHERE {_CODE} FOR UPDATE
 ), {BUDGET}, won AS (
-    UPDATE oidc_grant SET code_redeemed_at = $5, offline = oidc_grant.offline OR $21
+    UPDATE oidc_grant SET code_redeemed_at = $5, offline = oidc_grant.offline OR $22
     WHERE {_CODE} AND {WITHIN_BUDGET}
     RETURNING oidc_grant.id, oidc_grant.member_id, oidc_grant.session_id, oidc_grant.auth_time,
               oidc_grant.nonce
 ), {ISSUED}"""  # noqa: S608 - built from constant SQL; every value is a parameter
 _REFRESH = grants.REFRESH_USABLE.format(
-    token_hash="$18",  # noqa: S106 - a parameter's place, not a password
+    token_hash="$19",  # noqa: S106 - a parameter's place, not a password
     vendor_id="$6",
     now="$5",
+    paid_through_from="$18",
 )
 # The refresh token used up (grants.REFRESH_USABLE, the one rule of it).
 REFRESH = f"""
@@ -216,7 +219,7 @@ async def _run(
         spending.per_minute, now, vendor_id,
         digest(issue.access_token), issue.scope, issue.access_until,
         digest(issue.refresh_token) if issue.refresh_token else None, issue.refresh_until,
-        *audit.inserted_values(event),
+        *audit.inserted_values(event), grants.paid_through_from(now),
         *presented,
     )  # fmt: skip
     if row["grant_id"] is None:

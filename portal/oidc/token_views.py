@@ -12,13 +12,13 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, clock, db, reasons, settings, vendor_secrets
+from portal import access_refusals, audit, clock, db, reasons, settings, vendor_secrets
 from portal.auth.models import AuthSession
 from portal.models import Member
 from portal.oidc import callers, clients, grants, issued_tokens, scopes, token_exchange
 from portal.oidc.callers import Called, Caller, required
 from portal.oidc.models import OidcGrant
-from portal.oidc.protocol_errors import OAuthError
+from portal.oidc.protocol_errors import ACCESS_RULE_REFUSED, OAuthError
 
 blueprint = Blueprint("oidc_token", __name__)
 # RFC 7636 §4.1: 43 to 128 unreserved characters.
@@ -26,6 +26,7 @@ VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 INVALID_GRANT = "The code or refresh token is unknown, expired, used or not for this client."
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 REFUSALS = {reasons.REPLAY: "oidc.code_replay", reasons.REUSE: "oidc.refresh_reuse"}
+Why = Callable[[AsyncSession], Awaitable[str | grants.RefusedByRule]]
 
 
 @blueprint.app_errorhandler(OAuthError)
@@ -169,7 +170,9 @@ async def use(
     return await grants.use_refresh_token(db_session, presented.secret, caller.vendor_id, now=now)
 
 
-async def why(db_session: AsyncSession, presented: Presented, caller: Caller, now: datetime) -> str:
+async def why(
+    db_session: AsyncSession, presented: Presented, caller: Caller, now: datetime
+) -> str | grants.RefusedByRule:
     """Why the code or refresh token gave nothing (a replay or reuse revokes what it gave)."""
     if not presented.renewing:
         return await grants.why_code_failed(
@@ -208,19 +211,29 @@ async def refused(
     caller: Caller,
     grant_type: str,
     now: datetime,
-    why: Callable[[AsyncSession], Awaitable[str]] | str,
+    why: Why | str,
     error: OAuthError | None = None,
 ) -> NoReturn:
     """Work out why (unless told), revoke what a replay exposed, and audit it, committed; then
-    refuse."""
+    refuse. A member the vendor's access rule no longer lets in is `access.refused` — the one
+    event of every refusal by a rule (docs/oidc.md) — and nothing is revoked: the grant works
+    again once the rule lets them in."""
     async with db.transaction() as db_session:
         instead = await callers.charge_failure(db_session, caller, now)
         if instead is None:
             found = why if isinstance(why, str) else await why(db_session)
-            await callers.record_refusal(
-                db_session, caller, REFUSALS.get(found, "oidc.token_rejected"), now=now,
-                reason=found, grant_type=grant_type,
-            )  # fmt: skip
+            if isinstance(found, grants.RefusedByRule):
+                # Always recorded, even for a public client: only a live code or token gets here.
+                await access_refusals.record(
+                    db_session, found.vendor, found.member_id, found.decision, front_end="oidc",
+                    client_address=request.remote_addr,
+                )  # fmt: skip
+                error = OAuthError(400, "invalid_grant", ACCESS_RULE_REFUSED)
+            else:
+                await callers.record_refusal(
+                    db_session, caller, REFUSALS.get(found, "oidc.token_rejected"), now=now,
+                    reason=found, grant_type=grant_type,
+                )  # fmt: skip
     raise instead or error or OAuthError(400, "invalid_grant", INVALID_GRANT)
 
 

@@ -9,6 +9,7 @@ from quart import Blueprint, request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import (
+    access_refusals,
     api_budgets,
     audit,
     claims,
@@ -20,7 +21,7 @@ from portal import (
     settings,
 )
 from portal.oidc import access_tokens, callers, scopes
-from portal.oidc.protocol_errors import OAuthError, too_many
+from portal.oidc.protocol_errors import ACCESS_RULE_REFUSED, OAuthError, too_many
 
 blueprint = Blueprint("oidc_userinfo", __name__)
 REALM = 'Bearer realm="portal"'
@@ -76,6 +77,15 @@ async def refused(db_session: AsyncSession, raw: str, now: datetime) -> OAuthErr
     if too_many is not None:
         return too_many
     why = await access_tokens.why_access_failed(db_session, raw, now=now)
+    if why.by_rule is not None:
+        # One event for every refusal by a vendor's access rule, whichever front end and step
+        # (docs/oidc.md): not capped per network, since only a real token reaches it.
+        by_rule = why.by_rule
+        await access_refusals.record(
+            db_session, by_rule.vendor, by_rule.member_id, by_rule.decision, front_end="oidc",
+            client_address=request.remote_addr,
+        )  # fmt: skip
+        return unauthorized("invalid_token", ACCESS_RULE_REFUSED)
     await audit.record_anonymous(
         db_session, "oidc.userinfo_rejected", now=now, vendor_key=why.vendor_key,
         member_id=why.member_id, client_address=request.remote_addr, reason=why.reason,

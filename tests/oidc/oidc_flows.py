@@ -4,6 +4,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,9 +12,10 @@ from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response
 from sqlmodel import col, select
 
-from portal import vendor_redirect_uris
+from portal import access_rules, vendor_redirect_uris
+from portal.access_rules import Rule
 from portal.audit_models import AuditEvent
-from portal.models import Vendor
+from portal.models import Member, Vendor
 from portal.oidc.models import OidcGrant
 from tests.flows import VendorLogin, add_vendor, page, unit_of_work
 
@@ -139,3 +141,19 @@ async def grant_row(database_url: str) -> OidcGrant:
     """The test's one grant, as stored."""
     async with unit_of_work(database_url) as session:
         return (await session.exec(select(OidcGrant))).one()
+
+
+async def set_access_rule(database_url: str, rule: Rule, key: str = "learn") -> None:
+    """Staff's change of the vendor's access rule (portal/access_rules.py)."""
+    async with unit_of_work(database_url) as session:
+        vendor = (await session.exec(select(Vendor).where(Vendor.key == key))).one()
+        access_rules.apply(vendor, rule)
+        session.add(vendor)
+
+
+async def set_paid_through(database_url: str, day: date, username: str = "ada") -> None:
+    """The member's membership paid through `day` (lapsed, or renewed)."""
+    async with unit_of_work(database_url) as session:
+        member = (await session.exec(select(Member).where(Member.username == username))).one()
+        member.paid_through = day
+        session.add(member)

@@ -1,9 +1,11 @@
 """A relying party nobody here wrote: Authlib's OpenID Connect client (AsyncOAuth2Client, with
 the discovery, PKCE, ID-token validation and logout of Authlib's framework clients) against a
-live portal, through a key rotation in the middle of the session; and offline access that
-outlives the portal session's idle timeout until the relying party revokes it (RFC 7009)."""
+live portal, through a key rotation in the middle of the session; offline access that outlives
+the portal session's idle timeout until the relying party revokes it (RFC 7009); and a refresh
+refused once the vendor's access rule no longer lets the member in."""
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -14,11 +16,17 @@ from authlib.integrations.base_client.async_openid import AsyncOpenIDMixin
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from joserfc import jws
 
+from portal.access_rules import Rule
 from portal.settings import Settings
 from tests.conftest import FakeClock
 from tests.flows import VendorLogin, live_portal
 from tests.oidc.live_flows import on_the_tests_clock, query_of, rotate_keys, sign_in_for
-from tests.oidc.oidc_flows import POST_LOGOUT_URI, REDIRECT_URI
+from tests.oidc.oidc_flows import (
+    POST_LOGOUT_URI,
+    REDIRECT_URI,
+    set_access_rule,
+    set_paid_through,
+)
 
 pytestmark = pytest.mark.usefixtures("ada")
 
@@ -139,3 +147,44 @@ async def test_authlib_keeps_offline_access_past_the_idle_timeout_then_revokes_i
                 )
         with pytest.raises(httpx.HTTPStatusError):
             await rp.userinfo(token=renewed)
+
+
+async def test_authlib_is_refused_a_refresh_once_the_member_lapses(
+    portal_url: str, learn: VendorLogin, database_url: str
+) -> None:
+    """The vendor's access rule (members in good standing) at a stock client: once the member
+    lapses, its refresh is invalid_grant and UserInfo a 401; nothing is revoked, so once they
+    renew the same refresh token works again."""
+    await set_access_rule(database_url, Rule(good_standing=True))
+    rp = RelyingParty(
+        None,
+        "portal",
+        client_id="learn",
+        client_secret=learn.secret,
+        server_metadata_url=f"{portal_url}/.well-known/openid-configuration",
+        client_kwargs={"scope": "openid profile offline_access", "code_challenge_method": "S256"},
+    )
+    started = await rp.create_authorization_url(redirect_uri=REDIRECT_URI)
+    async with httpx.AsyncClient(base_url=portal_url, timeout=30) as browser:
+        back = query_of(await sign_in_for(browser, started["url"]))
+    token = await rp.fetch_access_token(
+        redirect_uri=REDIRECT_URI, code=back["code"], code_verifier=started["code_verifier"]
+    )
+    await set_paid_through(database_url, date(2020, 1, 31))  # the served portal's clock is real
+
+    metadata = await rp.load_server_metadata()
+    async with AsyncOAuth2Client(client_id="learn", client_secret=learn.secret) as client:
+        with pytest.raises(OAuthError) as refused:
+            await client.refresh_token(
+                metadata["token_endpoint"], refresh_token=token["refresh_token"]
+            )
+        assert refused.value.error == "invalid_grant"
+        with pytest.raises(httpx.HTTPStatusError) as userinfo:
+            await rp.userinfo(token=token)
+        assert userinfo.value.response.status_code == 401
+
+        await set_paid_through(database_url, date(2030, 12, 31))  # renewed
+        renewed = await client.refresh_token(
+            metadata["token_endpoint"], refresh_token=token["refresh_token"]
+        )
+        assert (await rp.userinfo(token=renewed))["sub"] == "101"
