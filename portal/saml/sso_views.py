@@ -95,7 +95,13 @@ class Request:
         self.raw_query, self.issuer, self.now = raw_query, issuer, now
         self.vendor = registered.vendor
         self.answer = sign_ins.Answer(
-            registered, authn.consumer.location, authn.id, relay_state, issuer, now
+            registered,
+            authn.consumer.location,
+            authn.id,
+            relay_state,
+            issuer,
+            now,
+            passive=authn.is_passive,
         )
 
     def continuation(self, fresh: bool) -> str:
