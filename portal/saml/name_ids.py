@@ -2,10 +2,9 @@
 per member and vendor, made with the key of OpenID Connect's pairwise subjects
 (portal/pairwise.py), so vendors cannot join their records on it; emailAddress is the member's
 address; unspecified their iMIS ID. Sign-in writes it and keeps what it sent for the session
-(`remember`), so the portal's own LogoutRequests name the member as the vendor was told (`sent`);
-an SP's LogoutRequest is compared with it."""
+(sign_ins.ISSUE, the statement that records the sign-in), so the portal's own LogoutRequests
+name the member as the vendor was told (`sent`); an SP's LogoutRequest is compared with it."""
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import members, pairwise
@@ -27,22 +26,6 @@ async def name_id(
         return member.imis_id
     key = await pairwise.key_for(db, True, settings=settings)
     return member_subject(vendor_key, True, member.imis_id, key)
-
-
-async def remember(
-    db: AsyncSession, session_id: int, vendor_id: int, name_id: str, nameid_format: str
-) -> None:
-    """The NameID the session's assertion to the vendor carries, in the caller's transaction (the
-    one that issues it): the latest replaces an earlier one."""
-    statement = insert(SamlSessionNameId).values(
-        session_id=session_id, vendor_id=vendor_id, name_id=name_id, nameid_format=nameid_format
-    )
-    await db.exec(
-        statement.on_conflict_do_update(
-            index_elements=["session_id", "vendor_id"],
-            set_={"name_id": name_id, "nameid_format": nameid_format},
-        )
-    )
 
 
 async def sent(db: AsyncSession, session_id: int, vendor_id: int) -> SamlSessionNameId | None:

@@ -34,6 +34,7 @@ RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 NO_PASSIVE = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
 INVALID_NAMEID_POLICY = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"
 NO_AUTHN_CONTEXT = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
+REQUEST_DENIED = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied"
 PARTIAL_LOGOUT = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"

@@ -8,7 +8,9 @@ checked again like any other. A request the portal cannot use — an unknown SP,
 an AssertionConsumerService not registered for it, a bad signature — is a 400 page in plain
 words, and nothing is ever posted to an address the vendor did not register. A request good
 enough to answer but not to grant (IsPassive with nobody signed in, a NameID format the vendor
-may not have) is answered at its registered ACS with a status saying why."""
+may not have) is answered at its registered ACS with a status saying why; a member the vendor's
+access rule refuses sees the refusal page, or when the request is passive the ACS gets
+RequestDenied (sign_ins.py)."""
 
 from datetime import datetime
 from urllib.parse import urlencode
@@ -95,7 +97,13 @@ class Request:
         self.raw_query, self.issuer, self.now = raw_query, issuer, now
         self.vendor = registered.vendor
         self.answer = sign_ins.Answer(
-            registered, authn.consumer.location, authn.id, relay_state, issuer, now
+            registered,
+            authn.consumer.location,
+            authn.id,
+            relay_state,
+            issuer,
+            now,
+            passive=authn.is_passive,
         )
 
     def continuation(self, fresh: bool) -> str:

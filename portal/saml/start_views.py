@@ -8,7 +8,9 @@ Only a POST carrying the portal's CSRF token signs the member in (security.py's 
 otherwise another site's page could sign the member in to a vendor they did not choose (login
 CSRF). A GET — the sign-in page's continuation, or any link — only asks "Continue to …?" with
 such a form. A member without a portal session signs in first and comes back here. A vendor
-that is unknown, disabled, not SAML, or not opened from "My sites": a 400 page saying why."""
+that is unknown, disabled, not SAML, or not opened from "My sites": a 400 page saying why; a
+member the vendor's access rule refuses: the refusal page (sign_ins.py), linking back to the
+vendor's start page."""
 
 from collections.abc import Sequence
 from urllib.parse import urlencode
