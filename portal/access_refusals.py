@@ -14,6 +14,8 @@ from portal.models import Member, Vendor
 from portal.security import content_security_policy
 
 EVENT = "access.refused"
+# The `why` of a refusal whose rule, read again to explain it, lets the member in.
+RULE_CHANGED = "Refused under the rule as it stood; the rule changed since and now lets them in"
 
 
 async def decision_for(
@@ -48,7 +50,7 @@ async def record(
         client_address=client_address,
         reason=decision.why_not or "rule_changed",
         rule=decision.rule.in_words(),
-        why=decision.for_staff(),
+        why=decision.for_staff() if not decision.allowed else RULE_CHANGED,
         front_end=front_end,
         passive=passive,
     )

@@ -142,7 +142,8 @@ class Decision:
                     f"{site} is for members whose membership status is "
                     f"{either(self.rule.statuses)}; yours is {self.status or 'not recorded'}."
                 )
-        return f"{site} is open to you."
+        # Allowed now, yet refused as the token was issued: staff changed the rule in between.
+        return f"{site}'s access rule changed just as you were signing in. Please try again."
 
 
 def long_date(day: date) -> str:

@@ -9,9 +9,10 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import front_ends, vendor_redirect_uris, vendor_secrets
+from portal import access_rules, front_ends, vendor_redirect_uris, vendor_secrets
 from portal.errors import Conflict, InvalidField, NotFound
-from portal.models import Vendor, VendorDomain, VendorField, id_of
+from portal.good_standing import Terms
+from portal.models import Member, Vendor, VendorDomain, VendorField, id_of
 from portal.urls import InvalidDomain, InvalidURL, check_return_url, normalize_domain
 from portal.vendor_rules import (
     DEFAULT_FIELDS,
@@ -149,12 +150,21 @@ class Site:
     coming_soon: bool = False
 
 
-async def my_sites(db: AsyncSession, sites: Sequence[Vendor]) -> list[Site]:
-    """The enabled vendors `sites` as "My sites" shows them (the one place that decides, for the
-    home and account pages alike): a hidden vendor left out, a coming-soon one a tile that goes
+async def my_sites(
+    db: AsyncSession, sites: Sequence[Vendor], *, member: Member, terms: Terms
+) -> list[Site]:
+    """The enabled vendors `sites` as "My sites" shows `member` them (the one place that
+    decides, for the home and account pages alike): a hidden vendor left out, and one whose
+    access rule does not let the member in (access_rules.decide on `terms`; the issue refuses
+    them anyway, a tile would only lead to the refusal page), a coming-soon one a tile that goes
     nowhere; the others opened through the portal where their front end says so
     (`my_sites_posts`), else by start_sign_in_url; a vendor with neither is left out."""
-    sites = [vendor for vendor in sites if vendor.my_sites != "hidden"]
+    sites = [
+        vendor
+        for vendor in sites
+        if vendor.my_sites != "hidden"
+        and access_rules.decide(access_rules.of_vendor(vendor), member, terms).allowed
+    ]
     live = [vendor for vendor in sites if vendor.my_sites != "coming-soon"]
     posted: dict[int, str] = {}
     for front_end in front_ends.registered():

@@ -28,6 +28,7 @@ from portal import members, vendors
 from portal.auth.models import AuthSession
 from portal.crypto import digest
 from portal.enhanced import tokens
+from portal.good_standing import Terms
 from portal.models import Member, Vendor
 from tests.ports import reserved_port
 
@@ -108,9 +109,17 @@ async def issue_token(database_url: str, vendor_key: str = "acme") -> str:
         session.add(portal_session)
         await session.flush()
         conn = await raw_connection(session)
-        return await tokens.issue(
-            conn, vendor, portal_session, now=now, ttl=timedelta(minutes=5), client_address=None
+        raw = await tokens.issue(
+            conn,
+            vendor,
+            portal_session,
+            now=now,
+            ttl=timedelta(minutes=5),
+            terms=Terms(now.date()),
+            client_address=None,
         )
+        assert raw is not None, "the vendor's access rule refused the member"
+        return raw
 
 
 async def open_sids(database_url: str) -> list[str]:

@@ -60,7 +60,7 @@ async def account_page(
             s, now=now, policy=policy, member_id=id_of(member), size=SESSIONS_SHOWN
         )
         used = await member_account.sites_used(s, id_of(member))
-        sites = await my_sites(s)
+        sites = await my_sites(s, member)
     page = await render_template(
         "account/index.html",
         member=member,

@@ -16,7 +16,7 @@ from sqlalchemy import Table, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import api_budgets, audit, rate_limits, reasons
+from portal import access_rules, api_budgets, audit, rate_limits, reasons
 from portal.auth import sessions
 from portal.auth.models import AuthSession
 from portal.auth.sessions import SessionRef
@@ -25,25 +25,35 @@ from portal.crypto import digest, new_secret
 from portal.enhanced.models import SsoToken
 from portal.enhanced.vendor_records import VendorRef
 from portal.front_ends import PurgeRule
+from portal.good_standing import Terms
 
 # new_secret() gives 43 URL-safe characters; anything else was never issued by us.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 # The token, the session's record of the vendors it reached, the first-token flag of its session
-# (cleared once: only that token followed a password), and the audit event, in one statement.
-ISSUE = """
-WITH token AS (
+# (cleared once: only that token followed a password), and the audit event, in one statement —
+# and only when the vendor's access rule lets the member in (portal/access_rules.py). The rule
+# is read here, in the statement that writes, not before it: a rule staff change (or a member's
+# lapse) that committed before this statement began is always the one applied, so no token is
+# issued on a rule already replaced. Refused, nothing is written and no row comes back.
+ISSUE = f"""
+WITH allowed AS (
+    SELECT 1 FROM vendor v JOIN member m ON m.id = $3
+    WHERE v.id = $2 AND {access_rules.allows_sql(vendor="v", member="m", paid_through_from="$13")}
+), token AS (
     INSERT INTO sso_token (token_hash, vendor_id, member_id, session_id, issued_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    SELECT $1, $2, $3, $4, $5, $6 FROM allowed
     RETURNING id
 ), reached AS (
     -- The vendors this session reached (portal/session_vendors.py), in the same statement.
     INSERT INTO session_vendor (session_id, vendor_id, front_end, first_at, last_at)
-    VALUES ($4, $2, 'enhanced', $5, $5)
+    SELECT $4, $2, 'enhanced', $5, $5 FROM token
     ON CONFLICT (session_id, vendor_id, front_end)
     DO UPDATE SET last_at = GREATEST(session_vendor.last_at, EXCLUDED.last_at)
 ), fresh AS (
-    UPDATE auth_session SET fresh_sign_in = false WHERE id = $4 AND fresh_sign_in RETURNING id
+    UPDATE auth_session SET fresh_sign_in = false
+    WHERE id = $4 AND fresh_sign_in AND EXISTS (SELECT 1 FROM token)
+    RETURNING id
 )
 INSERT INTO audit_event
     (event, outcome, vendor_key, member_id, client_address, details, request_id)
@@ -51,7 +61,7 @@ SELECT $7, $8, $9, $3, $10,
        $11::jsonb || jsonb_build_object('silent', NOT EXISTS (SELECT 1 FROM fresh)), $12
 FROM token
 RETURNING details
-"""
+"""  # noqa: S608 - built from constant SQL; every value is a parameter
 
 # The vendor's budget for this minute (counted first: over it, nothing is redeemed), the one
 # conditional UPDATE that decides single use (of any number of concurrent attempts on any number
@@ -97,10 +107,12 @@ async def issue(
     *,
     now: datetime,
     ttl: timedelta,
+    terms: Terms,
     client_address: str | None,
-) -> str:
+) -> str | None:
     """A token bound to this vendor, member and portal session (only its hash is stored), and
-    its `token.issued` event; returns the token."""
+    its `token.issued` event; returns the token — or None, with nothing written, when the
+    vendor's access rule (as the statement reads it, on `terms`) does not let the member in."""
     if session.member_id is None:
         raise ValueError("tokens come only from member sessions")
     raw = new_secret()
@@ -113,8 +125,10 @@ async def issue(
     stored = await conn.fetchval(
         ISSUE,
         digest(raw), vendor.id, session.member_id, session.id, now, now + ttl,
-        *audit.inserted_values(event),
+        *audit.inserted_values(event), terms.earliest_paid_through,
     )  # fmt: skip
+    if stored is None:
+        return None
     event.details = stored  # the driver decodes jsonb
     audit.counted(event)
     return raw

@@ -20,6 +20,7 @@ from portal import (
     continuations,
     db,
     device_cookies,
+    good_standing,
     members,
     session_cookies,
     settings,
@@ -31,9 +32,9 @@ from portal.auth import sign_in as auth_sign_in
 from portal.auth.accounts import Account
 from portal.auth.models import AuthSession
 from portal.auth.sign_in import Attempt
-from portal.enhanced import requests, signed_out, tokens
+from portal.enhanced import access_refused, requests, signed_out, tokens
 from portal.enhanced.requests import SsoRequest
-from portal.models import Vendor
+from portal.models import Member, Vendor
 from portal.security import content_security_policy
 from portal.urls import form_action_sources
 
@@ -84,12 +85,18 @@ async def optional_request(values: MultiDict[str, str]) -> SsoRequest | None:
 @blueprint.get("/sso/signin")
 async def sso_signin() -> ResponseReturnValue:
     try:
-        sso, token = await silent_reissue(request.args)
+        reissued = await silent_reissue(request.args)
     except requests.BadRequest as exc:
         await record_refusal(exc)
         raise
-    if token is not None:
-        return await token_post(sso, token=token)
+    sso = reissued.sso
+    if reissued.token is not None:
+        return await token_post(sso, token=reissued.token)
+    if reissued.refused is not None:
+        vendor, decision = await access_refused.recorded(sso, reissued.refused)
+        if sso.passive:  # the vendor asked for no page: the protocol's own error (§3)
+            return await token_post(sso, error="access_denied")
+        return await access_refused.page(sso, vendor, decision)
     async with db.transaction() as db_session:
         if sso.passive:
             await audit.record_anonymous(
@@ -104,15 +111,26 @@ async def sso_signin() -> ResponseReturnValue:
     return redirect(f"/sign-in?{sso.query()}", 303)
 
 
-async def silent_reissue(values: MultiDict[str, str]) -> tuple[SsoRequest, str | None]:
-    """The vendor's request and, for a member with a live portal session, a token: two round
-    trips on one raw connection (the vendor with the session, the token with its audit event). A
+@dataclass(frozen=True)
+class Reissued:
+    """A silent re-issue's outcome: the request and the token — or none, and either the member
+    whom the vendor's access rule refused, or no live session at all."""
+
+    sso: SsoRequest
+    token: str | None = None
+    refused: int | None = None  # the member's id, when the access rule refused them
+
+
+async def silent_reissue(values: MultiDict[str, str]) -> Reissued:
+    """The vendor's request and, for a member with a live portal session whom the vendor's
+    access rule lets in, a token: two round trips on one raw connection (the vendor with the
+    session, the token with its audit event — the rule decided in that same statement). A
     session found timed out is left to session_cookies.current() to end and audit (rare)."""
     raw_id = session_cookies.raw_id("member")
     now, current, policy = clock.now(), settings.current(), session_cookies.policy()
     async with db.connection() as conn:
         if raw_id is None:
-            return await requests.read(conn, values, development=current.development), None
+            return Reissued(await requests.read(conn, values, development=current.development))
         sso, row = await requests.read_with_session(
             conn, values, raw_id, development=current.development
         )
@@ -121,15 +139,20 @@ async def silent_reissue(values: MultiDict[str, str]) -> tuple[SsoRequest, str |
         )
         if found is not None and found.expiry is None:
             await sessions.touch_if_due(conn, found.row, now)
-            ttl = timedelta(seconds=current.token_ttl_seconds)
             token = await tokens.issue(
-                conn, sso.vendor, found.row, now=now, ttl=ttl, client_address=request.remote_addr
+                conn,
+                sso.vendor,
+                found.row,
+                now=now,
+                ttl=timedelta(seconds=current.token_ttl_seconds),
+                terms=good_standing.terms(current, now),
+                client_address=request.remote_addr,
             )
-            return sso, token
+            return Reissued(sso, token, refused=found.row.member_id if token is None else None)
     if found is not None:
         async with db.transaction() as db_session:
             await member_session(db_session)
-    return sso, None
+    return Reissued(sso)
 
 
 async def token_post(
@@ -138,7 +161,7 @@ async def token_post(
     """Protocol §3: a form that posts itself to the vendor's token_url, and nowhere else."""
     fields = {"token": token, "error": error, "ReturnURL": sso.return_url, "state": sso.state}
     given = {name: value for name, value in fields.items() if value is not None}
-    page, policy = await token_post_page(sso, tuple(given))
+    page, policy = await token_post_page(sso, tuple(given), error)
     for name, value in given.items():
         page = page.replace(field_marker(name), str(escape(value)))
     response = Response(page)
@@ -160,9 +183,12 @@ def field_marker(name: str) -> str:
     return f"{MARKER}:{name}:"
 
 
-async def token_post_page(sso: SsoRequest, names: tuple[str, ...]) -> tuple[str, str]:
-    """The page with a marker for each named field, and its Content-Security-Policy."""
-    key = (sso.vendor.name, sso.token_url, tuple(sso.domains), names)
+async def token_post_page(
+    sso: SsoRequest, names: tuple[str, ...], error: str | None = None
+) -> tuple[str, str]:
+    """The page with a marker for each named field, and its Content-Security-Policy; its words
+    say what the error (one of §3's few codes) means to the member."""
+    key = (sso.vendor.name, sso.token_url, tuple(sso.domains), names, error)
     pages: dict[Any, tuple[str, str]] = current_app.extensions.setdefault(PAGES, {})
     found = pages.get(key)
     if found is None:
@@ -170,6 +196,7 @@ async def token_post_page(sso: SsoRequest, names: tuple[str, ...]) -> tuple[str,
         # this hot page half a millisecond: each reads and checks the session cookies again).
         page = await current_app.jinja_env.get_template("sso/token_post.html").render_async(
             vendor=sso.vendor,
+            error=error,
             action=sso.token_url,
             fields={name: field_marker(name) for name in names},
         )
@@ -345,11 +372,13 @@ async def home() -> ResponseReturnValue:
         portal_session = await member_session(db_session)
         member_id = portal_session.member_id if portal_session else None
         member = await members.select_member_by_id(db_session, member_id) if member_id else None
-        sites = await my_sites(db_session) if member else []
+        sites = await my_sites(db_session, member) if member else []
     return await render_template("sso/home.html", member=member, sites=sites)
 
 
-async def my_sites(db_session: AsyncSession) -> list[vendors.Site]:
-    """ "My sites": each site a member can open from the portal (the home page and the account
-    page)."""
-    return await vendors.my_sites(db_session, await vendors.select_enabled_vendors(db_session))
+async def my_sites(db_session: AsyncSession, member: Member) -> list[vendors.Site]:
+    """ "My sites": each site the member can open from the portal, under each site's access rule
+    today (the home page and the account page)."""
+    terms = good_standing.terms(settings.current(), clock.now())
+    enabled = await vendors.select_enabled_vendors(db_session)
+    return await vendors.my_sites(db_session, enabled, member=member, terms=terms)

@@ -16,6 +16,7 @@ from portal.auth import sessions
 from portal.auth.models import AuthSession
 from portal.crypto import digest
 from portal.enhanced import tokens
+from portal.good_standing import Terms
 from portal.models import Member, SessionVendor, Vendor, id_of
 from tests.flows import VendorLogin, issue_token, live_portal, raw_connection, unit_of_work
 
@@ -98,7 +99,10 @@ async def test_a_token_issued_as_its_session_ends_is_never_redeemed(
         )
     async with unit_of_work(database_url) as session:
         conn = await raw_connection(session)
-        raw = await tokens.issue(conn, vendor, stale, now=now, ttl=HOUR, client_address=None)
+        raw = await tokens.issue(
+            conn, vendor, stale, now=now, ttl=HOUR, terms=Terms(now.date()), client_address=None
+        )
+        assert raw is not None
         redeemed = await tokens.redeem(
             conn, raw, vendor, now=now, per_minute=100, client_address=None
         )
@@ -118,7 +122,9 @@ async def test_visits_recorded_out_of_order_never_move_the_last_visit_back(
     async with unit_of_work(database_url) as session:
         conn = await raw_connection(session)
         for at in (now, earlier):
-            await tokens.issue(conn, vendor, ref, now=at, ttl=HOUR, client_address=None)
+            await tokens.issue(
+                conn, vendor, ref, now=at, ttl=HOUR, terms=Terms(at.date()), client_address=None
+            )
         for at in (now, earlier):
             await session_vendors.record(session, ref.id, id_of(vendor), "oidc", now=at)
         rows = (await session.exec(select(SessionVendor))).all()
