@@ -169,3 +169,15 @@ def wait_for_delivery(demo: LiveDemo, vendor_key: str) -> None:
     while not delivered_to(demo, vendor_key):
         assert time.monotonic() < deadline, f"no back-channel logout reached {vendor_key}"
         time.sleep(0.2)
+
+
+@contextmanager
+def live_app(settings: Settings) -> Iterator[tuple[str, Settings]]:
+    """The portal alone, served by Hypercorn on a free 127.0.0.1 port in a thread, with its
+    issuer set to its own address: yields (base URL, the settings it runs with)."""
+    bind, port = listening_socket("127.0.0.1")
+    url = f"http://127.0.0.1:{port}"
+    config = settings.model_copy(update={"issuer": url})
+    app = compiling_templates_once(create_app(config))
+    with serving([(app, bound_config(bind, "portal"))], [f"{url}/healthz"]):
+        yield url, config

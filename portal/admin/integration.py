@@ -27,7 +27,8 @@ def samples(base: str, key: str) -> list[Sample]:
 
 def _curl(user: str, key: str) -> str:
     return (
-        f'curl -s -u "{key}:${SECRET_VARIABLE}" \\\n  --data-urlencode "token=$TOKEN" \\\n  {user}'
+        f'curl -s --connect-timeout 3 --max-time 10 -u "{key}:${SECRET_VARIABLE}" \\\n'
+        f'  --data-urlencode "token=$TOKEN" \\\n  {user}'
     )
 
 
@@ -41,26 +42,61 @@ response = httpx.post(
     "{user}",
     data={{"token": token}},
     auth=("{key}", os.environ["{SECRET_VARIABLE}"]),
-    timeout=10,
+    timeout=httpx.Timeout(10, connect=3),  # a portal that does not answer must not hold you
 )
 response.raise_for_status()
 member = response.json()"""
 
 
 def _php(user: str, key: str) -> str:
+    # $_SERVER, not getenv(): PHP-FPM's default clear_env hides the shell's environment, and
+    # an empty secret reads as a wrong one. The state check comes first (vendors.md step 2).
     return f"""<?php
+// Your token URL's handler. The API secret comes from your server's configuration: $_SERVER
+// holds what PHP-FPM (env[{SECRET_VARIABLE}] in the pool), Apache (SetEnv) or nginx
+// (fastcgi_param) passes on; getenv() is empty under PHP-FPM's default clear_env.
+$secret = $_SERVER["{SECRET_VARIABLE}"] ?? "";
+// 1. Your state: made by your sign-in link, kept in a cookie SameSite=None; Secure; HttpOnly.
+$state = $_COOKIE["portal_state"] ?? null;
+$posted = $_POST["state"] ?? null;
+if (!is_string($state) || $state === "" || !is_string($posted) || !hash_equals($state, $posted)) {{
+    http_response_code(400);
+    exit("This sign-in did not start here: please sign in again.");
+}}
+setcookie("portal_state", "", ["expires" => 1, "path" => "/", "secure" => true,
+    "httponly" => true, "samesite" => "None"]); // a state works once
+// 2. Your passive check: the member is not signed in at the portal. Touch no session.
+if (($_POST["error"] ?? null) === "login_required") {{
+    header("Location: /", true, 303);
+    exit;
+}}
+// 3. Redeem the token, once, with short timeouts: a portal that does not answer must not
+// hold your visitor (never redeem the same token again after a timeout).
 $ch = curl_init("{user}");
 curl_setopt_array($ch, [
     CURLOPT_POST => true,
-    CURLOPT_POSTFIELDS => http_build_query(["token" => $_POST["token"]]),
-    CURLOPT_USERPWD => "{key}:" . getenv("{SECRET_VARIABLE}"),
+    CURLOPT_POSTFIELDS => http_build_query(["token" => (string) ($_POST["token"] ?? "")]),
+    CURLOPT_USERPWD => "{key}:" . $secret,
     CURLOPT_RETURNTRANSFER => true,
+    CURLOPT_CONNECTTIMEOUT => 3,
+    CURLOPT_TIMEOUT => 10,
 ]);
 $body = curl_exec($ch);
-if (curl_getinfo($ch, CURLINFO_HTTP_CODE) !== 200) {{
-    exit("sign-in failed");
+$status = $body === false ? 0 : curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
+$answer = json_decode((string) $body, true);
+if ($status !== 200) {{
+    // Log the status and error code: never the token or the secret.
+    error_log("portal user service: HTTP $status " . ($answer["error"] ?? curl_error($ch)));
+    http_response_code($status === 400 ? 400 : 503);
+    exit(match (true) {{
+        $status === 400 => "That sign-in has expired: please sign in again.",
+        $status === 401 => "Sign-in is misconfigured here: the vendor key or API secret is wrong.",
+        $status === 403 => "Member sign-in is turned off for this site: please contact us.",
+        $status === 429 => "Too many sign-ins just now: please try again in a minute.",
+        default => "Member sign-in is unavailable just now: please try again in a few minutes.",
+    }});
 }}
-$member = json_decode($body, true);"""
+$member = $answer; // start a fresh session for the member; keep $member["sid"] with it"""
 
 
 def _node(user: str, key: str) -> str:
@@ -70,6 +106,7 @@ const response = await fetch("{user}", {{
   method: "POST",
   headers: {{ Authorization: `Basic ${{credentials}}` }},
   body: new URLSearchParams({{ token: req.body.token }}),
+  signal: AbortSignal.timeout(10_000), // a portal that does not answer must not hold you
 }});
 if (!response.ok) throw new Error(`sign-in failed: ${{response.status}}`);
 const member = await response.json();"""

@@ -154,12 +154,12 @@ async def refuse_authentication(
         session, "vendor.auth", now=now, vendor_key=vendor.key if vendor else None,
         client_address=address, reason=reason, **details,
     )  # fmt: skip
+    if basic and right_secret:
+        # Only a caller holding the secret learns that the site is disabled, in a code of its
+        # own that a program can act on: it need not rotate a secret that is right.
+        raise ApiError(403, "vendor_disabled", DISABLED)
     if not basic:
         description = "HTTP Basic credentials (vendor key and API secret) are required."
-    elif right_secret:
-        # Only a caller holding the secret learns that the site is disabled: it need not
-        # rotate a secret that is right.
-        description = DISABLED
     else:
         description = "The vendor key or API secret is not right."
     raise ApiError(401, "invalid_client", description, **{"WWW-Authenticate": REALM})

@@ -75,10 +75,14 @@ ANSWERS = {
         error("A refused token", "invalid_request", "invalid_token"),
     ),
     401: openapi.Answer(
-        "invalid_client: Basic credentials missing or wrong, or your site is disabled at the "
-        "portal (said so only when the secret is right). The token is not spent",
+        "invalid_client: Basic credentials missing or wrong. The token is not spent",
         error("A refused caller", "invalid_client"),
         {"WWW-Authenticate": 'Basic realm="portal user service", charset="UTF-8"'},
+    ),
+    403: openapi.Answer(
+        "vendor_disabled: your key and secret are right, but your site is disabled at the "
+        "portal: do not rotate the secret, ask the association. The token is not spent",
+        error("A disabled site", "vendor_disabled"),
     ),
     413: openapi.Answer(
         "The request body is larger than 2 MB", error("Too large", "invalid_request")

@@ -3,11 +3,11 @@
 import json
 from functools import lru_cache
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, abort
 
 from portal import claims, clock, db, settings, signing_keys
 from portal.models import SIGNING_ALGORITHMS
-from portal.oidc import answers, authorization, clients
+from portal.oidc import answers, authorization, clients, key_pems
 
 blueprint = Blueprint("oidc_discovery", __name__)
 
@@ -28,12 +28,26 @@ async def configuration() -> Response:
 
 @blueprint.get("/oidc/jwks")
 async def jwks() -> Response:
+    return public_json(await jwks_json())
+
+
+@blueprint.get("/oidc/keys/<kid>.pem")
+async def key_pem(kid: str) -> Response:
+    """One published key as PEM, for a vendor whose library cannot read a JWK (PHP): from the
+    same copy of the key set as the JWKS, so a withdrawn key is gone from both at once."""
+    found = key_pems.pem(await jwks_json(), kid)
+    if found is None:
+        abort(404)
+    return Response(found, headers=PUBLIC, content_type="application/x-pem-file")
+
+
+async def jwks_json() -> bytes:
     now = clock.now()
     body = signing_keys.cached_jwks_json(db.engine(), now)
     if body is None:  # this worker's copy of the keys is stale, or there is none yet
         async with db.transaction() as db_session:
             body = await signing_keys.jwks_json(db_session, now=now, settings=settings.current())
-    return public_json(body)
+    return body
 
 
 def public_json(body: bytes) -> Response:

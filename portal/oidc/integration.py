@@ -129,7 +129,8 @@ def callback():
 
 
 def _php(issuer: str, key: str, redirect: str, scopes: list[str], public: bool) -> str:
-    secret = "null" if public else f'getenv("{SECRET_VARIABLE}")'
+    # $_SERVER, not getenv(): PHP-FPM's default clear_env hides the shell's environment.
+    secret = "null" if public else f'$_SERVER["{SECRET_VARIABLE}"]'
     extra = ", ".join(f'"{s}"' for s in scopes if s != "openid")
     return f"""<?php
 // composer require jumbojett/openid-connect-php

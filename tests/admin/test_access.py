@@ -81,7 +81,7 @@ async def seed(database_url: str, app: Quart) -> dict[str, str]:
     return {
         "key": "acme", "domain": "acme-learning.com", "member_id": "1", "secret_id": str(secret),
         "session_id": str(session), "event_id": str(event), "staff_id": str(other),
-        "token": "not-a-real-link",
+        "token": "not-a-real-link", "kid": "not-a-published-key",
     }  # fmt: skip
 
 

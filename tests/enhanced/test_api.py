@@ -128,14 +128,15 @@ async def test_401_invalid_client(
     assert (await redeem(client, acme, token)).status_code == 200  # the token survived
 
 
-async def test_401_for_a_disabled_vendor_and_its_tokens_stop_redeeming(
+async def test_403_for_a_disabled_vendor_and_its_tokens_stop_redeeming(
     app: Quart, acme: VendorLogin, database_url: str
 ) -> None:
     client, token = await signed_in_token(app)
     async with unit_of_work(database_url) as session:
         await session.execute(text("UPDATE vendor SET enabled = false"))
     response = await redeem(client, acme, token)
-    assert response.status_code == 401
+    assert response.status_code == 403
+    assert (await response.get_json())["error"] == "vendor_disabled"
     assert await events(database_url) == [("vendor.auth", "failure", "disabled")]
 
 
