@@ -34,7 +34,7 @@ from quart import Blueprint, Quart, abort, flash, redirect, request, session
 from quart.typing import ResponseReturnValue
 
 from portal.demo import vendor as site_pages
-from portal.demo.vendor import VendorSite, own_page, site
+from portal.demo.vendor import VendorSite, own_page, same_state, signed_in_member, site
 
 with warnings.catch_warnings():
     # Authlib's client asks for the httpx2 fork on import, on every run of any `portal` command;
@@ -121,7 +121,13 @@ async def start() -> ResponseReturnValue:
 async def callback() -> ResponseReturnValue:
     pending = session.pop("pending", None)
     state = request.args.get("state", "")
-    if not pending or not hmac.compare_digest(pending["state"].encode(), state.encode()):
+    if not pending or not same_state(pending["state"], state):
+        answered = session.get("answered")
+        if answered and signed_in_member() and same_state(answered["state"], state):
+            # Back after a sign-in re-visits the portal's sign-in page, which (the member still
+            # signed in there) comes back here with a new code for the state used already. The
+            # member is signed in here: on to the page, the code left unused (a state works once).
+            return redirect(answered["next"], 303)
         abort(400, "This sign-in did not start in this browser, or it is too old. Sign in again.")
     provider = await reach_portal(metadata())
     # RFC 9207: the portal names itself in every answer; another provider's is not ours.
@@ -135,6 +141,7 @@ async def callback() -> ResponseReturnValue:
     member, id_token, sid = await reach_portal(sign_in_with(provider, pending))
     session.clear()  # a fresh session at every sign-in, never one a visitor brought along
     session["member"], session["id_token"], session["sid"] = member, id_token, sid
+    session["answered"] = {"state": pending["state"], "next": pending["next"]}
     return redirect(pending["next"], 303)
 
 

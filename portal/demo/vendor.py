@@ -68,6 +68,10 @@ class VendorSite:
         # Cookies ignore the port: two demo vendors on localhost need different cookie names.
         return f"{self.key}_sso_state"
 
+    @property
+    def used_state_cookie(self) -> str:
+        return f"{self.key}_sso_state_used"
+
 
 @dataclass(frozen=True)
 class SignInMethod:
@@ -170,7 +174,9 @@ async def keep_state(response: Response) -> Response:
 async def receive_token() -> ResponseReturnValue:
     form = await request.form
     expected = request.cookies.get(site().state_cookie, "")
-    if not expected or not hmac.compare_digest(expected.encode(), form.get("state", "").encode()):
+    if not same_state(expected, form.get("state")):
+        if same_state(request.cookies.get(site().used_state_cookie), form.get("state")):
+            return posted_again(form.get("ReturnURL"), form.get("error"))
         abort(400, "This sign-in did not start in this browser, or it is too old. Sign in again.")
     return_to = own_page(form.get("ReturnURL"))
     if form.get("error") == "login_required":  # our passive=1 request: no portal session
@@ -184,9 +190,36 @@ async def receive_token() -> ResponseReturnValue:
         response = redirect(return_to, 303)
     else:
         abort(400, "The portal's answer carried neither a token nor an error we know.")
-    # A state works once: the next sign-in gets a new one.
+    # A state works once: the next sign-in gets a new one. We keep it as used, only to know
+    # the same answer when Back brings it again (posted_again).
     response.delete_cookie(site().state_cookie, secure=True, httponly=True, samesite="None")
+    response.set_cookie(
+        site().used_state_cookie,
+        expected,
+        max_age=3600,
+        secure=True,
+        httponly=True,
+        samesite="None",
+    )
     return response
+
+
+def same_state(kept: str | None, posted: str | None) -> bool:
+    """A state we kept, and the one the answer carries: equal, compared in constant time."""
+    return bool(kept) and hmac.compare_digest(str(kept).encode(), (posted or "").encode())
+
+
+def posted_again(return_url: str | None, error: str | None) -> ResponseReturnValue:
+    """Back after a sign-in re-visits the portal, which (the member still signed in there)
+    answers our used state again, with a new token. The sign-in is done: send the member on to
+    the page, and redeem nothing — a state works once, and a second sign-in is not what Back
+    means. Our session cookie (Lax) is not sent with this cross-site POST, so the page, asked
+    for next, shows what is true: the member signed in, or the page of a visitor who signed
+    out since. The session is not touched here (docs/vendors.md, step 2)."""
+    return_to = own_page(return_url)
+    if error == "login_required":
+        return redirect(with_query(return_to, sso="login_required"), 303)
+    return redirect(return_to, 303)
 
 
 def own_page(url: str | None) -> str:
@@ -304,6 +337,11 @@ async def security_headers(response: Response) -> Response:
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        # Every page shows who is signed in, so none is kept by the browser: Back after sign-out
+        # asks us again (no page of the signed-in member comes back), and so does the redirect
+        # Back after a sign-in ends on (not the page kept from before it, anonymous).
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

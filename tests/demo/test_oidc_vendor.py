@@ -108,6 +108,27 @@ def test_a_callback_this_browser_did_not_start_is_refused(demo: LiveDemo, visito
     assert signed_in_as(visitor.get(forum + "/")) is None
 
 
+def test_back_after_signing_in_visits_the_callback_again_and_goes_on_to_the_page(
+    demo: LiveDemo, visitor: Browser
+) -> None:
+    """Back re-visits the portal's sign-in page, which (the member signed in there) goes on to
+    our callback with a new code for the state already used: the forum sends the member on to
+    the page; a state it never gave this browser is still refused."""
+    forum = demo.vendor_urls[FORUM]
+    portal_form = visitor.get(visitor.get(forum + THREAD).link("Sign in with"))
+    back = visitor.submit(portal_form, "/sign-in", username="ada", password="demo-password")
+    assert signed_in_as(back) == "Ada Lovelace"
+    visitor.visited.clear()
+
+    again = visitor.get(portal_form.url)
+    assert any(url.startswith(forum + oidc_vendor.CALLBACK) for url in visitor.visited)
+    assert (again.url, again.response.status_code) == (forum + THREAD, 200)
+    assert signed_in_as(again) == "Ada Lovelace"
+    assert "no-store" in again.response.headers["cache-control"]  # Back after sign-out asks again
+    answer = visitor.get(f"{forum}{oidc_vendor.CALLBACK}?code=stolen&state=someone-elses")
+    assert answer.response.status_code == 400
+
+
 def test_an_answer_naming_another_issuer_is_refused(demo: LiveDemo, visitor: Browser) -> None:
     forum = demo.vendor_urls[FORUM]
     start = visitor.client.get(forum + oidc_vendor.START, follow_redirects=False)

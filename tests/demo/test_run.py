@@ -47,6 +47,8 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
 ) -> None:
     data_dir, port = tmp_path / "var", own_port
     with reserved_ports(4) as vendor_port, running_demo(data_dir, port, vendor_port) as printed:
+        # The banner first: no line of the mail sink's start or of any library before it.
+        assert printed.splitlines()[0] == f"portal (development)  http://127.0.0.1:{port}/"
         for url in (
             f"http://127.0.0.1:{port}/",
             f"http://localhost:{vendor_port}/",
@@ -84,6 +86,8 @@ def test_demo_serves_portal_and_vendors_stops_on_ctrl_c_and_keeps_its_data(
     assert "portal         GET /sign-in → 200" in terminal  # a page a person asked for
     assert "acme-learning  GET /catalogue/event-planning → 200" in terminal
     assert "/static/" not in terminal and "{" not in terminal  # no asset, no JSON line
+    # The SMTP sink's connections and the vendors' own requests to the portal: not pages.
+    assert "_handle_client" not in terminal and "HTTP Request:" not in terminal
     assert not (data_dir / "postgres" / "postmaster.pid").exists()  # Postgres stopped too
     with socket.socket() as probe:  # the vendor's port is free again (as a server binds it)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -72,6 +72,31 @@ def test_an_answer_this_browser_did_not_ask_for_is_refused(
         assert answer.response.status_code == 400, answer.text
 
 
+def test_back_after_signing_in_posts_an_answer_again_and_goes_on_to_the_page(
+    demo: LiveDemo, visitor: Browser
+) -> None:
+    """Back re-visits the portal's sign-in page, which (the member signed in there) answers the
+    request already used once more: EventHub sends the member on to the page; the same answer
+    from a browser that never asked is still refused."""
+    eventhub = demo.vendor_urls[EVENTHUB]
+    event = eventhub + "/catalogue/" + demo.sites[EVENTHUB].catalogue.items[0].slug
+    portal_form = visitor.get(visitor.get(event).link("Sign in with"))
+    answer_page = visitor.submit(portal_form, "/sign-in", username="ada", password="demo-password")
+    assert signed_in_as(visitor.auto_post(answer_page)) == "Ada Lovelace"
+
+    again_page = visitor.get(portal_form.url)  # Back: the portal answers the used request again
+    fields = next(form for form in again_page.html.forms if form.id == "token-post").fields
+    with Browser() as someone_else:
+        assert someone_else.post(eventhub + saml_vendor.ACS, fields).response.status_code == 400
+    # An answer posted again is checked like any other: no signature, no way on.
+    garbage = visitor.post(eventhub + saml_vendor.ACS, {"SAMLResponse": "bm90IHNhbWw="})
+    assert garbage.response.status_code == 400
+    again = visitor.auto_post(again_page)
+    assert (again.url, again.response.status_code) == (event, 200)
+    assert signed_in_as(again) == "Ada Lovelace"
+    assert "no-store" in again.response.headers["cache-control"]  # Back after sign-out asks again
+
+
 def stranger() -> Signer:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = certificates.certificate(key, kid="stranger", made_at=datetime.now(UTC), host="evil")

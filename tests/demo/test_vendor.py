@@ -81,6 +81,38 @@ def test_a_token_post_with_another_state_is_refused_and_the_token_left_alone(
     assert answer.json()["FirstName"] == "Ada"
 
 
+def test_back_after_signing_in_posts_the_used_state_again_and_goes_on_to_the_page(
+    demo: LiveDemo, visitor: Browser
+) -> None:
+    """Back re-visits the portal, which answers again, for the state already used, with a new
+    token: the vendor sends the member on to the page, redeems nothing, and still refuses that
+    POST from a browser whose sign-in it was not."""
+    acme = demo.vendor_urls[ACME]
+    portal_form = visitor.get(visitor.get(acme + COURSE).link("Sign in with"))
+    token_page = visitor.submit(portal_form, "/sign-in", username="ada", password="demo-password")
+    assert signed_in_as(visitor.auto_post(token_page)) == "Ada Lovelace"
+
+    again_page = visitor.get(token_page.url)  # Back: the portal answers the used state again
+    fields = next(form for form in again_page.html.forms if form.id == "token-post").fields
+    with Browser() as stranger:
+        assert stranger.post(f"{acme}/sso/token", fields).response.status_code == 400
+    others = visitor.post(f"{acme}/sso/token", {**fields, "state": "someone-elses-state"})
+    assert others.response.status_code == 400
+    again = visitor.auto_post(again_page)
+    assert again.url == acme + COURSE
+    assert [r.status_code for r in again.response.history] == [303]
+    assert signed_in_as(again) == "Ada Lovelace"
+    assert "no-store" in again.response.headers["cache-control"]  # Back after sign-out asks again
+    # Not redeemed: the new token still works, once, and the portal session lives on.
+    answer = httpx.post(
+        f"{demo.portal_url}/api/sso/user",
+        data={"token": fields["token"]},
+        auth=(ACME, demo_secret(ACME)),
+    )
+    assert answer.status_code == 200
+    assert "Sign out" in visitor.get(f"{demo.portal_url}/").text
+
+
 def test_a_replayed_token_is_refused_and_ends_the_portal_session(
     demo: LiveDemo, visitor: Browser
 ) -> None:
