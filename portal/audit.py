@@ -319,12 +319,13 @@ def csv_row(event: AuditEvent) -> list[str]:
     return [csv_cell(getattr(event, name)) for name in CSV_COLUMNS]
 
 
-async def count(db: AsyncSession, event: str, outcome: str, *, since: datetime) -> int:
+async def count(db: AsyncSession, event: str, outcome: str | None, *, since: datetime) -> int:
+    """How many `event`s since `since`; `outcome` None: any outcome."""
     query = select(func.count()).where(
-        col(AuditEvent.event) == event,
-        col(AuditEvent.outcome) == outcome,
-        col(AuditEvent.occurred_at) >= since,
+        col(AuditEvent.event) == event, col(AuditEvent.occurred_at) >= since
     )
+    if outcome is not None:
+        query = query.where(col(AuditEvent.outcome) == outcome)
     return int((await db.exec(query)).one())
 
 

@@ -40,6 +40,7 @@ DETAIL_LABELS: dict[str, str] = {
     "domain": "Domain",
     "fields": "Fields sent",
     "enabled": "Enabled",
+    "access": "Who may use the site",
     "role": "Role",
     "email": "Email",
     "staff": "Staff account",

@@ -83,6 +83,7 @@ WORDS: dict[str, str] = {
     "vendor.domain_added": "Domain added to {vendor}",
     "vendor.domain_removed": "Domain removed from {vendor}",
     "vendor.fields_changed": "Fields sent to {vendor} changed",
+    "vendor.access_changed": "Who may use {vendor} changed",
     "vendor.secret_created": "New API secret for {vendor}",
     "vendor.secret_revoked": "API secret of {vendor} revoked",
     "logout.notified": "{vendor} told that a member signed out",

@@ -48,7 +48,11 @@ OPTIONS = {
     **{"key": "KEY", "name": "--name", "protocol": "--protocol", "domain": "--domain"},
     **{"add_domains": "--add-domain", "remove_domains": "--remove-domain"},
     "my_sites": "--my-sites",
+    "access_member_types": "--member-types",
+    "access_statuses": "--statuses",
 }
+# --access: who may use the site; with it, --member-types and --statuses not given mean none.
+ACCESS = {"everyone": False, "good-standing": True}
 NEW_VENDOR = {field.name for field in fields(vendors.NewVendor)}
 
 
@@ -92,6 +96,16 @@ def setting_options(parser: argparse.ArgumentParser) -> None:
         "the list only (--disable stops sign-ins)",
     )
     parser.add_argument("--fields", type=field_choices, metavar="F1,F2=OUTPUT_NAME")
+    parser.add_argument(
+        "--access",
+        choices=ACCESS,
+        help="who may use the site: everyone who signs in, or members in good standing only; "
+        "--member-types and --statuses narrow it (with --access, leaving one out means any)",
+    )
+    parser.add_argument(
+        "--member-types", dest="access_member_types", type=comma_list, metavar="STU,REG"
+    )
+    parser.add_argument("--statuses", dest="access_statuses", type=comma_list, metavar="A,I")
     for front_end in front_ends.registered():  # each front end's own settings
         if front_end.settings_options:
             front_end.settings_options.add(parser)
@@ -121,6 +135,11 @@ def field_choices(spec: str) -> list[vendor_rules.FieldChoice]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def comma_list(text: str) -> list[str]:
+    """`STU,REG` -> ["STU", "REG"]; "" -> [] (none)."""
+    return text.split(",")
+
+
 def given(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line, as each front end reads its own."""
     found = {
@@ -128,6 +147,9 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
         for name, value in vars(args).items()
         if name in vendor_settings.settings() and value is not None
     }
+    if getattr(args, "access", None) is not None:
+        found = {"access_member_types": [], "access_statuses": [], **found}
+        found["access_good_standing"] = ACCESS[args.access]
     for front_end in front_ends.registered():
         if front_end.settings_options:
             found = front_end.settings_options.read(found)

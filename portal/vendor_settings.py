@@ -9,12 +9,22 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, front_ends, sign_in_methods, vendor_rules, vendors
+from portal import (
+    access_rules,
+    audit,
+    front_ends,
+    sign_in_methods,
+    vendor_access,
+    vendor_rules,
+    vendors,
+)
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Vendor
 
 DETAILS = ("name", "token_url", "signout_url", "start_url", "my_sites")
 LOGOUT = (*vendor_rules.LOGOUT_URLS, "backchannel_logout_session_required")
+# The access rule's parts (portal/access_rules.py): a part not given stays as it is.
+ACCESS = ("access_good_standing", "access_member_types", "access_statuses")
 
 
 def updated() -> tuple[str, ...]:
@@ -24,9 +34,9 @@ def updated() -> tuple[str, ...]:
 
 
 def settings() -> tuple[str, ...]:
-    """What `apply` takes: the above, the returned fields, enabled, and domains to add or
-    remove."""
-    return (*updated(), "fields", "enabled", "add_domains", "remove_domains")
+    """What `apply` takes: the above, the returned fields, enabled, domains to add or remove,
+    and the access rule's parts."""
+    return (*updated(), "fields", "enabled", "add_domains", "remove_domains", *ACCESS)
 
 
 async def snapshot(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
@@ -37,6 +47,7 @@ async def snapshot(db: AsyncSession, vendor: Vendor) -> dict[str, Any]:
         "domains": await vendors.select_domains(db, vendor),
         "fields": vendor_rules.field_specs(await vendors.select_fields(db, vendor)),
         "enabled": vendor.enabled,
+        vendor_access.SETTING: access_rules.of_vendor(vendor).in_words(),
     }
 
 
@@ -74,6 +85,14 @@ async def apply(
         await vendors.replace_fields(db, vendor, given["fields"])
     if "enabled" in given:
         await vendors.set_enabled(db, vendor, given["enabled"], now=now)
+    if any(name in given for name in ACCESS):
+        now_rule = access_rules.of_vendor(vendor)
+        rule = access_rules.checked(
+            given.get("access_good_standing", now_rule.good_standing),
+            given.get("access_member_types", now_rule.member_types),
+            given.get("access_statuses", now_rule.statuses),
+        )
+        vendor_access.change(vendor, rule, now=now)
 
 
 async def _save_details(
@@ -112,4 +131,7 @@ def events(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[st
     if before["enabled"] != after["enabled"]:
         event = "vendor.enabled" if after["enabled"] else "vendor.disabled"
         found.append((event, {"changes": audit.changes(before, {"enabled": after["enabled"]})}))
+    access = audit.changes(before, {vendor_access.SETTING: after[vendor_access.SETTING]})
+    if access:
+        found.append((vendor_access.EVENT, {"changes": access}))
     return found

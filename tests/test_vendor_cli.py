@@ -96,6 +96,7 @@ def test_show_has_every_setting_and_the_secrets_but_never_a_secret(portal: Runne
         *("saml_entity_id", "saml_metadata_digest", "saml_metadata", "saml_metadata_url"),
         *("saml_nameid_format", "saml_encrypt_assertions", "saml_cipher", "saml_sign_response"),
         *("saml_attribute_name_format", "saml_idp_initiated", "saml_relay_state"),
+        "access",  # who may use the site, in words
     }
     assert (found["protocol"], found["scopes"], found["refresh_tokens"]) == (
         "oidc",

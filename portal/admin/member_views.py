@@ -20,6 +20,7 @@ from portal import (
     recovery,
     session_cookies,
     settings,
+    vendor_access,
     vendors,
 )
 from portal.admin.access import actor, record, staff_required
@@ -144,14 +145,12 @@ async def member_context(s: AsyncSession, member: Member) -> dict[str, Any]:
     )
     events = await audit.page(s, audit.EventFilter(member_id=member_id), size=8)
     current = settings.current()
+    terms = good_standing.terms(current, now)
     return {
         "member": member,
         "lock": locks.get(member_id),
-        "badges": member_status.badges(
-            member,
-            terms=good_standing.terms(current, now),
-            lock=locks.get(member_id),
-        ),
+        "badges": member_status.badges(member, terms=terms, lock=locks.get(member_id)),
+        "site_access": await vendor_access.for_member(s, member, terms),
         "sessions": live.sessions,
         "reset_link_refused": recovery.why_staff_cannot_send_a_link(
             member, directory=current.directory, mail=bool(current.smtp_url)

@@ -4,11 +4,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
 from portal import (
+    access_refusals,
     audit,
     audit_events,
     clock,
@@ -135,6 +137,8 @@ async def overview() -> ResponseReturnValue:
             "sign_ins_today": await audit.count(s, "sign_in", "success", since=today),
             "failed_today": await audit.count(s, "sign_in", "failure", since=today),
             "locked": await throttle.count_refusing_accounts(s, now=now, policy=throttle_policy),
+            # Every outcome: a refusal is "expected" (the rule working), yet staff want the count.
+            "refused_by_rules": await audit.count(s, access_refusals.EVENT, None, since=first),
         }
         failures = await audit.vendor_failures(s, since=now - timedelta(hours=24))
         elsewhere = await audit.portal_failures(s, since=now - timedelta(hours=24))
@@ -157,8 +161,15 @@ async def overview() -> ResponseReturnValue:
         vendor_warnings=[warning for found in attention.values() for warning in found],
         failing_vendors=len({p.failure.vendor_key for p in problems}),
         names=names,
+        refusals_link=refusals_link(first),
         sending_notices=logout_notices.sending(settings.current()),
     )
+
+
+def refusals_link(since: datetime) -> str:
+    """The audit log of access-rule refusals over the overview's period."""
+    query = urlencode({"event": access_refusals.EVENT, "from": since.date().isoformat()})
+    return f"/admin/audit?{query}"
 
 
 @blueprint.get("/admin/styleguide")

@@ -22,7 +22,7 @@ from portal import (
     vendor_secrets,
     vendors,
 )
-from portal.admin import integration
+from portal.admin import integration, vendor_access_page
 from portal.admin.pages import render
 from portal.catalogue import CATALOGUE
 from portal.errors import PortalError
@@ -140,7 +140,13 @@ async def preview(
 
 
 async def context(
-    db_session: AsyncSession, key: str, *, draft: Draft | None = None, member: str = ""
+    db_session: AsyncSession,
+    key: str,
+    *,
+    draft: Draft | None = None,
+    member: str = "",
+    access: vendor_access_page.Draft | None = None,
+    access_member: str = "",
 ) -> dict[str, Any]:
     vendor = await vendors.get_vendor(db_session, key)
     saved = await vendors.select_fields(db_session, vendor)
@@ -165,6 +171,7 @@ async def context(
         "preview": await preview(
             db_session, vendor, draft.choices if draft else saved, member, draft=draft is not None
         ),
+        "access": await vendor_access_page.card(db_session, vendor, access, access_member),
         "secrets": secrets,
         "active_secrets": sum(1 for s in secrets if s.revoked_at is None),
         "deliveries": await single_logout.recent_deliveries(db_session, id_of(vendor)),
@@ -202,10 +209,14 @@ async def render_vendor(
     status: int = 200,
     draft: Draft | None = None,
     member: str = "",
+    access: vendor_access_page.Draft | None = None,
+    access_member: str = "",
     **extra: Any,
 ) -> Response:
     async with db.transaction() as db_session:
-        values = await context(db_session, key, draft=draft, member=member)
+        values = await context(
+            db_session, key, draft=draft, member=member, access=access, access_member=access_member
+        )
     return await render(TEMPLATE, block=block, status=status, **{**values, **extra})
 
 

@@ -9,6 +9,7 @@ from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from portal import (
+    access_rules,
     audit,
     clock,
     db,
@@ -47,6 +48,7 @@ async def vendor_list() -> ResponseReturnValue:
         activity=activity,
         attention=attention,
         protocols=front_ends.labels(),
+        rules={v.id: access_rules.of_vendor(v) for v in found},
     )
 
 
