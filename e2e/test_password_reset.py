@@ -186,3 +186,25 @@ def test_staff_send_a_member_the_reset_email_from_the_member_page(
     page.get_by_label("The same password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Save password and sign in").click()
     expect(page).to_have_url(f"{demo.portal_url}/")
+
+
+def test_a_reset_asked_for_from_the_help_page_lands_on_the_vendor(
+    page: Page, demo: LiveDemo, mailbox: Mailbox
+) -> None:
+    """Issue 26, item 10: wrong password, "Trouble signing in?", "Forgot your password?" —
+    the new password still ends on the vendor's page the member set out for."""
+    page.goto(demo.vendor_urls[ACME] + COURSE)
+    page.get_by_role("link", name=f"Sign in with {ASSOCIATION}").click()
+    fill_portal_sign_in(page, password="not the password")
+    page.get_by_role("link", name="Trouble signing in?").click()
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Username or email").fill("ada")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_test_id("reset-sent")).to_be_visible()
+    open_the_caught_mail(page, demo)
+    page.get_by_test_id("caught-mail").get_by_test_id("mail-link").click()
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("The same password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save password and sign in").click()
+    expect(page).to_have_url(demo.vendor_urls[ACME] + COURSE)
+    expect(page.get_by_test_id("vendor-member")).to_have_text("Ada Lovelace")

@@ -6,11 +6,11 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import audit, catalogue, disabling
+from portal import audit, catalogue, disabling, search_text
 from portal.auth.passwords import check_strength, hash_password
 from portal.errors import Conflict, InvalidField, NotFound
 from portal.models import Member, id_of
@@ -151,21 +151,13 @@ async def search_members(
     offset: int = 0,
     where: ColumnElement[bool] | None = None,
 ) -> list[Member]:
-    """Members whose name, email, username or iMIS ID contains every word of `q` (and who meet
-    `where`, e.g. a member_status filter)."""
+    """Members whose name, email, username or iMIS ID contains every word of `q`, whatever its
+    accents and case (portal/search_text.py), and who meet `where` (e.g. a member_status
+    filter). A plain scan of one column: without pg_trgm (not in every PostgreSQL the portal
+    runs on) no index serves a word found anywhere in a name."""
     query = select(Member) if where is None else select(Member).where(where)
     for word in q.split()[:8]:
-        pattern = _like(word[:100])
-        query = query.where(
-            or_(
-                col(Member.first_name).ilike(pattern),
-                col(Member.last_name).ilike(pattern),
-                col(Member.full_name).ilike(pattern),
-                col(Member.email).ilike(pattern),
-                col(Member.username).ilike(pattern),
-                col(Member.imis_id).ilike(pattern),
-            )
-        )
+        query = query.where(col(Member.search_text).like(_like(search_text.fold(word[:100]))))
     order = (col(Member.last_name), col(Member.first_name), col(Member.id))
     return list(await db.exec(query.order_by(*order).offset(offset).limit(limit)))
 

@@ -18,11 +18,15 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     UniqueConstraint,
+    event,
     func,
     text,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
+from portal import search_text
 from portal.catalogue import CATALOGUE, OUTPUT_NAME_PATTERN
 
 SQLModel.metadata.naming_convention = {
@@ -123,6 +127,17 @@ class Member(SQLModel, table=True):
     refreshed_at: datetime | None = timestamp(nullable=True)
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)
+    # The searched fields folded (portal/search_text.py), kept by every write below; the member
+    # list searches this one column.
+    search_text: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+
+
+@event.listens_for(Member, "before_insert")
+@event.listens_for(Member, "before_update")
+def _keep_search_text(_mapper: Mapper[Member], _connection: Connection, member: Member) -> None:
+    """Every write of a member (added, edited, imported, refreshed from iMIS) goes through the
+    ORM, so this is the one place the folded copy is kept."""
+    member.search_text = search_text.of(member)
 
 
 class Vendor(SQLModel, table=True):

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import escape
 from quart import Blueprint, Response, current_app, redirect, render_template, request
@@ -221,6 +222,12 @@ class Pending:
     # registered redirect URI (through /oidc/authorize), on another origin.
     form_action: tuple[str, ...] = ()
 
+    @property
+    def carried(self) -> str:
+        """The query that carries the request to the other member pages — help, forgot
+        password, back to sign in — which read it back as `next`."""
+        return "?next=" + quote(self.continuation, safe="/")
+
 
 async def redirect_sources(db_session: AsyncSession, vendor: Vendor) -> tuple[str, ...]:
     """Where an OpenID Connect vendor's authorization answers may go: its registered redirect
@@ -356,8 +363,9 @@ async def end_member_session(db_session: AsyncSession, *, vendor_key: str | None
 
 @blueprint.get("/help")
 async def sign_in_help() -> ResponseReturnValue:
-    """The sign-in page's help link when PORTAL_HELP_URL is unset: what to check, whom to ask."""
-    return await render_template("sso/help.html")
+    """The sign-in page's help link when PORTAL_HELP_URL is unset: what to check, whom to ask;
+    the vendor's request travels on, to "Back to sign in" and "Forgot your password?"."""
+    return await render_template("sso/help.html", pending=await pending_request(request.args))
 
 
 @blueprint.get("/signed-out")

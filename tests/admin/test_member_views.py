@@ -158,3 +158,36 @@ async def test_an_unknown_member_is_a_404(admin: Browser) -> None:
     assert (await admin.get("/admin/members/999")).status_code == 404
     assert (await admin.post("/admin/members/999/disable")).status_code == 404
     assert (await admin.get("/admin/members/nope")).status_code == 404
+
+
+async def test_search_ignores_accents_and_case_both_ways(admin: Browser, database_url: str) -> None:
+    await add_member(database_url, imis_id="301", username="mueller", email="m@example.org",
+                     first_name="Jürgen", last_name="Müller")  # fmt: skip
+    await add_member(database_url, imis_id="302", username="garcon", email="gc@example.org",
+                     first_name="François", last_name="Garçon")  # fmt: skip
+    await add_member(database_url, imis_id="303", username="soren", email="s@example.org",
+                     first_name="Søren", last_name="Ørsted")  # fmt: skip
+    for q, found in [
+        ("Muller", "mueller"),
+        ("MÜLLER", "mueller"),
+        ("jurgen muller", "mueller"),
+        ("Garcon", "garcon"),
+        ("francois", "garcon"),
+        ("GARÇON", "garcon"),
+        ("soren orsted", "soren"),
+    ]:
+        body = await text(await admin.get("/admin/members", q=q))
+        assert f">{found}</td>" in body, q
+        assert body.count("</tr>") == 2, q  # the header row and the one member
+
+
+async def test_an_edited_name_is_found_by_its_new_spelling(
+    admin: Browser, database_url: str
+) -> None:
+    await add_member(database_url)
+    edit = {**NEW, "imis_id": "101", "username": "ada", "email": "ada@example.org",
+            "first_name": "Adèle", "last_name": "Łukasiewicz"}  # fmt: skip
+    response = await admin.post(f"/admin/members/{await member_id(database_url)}", edit)
+    assert response.status_code == 303
+    assert ">ada</td>" in await text(await admin.get("/admin/members", q="adele lukasiewicz"))
+    assert ">ada</td>" not in await text(await admin.get("/admin/members", q="Lovelace"))

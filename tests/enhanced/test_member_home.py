@@ -57,7 +57,7 @@ async def test_the_password_is_tied_to_the_sign_in_error(app: Quart) -> None:
     wrong = await sign_in(client, password="not the password")
     html = await wrong.get_data(as_text=True)
     assert wrong.status_code == 401
-    assert '<div class="flashes" id="sign-in-error">' in html
+    assert '<div class="flashes" id="sign-in-error" data-history-url="/sign-in">' in html
     password = html[html.index(PASSWORD_INPUT) :].split(">", 1)[0]
     assert 'aria-invalid="true"' in password and 'aria-describedby="sign-in-error"' in password
 
