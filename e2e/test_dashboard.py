@@ -37,6 +37,9 @@ def test_flow_8_staff_create_a_vendor_add_a_domain_and_choose_its_fields(
     page.get_by_role("button", name="Add vendor").click()
     expect(page.get_by_role("heading", name="Evently Conferences", exact=True)).to_be_visible()
     expect(page.locator("#new-secret")).to_have_text(SECRET)  # shown once
+    page.reload()  # post/redirect/get: a reload re-sends nothing and shows the secret no more
+    expect(page.get_by_test_id("already-shown")).to_contain_text("was shown once")
+    expect(page.locator("#new-secret")).to_have_count(0)
 
     page.get_by_label("Add a domain").fill("co.uk")
     page.get_by_role("button", name="Add", exact=True).click()

@@ -7,7 +7,7 @@ the logout token's claims, the signed-out page's account of which sites were sig
 the dashboard shows of deliveries."""
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import session_vendors
-from portal.models import Vendor
+from portal.models import Vendor, id_of
 from portal.outbox.models import OutboxItem
 
 # OpenID Connect Back-Channel Logout 1.0 §2.4: the event that makes a JWT a logout token.
@@ -30,6 +30,21 @@ LOGOUT_TOKEN_TYPE = "logout+jwt"  # noqa: S105 - a JOSE type, not a secret
 LOGOUT_TOKEN_LIFETIME = timedelta(minutes=2)
 RECENT = 20
 OUTBOX_KIND = "logout"
+
+
+def not_told(
+    vendors: Sequence[Vendor], *, told_its_own_way: Callable[[Vendor], bool]
+) -> dict[int, list[str]]:
+    """{vendor id: [why staff should act]} for each vendor no sign-out notice reaches: no
+    sign-out notification address, and no way of its front end's own (SAML's sign-out)."""
+    return {
+        id_of(vendor): [
+            f"{vendor.name} has no sign-out notification address: members who sign out "
+            "elsewhere stay signed in here. Add the address its developers give under Settings."
+        ]
+        for vendor in vendors
+        if not vendor.backchannel_logout_url and not told_its_own_way(vendor)
+    }
 
 
 async def vendors_reached(db: AsyncSession, session_id: int) -> list[Vendor]:

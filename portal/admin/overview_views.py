@@ -22,6 +22,7 @@ from portal import (
     settings,
     vendors,
 )
+from portal.admin import vendor_page
 from portal.admin.access import staff_required
 from portal.admin.pages import render
 from portal.auth import sessions, throttle
@@ -126,7 +127,7 @@ async def overview() -> ResponseReturnValue:
         registered = await vendors.select_vendors(s)
         names = {v.key: v.name for v in registered}
         # A turned-off site signs nobody in: what needs doing about it can wait until it is on.
-        attention = await front_ends.attention(s, [v for v in registered if v.enabled], now)
+        attention = await vendor_page.attention(s, [v for v in registered if v.enabled], now)
         # Every front end's issue to a vendor: an Enhanced token, an OpenID Connect code.
         issued = await audit.daily_counts(s, front_ends.issued_events(), since=first)
         redeemed = await audit.daily_counts(s, ["token.redeemed"], since=first)

@@ -3,6 +3,7 @@ integration. Every vendor view renders this page, or one block of it for htmx.""
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from quart import Response, request
@@ -218,6 +219,23 @@ async def render_vendor(
             db_session, key, draft=draft, member=member, access=access, access_member=access_member
         )
     return await render(TEMPLATE, block=block, status=status, **{**values, **extra})
+
+
+async def attention(
+    db_session: AsyncSession, found: list[Vendor], now: datetime
+) -> dict[int, list[str]]:
+    """What staff must act on about each vendor, for the vendor list and the overview: its
+    front end's words, and whether members who sign out elsewhere stay signed in there."""
+    needs = await front_ends.attention(db_session, found, now)
+    not_told = single_logout.not_told(found, told_its_own_way=tells_its_own_way)
+    for vendor_id, words in not_told.items():
+        needs[vendor_id] = [*needs.get(vendor_id, []), *words]
+    return needs
+
+
+def tells_its_own_way(vendor: Vendor) -> bool:
+    """Its front end tells it of a sign-out in its own terms (SAML's single logout)."""
+    return front_ends.named(vendor.protocol).vendor_page.sign_out_words is not None
 
 
 async def own_sign_out(db_session: AsyncSession, vendor: Vendor) -> str | None:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint, g, redirect, request, session
 from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -14,11 +14,13 @@ from portal import (
     clock,
     db,
     front_ends,
+    sealing,
     settings,
     sign_in_methods,
     vendor_rules,
     vendors,
 )
+from portal.admin import vendor_page
 from portal.admin.access import record, staff_required
 from portal.admin.pages import done, render
 from portal.admin.vendor_page import render_vendor
@@ -28,9 +30,13 @@ from portal.front_ends import FrontEnd
 from portal.vendors import NewVendor
 
 blueprint = Blueprint("admin_vendors", __name__)
-NEW_FIELDS = ("key", "name", "protocol", "domain", "signout_url")
+NEW_FIELDS = ("key", "name", "protocol", "domain", "signout_url", "backchannel_logout_url")
 MAX_TEXT = 30_000  # a textarea of ten addresses, the longest field of a front end's own
 NEW_VENDOR = {field.name for field in fields(NewVendor)}
+# The new vendor's secret between "Add vendor" and its one showing (post/redirect/get): in the
+# signed session cookie, sealed with the secret key (a signed cookie alone is readable), never
+# in the URL or the log, and taken out at the one GET that shows it.
+ADDED = "vendor_added"
 
 
 @blueprint.get("/admin/vendors")
@@ -40,7 +46,7 @@ async def vendor_list() -> ResponseReturnValue:
         found = await vendors.select_vendors(s)
         domains = await vendors.select_all_domains(s)
         activity = await audit.last_activity(s, [v.key for v in found])
-        attention = await front_ends.attention(s, found, clock.now())
+        attention = await vendor_page.attention(s, found, clock.now())
     return await render(
         "admin/vendors/list.html",
         vendors=found,
@@ -116,6 +122,7 @@ async def create_vendor() -> ResponseReturnValue:
             name=values["name"],
             domains=[values["domain"]],
             signout_url=values["signout_url"] or None,
+            backchannel_logout_url=values["backchannel_logout_url"] or None,
             protocol=chosen.name,
         )
         try:
@@ -147,8 +154,42 @@ async def create_vendor() -> ResponseReturnValue:
             fields=DEFAULT_SELECTION,
             sign_in_methods=front_ends.listed(),
         )
-    # The only answer that shows the secret: no redirect; never kept (portal.security).
-    return await render_vendor(vendor.key, status=201, new_secret=secret, created=True)
+    keep_for_one_showing(vendor.key, secret)
+    return redirect(added_page(vendor.key), 303)
+
+
+def added_page(key: str) -> str:
+    return f"/admin/vendors/{key}/added"
+
+
+def keep_for_one_showing(key: str, secret: str | None) -> None:
+    sealed = sealing.seal(secret.encode(), settings.current()) if secret else None
+    session[ADDED] = {"key": key, "staff": g.staff.id, "sealed": sealed}
+
+
+def take_kept_secret(key: str) -> tuple[bool, str | None]:
+    """(whether this vendor was just added in this browser by this staff member and not yet
+    shown, its secret if it has one); either way nothing is left for a second showing."""
+    kept = session.get(ADDED)
+    if not isinstance(kept, dict) or kept.get("key") != key or kept.get("staff") != g.staff.id:
+        return False, None
+    session.pop(ADDED)
+    try:
+        sealed = kept.get("sealed")
+        return True, sealing.unseal(sealed, settings.current()).decode() if sealed else None
+    except sealing.Unopenable:  # the secret key changed in between: as if shown already
+        return False, None
+
+
+@blueprint.get("/admin/vendors/<key>/added")
+@staff_required()
+async def vendor_added(key: str) -> ResponseReturnValue:
+    """The one page that shows a new vendor's secret (kept from no-store caches by
+    portal.security); reloaded, it says the secret was shown and shows the vendor."""
+    fresh, secret = take_kept_secret(key)
+    if fresh:
+        return await render_vendor(key, new_secret=secret, created=True)
+    return await render_vendor(key, already_shown=True)
 
 
 @blueprint.get("/admin/vendors/<key>")

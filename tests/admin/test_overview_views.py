@@ -1,11 +1,15 @@
 from datetime import UTC, date, datetime, timedelta
 
+from quart import Quart
+
 from portal.admin.overview_views import chart, start_of_day
 from portal.audit_models import AuditEvent
 from portal.auth.models import SignInThrottle
 from tests.admin.browser import Browser, text
+from tests.admin.test_member_views import member_id
 from tests.conftest import FakeClock
-from tests.flows import add_vendor, unit_of_work
+from tests.flows import add_member, add_vendor, sign_in, unit_of_work
+from tests.oidc.oidc_flows import add_oidc_vendor, tokens_for
 
 
 def test_a_chart_has_a_series_per_vendor_and_sums_the_smallest() -> None:
@@ -89,7 +93,7 @@ async def test_an_empty_overview_says_so(admin: Browser) -> None:
 async def test_a_silent_check_finding_nobody_signed_in_is_no_vendor_error(
     admin: Browser, database_url: str, clock: FakeClock
 ) -> None:
-    await add_vendor(database_url)
+    await add_vendor(database_url, backchannel_logout_url="https://acme-learning.com/sso/logout")
     async with unit_of_work(database_url) as s:
         why = {"reason": "login_required"}
         for _ in range(4):
@@ -123,3 +127,20 @@ async def test_an_imis_outage_is_an_error_to_act_on(
     assert "Member sign-in failed: iMIS did not answer (3 times)." in errors
     assert "Check that iMIS is up" in errors
     assert "could not log in" not in errors  # a made-up vendor key is nobody to call
+
+
+async def test_a_sign_in_through_openid_connect_is_a_series_of_the_sign_in_chart(
+    app: Quart, admin: Browser, database_url: str
+) -> None:
+    """Issue 26, item 2: every protocol counts everywhere — a member who signed in only at an
+    OpenID Connect site shows on the chart, and on their page as a site their session used."""
+    learn = await add_oidc_vendor(database_url)
+    await add_member(database_url)
+    browser = app.test_client()
+    assert (await sign_in(browser)).status_code == 303
+    await tokens_for(browser, learn)
+    body = await text(await admin.get("/admin/"))
+    chart = body.split('id="chart-signins"')[1].split("</svg>")[0]
+    assert 'chart__swatch"></span>Learn Academy</li>' in chart
+    member = await text(await admin.get(f"/admin/members/{await member_id(database_url)}"))
+    assert 'Sites: <a href="/admin/vendors/learn">Learn Academy</a>' in member

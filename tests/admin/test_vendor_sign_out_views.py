@@ -169,3 +169,49 @@ async def test_with_an_issuer_the_overview_says_nothing_of_it(
     vendor = await text(await sending_admin.get("/admin/vendors/acme"))
     assert "not sending sign-out notices" not in vendor
     assert ">Sending</span>" in vendor and ">Waiting</span>" not in vendor
+
+
+NOT_TOLD = "members who sign out elsewhere stay signed in here"
+
+
+async def test_the_add_form_asks_for_the_sign_out_notification_address(
+    admin: Browser, database_url: str
+) -> None:
+    """Issue 26, item 1: a vendor is told of sign-outs from its first day, if staff give the
+    address when they add it; the form says what it is for in plain words."""
+    form = await text(await admin.get("/admin/vendors/new"))
+    assert "Sign-out notification address" in form and "signed out there too" in form
+    new = {"key": "acme", "name": "Acme Learning", "domain": "acme-learning.com",
+           "token_url": "https://acme-learning.com/sso/token", "signout_url": ""}  # fmt: skip
+    refused = await admin.post(
+        "/admin/vendors", {**new, "backchannel_logout_url": "https://evil.com/logout"}
+    )
+    assert refused.status_code == 422
+    assert "The sign-out notification address is not within the vendor" in await text(refused)
+    added = await admin.post("/admin/vendors", {**new, "backchannel_logout_url": BACKCHANNEL})
+    assert added.status_code == 303
+    async with unit_of_work(database_url) as s:
+        vendor = (await s.exec(select(Vendor))).one()
+    assert vendor.backchannel_logout_url == BACKCHANNEL
+    [event] = [e for e in await events(database_url) if e.event == "vendor.created"]
+    assert event.details["changes"]["backchannel_logout_url"]["after"] == BACKCHANNEL
+
+
+async def test_vendors_no_sign_out_reaches_are_flagged_on_the_list_and_the_overview(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)  # no sign-out notification address
+    told = {"domain": "careerhub.io", "backchannel_logout_url": "https://careerhub.io/bye"}
+    await add_vendor(database_url, key="careerhub", name="CareerHub Jobs", **told)
+    listed = await text(await admin.get("/admin/vendors"))
+    acme, careerhub = listed.split("Acme Learning</a>")[1], listed.split("CareerHub Jobs</a>")[1]
+    assert NOT_TOLD in acme.split("</tr>")[0]
+    assert NOT_TOLD not in careerhub.split("</tr>")[0]
+    overview = await text(await admin.get("/admin/"))
+    assert f"Acme Learning has no sign-out notification address: {NOT_TOLD}" in overview
+    assert "CareerHub Jobs has no" not in overview
+
+
+async def events(database_url: str) -> list[AuditEvent]:
+    async with unit_of_work(database_url) as s:
+        return list(await s.exec(select(AuditEvent)))

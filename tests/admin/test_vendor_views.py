@@ -1,10 +1,13 @@
 import json
 
+from quart import Response
 from sqlmodel import col, select
 
+from portal import vendor_secrets
 from portal.audit_models import AuditEvent
+from portal.crypto import digest
 from portal.models import Vendor, VendorDomain
-from tests.admin.browser import Browser, text
+from tests.admin.browser import Browser, cookie, text
 from tests.flows import add_vendor, unit_of_work
 
 NEW = {
@@ -14,6 +17,14 @@ NEW = {
     "token_url": "https://careerhub.io/sso/token",
     "signout_url": "https://www.careerhub.io/bye",
 }
+
+
+async def added_through_the_form(admin: Browser, form: dict[str, str]) -> Response:
+    """ "Add vendor": its redirect (post/redirect/get), followed to the page that shows the
+    secret once."""
+    response = await admin.post("/admin/vendors", form)
+    assert response.status_code == 303, await text(response)
+    return await admin.get(response.headers["Location"])
 
 
 async def audit_events(database_url: str, name: str) -> list[AuditEvent]:
@@ -32,14 +43,24 @@ async def test_the_list_shows_each_vendor_with_status_and_domains(
 
 
 async def test_creating_a_vendor_shows_its_secret_once(admin: Browser, database_url: str) -> None:
+    """Post/redirect/get (issue 26, item 3): the form's answer is a redirect to a page that shows
+    the secret once; reloading that page re-sends nothing and says the secret was shown."""
     response = await admin.post("/admin/vendors", NEW)
-    body = await text(response)
-    assert response.status_code == 201
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.status_code == 303
+    reveal = response.headers["Location"]
+    assert reveal == "/admin/vendors/careerhub/added"  # the secret is never in the URL
+    shown = await admin.get(reveal)
+    body = await text(shown)
+    assert shown.status_code == 200
+    assert shown.headers["Cache-Control"] == "no-store"
     assert "Copy this secret now" in body
     async with unit_of_work(database_url) as s:
         vendor = (await s.exec(select(Vendor))).one()
         domains = list(await s.exec(select(VendorDomain.domain)))
+        [secret] = await vendor_secrets.select_active(s, vendor)
+    shown_secret = body.split('id="new-secret">')[1].split("<")[0]
+    assert secret.secret_hash == digest(shown_secret)
+    assert shown_secret not in cookie(admin.client, "portal_csrf")  # sealed, not merely signed
     assert (vendor.key, vendor.signout_url, domains) == (
         "careerhub",
         NEW["signout_url"],
@@ -48,8 +69,24 @@ async def test_creating_a_vendor_shows_its_secret_once(admin: Browser, database_
     [event] = await audit_events(database_url, "vendor.created")
     assert event.staff_email == "admin@example.org"
     assert event.details["changes"]["token_url"] == {"before": None, "after": NEW["token_url"]}
+    again = await text(await admin.get(reveal))  # a reload
+    assert "Copy this secret now" not in again and shown_secret not in again
+    assert "The API secret was shown once, when CareerHub Jobs was added" in again
+    assert 'href="/admin/vendors/careerhub"' in again
     page = await text(await admin.get("/admin/vendors/careerhub"))
     assert "Copy this secret now" not in page
+
+
+async def test_a_reveal_page_shows_only_its_own_vendors_secret(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url)
+    await admin.post("/admin/vendors", NEW)
+    other = await text(await admin.get("/admin/vendors/acme/added"))
+    assert "Copy this secret now" not in other
+    assert "Copy this secret now" in await text(await admin.get("/admin/vendors/careerhub/added"))
+    missing = await admin.get("/admin/vendors/nobody/added")
+    assert missing.status_code == 404
 
 
 async def test_a_bad_vendor_form_comes_back_with_every_reason(admin: Browser) -> None:

@@ -3,7 +3,8 @@
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal import vendor_redirect_uris, vendor_secrets, vendors
+from portal import single_logout, vendor_redirect_uris, vendor_secrets, vendors
+from portal.admin import vendor_page
 from portal.crypto import digest
 from portal.demo import data, saml_vendor
 from portal.models import Member, Staff, Vendor
@@ -153,3 +154,19 @@ async def test_the_fourth_vendor_speaks_saml_from_its_own_metadata_and_follows_i
     assert vendor.start_url == "http://localhost:9104/sign-in"
     assert sp is not None and sp.entity_id == "http://localhost:9104/saml/metadata"
     assert await counts(database_url) == (3, 2, 4)
+
+
+async def test_every_demo_vendor_is_told_when_a_member_signs_out(database_url: str) -> None:
+    """Issue 26, item 1: signing out at one demo site signs the member out at every other; the
+    dashboard flags none of them as "members who sign out elsewhere stay signed in here"."""
+    await ensure(database_url)
+    async with unit_of_work(database_url) as session:
+        found = await vendors.select_vendors(session)
+        eventhub = await vendors.get_vendor(session, "eventhub")
+        saml_site = await service_providers.of_vendor(session, eventhub)
+    assert len(found) == len(data.DEMO_VENDORS)
+    assert single_logout.not_told(found, told_its_own_way=vendor_page.tells_its_own_way) == {}
+    assert {v.key for v in found if v.backchannel_logout_url} == {
+        key for key, _, _ in data.DEMO_VENDORS if key not in data.SAML_VENDORS
+    }
+    assert saml_site is not None and saml_site.logout_services  # SAML's own single logout
