@@ -133,10 +133,12 @@ async def export_csv() -> ResponseReturnValue:
 
     @stream_with_context
     async def lines() -> AsyncIterator[bytes]:
-        yield csv_text([list(audit.CSV_COLUMNS)])
+        # A UTF-8 byte order mark first: without it Excel reads the file as ANSI and garbles é, ü.
+        yield "\ufeff".encode() + csv_text([[*audit.CSV_COLUMNS, *audit.CSV_WORD_COLUMNS]])
         async with db.transaction() as s:
+            names = {v.key: v.name for v in await vendors.select_vendors(s)}
             async for batch in audit.export(s, filters.where):
-                yield csv_text([audit.csv_row(e) for e in batch])
+                yield csv_text([audit.csv_row(e, names) for e in batch])
 
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     headers = {"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'}
