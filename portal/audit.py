@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from portal import metrics, rate_limits, request_ids
+from portal import audit_details, audit_events, metrics, rate_limits, request_ids
 from portal.audit_models import AuditEvent
 from portal.rate_limits import client_network
 
@@ -32,6 +32,8 @@ CSV_COLUMNS = (
     "client_address",
     "details",
 )
+# Beside the codes (kept for machines), the same event as staff read it in the portal.
+CSV_WORD_COLUMNS = ("What happened", "Details in words")
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -315,8 +317,13 @@ def csv_cell(value: Any) -> str:
     return text_value
 
 
-def csv_row(event: AuditEvent) -> list[str]:
-    return [csv_cell(getattr(event, name)) for name in CSV_COLUMNS]
+def csv_row(event: AuditEvent, vendor_names: Mapping[str, str]) -> list[str]:
+    """The codes, then the words (`vendor_names`: vendor key -> name)."""
+    vendor = vendor_names.get(event.vendor_key or "", event.vendor_key)
+    said = audit_events.describe(event.event, event.outcome, event.details, vendor)
+    what = f"{said.summary}: {said.reason}" if said.reason else said.summary
+    words = [what, audit_details.in_words(event.details)]
+    return [csv_cell(getattr(event, name)) for name in CSV_COLUMNS] + [csv_cell(w) for w in words]
 
 
 async def count(db: AsyncSession, event: str, outcome: str | None, *, since: datetime) -> int:

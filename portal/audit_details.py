@@ -172,3 +172,10 @@ def other_details(details: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         for key, value in (details or {}).items()
         if key not in SHOWN_APART
     ]
+
+
+def in_words(details: Mapping[str, Any] | None) -> str:
+    """All the details on one line (the CSV export's "Details in words"): changes, then the rest."""
+    shown = [f"{c.label}: {c.before or '—'} → {c.after or '—'}" for c in changes(details)]
+    shown += [f"{label}: {words or '—'}" for label, words in other_details(details)]
+    return "; ".join(shown)

@@ -26,7 +26,7 @@ WORDS: dict[str, str] = {
     "oidc.authorized": "Member signed in to {vendor} (OpenID Connect)",
     "oidc.rejected": "OpenID Connect sign-in request from {vendor} refused",
     "oidc.login_required": "Silent OpenID Connect sign-in check by {vendor}",
-    "oidc.code_redeemed": "{vendor} collected a member's sign-in (OpenID Connect)",
+    "oidc.code_redeemed": "Member's sign-in to {vendor} completed (OpenID Connect)",
     "oidc.refreshed": "{vendor} renewed a member's access (OpenID Connect)",
     "oidc.token_rejected": "{vendor} was refused tokens (OpenID Connect)",
     "oidc.code_replay": "Sign-in code used twice by {vendor}",

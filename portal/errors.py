@@ -58,7 +58,7 @@ def init_app(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> ResponseReturnValue:
-        return await error_response(error.code or 500, error.description or "")
+        return await error_response(error.code or 500, http_message(error))
 
     @app.errorhandler(DatabaseUnavailable)
     async def database_unavailable(error: DatabaseUnavailable) -> ResponseReturnValue:
@@ -82,6 +82,22 @@ TITLES = {
     500: "Something went wrong",
     503: "Temporarily unavailable",
 }
+
+
+# Our words in place of the framework's stock descriptions ("The requested URL was not found on
+# the server. If you entered the URL manually…"); a description of our own is kept.
+HTTP_MESSAGES = {
+    404: "There is no page at this address.",
+    405: "This page can't be used that way.",
+    413: "What was sent is too large for the portal to accept.",
+}
+
+
+def http_message(error: HTTPException) -> str:
+    stock = error.description == type(error).description
+    if stock and error.code in HTTP_MESSAGES:
+        return HTTP_MESSAGES[error.code]
+    return error.description or ""
 
 
 DATABASE_DOWN = "The portal cannot reach its database just now. Please try again in a minute."

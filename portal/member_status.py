@@ -1,10 +1,10 @@
 """A member's status as staff see it: the one place that decides Current, Lapsed since …,
-No password, Locked and Disabled, both for the badges of one member and for the member list's
-status filter, so a badge and the filter that finds it never disagree. Whether a member is in
-good standing (Current, or not) is good_standing.py's, as vendors are told it."""
+No password, Locked, Throttled and Disabled, both for the badges of one member and for the
+member list's status filter, so a badge and the filter that finds it never disagree. Whether a
+member is in good standing (Current, or not) is good_standing.py's, as vendors are told it."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, not_
 from sqlmodel import col
@@ -20,6 +20,7 @@ FILTERS: dict[str, str] = {
     "lapsed": "Not in good standing",
     "no-password": "No password",
     "locked": "Locked",
+    "throttled": "Throttled",
     "disabled": "Disabled",
 }
 
@@ -114,7 +115,7 @@ def parse_filter(raw: str) -> str | None:
 
 
 def condition(
-    name: str, *, terms: good_standing.Terms, policy: throttle.Policy
+    name: str, *, terms: good_standing.Terms, policy: throttle.Policy, now: datetime
 ) -> ColumnElement[bool]:
     """The SQL twin of `badges` for one filter: the members who show that badge."""
     good = good_standing.in_good_standing(
@@ -129,6 +130,10 @@ def condition(
             return and_(col(Member.source) == "local", col(Member.password_hash).is_(None))
         case "locked":
             return throttle.member_locked(col(Member.username), col(Member.email), policy=policy)
+        case "throttled":
+            return throttle.member_delayed(
+                col(Member.username), col(Member.email), now=now, policy=policy
+            )
         case "disabled":
             return col(Member.enabled).is_(False)
     raise ValueError(name)

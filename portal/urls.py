@@ -50,13 +50,15 @@ _PORT = re.compile(r"[1-9][0-9]{0,4}")
 # In the Public Suffix List's ICANN section, yet never a public site: Tor (RFC 7686), and the
 # infrastructure zone of home networks and reverse DNS (RFC 8375, RFC 3172).
 _SPECIAL_USE_TLDS = frozenset({"onion", "arpa"})
-_BARE_DOMAIN_HINT = (
-    "enter a bare domain such as acme-learning.com, without https://, a port or a path"
-)
+_BARE_DOMAIN_HINT = "Type just the domain, like learning.example.org (no https://, port or path)"
 
 
 class InvalidURL(ValueError):
     """An unacceptable URL; str(exc) is a short reason that never quotes the URL itself."""
+
+
+class OutsideDomains(InvalidURL):
+    """A redirect target on none of the vendor's domains (the forms say so in staff's words)."""
 
 
 class InvalidDomain(ValueError):
@@ -76,7 +78,7 @@ def check_return_url(url: str, domains: Iterable[str], *, development: bool) -> 
     origin = _parse(url, "ReturnURL", development=development)
     # Lower-cased here too, so a caller passing a domain as typed cannot weaken the match.
     if not any(_within(origin.host, domain.lower()) for domain in domains):
-        raise InvalidURL("ReturnURL is not within the vendor's registered domains")
+        raise OutsideDomains("ReturnURL is not within the vendor's registered domains")
     return url
 
 

@@ -12,6 +12,7 @@ from portal.models import MY_SITES, VENDOR_KEY_PATTERN
 from portal.urls import (
     InvalidDomain,
     InvalidURL,
+    OutsideDomains,
     check_return_url,
     check_vendor_url,
     normalize_domain,
@@ -57,6 +58,8 @@ def sentence(text: str) -> str:
 def url_problem(what: str, exc: InvalidURL, called: str | None = None) -> str:
     """ "The token URL must use https." (not "token URL: token URL must use https"); `called`
     is how portal.urls names the URL, when the form calls it otherwise."""
+    if isinstance(exc, OutsideDomains):
+        return f"The {what} must be on one of this vendor's domains."
     reason = str(exc)
     if called and reason.startswith(called):
         reason = what + reason.removeprefix(called)
@@ -139,7 +142,8 @@ def check_start_url(url: str | None, domains: Sequence[str], *, development: boo
     try:
         return check_return_url(url, domains, development=development)
     except InvalidURL as exc:
-        raise InvalidField("start_url", f"sign-in start page: {exc}") from None
+        problem = url_problem("sign-in start page", exc, "ReturnURL")
+        raise InvalidField("start_url", problem) from None
 
 
 # "On My sites", in staff's words (models.MY_SITES).

@@ -38,7 +38,7 @@ def test_set_logout_sets_changes_and_removes_and_audits(portal: Runner) -> None:
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("https://evil.com/logout", "not within the vendor's registered domains"),
+        ("https://evil.com/logout", "must be on one of this vendor's domains"),
         ("http://acme-learning.com/logout", "https"),
         ("https://acme-learning.com/logout#x", "fragment"),
         ("https://acme-learning.com:8443/logout", "port"),

@@ -3,7 +3,7 @@ paid-through, grace, missing values — and every reader of it agreeing on each 
 dashboard's badge and status filter (in SQL), the Enhanced member object's IsMember, the
 is_member claim and SAML's eduPersonAffiliation. A reader that decides for itself fails here."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import col, select
@@ -69,7 +69,9 @@ async def test_every_reader_agrees_on_every_case(database_url: str, session: Asy
             name: (
                 await session.exec(
                     select(Member.username).where(
-                        member_status.condition(name, terms=terms, policy=policy),
+                        member_status.condition(
+                            name, terms=terms, policy=policy, now=datetime.now(UTC)
+                        ),
                         col(Member.username) == member.username,
                     )
                 )

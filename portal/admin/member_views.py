@@ -79,7 +79,7 @@ async def member_list() -> ResponseReturnValue:
     offset = (page - 1) * PAGE_SIZE
     now, policy = clock.now(), throttle_policy()
     terms = good_standing.terms(settings.current(), now)
-    where = member_status.condition(status, terms=terms, policy=policy) if status else None
+    where = member_status.condition(status, terms=terms, policy=policy, now=now) if status else None
     async with db.transaction() as s:
         found = await members.search_members(s, q, limit=PAGE_SIZE + 1, offset=offset, where=where)
         locks = await throttle.account_states(

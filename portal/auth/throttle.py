@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, or_, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, not_, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
@@ -106,15 +106,35 @@ def member_locked(
 ) -> ColumnElement[bool]:
     """SQL: the member whose name columns these are is locked (a member list's filter). The
     keys are spelled as `name_key` spells them, beside it, so the two cannot drift apart."""
-    locked = select(SignInThrottle.subject).where(
-        col(SignInThrottle.scope) == "account",
-        col(SignInThrottle.consecutive_failures) >= policy.lockout_failures,
+    return _member_names_in(
+        username, email, col(SignInThrottle.consecutive_failures) >= policy.lockout_failures
     )
+
+
+def member_delayed(
+    username: Mapped[str], email: Mapped[str | None], *, now: datetime, policy: Policy
+) -> ColumnElement[bool]:
+    """SQL: the member is held back right now by a growing delay and not locked (DELAYED, as
+    `_state` decides it for the badge), so the filter and the badge agree."""
+    held_back = and_(
+        col(SignInThrottle.blocked_until) > now,
+        col(SignInThrottle.consecutive_failures) < policy.lockout_failures,
+    )
+    return and_(
+        _member_names_in(username, email, held_back),
+        not_(member_locked(username, email, policy=policy)),  # LOCKED wins over DELAYED
+    )
+
+
+def _member_names_in(
+    username: Mapped[str], email: Mapped[str | None], state: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    rows = select(SignInThrottle.subject).where(col(SignInThrottle.scope) == "account", state)
 
     def key(name: Mapped[Any]) -> ColumnElement[str]:
         return literal(name_key("member", "")) + func.lower(func.trim(name))
 
-    return or_(key(username).in_(locked), key(email).in_(locked))
+    return or_(key(username).in_(rows), key(email).in_(rows))
 
 
 def staff_keys(email: str) -> list[str]:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from portal.audit import CSV_COLUMNS
+from portal.audit import CSV_COLUMNS, CSV_WORD_COLUMNS
 from portal.audit_models import AuditEvent
 from tests.admin.browser import Browser, text
 from tests.flows import add_member, add_vendor, unit_of_work
@@ -24,7 +24,9 @@ async def csv_rows(admin: Browser, **query: str) -> list[list[str]]:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
     assert response.headers["Content-Disposition"].startswith('attachment; filename="audit-')
-    return list(csv.reader(io.StringIO(await text(response))))
+    body = await text(response)
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
 
 
 async def test_pages_of_fifty_linked_by_cursor(admin: Browser, database_url: str) -> None:
@@ -74,7 +76,7 @@ async def test_the_export_is_the_whole_filtered_view(admin: Browser, database_ur
     await add_events(database_url, 1500)
     await add_events(database_url, 5, vendor_key="careerhub")
     rows = await csv_rows(admin, vendor="acme")
-    assert rows[0] == list(CSV_COLUMNS)
+    assert rows[0] == [*CSV_COLUMNS, *CSV_WORD_COLUMNS]
     assert len(rows) == 1 + 1500
     ids = [int(r[0]) for r in rows[1:]]
     assert ids == sorted(ids, reverse=True)
@@ -98,7 +100,8 @@ async def test_the_export_cannot_carry_a_formula(admin: Browser, database_url: s
 async def test_exporting_is_itself_audited(admin: Browser, database_url: str) -> None:
     await csv_rows(admin, vendor="acme")
     rows = await csv_rows(admin, event="audit.exported")
-    assert len(rows) == 3 and '"vendor": "acme"' in rows[2][-1]
+    assert len(rows) == 3 and '"vendor": "acme"' in rows[2][len(CSV_COLUMNS) - 1]
+    assert rows[2][-1] == "Filters: Vendor: acme"
 
 
 async def test_an_event_shows_every_detail(admin: Browser, database_url: str) -> None:
@@ -155,3 +158,29 @@ async def test_a_change_shows_before_then_after(admin: Browser, database_url: st
     assert "<h1" in body and "Member details changed" in body
     row = body.split('id="event-changes"')[1].split("</table>")[0]
     assert '<th scope="row">Paid through</th><td>31 Dec 2024</td><td>31 Dec 2026</td>' in row
+
+
+async def test_the_export_opens_in_excel_with_words_beside_the_codes(
+    admin: Browser, database_url: str
+) -> None:
+    await add_vendor(database_url, key="acme", name="Acmé Learning")
+    await add_events(database_url, 1, event="oidc.code_redeemed", details={"reason": None})
+    await add_events(
+        database_url,
+        1,
+        event="member.updated",
+        vendor_key=None,
+        details={"changes": {"email": {"before": "zoë@example.org", "after": "zoe@example.org"}}},
+    )
+    response = await admin.get("/admin/audit.csv")
+    body = await response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel then reads the accents right
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][: len(CSV_COLUMNS)] == list(CSV_COLUMNS)  # the codes, for machines
+    assert rows[0][len(CSV_COLUMNS) :] == ["What happened", "Details in words"]
+    by_event = {r[2]: r for r in rows[1:]}
+    redeemed = "Member's sign-in to Acmé Learning completed (OpenID Connect)"
+    assert by_event["oidc.code_redeemed"][-2] == redeemed
+    changed = by_event["member.updated"]
+    assert changed[-2] == "Member details changed"
+    assert "zoë@example.org → zoe@example.org" in changed[-1]

@@ -12,7 +12,30 @@ async def tamper_line(browser: Browser) -> str:
 
 
 async def test_never_verified(viewer: Browser) -> None:
-    assert await tamper_line(viewer) == "never verified; run <code>portal audit verify</code>"
+    assert await tamper_line(viewer) == (
+        "not run yet. It runs by itself once a day; an admin can run it now."
+    )
+    assert 'action="/admin/audit/verify"' not in await text(await viewer.get("/admin/audit"))
+
+
+async def test_an_admin_checks_now_and_sees_the_result(
+    admin: Browser, viewer: Browser, database_url: str
+) -> None:
+    await add_events(database_url, 3)
+    page = await text(await admin.get("/admin/audit"))
+    form = page.split('action="/admin/audit/verify"', 1)[1].split("</form>", 1)[0]
+    assert 'name="csrf_token"' in form and "Check now" in form
+    # Changing state takes an admin and the form's CSRF token.
+    assert (await viewer.post("/admin/audit/verify")).status_code == 403
+    assert (await admin.post("/admin/audit/verify", csrf=False)).status_code in (400, 403)
+    assert await scalar(database_url, "SELECT count(*) FROM audit_verification") == 0
+    checked = await admin.post("/admin/audit/verify")
+    assert checked.status_code == 303 and checked.headers["Location"] == "/admin/audit"
+    assert await scalar(database_url, "SELECT bool_and(ok) FROM audit_verification") is True
+    body = await text(await admin.get("/admin/audit"))
+    assert "Tamper check done: the audit log is intact" in body  # the flash, once
+    line = body.split(LINE_START, 1)[1].split("</p>", 1)[0].strip()
+    assert line.startswith("last verified ") and "— intact (" in line
 
 
 async def test_intact(viewer: Browser, database_url: str) -> None:

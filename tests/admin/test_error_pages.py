@@ -50,3 +50,12 @@ async def test_outside_the_dashboard_the_member_error_page_stays(anonymous: Brow
     body = await text(response)
     assert NAV not in body
     assert "Error 404" in body and "Page not found" in body
+
+
+async def test_no_page_speaks_the_frameworks_stock_words(
+    anonymous: Browser, admin: Browser
+) -> None:
+    for browser, path in [(anonymous, "/no-such-page"), (admin, "/admin/no-such-page")]:
+        body = await text(await browser.get(path))
+        assert "There is no" in body and "page at this address" in body
+        assert "requested URL" not in body and "manually" not in body, path

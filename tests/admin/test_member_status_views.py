@@ -1,7 +1,7 @@
 """Membership status on the member list (a column and a filter) and on the member page."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from quart import Quart
 from sqlmodel import select
@@ -17,15 +17,17 @@ EXPECTED = {
     "lapsed": ["Lapsed since 1 Jan 2025"],
     "nopass": ["No password", "Current"],
     "locked": ["Locked", "Current"],
+    "slow": ["Throttled", "Current"],
     "off": ["Disabled", "Lapsed since 1 Jul 2023"],
     "nodate": ["No paid-through date"],  # not current: nothing says the membership was paid
     "inactive": ["Inactive (status I)"],
 }
 FILTERED = {
-    "current": {"ada", "nopass", "locked"},
+    "current": {"ada", "nopass", "locked", "slow"},
     "lapsed": {"lapsed", "off", "nodate", "inactive"},
     "no-password": {"nopass"},
     "locked": {"locked"},
+    "throttled": {"slow"},
     "disabled": {"off"},
 }
 
@@ -36,6 +38,7 @@ async def add_members(app: Quart, database_url: str) -> None:
                      paid_through=date(2024, 12, 31))  # fmt: skip
     await add_member(database_url, imis_id="103", username="nopass", email=None)
     await add_member(database_url, imis_id="104", username="locked", email="LOCK@example.org")
+    await add_member(database_url, imis_id="108", username="slow", email="slow@example.org")
     await add_member(database_url, imis_id="105", username="off", email=None,
                      paid_through=date(2023, 6, 30))  # fmt: skip
     await add_member(database_url, imis_id="106", username="nodate", email="n@example.org",
@@ -50,6 +53,9 @@ async def add_members(app: Quart, database_url: str) -> None:
         # Locked by the email it signs in with: the filter must find it through either name.
         s.add(SignInThrottle(scope="account", subject="member:lock@example.org",
                              consecutive_failures=1000))  # fmt: skip
+        # Held back now by a growing delay (not locked): it ends by itself.
+        s.add(SignInThrottle(scope="account", subject="member:slow", consecutive_failures=6,
+                             blocked_until=datetime(2100, 1, 1, tzinfo=UTC)))  # fmt: skip
     refused = await sign_in(app.test_client(), login="lock@example.org")
     assert refused.status_code == 429  # the real throttle agrees that this name is locked
 
@@ -87,8 +93,9 @@ async def test_each_status_filter_finds_exactly_the_members_with_that_badge(
 async def test_an_unknown_status_filter_is_a_clear_400(admin: Browser) -> None:
     response = await admin.get("/admin/members", status="gold")
     assert response.status_code == 400
-    assert "status must be one of: current, lapsed, no-password, locked, disabled" in await text(
-        response
+    assert (
+        "status must be one of: current, lapsed, no-password, locked, throttled, disabled"
+        in await text(response)
     )
 
 

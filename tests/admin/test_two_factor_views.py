@@ -190,6 +190,25 @@ async def test_new_recovery_codes_replace_the_old_ones(
     assert len(await audit_events(database_url, "staff.recovery_codes_created")) == 1
 
 
+async def test_the_recovery_codes_page_can_print_just_the_codes(
+    admin: Browser, clock: FakeClock
+) -> None:
+    await enrol_in_the_browser(admin, clock)
+    shown = await text(await admin.post("/admin/account/recovery-codes"))
+    assert "Print them" in shown
+    button = re.search(r"<button[^>]*data-print[^>]*>(.*?)</button>", shown, re.S)
+    assert button is not None and "Print" in button.group(1)
+    # The CSP allows no inline script: the button works from a static file.
+    assert '<script src="/static/js/print.js' in shown and "onclick" not in shown
+    script = await text(await admin.client.get("/static/js/print.js"))
+    assert "window.print()" in script and "data-print" in script
+    # Printed, the page shows only what is inside .print-only: the codes.
+    printable = shown.split('class="print-only"')[1].split("</figure>")[0]
+    assert len(set(CODES.findall(printable))) == 10
+    css = await text(await admin.client.get("/static/css/portal.css"))
+    assert "@media print" in css and ".print-only" in css.split("@media print")[1]
+
+
 async def test_recovery_codes_need_two_factor_on(admin: Browser) -> None:
     answer = await admin.post("/admin/account/recovery-codes")
     assert answer.status_code == 422 and "Set up two-factor sign-in first" in await text(answer)

@@ -29,7 +29,7 @@ async def test_a_public_suffix_is_refused_with_the_reason_inline(
     for domain, reason in [
         ("co.uk", "public suffix"),
         ("github.io", "public suffix"),
-        ("https://acme.academy/", "bare domain"),
+        ("https://acme.academy/", "Type just the domain"),
         ("", "domain"),
     ]:
         response = await admin.post("/admin/vendors/acme/domains", {"domain": domain}, htmx=True)

@@ -214,7 +214,7 @@ async def test_signing_in_from_my_sites_is_set_in_the_dashboard_and_audited(
 @pytest.mark.parametrize(
     ("relay_state", "reason"),
     [
-        ("https://elsewhere.example.net/x", "not within the vendor&#39;s registered domains"),
+        ("https://elsewhere.example.net/x", "must be on one of this vendor&#39;s domains"),
         ("x" * 1025, "longer than 1024 bytes"),
         ("/a\tb", "on one line"),
     ],

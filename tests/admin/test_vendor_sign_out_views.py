@@ -37,7 +37,7 @@ async def test_staff_set_the_sign_out_notification_address_on_the_vendors_domain
     assert refused.status_code == 422
     body = await text(refused)
     assert 'id="field-backchannel_logout_url-error"' in body
-    assert "The sign-out notification address is not within the vendor" in body
+    assert "The sign-out notification address must be on one of this vendor" in body
 
     saved = await admin.post("/admin/vendors/acme", {**FORM, "backchannel_logout_url": BACKCHANNEL})
     assert saved.status_code == 303
