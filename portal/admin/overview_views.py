@@ -42,7 +42,8 @@ class Chart:
         if not self.total:
             return f"No {what} in the last {DAYS} days."
         top = max(self.series, key=lambda s: sum(s["values"]))
-        return f"{self.total:,} {what} in the last {DAYS} days; the most at {top['name']}."
+        counted = what if self.total != 1 else what.removesuffix("s")  # "1 sign-in"
+        return f"{self.total:,} {counted} in the last {DAYS} days; the most at {top['name']}."
 
 
 def start_of_day(moment: datetime) -> datetime:

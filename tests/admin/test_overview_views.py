@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from quart import Quart
 
+from portal.admin import overview_views
 from portal.admin.overview_views import chart, start_of_day
 from portal.audit_models import AuditEvent
 from portal.auth.models import SignInThrottle
@@ -144,3 +145,10 @@ async def test_a_sign_in_through_openid_connect_is_a_series_of_the_sign_in_chart
     assert 'chart__swatch"></span>Learn Academy</li>' in chart
     member = await text(await admin.get(f"/admin/members/{await member_id(database_url)}"))
     assert 'Sites: <a href="/admin/vendors/learn">Learn Academy</a>' in member
+
+
+def test_one_sign_in_is_counted_in_the_singular() -> None:
+    one = overview_views.Chart(["1 Dec"], [{"name": "Acme Learning", "values": [1]}], 1)
+    assert (
+        one.description("sign-ins") == "1 sign-in in the last 30 days; the most at Acme Learning."
+    )
