@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs
 import pytest
 from sqlmodel import select
 
+from portal import logout_notices
 from portal.audit_models import AuditEvent
 from portal.outbox.models import OutboxItem
 from portal.settings import Settings
@@ -98,3 +100,18 @@ async def test_only_admins_send_test_notices(
         await viewer.sign_in("viewer@example.org")
         response = await viewer.post("/admin/vendors/acme/sign-out-notices/test")
     assert response.status_code == 403
+
+
+async def test_a_test_notice_keeps_to_public_addresses(settings: Settings) -> None:
+    """Outside development a vendor's address at a loopback address is never called, test or
+    not: the outbox's rule (portal/public_addresses.py)."""
+    got: list[dict[str, Any]] = []
+    policy = logout_notices.Policy(
+        issuer="https://sso.example.org", timeout=2, lease=timedelta(seconds=30),
+        retry_for=timedelta(hours=1), backoff=timedelta(seconds=5), settings=settings,
+        allow_loopback=False,
+    )  # fmt: skip
+    with vendor_answering(200, b"ok", got) as url:
+        answer = await logout_notices.send_test(policy, url, "not.a.token")
+    assert not answer.outcome.delivered and answer.outcome.reason == "not_public"
+    assert got == []
