@@ -87,6 +87,7 @@ WORDS: dict[str, str] = {
     "vendor.secret_created": "New API secret for {vendor}",
     "vendor.secret_revoked": "API secret of {vendor} revoked",
     "logout.notified": "{vendor} told that a member signed out",
+    "logout.test_sent": "Test sign-out notice accepted by {vendor}",
     "saml.logout_notified": "{vendor} told that a member signed out (SAML)",
     "saml.logout_through_browser": "Member signed out of {vendor} through their browser (SAML)",
     "keys.rotated": "Token-signing keys replaced",
@@ -106,6 +107,7 @@ FAILED_WORDS: dict[str, str] = {
     "password.reset_requested": "Password link asked for, none sent",
     "member.password_link_sent": "Password link to a member held back (too many asked for)",
     "logout.notified": "{vendor} could not be told that a member signed out",
+    "logout.test_sent": "Test sign-out notice not accepted by {vendor}",
     "saml.logout_notified": "{vendor} could not be told that a member signed out (SAML)",
     "saml.logout_through_browser": "{vendor} did not confirm signing a member out through their "
     "browser (SAML)",

@@ -166,6 +166,7 @@ async def call(
     seconds: float,
     *,
     read: Callable[[httpx.Response], Outcome] | None = None,
+    seen: Callable[[httpx.Response], None] | None = None,
     **sent: Any,
 ) -> Outcome:
     """One POST of `sent` (httpx's data=, content=, headers=) to a vendor, bounded in total by
@@ -181,10 +182,52 @@ async def call(
         return Outcome(f"no answer within {seconds:g} seconds")
     except httpx.HTTPError as exc:
         return Outcome(f"could not connect ({type(exc).__name__})")
+    if seen is not None:
+        seen(response)
     status = response.status_code
     if 200 <= status < 300:
         return Outcome(status=status) if read is None else read(response)
     return Outcome(f"the vendor answered {status}", status=status, retry=retried(status))
+
+
+# A test notice (the vendor page's "Send a test sign-out notice") names no real session: its
+# `sid` starts with this prefix and matches none, and it carries TEST_CLAIM, so a vendor that
+# acts on it signs nobody out (docs/single-logout.md).
+TEST_SID_PREFIX = "portal-test-"
+TEST_CLAIM = "portal_test_notice"
+BODY_SHOWN = 300  # characters of the vendor's answer staff see
+
+
+@dataclass(frozen=True)
+class TestAnswer:
+    outcome: Outcome
+    body: str  # the first BODY_SHOWN characters of what the vendor answered, or ""
+
+
+async def test_token(db: AsyncSession, vendor_key: str, policy: Policy, *, now: datetime) -> str:
+    """A logout token signed as the real ones are, for no session and no member."""
+    claims = single_logout.logout_claims(
+        issuer=policy.issuer, vendor_key=vendor_key,
+        sid=TEST_SID_PREFIX + single_logout.new_jti(), subject=TEST_SID_PREFIX + "member",
+        jti=single_logout.new_jti(), now=now,
+    )  # fmt: skip
+    claims[TEST_CLAIM] = True
+    return await signing_keys.sign(
+        db, claims, now=now, settings=policy.settings, typ=single_logout.LOGOUT_TOKEN_TYPE
+    )
+
+
+async def send_test(policy: Policy, url: str, token: str) -> TestAnswer:
+    """POST a test notice now, through the outbox's client (public addresses only) and timeout:
+    the same `post` every notice goes through, with the answer's first words kept."""
+    answered: list[str] = []
+
+    def seen(response: httpx.Response) -> None:
+        answered.append(response.text[:BODY_SHOWN])
+
+    async with public_addresses.client(allow_loopback=policy.allow_loopback) as client:
+        outcome = await call(client, url, policy.timeout, seen=seen, data={"logout_token": token})
+    return TestAnswer(outcome, answered[0] if answered else "")
 
 
 def sending(settings: Settings) -> bool:

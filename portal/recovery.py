@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import ColumnElement, func
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from portal import audit, members, reasons
@@ -189,32 +187,6 @@ async def invite(db: AsyncSession, member: Member, compose: Compose, *, now: dat
     await send(db, member, "invitation", await compose(member, raw), now=now)
     member.invited_at = now
     db.add(member)
-
-
-INVITATION_BATCH = 200  # one transaction's worth: a bounded write; the next press sends more
-
-
-def _never_invited() -> list[ColumnElement[bool]]:
-    """Local members with an email, no password and no invitation yet."""
-    return [
-        col(Member.source) == "local", col(Member.enabled).is_(True),
-        col(Member.email).is_not(None), col(Member.password_hash).is_(None),
-        col(Member.invited_at).is_(None),
-    ]  # fmt: skip
-
-
-async def invite_everyone_waiting(
-    db: AsyncSession, compose: Compose, *, now: datetime
-) -> tuple[list[Member], int]:
-    """Invite up to INVITATION_BATCH members who were never invited and have no password
-    (imported members, say); returns them and how many are still waiting after them."""
-    query = select(Member).where(*_never_invited()).order_by(col(Member.id))
-    batch = list(await db.exec(query.limit(INVITATION_BATCH).with_for_update(skip_locked=True)))
-    for member in batch:
-        await invite(db, member, compose, now=now)
-    await db.flush()
-    waiting = (await db.exec(select(func.count()).where(*_never_invited()))).one()
-    return batch, int(waiting)
 
 
 async def send_staff_link(
