@@ -22,6 +22,8 @@ from tests.live import ACME, LiveDemo
 
 SECRET = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
+SAVED = re.compile(r"^Returned fields (saved|unchanged)\.$")
+
 
 def test_flow_8_staff_create_a_vendor_add_a_domain_and_choose_its_fields(
     staff_page: Page, demo: LiveDemo
@@ -58,14 +60,17 @@ def test_flow_8_staff_create_a_vendor_add_a_domain_and_choose_its_fields(
     expect(page.locator("#preview")).to_contain_text("Unsaved selection")
     page.get_by_role("button", name="Save fields").click()
     saved = page.locator("#fields-form").get_by_role("status")
-    expect(saved).to_have_text("Returned fields saved.")
+    # "unchanged" when the save arrived twice: Chromium resends a POST whose reused keep-alive
+    # connection closed unanswered (seen once on a loaded CI machine); saving is idempotent, and
+    # the preview's "Saved selection" and field order below show what was kept.
+    expect(saved).to_have_text(SAVED)
     expect(page.locator("#preview")).to_contain_text("Saved selection")
     expect(preview).to_contain_text(re.compile(r'"MemberType": .*"org": ', re.S))
     page.get_by_role("button", name="Move Company up").click()  # the form only, until saved
     expect(preview).to_contain_text(re.compile(r'"Email": .*"org": .*"MemberType": ', re.S))
     expect(page.locator("#preview")).to_contain_text("Unsaved selection")
     page.get_by_role("button", name="Save fields").click()
-    expect(saved).to_have_text("Returned fields saved.")
+    expect(saved).to_have_text(SAVED)
     expect(page.locator("#preview")).to_contain_text("Saved selection")
 
     page.get_by_role("tab", name="Settings").click()

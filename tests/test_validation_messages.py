@@ -34,7 +34,7 @@ def test_vendor_urls_and_domains_are_refused_in_sentences() -> None:
         (lambda: vendor_rules.check_token_url("http://a.com/t", development=False), "token_url",
          "The token URL must use https."),
         (lambda: vendor_rules.check_signout_url("https://evil.com/", ["a.com"], development=False),
-         "signout_url", "The sign-out URL is not within the vendor's registered domains."),
+         "signout_url", "The sign-out URL must be on one of this vendor's domains."),
         (lambda: vendor_rules.check_domains(["a b"], development=False), "domain",
          "The domain must be a valid domain name"),
         (lambda: vendor_rules.check_domains(["co.uk"], development=False), "domain",

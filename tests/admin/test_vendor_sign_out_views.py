@@ -187,7 +187,7 @@ async def test_the_add_form_asks_for_the_sign_out_notification_address(
         "/admin/vendors", {**new, "backchannel_logout_url": "https://evil.com/logout"}
     )
     assert refused.status_code == 422
-    assert "The sign-out notification address is not within the vendor" in await text(refused)
+    assert "The sign-out notification address must be on one of this vendor" in await text(refused)
     added = await admin.post("/admin/vendors", {**new, "backchannel_logout_url": BACKCHANNEL})
     assert added.status_code == 303
     async with unit_of_work(database_url) as s:
